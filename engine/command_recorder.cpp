@@ -1,0 +1,265 @@
+#include "engine/command_recorder.hpp"
+
+#include "engine/vulkan_error.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+
+namespace revnet {
+
+namespace {
+
+constexpr uint32_t kSetsPerPool = 256;
+constexpr uint32_t kDescriptorsPerSet = 8;
+
+constexpr VkPipelineStageFlags kWorkStages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+constexpr VkAccessFlags kWrites = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+constexpr VkAccessFlags kAccesses = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                                    VK_ACCESS_UNIFORM_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT |
+                                    VK_ACCESS_TRANSFER_WRITE_BIT;
+
+}  // namespace
+
+struct Recorder::Chunk {
+    VkCommandBuffer commands = VK_NULL_HANDLE;
+    UniqueHandle<VkQueryPool> queries;
+    std::vector<std::string> labels;  // one per dispatch, in timestamp order
+};
+
+Recorder::Recorder(const Device& device, RecorderOptions options) : device_(device), options_(options) {
+    if (options_.profile && !device.timestampValidBits())
+        throw std::runtime_error("profiling needs timestamp queries, which " + device.info().name + " lacks");
+    if (options_.maxDispatchesPerSubmit == 0) options_.maxDispatchesPerSubmit = 1;
+    VkDevice d = device.handle();
+
+    VkCommandPoolCreateInfo poolInfo{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+    poolInfo.queueFamilyIndex = device.queueFamily();
+    VkCommandPool pool = VK_NULL_HANDLE;
+    check(vkCreateCommandPool(d, &poolInfo, nullptr, &pool), "vkCreateCommandPool");
+    commandPool_ = UniqueHandle<VkCommandPool>(pool, [d](VkCommandPool p) { vkDestroyCommandPool(d, p, nullptr); });
+
+    VkFenceCreateInfo fenceInfo{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    VkFence fence = VK_NULL_HANDLE;
+    check(vkCreateFence(d, &fenceInfo, nullptr, &fence), "vkCreateFence");
+    fence_ = UniqueHandle<VkFence>(fence, [d](VkFence f) { vkDestroyFence(d, f, nullptr); });
+}
+
+Recorder::~Recorder() = default;
+
+Recorder::Chunk& Recorder::current() {
+    if (closed_) throw std::logic_error("recorder: cannot record after run(); make a new recorder");
+    if (!chunks_.empty() && chunks_.back()->labels.size() < options_.maxDispatchesPerSubmit) return *chunks_.back();
+    if (!chunks_.empty()) check(vkEndCommandBuffer(chunks_.back()->commands), "vkEndCommandBuffer");
+
+    auto chunk = std::make_unique<Chunk>();
+    VkDevice d = device_.handle();
+    VkCommandBufferAllocateInfo info{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+    info.commandPool = commandPool_.get();
+    info.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    info.commandBufferCount = 1;
+    check(vkAllocateCommandBuffers(d, &info, &chunk->commands), "vkAllocateCommandBuffers");
+    VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    check(vkBeginCommandBuffer(chunk->commands, &begin), "vkBeginCommandBuffer");
+    if (options_.profile) {
+        VkQueryPoolCreateInfo queryInfo{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+        queryInfo.queryType = VK_QUERY_TYPE_TIMESTAMP;
+        queryInfo.queryCount = 2 * options_.maxDispatchesPerSubmit;
+        VkQueryPool queries = VK_NULL_HANDLE;
+        check(vkCreateQueryPool(d, &queryInfo, nullptr, &queries), "vkCreateQueryPool");
+        chunk->queries = UniqueHandle<VkQueryPool>(queries, [d](VkQueryPool q) { vkDestroyQueryPool(d, q, nullptr); });
+        vkCmdResetQueryPool(chunk->commands, queries, 0, queryInfo.queryCount);
+    }
+    // Work of an earlier run or recorder may still be writing what this reads: one barrier
+    // orders this recording after everything submitted before it.
+    if (chunks_.empty()) fullBarrier(chunk->commands, kWorkStages, kAccesses);
+    chunks_.push_back(std::move(chunk));
+    return *chunks_.back();
+}
+
+void Recorder::fullBarrier(VkCommandBuffer commands, VkPipelineStageFlags dstStage, VkAccessFlags dstAccess) {
+    VkMemoryBarrier barrier{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    barrier.srcAccessMask = kWrites;
+    barrier.dstAccessMask = dstAccess;
+    vkCmdPipelineBarrier(commands, kWorkStages, dstStage, 0, 1, &barrier, 0, nullptr, 0, nullptr);
+}
+
+void Recorder::beforeCommand(std::span<const BufferRegion> reads, std::span<const BufferRegion> writes) {
+    if (hazards_.needsBarrier(reads, writes)) {
+        fullBarrier(chunks_.back()->commands, kWorkStages, kAccesses);
+        hazards_.barrier();
+        ++barriers_;
+    }
+    hazards_.record(reads, writes);
+}
+
+VkDescriptorSet Recorder::allocateSet(const Kernel& kernel) {
+    VkDevice d = device_.handle();
+    if (descriptorPools_.empty() || setsInPool_ == kSetsPerPool) {
+        const VkDescriptorPoolSize sizes[] = {
+            {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSetsPerPool * kDescriptorsPerSet},
+            {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, kSetsPerPool * kDescriptorsPerSet},
+        };
+        VkDescriptorPoolCreateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+        info.maxSets = kSetsPerPool;
+        info.poolSizeCount = 2;
+        info.pPoolSizes = sizes;
+        VkDescriptorPool pool = VK_NULL_HANDLE;
+        check(vkCreateDescriptorPool(d, &info, nullptr, &pool), "vkCreateDescriptorPool");
+        descriptorPools_.emplace_back(pool, [d](VkDescriptorPool p) { vkDestroyDescriptorPool(d, p, nullptr); });
+        setsInPool_ = 0;
+    }
+    VkDescriptorSetLayout layout = kernel.setLayout.get();
+    VkDescriptorSetAllocateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+    info.descriptorPool = descriptorPools_.back().get();
+    info.descriptorSetCount = 1;
+    info.pSetLayouts = &layout;
+    VkDescriptorSet set = VK_NULL_HANDLE;
+    check(vkAllocateDescriptorSets(d, &info, &set), "vkAllocateDescriptorSets", kernel.name);
+    ++setsInPool_;
+    return set;
+}
+
+void Recorder::dispatch(const Kernel& kernel, std::span<const TensorView> views, std::span<const std::byte> push,
+                        std::array<uint32_t, 3> groups) {
+    const auto& iface = kernel.interface;
+    if (views.size() != iface.bindings.size())
+        throw std::invalid_argument(kernel.name + " takes " + std::to_string(iface.bindings.size()) +
+                                    " buffers, given " + std::to_string(views.size()));
+    if (push.size() != iface.pushConstantBytes)
+        throw std::invalid_argument(kernel.name + ": host push constants are " + std::to_string(push.size()) +
+                                    " bytes, the shader's are " + std::to_string(iface.pushConstantBytes));
+    if (iface.bindings.size() > kDescriptorsPerSet)
+        throw std::invalid_argument(kernel.name + " has more bindings than the recorder supports");
+    const auto& limits = device_.info().limits;
+    for (int axis = 0; axis < 3; ++axis)
+        if (groups[axis] == 0 || groups[axis] > limits.maxComputeWorkGroupCount[axis])
+            throw std::invalid_argument(kernel.name + ": workgroup count " + std::to_string(groups[axis]) +
+                                        " out of the device's range");
+
+    std::vector<BufferRegion> reads, writes;
+    std::vector<VkDescriptorBufferInfo> infos(views.size());
+    for (std::size_t i = 0; i < views.size(); ++i) {
+        const ShaderBinding& b = iface.bindings[i];
+        const VkDeviceSize maxRange = b.kind == DescriptorKind::StorageBuffer ? limits.maxStorageBufferRange
+                                                                              : limits.maxUniformBufferRange;
+        if (views[i].bindingBytes() > maxRange)
+            throw std::invalid_argument(kernel.name + ": binding " + std::to_string(b.binding) + " is " +
+                                        std::to_string(views[i].bindingBytes()) +
+                                        " bytes, past the device's limit of " + std::to_string(maxRange));
+        infos[i] = {views[i].buffer(), views[i].bindingOffset(), views[i].bindingBytes()};
+        if (b.reads) reads.push_back(views[i].region());
+        if (b.writes) writes.push_back(views[i].region());
+    }
+
+    Chunk& chunk = current();
+    beforeCommand(reads, writes);
+
+    VkDescriptorSet set = allocateSet(kernel);
+    std::vector<VkWriteDescriptorSet> descriptorWrites(views.size());
+    for (std::size_t i = 0; i < views.size(); ++i) {
+        auto& w = descriptorWrites[i];
+        w = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+        w.dstSet = set;
+        w.dstBinding = iface.bindings[i].binding;
+        w.descriptorCount = 1;
+        w.descriptorType = iface.bindings[i].kind == DescriptorKind::StorageBuffer ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+                                                                                   : VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER;
+        w.pBufferInfo = &infos[i];
+    }
+    vkUpdateDescriptorSets(device_.handle(), static_cast<uint32_t>(descriptorWrites.size()), descriptorWrites.data(), 0,
+                           nullptr);
+
+    VkCommandBuffer commands = chunk.commands;
+    const uint32_t query = static_cast<uint32_t>(2 * chunk.labels.size());
+    if (options_.profile)
+        vkCmdWriteTimestamp(commands, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, chunk.queries.get(), query);
+    vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, kernel.pipeline.get());
+    vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, kernel.layout.get(), 0, 1, &set, 0, nullptr);
+    if (!push.empty())
+        vkCmdPushConstants(commands, kernel.layout.get(), VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                           static_cast<uint32_t>(push.size()), push.data());
+    vkCmdDispatch(commands, groups[0], groups[1], groups[2]);
+    if (options_.profile)
+        vkCmdWriteTimestamp(commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, chunk.queries.get(), query + 1);
+    chunk.labels.push_back(kernel.name);
+    ++dispatches_;
+}
+
+void Recorder::copy(const BufferRegion& source, const BufferRegion& destination) {
+    if (source.rows != destination.rows || source.rowBytes != destination.rowBytes)
+        throw std::invalid_argument("recorder: copy between regions of different shapes");
+    Chunk& chunk = current();
+    beforeCommand({&source, 1}, {&destination, 1});
+    std::vector<VkBufferCopy> regions(source.rows);
+    for (std::uint64_t r = 0; r < source.rows; ++r)
+        regions[r] = {source.first + r * source.rowStride, destination.first + r * destination.rowStride,
+                      source.rowBytes};
+    vkCmdCopyBuffer(chunk.commands, source.buffer, destination.buffer, static_cast<uint32_t>(regions.size()),
+                    regions.data());
+}
+
+void Recorder::run() {
+    if (chunks_.empty()) return;
+    if (!closed_) {
+        // Results are read by the host after the fence.
+        fullBarrier(chunks_.back()->commands, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+        check(vkEndCommandBuffer(chunks_.back()->commands), "vkEndCommandBuffer");
+        closed_ = true;
+    }
+    VkDevice d = device_.handle();
+    VkFence fence = fence_.get();
+    check(vkResetFences(d, 1, &fence), "vkResetFences");
+    for (std::size_t i = 0; i < chunks_.size(); ++i) {
+        VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+        submit.commandBufferCount = 1;
+        submit.pCommandBuffers = &chunks_[i]->commands;
+        const bool last = i + 1 == chunks_.size();
+        check(vkQueueSubmit(device_.queue(), 1, &submit, last ? fence : VK_NULL_HANDLE), "vkQueueSubmit");
+    }
+    check(vkWaitForFences(d, 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences",
+          std::to_string(dispatches_) + " dispatches");
+    if (options_.profile) collectTimings();
+}
+
+void Recorder::collectTimings() {
+    const double period = device_.info().limits.timestampPeriod;
+    const uint64_t mask = device_.timestampValidBits() >= 64 ? ~uint64_t{0}
+                                                             : (uint64_t{1} << device_.timestampValidBits()) - 1;
+    for (const auto& chunk : chunks_) {
+        const auto count = static_cast<uint32_t>(2 * chunk->labels.size());
+        std::vector<uint64_t> stamps(count);
+        check(vkGetQueryPoolResults(device_.handle(), chunk->queries.get(), 0, count, count * sizeof(uint64_t),
+                                    stamps.data(), sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+              "vkGetQueryPoolResults");
+        for (std::size_t i = 0; i < chunk->labels.size(); ++i) {
+            const uint64_t ticks = ((stamps[2 * i + 1] & mask) - (stamps[2 * i] & mask)) & mask;
+            KernelTiming& t = timings_[chunk->labels[i]];
+            t.name = chunk->labels[i];
+            t.count += 1;
+            t.totalMs += ticks * period * 1e-6;
+        }
+    }
+}
+
+std::vector<KernelTiming> Recorder::timings() const {
+    std::vector<KernelTiming> out;
+    for (const auto& [name, t] : timings_) out.push_back(t);
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.totalMs > b.totalMs; });
+    return out;
+}
+
+std::string Recorder::timingReport() const {
+    std::string out;
+    char line[200];
+    std::snprintf(line, sizeof line, "%-28s %8s %12s %12s\n", "kernel", "count", "total ms", "mean us");
+    out += line;
+    for (const auto& t : timings()) {
+        std::snprintf(line, sizeof line, "%-28s %8llu %12.3f %12.1f\n", t.name.c_str(),
+                      static_cast<unsigned long long>(t.count), t.totalMs, t.meanUs());
+        out += line;
+    }
+    return out;
+}
+
+}  // namespace revnet

@@ -1,0 +1,86 @@
+// Records many dispatches into command buffers with only the barriers their buffer accesses need,
+// submits them with a fence, and can replay the recording any number of times. Long recordings
+// are split into several submissions so that no single one trips a GPU driver's watchdog.
+// With profiling on, every dispatch is bracketed by timestamps and timed per kernel name.
+#pragma once
+
+#include "engine/device.hpp"
+#include "engine/hazard_tracker.hpp"
+#include "engine/pipelines.hpp"
+#include "engine/tensor.hpp"
+
+#include <array>
+#include <cstddef>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace revnet {
+
+struct RecorderOptions {
+    bool profile = false;
+    uint32_t maxDispatchesPerSubmit = 1024;
+};
+
+struct KernelTiming {
+    std::string name;
+    std::uint64_t count = 0;
+    double totalMs = 0;
+    double meanUs() const { return count ? totalMs * 1000.0 / count : 0; }
+};
+
+class Recorder {
+public:
+    explicit Recorder(const Device& device, RecorderOptions options = {});
+    ~Recorder();
+    Recorder(const Recorder&) = delete;
+    Recorder& operator=(const Recorder&) = delete;
+
+    // Binds `views` to the kernel's bindings in binding order. `push` must be exactly the
+    // shader's push-constant block.
+    void dispatch(const Kernel& kernel, std::span<const TensorView> views, std::span<const std::byte> push,
+                  std::array<uint32_t, 3> groups);
+    template <typename Push>
+    void dispatch(const Kernel& kernel, std::initializer_list<TensorView> views, const Push& push,
+                  std::array<uint32_t, 3> groups) {
+        dispatch(kernel, std::span<const TensorView>(views.begin(), views.size()),
+                 std::as_bytes(std::span<const Push>(&push, 1)), groups);
+    }
+    void copy(const BufferRegion& source, const BufferRegion& destination);
+
+    // Submits everything recorded and waits. The first call closes the recording; later calls
+    // replay it.
+    void run();
+
+    std::size_t dispatches() const { return dispatches_; }
+    std::size_t barriers() const { return barriers_; }
+    std::size_t submissionsPerRun() const { return chunks_.size(); }
+    // Accumulated over every run, slowest first (profiling only).
+    std::vector<KernelTiming> timings() const;
+    std::string timingReport() const;
+
+private:
+    struct Chunk;
+    Chunk& current();
+    void beforeCommand(std::span<const BufferRegion> reads, std::span<const BufferRegion> writes);
+    void fullBarrier(VkCommandBuffer commands, VkPipelineStageFlags dstStage, VkAccessFlags dstAccess);
+    VkDescriptorSet allocateSet(const Kernel& kernel);
+    void collectTimings();
+
+    const Device& device_;
+    RecorderOptions options_;
+    UniqueHandle<VkCommandPool> commandPool_;
+    UniqueHandle<VkFence> fence_;
+    std::vector<UniqueHandle<VkDescriptorPool>> descriptorPools_;
+    uint32_t setsInPool_ = 0;
+    std::vector<std::unique_ptr<Chunk>> chunks_;
+    HazardTracker hazards_;
+    bool closed_ = false;
+    std::size_t dispatches_ = 0, barriers_ = 0;
+    std::map<std::string, KernelTiming> timings_;
+};
+
+}  // namespace revnet

@@ -1,0 +1,50 @@
+// What the engine knows about each Vulkan device before opening it, and how one is chosen.
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace revnet {
+
+struct MemoryHeapInfo {
+    VkDeviceSize size = 0;
+    bool deviceLocal = false;
+};
+
+struct DeviceInfo {
+    uint32_t index = 0;
+    VkPhysicalDevice handle = VK_NULL_HANDLE;
+    std::string name;
+    VkPhysicalDeviceType type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
+    std::string driver;  // "llvmpipe 22.3.6" where VK_KHR_driver_properties says, else the version
+    uint32_t apiVersion = 0;
+    VkPhysicalDeviceLimits limits{};
+    uint32_t subgroupSize = 0;
+    VkDeviceSize maxMemoryAllocationSize = 0;
+    std::vector<MemoryHeapInfo> heaps;
+    bool deviceLocalIsHostVisible = false;  // no staging copies needed (iGPUs, lavapipe)
+    bool timestamps = false;
+    bool hasMemoryBudget = false;  // VK_EXT_memory_budget
+    std::array<uint8_t, VK_UUID_SIZE> pipelineCacheUuid{};
+
+    bool usable() const { return apiVersion >= VK_API_VERSION_1_1; }
+};
+
+const char* deviceTypeName(VkPhysicalDeviceType type);
+
+std::vector<DeviceInfo> enumerateDevices(VkInstance instance);
+
+// Picks a device by `selector`: empty = the preferred type (discrete GPU, integrated, virtual,
+// CPU); all digits = that index; otherwise a case-insensitive part of the name. Throws with the
+// list of devices when nothing matches.
+std::size_t selectDevice(const std::vector<DeviceInfo>& devices, std::string_view selector);
+
+// A human-readable block for `revnet devices`.
+std::string describeDevice(const DeviceInfo& device);
+
+}  // namespace revnet

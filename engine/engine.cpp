@@ -1,0 +1,82 @@
+#include "engine/engine.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+namespace revnet {
+
+namespace {
+
+DeviceInfo chooseDevice(const Instance& instance, const std::string& selector) {
+    const auto devices = enumerateDevices(instance.handle());
+    return devices[selectDevice(devices, selector)];
+}
+
+}  // namespace
+
+EngineOptions EngineOptions::fromEnvironment() {
+    EngineOptions options;
+    if (const char* device = std::getenv("REVNET_DEVICE")) options.device = device;
+    options.validation = validationFromEnvironment();
+    const char* staging = std::getenv("REVNET_FORCE_STAGING");
+    options.forceStaging = staging && *staging && std::strcmp(staging, "0") != 0;
+    options.pipelineCache = defaultPipelineCacheFile();
+    return options;
+}
+
+Engine::Engine(const EngineOptions& options)
+    : instance_(options.validation),
+      device_(chooseDevice(instance_, options.device)),
+      arena_(device_, ArenaOptions{options.blockSize, options.forceStaging}),
+      pipelines_(device_, options.pipelineCache) {
+    arena_.ledger().setBudget(options.budget);
+}
+
+Tensor Engine::tensor(Shape shape, Category category, std::string name) {
+    const std::uint64_t bytes = shape.elements() * sizeof(float);
+    if (bytes > info().limits.maxStorageBufferRange)
+        throw std::runtime_error("tensor " + name + " (" + toString(shape) + ", " + formatBytes(bytes) +
+                                 ") is larger than the device's maxStorageBufferRange of " +
+                                 formatBytes(info().limits.maxStorageBufferRange));
+    Allocation allocation = arena_.allocate(bytes, category, "tensor " + name + " " + toString(shape));
+    return Tensor(std::move(allocation), shape, std::move(name));
+}
+
+void Engine::upload(const Tensor& tensor, std::span<const float> values) {
+    if (values.size() != tensor.shape().elements())
+        throw std::invalid_argument("upload to " + tensor.name() + ": " + std::to_string(values.size()) +
+                                    " values for " + std::to_string(tensor.shape().elements()) + " elements");
+    const Allocation& target = tensor.allocation();
+    if (target.mapped()) {
+        std::memcpy(target.mapped(), values.data(), values.size_bytes());
+        arena_.flush(target);
+        return;
+    }
+    Allocation staging = arena_.allocateStaging(values.size_bytes(), "upload of " + tensor.name());
+    std::memcpy(staging.mapped(), values.data(), values.size_bytes());
+    Recorder recorder(device_);
+    recorder.copy({staging.buffer(), staging.offset(), values.size_bytes(), values.size_bytes(), 1},
+                  {target.buffer(), target.offset(), values.size_bytes(), values.size_bytes(), 1});
+    recorder.run();
+}
+
+std::vector<float> Engine::download(const Tensor& tensor) {
+    std::vector<float> values(tensor.shape().elements());
+    const std::size_t bytes = values.size() * sizeof(float);
+    const Allocation& source = tensor.allocation();
+    if (source.mapped()) {
+        arena_.invalidate(source);
+        std::memcpy(values.data(), source.mapped(), bytes);
+        return values;
+    }
+    Allocation staging = arena_.allocateStaging(bytes, "download of " + tensor.name());
+    Recorder recorder(device_);
+    recorder.copy({source.buffer(), source.offset(), bytes, bytes, 1},
+                  {staging.buffer(), staging.offset(), bytes, bytes, 1});
+    recorder.run();
+    std::memcpy(values.data(), staging.mapped(), bytes);
+    return values;
+}
+
+}  // namespace revnet

@@ -1,0 +1,54 @@
+// Everything a program needs to run kernels on one device: the instance, the chosen device, its
+// memory arena and its pipelines, plus tensor creation and host transfers. Knows nothing of
+// neural networks.
+#pragma once
+
+#include "engine/command_recorder.hpp"
+#include "engine/device.hpp"
+#include "engine/instance.hpp"
+#include "engine/memory_arena.hpp"
+#include "engine/pipelines.hpp"
+#include "engine/tensor.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace revnet {
+
+struct EngineOptions {
+    std::string device;  // index or part of the name; empty = the preferred device
+    Validation validation = Validation::Off;
+    bool forceStaging = false;
+    std::optional<std::uint64_t> budget;
+    std::optional<std::filesystem::path> pipelineCache;
+    VkDeviceSize blockSize = VkDeviceSize{256} << 20;
+
+    // REVNET_DEVICE, REVNET_VALIDATION, REVNET_FORCE_STAGING and REVNET_PIPELINE_CACHE.
+    static EngineOptions fromEnvironment();
+};
+
+class Engine {
+public:
+    explicit Engine(const EngineOptions& options);
+
+    const Instance& instance() const { return instance_; }
+    const Device& device() const { return device_; }
+    const DeviceInfo& info() const { return device_.info(); }
+    MemoryArena& memory() { return arena_; }
+    Pipelines& pipelines() { return pipelines_; }
+
+    Tensor tensor(Shape shape, Category category, std::string name);
+    void upload(const Tensor& tensor, std::span<const float> values);
+    std::vector<float> download(const Tensor& tensor);
+
+private:
+    Instance instance_;
+    Device device_;
+    MemoryArena arena_;
+    Pipelines pipelines_;
+};
+
+}  // namespace revnet

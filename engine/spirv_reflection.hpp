@@ -1,0 +1,33 @@
+// What the engine reads from a compute shader's SPIR-V instead of repeating it by hand: its
+// bindings and whether each is read or written (for descriptor layouts and automatic barriers),
+// its push-constant size (checked against the host struct), and its specialization constants.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <vector>
+
+namespace revnet {
+
+enum class DescriptorKind { StorageBuffer, UniformBuffer };
+
+struct ShaderBinding {
+    uint32_t binding = 0;
+    DescriptorKind kind = DescriptorKind::StorageBuffer;
+    bool reads = true;
+    bool writes = true;
+};
+
+struct ShaderInterface {
+    std::vector<ShaderBinding> bindings;  // sorted by binding, set 0 only
+    uint32_t pushConstantBytes = 0;
+    std::map<uint32_t, uint32_t> specDefaults;  // constant_id -> default value (32-bit constants)
+    // Workgroup size: each axis a constant_id (from local_size_*_id) or a fixed value.
+    struct Axis { bool specialized = false; uint32_t value = 1; };
+    Axis localSize[3];
+};
+
+ShaderInterface reflect(std::span<const uint32_t> spirv);
+
+}  // namespace revnet

@@ -1,0 +1,116 @@
+#include "kernels/elementwise.hpp"
+
+#include <algorithm>
+#include <array>
+#include <stdexcept>
+#include <string>
+
+namespace revnet::kernels {
+
+namespace {
+
+constexpr uint32_t kWorkgroupSize = 64;  // lavapipe's floor for elementwise work; fine on GPUs
+constexpr uint32_t kItemsPerInvocation = 4;
+
+// A view as rows.glsl sees it: the element offset of sample 0 and the distance between samples.
+struct Rows {
+    uint32_t offset, stride;
+};
+
+void requireRows(const TensorView& v, const char* kernel) {
+    if (!v.samplesContiguous())
+        throw std::invalid_argument(std::string(kernel) + ": a view must keep each sample contiguous");
+    if (v.offset() + v.shape().n * v.strides()[0] > (uint64_t{1} << 32))
+        throw std::invalid_argument(std::string(kernel) + ": view past 2^32 elements");
+}
+
+// Checks the views agree and picks the vec4 variant when every row starts on a multiple of 4.
+struct Layout {
+    uint32_t rows, rowLength;
+    bool vec4;
+    std::array<Rows, 3> views{};
+};
+
+Layout layoutOf(std::initializer_list<TensorView> views, const char* kernel) {
+    const TensorView& first = *views.begin();
+    Layout layout{};
+    layout.rows = first.shape().n;
+    layout.rowLength = first.shape().c * first.shape().h * first.shape().w;
+    layout.vec4 = layout.rowLength % 4 == 0;
+    std::size_t i = 0;
+    for (const auto& v : views) {
+        if (v.shape() != first.shape())
+            throw std::invalid_argument(std::string(kernel) + ": shapes " + toString(first.shape()) + " and " +
+                                        toString(v.shape()) + " differ");
+        requireRows(v, kernel);
+        const Rows rows{static_cast<uint32_t>(v.offset()), static_cast<uint32_t>(v.strides()[0])};
+        layout.vec4 = layout.vec4 && rows.offset % 4 == 0 && (layout.rows == 1 || rows.stride % 4 == 0);
+        layout.views[i++] = rows;
+    }
+    return layout;
+}
+
+const Kernel& kernelFor(Pipelines& pipelines, const char* shader, const Layout& layout) {
+    return pipelines.get(shader, {{0, kWorkgroupSize}, {1, kItemsPerInvocation}, {2, layout.vec4 ? 1u : 0u}});
+}
+
+std::array<uint32_t, 3> groupsFor(const Layout& layout, const Device& device) {
+    const auto& limits = device.info().limits;
+    const uint64_t items = layout.vec4 ? layout.rowLength / 4 : layout.rowLength;
+    const uint64_t perGroup = uint64_t{kWorkgroupSize} * kItemsPerInvocation;
+    const uint64_t x = std::max<uint64_t>(1, (items + perGroup - 1) / perGroup);
+    return {static_cast<uint32_t>(std::min<uint64_t>(x, limits.maxComputeWorkGroupCount[0])),
+            std::min(std::max(layout.rows, 1u), limits.maxComputeWorkGroupCount[1]), 1};
+}
+
+}  // namespace
+
+void fill(Pipelines& pipelines, Recorder& recorder, const TensorView& y, float value) {
+    const Layout l = layoutOf({y}, "fill");
+    struct Push {
+        uint32_t rows, rowLength, yOffset, yStride;
+        float value;
+    } push{l.rows, l.rowLength, l.views[0].offset, l.views[0].stride, value};
+    recorder.dispatch(kernelFor(pipelines, "fill", l), {y}, push, groupsFor(l, pipelines.device()));
+}
+
+void copy(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
+    const Layout l = layoutOf({x, y}, "copy");
+    struct Push {
+        uint32_t rows, rowLength, xOffset, xStride, yOffset, yStride;
+    } push{l.rows, l.rowLength, l.views[0].offset, l.views[0].stride, l.views[1].offset, l.views[1].stride};
+    recorder.dispatch(kernelFor(pipelines, "copy", l), {x, y}, push, groupsFor(l, pipelines.device()));
+}
+
+void axpby(Pipelines& pipelines, Recorder& recorder, float alpha, const TensorView& x, float beta,
+           const TensorView& y, const TensorView& z) {
+    const Layout l = layoutOf({x, y, z}, "axpby");
+    struct Push {
+        uint32_t rows, rowLength, xOffset, xStride, yOffset, yStride, zOffset, zStride;
+        float alpha, beta;
+    } push{l.rows, l.rowLength, l.views[0].offset, l.views[0].stride, l.views[1].offset, l.views[1].stride,
+           l.views[2].offset, l.views[2].stride, alpha, beta};
+    recorder.dispatch(kernelFor(pipelines, "axpby", l), {x, y, z}, push, groupsFor(l, pipelines.device()));
+}
+
+void reluForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
+    const Layout l = layoutOf({x, y}, "relu_forward");
+    struct Push {
+        uint32_t rows, rowLength, xOffset, xStride, yOffset, yStride;
+    } push{l.rows, l.rowLength, l.views[0].offset, l.views[0].stride, l.views[1].offset, l.views[1].stride};
+    recorder.dispatch(kernelFor(pipelines, "relu_forward", l), {x, y}, push,
+                      groupsFor(l, pipelines.device()));
+}
+
+void reluBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+                  const TensorView& dx) {
+    const Layout l = layoutOf({x, dy, dx}, "relu_backward");
+    struct Push {
+        uint32_t rows, rowLength, xOffset, xStride, dyOffset, dyStride, dxOffset, dxStride;
+    } push{l.rows, l.rowLength, l.views[0].offset, l.views[0].stride, l.views[1].offset, l.views[1].stride,
+           l.views[2].offset, l.views[2].stride};
+    recorder.dispatch(kernelFor(pipelines, "relu_backward", l), {x, dy, dx}, push,
+                      groupsFor(l, pipelines.device()));
+}
+
+}  // namespace revnet::kernels

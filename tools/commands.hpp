@@ -1,0 +1,21 @@
+// The subcommands of `revnet`, one file each. Each returns the process exit code.
+#pragma once
+
+#include "tools/command_line.hpp"
+
+#include "engine/engine.hpp"
+
+namespace revnet::cli {
+
+int devicesCommand(Arguments& args);
+int smokeCommand(Arguments& args);
+
+// Engine options from the environment, overridden by --device, --budget and --staging.
+EngineOptions engineOptions(Arguments& args);
+constexpr const char* kEngineOptionsHelp =
+    "  --device SEL     device index or part of its name (default: $REVNET_DEVICE, else the first\n"
+    "                   discrete GPU, integrated GPU, virtual GPU, then CPU device)\n"
+    "  --budget SIZE    refuse device allocations past SIZE (e.g. 512MiB)\n"
+    "  --staging        copy through host staging buffers even where device memory is mappable\n";
+
+}  // namespace revnet::cli

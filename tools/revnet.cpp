@@ -1,0 +1,53 @@
+// revnet: the command-line front of revnet-vk. `revnet <command> --help` describes each command.
+#include "tools/commands.hpp"
+
+#include "engine/memory_ledger.hpp"
+#include "engine/vulkan_error.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: revnet <command> [options]\n"
+    "\n"
+    "Trains reversible residual networks (RevNets) on any Vulkan device.\n"
+    "\n"
+    "commands:\n"
+    "  devices   list Vulkan devices with the limits the engine relies on\n"
+    "  smoke     run every engine kernel once on the chosen device and check the results\n"
+    "\n"
+    "Run 'revnet <command> --help' for a command's options.\n"
+    "Environment: REVNET_DEVICE, REVNET_VALIDATION (0, 1, sync), REVNET_FORCE_STAGING,\n"
+    "REVNET_PIPELINE_CACHE (a file, or none).\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace revnet;
+    std::vector<std::string> words(argv + 1, argv + argc);
+    if (words.empty() || words[0] == "--help" || words[0] == "-h" || words[0] == "help") {
+        std::fputs(kUsage, words.empty() ? stderr : stdout);
+        return words.empty() ? 2 : 0;
+    }
+    const std::string command = words[0];
+    cli::Arguments args({words.begin() + 1, words.end()});
+    try {
+        if (command == "devices") return cli::devicesCommand(args);
+        if (command == "smoke") return cli::smokeCommand(args);
+        std::fprintf(stderr, "revnet: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+        return 2;
+    } catch (const cli::UsageError& e) {
+        std::fprintf(stderr, "revnet %s: %s (see 'revnet %s --help')\n", command.c_str(), e.what(), command.c_str());
+        return 2;
+    } catch (const BudgetExceeded& e) {
+        std::fprintf(stderr, "revnet %s: %s\n", command.c_str(), e.what());
+        return 3;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "revnet %s: error: %s\n", command.c_str(), e.what());
+        return 1;
+    }
+}
