@@ -143,13 +143,14 @@ void Recorder::dispatch(const Kernel& kernel, std::span<const TensorView> views,
         const ShaderBinding& b = iface.bindings[i];
         const VkDeviceSize maxRange = b.kind == DescriptorKind::StorageBuffer ? limits.maxStorageBufferRange
                                                                               : limits.maxUniformBufferRange;
-        if (views[i].bindingBytes() > maxRange)
+        const BufferRegion region = views[i].binding();
+        if (region.bytes > maxRange)
             throw std::invalid_argument(kernel.name + ": binding " + std::to_string(b.binding) + " is " +
-                                        std::to_string(views[i].bindingBytes()) +
-                                        " bytes, past the device's limit of " + std::to_string(maxRange));
-        infos[i] = {views[i].buffer(), views[i].bindingOffset(), views[i].bindingBytes()};
-        if (b.reads) reads.push_back(views[i].region());
-        if (b.writes) writes.push_back(views[i].region());
+                                        std::to_string(region.bytes) + " bytes, past the device's limit of " +
+                                        std::to_string(maxRange));
+        infos[i] = {region.buffer, region.offset, region.bytes};
+        if (b.reads) reads.push_back(region);
+        if (b.writes) writes.push_back(region);
     }
 
     Chunk& chunk = current();
@@ -187,16 +188,11 @@ void Recorder::dispatch(const Kernel& kernel, std::span<const TensorView> views,
 }
 
 void Recorder::copy(const BufferRegion& source, const BufferRegion& destination) {
-    if (source.rows != destination.rows || source.rowBytes != destination.rowBytes)
-        throw std::invalid_argument("recorder: copy between regions of different shapes");
+    if (source.bytes != destination.bytes) throw std::invalid_argument("recorder: copy between ranges of different sizes");
     Chunk& chunk = current();
     beforeCommand({&source, 1}, {&destination, 1});
-    std::vector<VkBufferCopy> regions(source.rows);
-    for (std::uint64_t r = 0; r < source.rows; ++r)
-        regions[r] = {source.first + r * source.rowStride, destination.first + r * destination.rowStride,
-                      source.rowBytes};
-    vkCmdCopyBuffer(chunk.commands, source.buffer, destination.buffer, static_cast<uint32_t>(regions.size()),
-                    regions.data());
+    const VkBufferCopy region{source.offset, destination.offset, source.bytes};
+    vkCmdCopyBuffer(chunk.commands, source.buffer, destination.buffer, 1, &region);
 }
 
 void Recorder::run() {

@@ -40,7 +40,7 @@ Tensor Engine::tensor(Shape shape, Category category, std::string name) {
                                  ") is larger than the device's maxStorageBufferRange of " +
                                  formatBytes(info().limits.maxStorageBufferRange));
     Allocation allocation = arena_.allocate(bytes, category, "tensor " + name + " " + toString(shape));
-    return Tensor(std::move(allocation), shape, std::move(name));
+    return Tensor(std::move(allocation), arena_.alignment(), shape, std::move(name));
 }
 
 void Engine::upload(const Tensor& tensor, std::span<const float> values) {
@@ -56,8 +56,8 @@ void Engine::upload(const Tensor& tensor, std::span<const float> values) {
     Allocation staging = arena_.allocateStaging(values.size_bytes(), "upload of " + tensor.name());
     std::memcpy(staging.mapped(), values.data(), values.size_bytes());
     Recorder recorder(device_);
-    recorder.copy({staging.buffer(), staging.offset(), values.size_bytes(), values.size_bytes(), 1},
-                  {target.buffer(), target.offset(), values.size_bytes(), values.size_bytes(), 1});
+    recorder.copy({staging.buffer(), staging.offset(), values.size_bytes()},
+                  {target.buffer(), target.offset(), values.size_bytes()});
     recorder.run();
 }
 
@@ -72,8 +72,7 @@ std::vector<float> Engine::download(const Tensor& tensor) {
     }
     Allocation staging = arena_.allocateStaging(bytes, "download of " + tensor.name());
     Recorder recorder(device_);
-    recorder.copy({source.buffer(), source.offset(), bytes, bytes, 1},
-                  {staging.buffer(), staging.offset(), bytes, bytes, 1});
+    recorder.copy({source.buffer(), source.offset(), bytes}, {staging.buffer(), staging.offset(), bytes});
     recorder.run();
     std::memcpy(values.data(), staging.mapped(), bytes);
     return values;

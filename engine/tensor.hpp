@@ -5,6 +5,8 @@
 
 #include "engine/memory_arena.hpp"
 
+#include <vulkan/vulkan.h>
+
 #include <array>
 #include <cstdint>
 #include <string>
@@ -23,31 +25,30 @@ std::string toString(const Shape& shape);  // "3x17x9x9"
 using Strides = std::array<std::uint64_t, 4>;
 Strides denseStrides(const Shape& shape);
 
-// The bytes a view's elements lie within, for binding and for hazard tracking: `rows` runs of
-// `rowBytes` each, `rowStride` apart, starting at `first` (bytes from the buffer's start).
+// A byte range of a buffer: what a descriptor binds, and what hazard tracking compares. The
+// synchronization validator judges hazards by bound ranges, not by the elements a shader
+// touches, so the engine does the same.
 struct BufferRegion {
     VkBuffer buffer = VK_NULL_HANDLE;
-    std::uint64_t first = 0, rowBytes = 0, rowStride = 0, rows = 1;
-    std::uint64_t end() const { return first + (rows - 1) * rowStride + rowBytes; }
+    std::uint64_t offset = 0, bytes = 0;
+    std::uint64_t end() const { return offset + bytes; }
 };
 bool overlaps(const BufferRegion& a, const BufferRegion& b);
 
 class TensorView {
 public:
     TensorView() = default;
-    TensorView(VkBuffer buffer, VkDeviceSize base, VkDeviceSize baseBytes, std::uint64_t offset, Shape shape,
-               Strides strides);
+    // `start` is the byte offset of element 0 in `buffer`; `alignment` the binding offset
+    // alignment the device needs (the arena's).
+    TensorView(VkBuffer buffer, VkDeviceSize start, VkDeviceSize alignment, Shape shape, Strides strides);
 
     const Shape& shape() const { return shape_; }
     const Strides& strides() const { return strides_; }
-    // Element offset of (0,0,0,0) from the start of the underlying binding.
-    std::uint64_t offset() const { return offset_; }
 
-    // The buffer range a shader binds for this view: the whole tensor's allocation, so that views
-    // of one tensor share descriptor ranges and offsets stay in elements.
-    VkBuffer buffer() const { return buffer_; }
-    VkDeviceSize bindingOffset() const { return base_; }
-    VkDeviceSize bindingBytes() const { return baseBytes_; }
+    // What a shader binds for this view: the aligned byte range holding its elements, and the
+    // element offset of (0,0,0,0) within that range (a push constant).
+    BufferRegion binding() const;
+    std::uint64_t offset() const;
 
     TensorView channels(uint32_t first, uint32_t count) const;
     TensorView batch(uint32_t first, uint32_t count) const;
@@ -55,12 +56,12 @@ public:
     // c, h and w dense: each sample is one contiguous run (true of channel ranges of a dense tensor).
     bool samplesContiguous() const;
     bool contiguous() const;
-    BufferRegion region() const;
 
 private:
+    VkDeviceSize bindingStart() const;
+
     VkBuffer buffer_ = VK_NULL_HANDLE;
-    VkDeviceSize base_ = 0, baseBytes_ = 0;
-    std::uint64_t offset_ = 0;
+    VkDeviceSize start_ = 0, alignment_ = 4;
     Shape shape_;
     Strides strides_{};
 };
@@ -68,7 +69,7 @@ private:
 class Tensor {
 public:
     Tensor() = default;
-    Tensor(Allocation allocation, Shape shape, std::string name);
+    Tensor(Allocation allocation, VkDeviceSize alignment, Shape shape, std::string name);
 
     const Shape& shape() const { return shape_; }
     const std::string& name() const { return name_; }
@@ -79,6 +80,7 @@ public:
 
 private:
     Allocation allocation_;
+    VkDeviceSize alignment_ = 4;
     Shape shape_;
     std::string name_;
 };

@@ -1,0 +1,64 @@
+#include "engine/device_info.hpp"
+#include "tests/test_engine.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace revnet;
+
+namespace {
+DeviceInfo fake(uint32_t index, const char* name, VkPhysicalDeviceType type, uint32_t api = VK_API_VERSION_1_3) {
+    DeviceInfo d;
+    d.index = index;
+    d.name = name;
+    d.type = type;
+    d.apiVersion = api;
+    return d;
+}
+}  // namespace
+
+TEST_CASE("the default device prefers discrete, integrated, virtual, then CPU", "[device]") {
+    const std::vector<DeviceInfo> devices = {
+        fake(0, "llvmpipe (LLVM 15.0.6, 256 bits)", VK_PHYSICAL_DEVICE_TYPE_CPU),
+        fake(1, "Intel(R) Iris(R) Xe Graphics", VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU),
+        fake(2, "AMD Radeon RX 7600", VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU),
+        fake(3, "Old GPU", VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU, VK_API_VERSION_1_0),
+    };
+    CHECK(selectDevice(devices, "") == 2);
+    CHECK(selectDevice({devices[0], devices[1]}, "") == 1);
+    CHECK(selectDevice({devices[0]}, "") == 0);
+    CHECK(selectDevice({devices[0], devices[3]}, "") == 0);  // Vulkan 1.0 is never chosen
+}
+
+TEST_CASE("a device is chosen by index or by part of its name", "[device]") {
+    const std::vector<DeviceInfo> devices = {
+        fake(0, "llvmpipe (LLVM 15.0.6, 256 bits)", VK_PHYSICAL_DEVICE_TYPE_CPU),
+        fake(1, "AMD Radeon RX 7600", VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU),
+        fake(2, "Old GPU", VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU, VK_API_VERSION_1_0),
+    };
+    CHECK(selectDevice(devices, "0") == 0);
+    CHECK(selectDevice(devices, "1") == 1);
+    CHECK(selectDevice(devices, "LLVMPIPE") == 0);
+    CHECK(selectDevice(devices, "radeon") == 1);
+    CHECK_THROWS_WITH(selectDevice(devices, "7"), Catch::Contains("no device with index 7") && Catch::Contains("llvmpipe"));
+    CHECK_THROWS_WITH(selectDevice(devices, "nvidia"), Catch::Contains("no device whose name contains 'nvidia'"));
+    CHECK_THROWS_WITH(selectDevice(devices, "old"), Catch::Contains("needs 1.1"));
+    CHECK_THROWS_WITH(selectDevice({}, ""), Catch::Contains("no Vulkan device found"));
+}
+
+TEST_CASE("the real devices are listed with the limits the engine relies on", "[device]") {
+    Engine& e = test::engine();
+    const auto devices = enumerateDevices(e.instance().handle());
+    REQUIRE_FALSE(devices.empty());
+    const DeviceInfo& d = e.info();
+    CHECK(d.usable());
+    CHECK(d.subgroupSize > 0);
+    CHECK(d.limits.maxStorageBufferRange >= (1u << 27) - 1);  // Vulkan guarantees 2^27 - 1
+    CHECK(d.maxMemoryAllocationSize > 0);
+    CHECK_FALSE(d.heaps.empty());
+    // The same device is found again by its index and by its own name.
+    CHECK(selectDevice(devices, std::to_string(d.index)) == d.index);
+    CHECK(selectDevice(devices, d.name) == d.index);
+    const std::string text = describeDevice(d);
+    CHECK(text.find("maxStorageBufferRange") != std::string::npos);
+    CHECK(text.find("subgroup size") != std::string::npos);
+}

@@ -1,0 +1,51 @@
+#include "tests/test_engine.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <memory>
+
+namespace revnet::test {
+
+namespace {
+std::uint64_t& finishedMessages() {
+    static std::uint64_t count = 0;
+    return count;
+}
+std::unique_ptr<Engine>& shared() {
+    static std::unique_ptr<Engine> engine;
+    return engine;
+}
+}  // namespace
+
+EngineOptions options() {
+    EngineOptions o = EngineOptions::fromEnvironment();
+    if (o.validation == Validation::Off) o.validation = Validation::On;
+    o.pipelineCache.reset();
+    return o;
+}
+
+Engine& engine() {
+    if (!shared()) shared() = std::make_unique<Engine>(options());
+    return *shared();
+}
+
+void countValidation(const Engine& e) { finishedMessages() += e.instance().validationMessages(); }
+
+std::uint64_t validationMessages() {
+    return finishedMessages() + (shared() ? shared()->instance().validationMessages() : 0);
+}
+
+std::vector<float> randomValues(std::size_t count, std::mt19937& random, float low, float high) {
+    std::uniform_real_distribution<float> uniform(low, high);
+    std::vector<float> values(count);
+    for (auto& v : values) v = uniform(random);
+    return values;
+}
+
+std::mt19937 freshRandom() {
+    const auto seed = std::random_device{}();
+    UNSCOPED_INFO("random seed " << seed);
+    return std::mt19937(seed);
+}
+
+}  // namespace revnet::test

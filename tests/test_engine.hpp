@@ -1,0 +1,23 @@
+// Shared by the tests: one engine per test process on the default (or REVNET_DEVICE) device,
+// always with the validation layer on; test_main.cpp fails the run on any validation message.
+#pragma once
+
+#include "engine/engine.hpp"
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+namespace revnet::test {
+
+Engine& engine();
+// Messages reported by every engine the tests made, including the shared one.
+std::uint64_t validationMessages();
+void countValidation(const Engine& engine);  // call before destroying an engine a test made
+
+EngineOptions options();  // the environment's options with validation forced on
+
+std::vector<float> randomValues(std::size_t count, std::mt19937& random, float low = -1.0f, float high = 1.0f);
+std::mt19937 freshRandom();  // seeded differently every run; the seed is printed on failure
+
+}  // namespace revnet::test

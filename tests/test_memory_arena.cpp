@@ -1,0 +1,100 @@
+#include "tests/test_engine.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace revnet;
+
+TEST_CASE("the arena charges every tensor to its category, to the byte", "[memory]") {
+    Engine& e = test::engine();
+    MemoryArena& arena = e.memory();
+    const MemoryLedger& ledger = arena.ledger();
+    const auto base = ledger.total();
+    const auto charged = [&](std::uint64_t floats) { return arena.chargedSize(floats * 4); };
+    {
+        Tensor w = e.tensor({1, 1, 1, 1001}, Category::Parameters, "w");
+        Tensor g = e.tensor({1, 1, 1, 1001}, Category::Gradients, "g");
+        Tensor a = e.tensor({3, 5, 7, 9}, Category::Activations, "a");
+        CHECK(ledger.current(Category::Parameters) == charged(1001));
+        CHECK(ledger.current(Category::Gradients) == charged(1001));
+        CHECK(ledger.current(Category::Activations) == charged(945));
+        CHECK(ledger.total() == base + 2 * charged(1001) + charged(945));
+        {
+            Tensor big = e.tensor({1, 1, 1, 4096}, Category::Workspace, "big");
+            CHECK(ledger.current(Category::Workspace) == charged(4096));
+        }
+        CHECK(ledger.current(Category::Workspace) == 0);
+        CHECK(ledger.peak(Category::Workspace) >= charged(4096));
+        CHECK(ledger.peakTotal() >= base + 2 * charged(1001) + charged(945) + charged(4096));
+        CHECK(charged(1001) % arena.alignment() == 0);
+        CHECK(charged(1001) >= 4004);
+        CHECK(charged(1001) < 4004 + arena.alignment());
+    }
+    CHECK(ledger.total() == base);
+}
+
+TEST_CASE("sub-allocation shares blocks and reuses freed space", "[memory]") {
+    EngineOptions o = test::options();
+    o.blockSize = 1 << 20;
+    Engine e(o);
+    {
+        std::vector<Tensor> tensors;
+        for (int i = 0; i < 16; ++i) tensors.push_back(e.tensor({1, 1, 1, 4096}, Category::Other, "t"));
+        CHECK(e.memory().reservedBytes() == (1 << 20));  // 16 x 16 KiB in one block
+        tensors.erase(tensors.begin() + 3, tensors.begin() + 9);
+        for (int i = 0; i < 6; ++i) tensors.push_back(e.tensor({1, 1, 1, 4096}, Category::Other, "t"));
+        CHECK(e.memory().reservedBytes() == (1 << 20));
+        Tensor large = e.tensor({1, 1, 1, 1 << 19}, Category::Other, "large");  // 2 MiB: its own block
+        CHECK(e.memory().reservedBytes() == (1 << 20) + (2 << 20));
+    }
+    e.memory().trim();
+    CHECK(e.memory().reservedBytes() == 0);
+    CHECK(e.memory().ledger().total() == 0);
+    test::countValidation(e);
+}
+
+TEST_CASE("a budget refuses an allocation before touching Vulkan and changes nothing", "[memory]") {
+    EngineOptions o = test::options();
+    o.budget = 64 * 1024;
+    Engine e(o);
+    Tensor a = e.tensor({1, 1, 1, 8192}, Category::Parameters, "weights");  // 32 KiB
+    const auto reserved = e.memory().reservedBytes();
+    CHECK(reserved <= 64 * 1024);  // blocks are not reserved past the budget
+    REQUIRE_THROWS_WITH(e.tensor({4, 3, 32, 32}, Category::Activations, "stage1.x"),
+                        Catch::Contains("stage1.x") && Catch::Contains("saved activations") &&
+                            Catch::Contains("budget of 0.1 MiB (65536 bytes)"));
+    CHECK(e.memory().ledger().total() == 32 * 1024);
+    CHECK(e.memory().ledger().peakTotal() == 32 * 1024);
+    CHECK(e.memory().ledger().current(Category::Activations) == 0);
+    CHECK(e.memory().reservedBytes() == reserved);
+    Tensor b = e.tensor({1, 1, 1, 8192}, Category::Activations, "fits");
+    CHECK(e.memory().ledger().total() == 64 * 1024);
+    test::countValidation(e);
+}
+
+TEST_CASE("a tensor past maxStorageBufferRange is refused with the limit named", "[memory]") {
+    Engine& e = test::engine();
+    const auto range = e.info().limits.maxStorageBufferRange;
+    const uint32_t width = static_cast<uint32_t>(range / 4 / 1024 + 1);
+    const auto before = e.memory().ledger().total();
+    REQUIRE_THROWS_WITH(e.tensor({1, 1, 1024, width}, Category::Activations, "huge"),
+                        Catch::Contains("maxStorageBufferRange") && Catch::Contains("huge"));
+    CHECK(e.memory().ledger().total() == before);
+}
+
+TEST_CASE("upload and download round-trip, directly mapped and through staging", "[memory]") {
+    auto random = test::freshRandom();
+    for (bool staging : {false, true}) {
+        INFO("staging " << staging);
+        EngineOptions o = test::options();
+        o.forceStaging = staging;
+        Engine e(o);
+        CHECK(e.memory().needsStaging() == (staging || !e.info().deviceLocalIsHostVisible));
+        const auto values = test::randomValues(4097, random);
+        Tensor t = e.tensor({1, 1, 1, 4097}, Category::Other, "t");
+        e.upload(t, values);
+        CHECK(e.download(t) == values);
+        CHECK(e.memory().ledger().current(Category::Staging) == 0);  // staging is returned after use
+        CHECK_THROWS_WITH(e.upload(t, std::vector<float>(3)), Catch::Contains("3 values for 4097"));
+        test::countValidation(e);
+    }
+}

@@ -1,0 +1,127 @@
+#include <fstream>
+#include <unistd.h>
+#include "kernels/elementwise.hpp"
+#include "tests/test_engine.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace revnet;
+
+TEST_CASE("independent dispatches share no barrier and dependent ones get one", "[commands]") {
+    Engine& e = test::engine();
+    auto& p = e.pipelines();
+    const Shape s{2, 6, 5, 5};
+    Tensor x = e.tensor(s, Category::Other, "x"), y = e.tensor(s, Category::Other, "y");
+    const auto half = [](const Tensor& t, int i) { return t.view().channels(i * 3, 3); };
+    e.upload(x, std::vector<float>(s.elements(), 1.0f));
+    e.upload(y, std::vector<float>(s.elements(), 0.0f));
+
+    Recorder r(e.device());
+    kernels::fill(p, r, half(y, 0), 2.0f);
+    kernels::fill(p, r, x.view().batch(1, 1), 1.0f);  // another tensor: independent
+    CHECK(r.barriers() == 0);
+    kernels::fill(p, r, half(y, 1), 3.0f);  // interleaved with y1 in memory: ordered after it
+    CHECK(r.barriers() == 1);
+    kernels::add(p, r, half(x, 0), half(y, 0), half(x, 0));  // reads y1, writes x: after the fills
+    CHECK(r.barriers() == 2);
+    kernels::scaleAdd(p, r, 1.0f, half(x, 0), half(y, 1));   // reads x, writes y2 that the add read
+    CHECK(r.barriers() == 3);
+    kernels::add(p, r, half(x, 1), half(y, 0), half(x, 1));  // writes x that the last one read
+    CHECK(r.barriers() == 4);
+    r.run();
+    const auto xs = e.download(x), ys = e.download(y);
+    const std::size_t halfSize = 3 * 25;
+    for (std::size_t n = 0; n < 2; ++n)
+        for (std::size_t i = 0; i < halfSize; ++i) {
+            REQUIRE(xs[n * 2 * halfSize + i] == 3.0f);
+            REQUIRE(ys[n * 2 * halfSize + halfSize + i] == 6.0f);
+            REQUIRE(xs[n * 2 * halfSize + halfSize + i] == 3.0f);
+        }
+}
+
+TEST_CASE("a recording replays, and long recordings split into several submissions", "[commands]") {
+    Engine& e = test::engine();
+    auto& p = e.pipelines();
+    const Shape s{1, 1, 1, 1003};
+    Tensor x = e.tensor(s, Category::Other, "x"), y = e.tensor(s, Category::Other, "y");
+    auto random = test::freshRandom();
+    const auto xs = test::randomValues(s.elements(), random);
+    e.upload(x, xs);
+    e.upload(y, std::vector<float>(s.elements(), 0.0f));
+
+    Recorder r(e.device(), RecorderOptions{.profile = e.info().timestamps, .maxDispatchesPerSubmit = 2});
+    for (int i = 0; i < 5; ++i) kernels::scaleAdd(p, r, 1.0f, x, y);  // y += x, five times
+    CHECK(r.submissionsPerRun() == 3);
+    r.run();
+    r.run();
+    r.run();  // replays: y = 15 x
+    const auto ys = e.download(y);
+    for (std::size_t i = 0; i < ys.size(); ++i) REQUIRE(ys[i] == Approx(15.0f * xs[i]).margin(1e-5));
+    CHECK_THROWS_AS(kernels::fill(p, r, y, 0.0f), std::logic_error);  // closed after run()
+
+    if (e.info().timestamps) {
+        const auto timings = r.timings();
+        REQUIRE(timings.size() == 1);
+        CHECK(timings[0].name == "axpby");
+        CHECK(timings[0].count == 15);
+        CHECK(timings[0].totalMs > 0);
+        CHECK(r.timingReport().find("axpby") != std::string::npos);
+    }
+}
+
+TEST_CASE("a dispatch that disagrees with its shader is refused before recording", "[commands]") {
+    Engine& e = test::engine();
+    const Kernel& fill = e.pipelines().get("fill", {{0, 64}});
+    Tensor t = e.tensor({1, 1, 1, 16}, Category::Other, "t");
+    Recorder r(e.device());
+    struct TooShort {
+        uint32_t rows;
+    } shortPush{1};
+    CHECK_THROWS_WITH(r.dispatch(fill, {t.view()}, shortPush, {1, 1, 1}),
+                      Catch::Contains("4 bytes") && Catch::Contains("20"));
+    struct Push {
+        uint32_t rows, length, offset, stride;
+        float value;
+    } push{1, 16, 0, 16, 0.0f};
+    CHECK_THROWS_WITH(r.dispatch(fill, {t.view(), t.view()}, push, {1, 1, 1}), Catch::Contains("takes 1 buffers"));
+    CHECK_THROWS_WITH(r.dispatch(fill, {t.view()}, push, {0, 1, 1}), Catch::Contains("workgroup count"));
+    CHECK_THROWS_WITH(e.pipelines().get("fill", {{9, 1}}), Catch::Contains("no specialization constant 9"));
+    CHECK_THROWS_WITH(e.pipelines().get("fill", {{0, 4096}}), Catch::Contains("workgroup size"));
+    CHECK(r.dispatches() == 0);
+}
+
+TEST_CASE("pipelines are created once per specialization and the cache survives a restart", "[pipelines]") {
+    const auto file = std::filesystem::temp_directory_path() / ("revnet-test-cache-" + std::to_string(::getpid()) + ".bin");
+    std::filesystem::remove(file);
+    {
+        EngineOptions o = test::options();
+        o.pipelineCache = file;
+        Engine e(o);
+        const Kernel& a = e.pipelines().get("copy", {{0, 64}});
+        const Kernel& b = e.pipelines().get("copy", {{0, 64}});
+        const Kernel& c = e.pipelines().get("copy", {{0, 128}});
+        CHECK(&a == &b);
+        CHECK(&a != &c);
+        CHECK(c.localSize[0] == 128);
+        CHECK(e.pipelines().size() == 2);
+        e.pipelines().save();
+        test::countValidation(e);
+    }
+    CHECK(std::filesystem::file_size(file) >= sizeof(VkPipelineCacheHeaderVersionOne));
+    {
+        EngineOptions o = test::options();
+        o.pipelineCache = file;
+        Engine e(o);  // loads the cache it wrote
+        CHECK(e.pipelines().get("copy", {{0, 64}}).pipeline);
+        test::countValidation(e);
+    }
+    {
+        std::ofstream(file, std::ios::binary | std::ios::trunc) << "not a pipeline cache";
+        EngineOptions o = test::options();
+        o.pipelineCache = file;
+        Engine e(o);  // a corrupt cache is ignored, not fatal
+        CHECK(e.pipelines().get("copy", {{0, 64}}).pipeline);
+        test::countValidation(e);
+    }
+    std::filesystem::remove(file);
+}

@@ -1,0 +1,40 @@
+#include "engine/shader_library.hpp"
+#include "engine/spirv_reflection.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace revnet;
+
+TEST_CASE("every shader is embedded and reflects to set-0 bindings", "[shaders]") {
+    REQUIRE(embeddedShaders().size() >= 5);
+    for (const auto& shader : embeddedShaders()) {
+        INFO(shader.name);
+        const ShaderInterface iface = reflect({shader.words, shader.wordCount});
+        CHECK_FALSE(iface.bindings.empty());
+        CHECK(iface.pushConstantBytes <= 128);
+        CHECK(iface.localSize[0].specialized);  // workgroup size is a specialization constant
+    }
+    CHECK_THROWS_WITH(embeddedShader("no_such_shader"), Catch::Contains("no_such_shader"));
+}
+
+TEST_CASE("reflection reads access qualifiers, push-constant size and specialization", "[shaders]") {
+    const ShaderInterface axpby = reflect(embeddedShader("axpby"));
+    REQUIRE(axpby.bindings.size() == 3);  // float and vec4 aliases merge into one binding each
+    CHECK((axpby.bindings[0].reads && !axpby.bindings[0].writes));
+    CHECK((axpby.bindings[1].reads && !axpby.bindings[1].writes));
+    CHECK((!axpby.bindings[2].reads && axpby.bindings[2].writes));
+    CHECK(axpby.bindings[2].binding == 2);
+    CHECK(axpby.pushConstantBytes == 10 * 4);
+    CHECK(axpby.localSize[0].value == 0);  // constant_id 0
+    CHECK(axpby.specDefaults.at(1) == 4);  // ITEMS
+    CHECK(axpby.specDefaults.at(2) == 0);  // VEC4 = false
+
+    const ShaderInterface fill = reflect(embeddedShader("fill"));
+    CHECK(fill.pushConstantBytes == 5 * 4);
+    REQUIRE(fill.bindings.size() == 1);
+    CHECK_FALSE(fill.bindings[0].reads);
+
+    std::vector<uint32_t> truncated(embeddedShader("fill").begin(), embeddedShader("fill").begin() + 40);
+    CHECK_THROWS(reflect(truncated));
+    CHECK_THROWS_WITH(reflect(std::vector<uint32_t>{1, 2, 3, 4, 5}), Catch::Contains("not a SPIR-V"));
+}
