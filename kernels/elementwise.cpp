@@ -9,8 +9,8 @@ namespace revnet::kernels {
 
 namespace {
 
-constexpr uint32_t kWorkgroupSize = 64;  // lavapipe's floor for elementwise work; fine on GPUs
-constexpr uint32_t kItemsPerInvocation = 4;
+constexpr uint32_t kWorkgroupSize = 256;  // lavapipe: 4.4 GB/s on add vs 2.1 at 64 (revnet smoke)
+constexpr uint32_t kItemsPerInvocation = 1;
 
 // A view as rows.glsl sees it: the element offset of sample 0 and the distance between samples.
 struct Rows {

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian 12 machine: installs what is missing, builds, then runs.
+#   tools/dev.sh build          install dependencies and build into build/
+#   tools/dev.sh test           ... then run the whole test suite (validation on)
+#   tools/dev.sh train [ARGS]   ... then train (until the trainer lands: the engine's smoke run)
+#   tools/dev.sh revnet ARGS    ... then run any revnet command
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build="${REVNET_BUILD_DIR:-$root/build}"
+
+build() {
+  bash "$root/tools/install-deps.sh"
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$build" --parallel "$(nproc)"
+}
+
+command=${1:-}
+[ $# -gt 0 ] && shift
+case "$command" in
+  build) build ;;
+  test)
+    build
+    cd "$build"
+    ctest --output-on-failure --parallel "$(nproc)" "$@"
+    ;;
+  train)
+    build
+    exec "$build/revnet" smoke "$@"
+    ;;
+  revnet)
+    build
+    exec "$build/revnet" "$@"
+    ;;
+  *)
+    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac
