@@ -20,25 +20,19 @@ bool overlaps(const BufferRegion& a, const BufferRegion& b) {
 TensorView::TensorView(VkBuffer buffer, VkDeviceSize start, VkDeviceSize alignment, Shape shape, Strides strides)
     : buffer_(buffer), start_(start), alignment_(alignment), shape_(shape), strides_(strides) {}
 
-TensorView TensorView::channels(uint32_t first, uint32_t count) const {
-    if (first + count > shape_.c)
-        throw std::out_of_range("channels " + std::to_string(first) + "+" + std::to_string(count) +
-                                " of a tensor with " + std::to_string(shape_.c));
+TensorView TensorView::slice(int axis, uint32_t first, uint32_t count, const char* what) const {
+    const uint32_t extent = axis == 0 ? shape_.n : shape_.c;
+    if (first + count > extent)
+        throw std::out_of_range(std::string(what) + " " + std::to_string(first) + "+" + std::to_string(count) +
+                                " of " + std::to_string(extent) + " in a " + toString(shape_) + " view");
     TensorView v = *this;
-    v.start_ += first * strides_[1] * sizeof(float);
-    v.shape_.c = count;
+    v.start_ += first * strides_[axis] * sizeof(float);
+    (axis == 0 ? v.shape_.n : v.shape_.c) = count;
     return v;
 }
 
-TensorView TensorView::batch(uint32_t first, uint32_t count) const {
-    if (first + count > shape_.n)
-        throw std::out_of_range("samples " + std::to_string(first) + "+" + std::to_string(count) +
-                                " of a batch of " + std::to_string(shape_.n));
-    TensorView v = *this;
-    v.start_ += first * strides_[0] * sizeof(float);
-    v.shape_.n = count;
-    return v;
-}
+TensorView TensorView::channels(uint32_t first, uint32_t count) const { return slice(1, first, count, "channels"); }
+TensorView TensorView::batch(uint32_t first, uint32_t count) const { return slice(0, first, count, "samples"); }
 
 bool TensorView::samplesContiguous() const {
     const Strides dense = denseStrides(shape_);

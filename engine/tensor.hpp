@@ -59,6 +59,7 @@ public:
 
 private:
     VkDeviceSize bindingStart() const;
+    TensorView slice(int axis, uint32_t first, uint32_t count, const char* what) const;
 
     VkBuffer buffer_ = VK_NULL_HANDLE;
     VkDeviceSize start_ = 0, alignment_ = 4;

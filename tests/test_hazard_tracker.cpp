@@ -29,6 +29,8 @@ TEST_CASE("a view binds the aligned byte range that holds its elements", "[comma
     const TensorView last = x.batch(2, 1).channels(5, 1);
     CHECK(last.binding().end() == x.binding().end());
     CHECK(last.binding().bytes == 35 * 4 + last.offset() * 4);
+    CHECK_THROWS_AS(x.channels(5, 2), std::out_of_range);
+    CHECK_THROWS_AS(x.batch(3, 1), std::out_of_range);
 }
 
 TEST_CASE("regions overlap when their bytes do", "[commands]") {
