@@ -38,10 +38,11 @@ std::uint64_t Arguments::count(std::string_view name, std::uint64_t fallback) {
     return n;
 }
 
-bool Arguments::flag(std::string_view name) {
-    const std::string dashed = (name.size() == 1 ? "-" : "--") + std::string(name);
+bool Arguments::flag(std::string_view name) { return word((name.size() == 1 ? "-" : "--") + std::string(name)); }
+
+bool Arguments::word(std::string_view word) {
     for (std::size_t i = 0; i < words_.size(); ++i)
-        if (words_[i] == dashed) {
+        if (words_[i] == word) {
             words_.erase(words_.begin() + i);
             return true;
         }

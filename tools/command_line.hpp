@@ -24,6 +24,8 @@ public:
     std::optional<std::string> option(std::string_view name);
     std::uint64_t count(std::string_view name, std::uint64_t fallback);
     bool flag(std::string_view name);
+    // Takes a plain word (a sub-command such as `kernels`) if it is there.
+    bool word(std::string_view word);
     bool help() { return flag("help") || flag("h"); }
     void finish() const;
 
