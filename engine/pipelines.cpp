@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <unistd.h>
 #include <vector>
 
 namespace revnet {
@@ -70,7 +71,8 @@ void Pipelines::save() const {
     std::vector<char> data(size);
     check(vkGetPipelineCacheData(device_.handle(), cache_.get(), &size, data.data()), "vkGetPipelineCacheData");
     std::filesystem::create_directories(cacheFile_->parent_path());
-    const auto temporary = std::filesystem::path(cacheFile_->string() + ".tmp");
+    // A name of its own per process, so that concurrent runs never write one temporary file.
+    const auto temporary = std::filesystem::path(cacheFile_->string() + "." + std::to_string(::getpid()) + ".tmp");
     {
         std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
         out.write(data.data(), static_cast<std::streamsize>(size));
