@@ -40,10 +40,6 @@ bool TensorView::samplesContiguous() const {
            (shape_.c == 1 || strides_[1] == dense[1]);
 }
 
-bool TensorView::contiguous() const {
-    return samplesContiguous() && (shape_.n == 1 || strides_[0] == denseStrides(shape_)[0]);
-}
-
 VkDeviceSize TensorView::bindingStart() const { return start_ / alignment_ * alignment_; }
 
 std::uint64_t TensorView::offset() const { return (start_ - bindingStart()) / sizeof(float); }

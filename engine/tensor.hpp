@@ -55,7 +55,6 @@ public:
 
     // c, h and w dense: each sample is one contiguous run (true of channel ranges of a dense tensor).
     bool samplesContiguous() const;
-    bool contiguous() const;
 
 private:
     VkDeviceSize bindingStart() const;
