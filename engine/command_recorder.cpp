@@ -19,6 +19,14 @@ constexpr VkAccessFlags kAccesses = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER
                                     VK_ACCESS_UNIFORM_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT |
                                     VK_ACCESS_TRANSFER_WRITE_BIT;
 
+VkDeviceSize maxBindingBytes(const ShaderBinding& b, const VkPhysicalDeviceLimits& limits) {
+    switch (b.kind) {
+        case DescriptorKind::StorageBuffer: return limits.maxStorageBufferRange;
+        case DescriptorKind::UniformBuffer: return limits.maxUniformBufferRange;
+        default: return VkDeviceSize{limits.maxTexelBufferElements} * texelBytes(b.format);
+    }
+}
+
 }  // namespace
 
 struct Recorder::Chunk {
@@ -99,10 +107,12 @@ VkDescriptorSet Recorder::allocateSet(const Kernel& kernel) {
         const VkDescriptorPoolSize sizes[] = {
             {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSetsPerPool * kDescriptorsPerSet},
             {VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, kSetsPerPool * kDescriptorsPerSet},
+            {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, kSetsPerPool * kDescriptorsPerSet},
+            {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, kSetsPerPool * kDescriptorsPerSet},
         };
         VkDescriptorPoolCreateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
         info.maxSets = kSetsPerPool;
-        info.poolSizeCount = 2;
+        info.poolSizeCount = 4;
         info.pPoolSizes = sizes;
         VkDescriptorPool pool = VK_NULL_HANDLE;
         check(vkCreateDescriptorPool(d, &info, nullptr, &pool), "vkCreateDescriptorPool");
@@ -118,6 +128,20 @@ VkDescriptorSet Recorder::allocateSet(const Kernel& kernel) {
     check(vkAllocateDescriptorSets(d, &info, &set), "vkAllocateDescriptorSets", kernel.name);
     ++setsInPool_;
     return set;
+}
+
+// A texel view covers the whole texels of the range; it lives as long as the recording.
+VkBufferView Recorder::texelView(const VkDescriptorBufferInfo& range, TexelFormat format) {
+    VkBufferViewCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+    info.buffer = range.buffer;
+    info.format = texelFormat(format);
+    info.offset = range.offset;
+    info.range = std::max(range.range / texelBytes(format), VkDeviceSize{1}) * texelBytes(format);
+    VkDevice d = device_.handle();
+    VkBufferView view = VK_NULL_HANDLE;
+    check(vkCreateBufferView(d, &info, nullptr, &view), "vkCreateBufferView");
+    bufferViews_.emplace_back(view, [d](VkBufferView v) { vkDestroyBufferView(d, v, nullptr); });
+    return view;
 }
 
 void Recorder::dispatch(const Kernel& kernel, std::span<const TensorView> views, std::span<const std::byte> push,
@@ -141,9 +165,8 @@ void Recorder::dispatch(const Kernel& kernel, std::span<const TensorView> views,
     std::vector<VkDescriptorBufferInfo> infos(views.size());
     for (std::size_t i = 0; i < views.size(); ++i) {
         const ShaderBinding& b = iface.bindings[i];
-        const VkDeviceSize maxRange = b.kind == DescriptorKind::StorageBuffer ? limits.maxStorageBufferRange
-                                                                              : limits.maxUniformBufferRange;
         const BufferRegion region = views[i].binding();
+        const VkDeviceSize maxRange = maxBindingBytes(b, limits);
         if (region.bytes > maxRange)
             throw std::invalid_argument(kernel.name + ": binding " + std::to_string(b.binding) + " is " +
                                         std::to_string(region.bytes) + " bytes, past the device's limit of " +
@@ -158,15 +181,19 @@ void Recorder::dispatch(const Kernel& kernel, std::span<const TensorView> views,
 
     VkDescriptorSet set = allocateSet(kernel);
     std::vector<VkWriteDescriptorSet> descriptorWrites(views.size());
+    std::vector<VkBufferView> texelViews(views.size());
     for (std::size_t i = 0; i < views.size(); ++i) {
         auto& w = descriptorWrites[i];
         w = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
         w.dstSet = set;
         w.dstBinding = iface.bindings[i].binding;
         w.descriptorCount = 1;
-        w.descriptorType = iface.bindings[i].kind == DescriptorKind::StorageBuffer ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
-                                                                                   : VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER;
-        w.pBufferInfo = &infos[i];
+        w.descriptorType = descriptorType(iface.bindings[i].kind);
+        if (iface.bindings[i].format == TexelFormat::None) w.pBufferInfo = &infos[i];
+        else {
+            texelViews[i] = texelView(infos[i], iface.bindings[i].format);
+            w.pTexelBufferView = &texelViews[i];
+        }
     }
     vkUpdateDescriptorSets(device_.handle(), static_cast<uint32_t>(descriptorWrites.size()), descriptorWrites.data(), 0,
                            nullptr);

@@ -68,6 +68,7 @@ private:
     void beforeCommand(std::span<const BufferRegion> reads, std::span<const BufferRegion> writes);
     void fullBarrier(VkCommandBuffer commands, VkPipelineStageFlags dstStage, VkAccessFlags dstAccess);
     VkDescriptorSet allocateSet(const Kernel& kernel);
+    VkBufferView texelView(const VkDescriptorBufferInfo& range, TexelFormat format);
     void collectTimings();
 
     const Device& device_;
@@ -75,6 +76,7 @@ private:
     UniqueHandle<VkCommandPool> commandPool_;
     UniqueHandle<VkFence> fence_;
     std::vector<UniqueHandle<VkDescriptorPool>> descriptorPools_;
+    std::vector<UniqueHandle<VkBufferView>> bufferViews_;
     uint32_t setsInPool_ = 0;
     std::vector<std::unique_ptr<Chunk>> chunks_;
     HazardTracker hazards_;

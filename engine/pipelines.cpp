@@ -29,7 +29,34 @@ std::vector<char> readFile(const std::filesystem::path& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+void requireTexelSupport(const Device& device, const ShaderBinding& b, const std::string& context) {
+    VkFormatProperties properties{};
+    vkGetPhysicalDeviceFormatProperties(device.physical(), texelFormat(b.format), &properties);
+    const VkFormatFeatureFlags needed = b.kind == DescriptorKind::UniformTexelBuffer
+                                            ? VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT
+                                            : VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT;
+    if (!(properties.bufferFeatures & needed))
+        throw std::runtime_error(context + ": the device cannot use binding " + std::to_string(b.binding) +
+                                 " as a texel buffer of its format");
+}
+
 }  // namespace
+
+VkDescriptorType descriptorType(DescriptorKind kind) {
+    switch (kind) {
+        case DescriptorKind::StorageBuffer: return VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        case DescriptorKind::UniformBuffer: return VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER;
+        case DescriptorKind::UniformTexelBuffer: return VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+        case DescriptorKind::StorageTexelBuffer: return VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER;
+    }
+    throw std::logic_error("unknown descriptor kind");
+}
+
+VkFormat texelFormat(TexelFormat format) {
+    return format == TexelFormat::Rgba32f ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT;
+}
+
+VkDeviceSize texelBytes(TexelFormat format) { return format == TexelFormat::Rgba32f ? 16 : 4; }
 
 std::optional<std::filesystem::path> defaultPipelineCacheFile() {
     if (const char* path = std::getenv("REVNET_PIPELINE_CACHE"); path && *path) {
@@ -118,8 +145,8 @@ std::unique_ptr<Kernel> Pipelines::create(std::string_view shader, const Special
     for (const auto& b : iface.bindings) {
         VkDescriptorSetLayoutBinding binding{};
         binding.binding = b.binding;
-        binding.descriptorType = b.kind == DescriptorKind::StorageBuffer ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
-                                                                         : VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER;
+        binding.descriptorType = descriptorType(b.kind);
+        if (b.format != TexelFormat::None) requireTexelSupport(device_, b, context);
         binding.descriptorCount = 1;
         binding.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
         bindings.push_back(binding);

@@ -50,6 +50,10 @@ private:
     std::map<std::pair<std::string, Specialization>, std::unique_ptr<Kernel>, std::less<>> kernels_;
 };
 
+VkDescriptorType descriptorType(DescriptorKind kind);
+VkFormat texelFormat(TexelFormat format);
+VkDeviceSize texelBytes(TexelFormat format);
+
 // $REVNET_PIPELINE_CACHE, else $XDG_CACHE_HOME/revnet-vk/pipelines.bin, else ~/.cache/...;
 // "none" or no home directory gives no file.
 std::optional<std::filesystem::path> defaultPipelineCacheFile();

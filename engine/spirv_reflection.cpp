@@ -12,7 +12,7 @@ namespace {
 // The few opcodes, decorations and storage classes this reads (SPIR-V specification, section 3).
 enum Op : uint32_t {
     OpExecutionMode = 16, OpTypeInt = 21, OpTypeFloat = 22, OpTypeVector = 23, OpTypeArray = 28,
-    OpTypeStruct = 30, OpTypePointer = 32, OpConstant = 43, OpSpecConstantTrue = 48,
+    OpTypeImage = 25, OpTypeSampledImage = 27, OpTypeStruct = 30, OpTypePointer = 32, OpConstant = 43, OpSpecConstantTrue = 48,
     OpSpecConstantFalse = 49, OpSpecConstant = 50,
     OpSpecConstantComposite = 51, OpVariable = 59, OpDecorate = 71, OpMemberDecorate = 72,
 };
@@ -20,8 +20,9 @@ enum Decoration : uint32_t {
     SpecId = 1, Block = 2, BufferBlock = 3, ArrayStride = 6, BuiltIn = 11, NonWritable = 24,
     NonReadable = 25, Binding = 33, DescriptorSet = 34, Offset = 35,
 };
-enum StorageClass : uint32_t { Uniform = 2, PushConstant = 9, StorageBuffer = 12 };
+enum StorageClass : uint32_t { UniformConstant = 0, Uniform = 2, PushConstant = 9, StorageBuffer = 12 };
 constexpr uint32_t kBuiltInWorkgroupSize = 25;
+constexpr uint32_t kDimBuffer = 5, kFormatRgba32f = 1, kFormatR32f = 3;
 constexpr uint32_t kExecutionModeLocalSize = 17;
 
 struct Module {
@@ -79,6 +80,7 @@ Module parse(std::span<const uint32_t> words) {
         const uint32_t* w = &words[i];
         switch (op) {
             case OpTypeInt: case OpTypeFloat: case OpTypeVector: case OpTypeArray: case OpTypeStruct:
+            case OpTypeImage: case OpTypeSampledImage:
                 m.types[w[1]] = std::vector<uint32_t>{op};
                 m.types[w[1]].insert(m.types[w[1]].end(), w + 2, w + count);
                 break;
@@ -99,6 +101,29 @@ Module parse(std::span<const uint32_t> words) {
         i += count;
     }
     return m;
+}
+
+ShaderBinding texelBinding(const Module& m, uint32_t type, uint32_t id) {
+    const std::vector<uint32_t>* t = &m.types.at(type);
+    if ((*t)[0] == OpTypeSampledImage) t = &m.types.at((*t)[1]);
+    // OpTypeImage operands after the opcode: sampled type, dim, depth, arrayed, MS, sampled, format.
+    if ((*t)[0] != OpTypeImage || (*t)[2] != kDimBuffer)
+        throw std::runtime_error("SPIR-V reflection: only texel buffers are supported among images");
+    ShaderBinding b;
+    b.binding = m.decorations.at(id).at(Binding);
+    if ((*t)[6] == 1) {
+        b.kind = DescriptorKind::UniformTexelBuffer;
+        b.format = TexelFormat::R32f;
+        b.writes = false;
+        return b;
+    }
+    b.kind = DescriptorKind::StorageTexelBuffer;
+    if ((*t)[7] == kFormatRgba32f) b.format = TexelFormat::Rgba32f;
+    else if ((*t)[7] == kFormatR32f) b.format = TexelFormat::R32f;
+    else throw std::runtime_error("SPIR-V reflection: a storage texel buffer must be r32f or rgba32f");
+    b.writes = !has(m, id, NonWritable);
+    b.reads = !has(m, id, NonReadable);
+    return b;
 }
 
 }  // namespace
@@ -126,15 +151,19 @@ ShaderInterface reflect(std::span<const uint32_t> spirv) {
             out.pushConstantBytes = sizeOf(m, type);
             continue;
         }
-        if (storage != Uniform && storage != StorageBuffer) continue;
+        if (storage != Uniform && storage != StorageBuffer && storage != UniformConstant) continue;
         if (has(m, id, DescriptorSet) && m.decorations.at(id).at(DescriptorSet) != 0)
             throw std::runtime_error("SPIR-V reflection: only descriptor set 0 is supported");
         ShaderBinding b;
         b.binding = m.decorations.at(id).at(Binding);
-        const bool isStorage = storage == StorageBuffer || has(m, type, BufferBlock);
-        b.kind = isStorage ? DescriptorKind::StorageBuffer : DescriptorKind::UniformBuffer;
-        b.writes = isStorage && !has(m, id, NonWritable) && !allMembers(m, type, NonWritable);
-        b.reads = !has(m, id, NonReadable) && !allMembers(m, type, NonReadable);
+        if (storage == UniformConstant) {
+            b = texelBinding(m, type, id);
+        } else {
+            const bool isStorage = storage == StorageBuffer || has(m, type, BufferBlock);
+            b.kind = isStorage ? DescriptorKind::StorageBuffer : DescriptorKind::UniformBuffer;
+            b.writes = isStorage && !has(m, id, NonWritable) && !allMembers(m, type, NonWritable);
+            b.reads = !has(m, id, NonReadable) && !allMembers(m, type, NonReadable);
+        }
 
         // Two blocks may alias one binding (a float and a vec4 view of the same buffer).
         auto same = std::find_if(out.bindings.begin(), out.bindings.end(),

@@ -10,11 +10,16 @@
 
 namespace revnet {
 
-enum class DescriptorKind { StorageBuffer, UniformBuffer };
+// Texel buffers are how lavapipe loads fastest (see ../shared/notes/lavapipe.md): a uniform
+// texel buffer (textureBuffer, texelFetch) is read as R32F; a storage texel buffer (imageBuffer)
+// has the format its layout qualifier names (r32f or rgba32f).
+enum class DescriptorKind { StorageBuffer, UniformBuffer, UniformTexelBuffer, StorageTexelBuffer };
+enum class TexelFormat { None, R32f, Rgba32f };
 
 struct ShaderBinding {
     uint32_t binding = 0;
     DescriptorKind kind = DescriptorKind::StorageBuffer;
+    TexelFormat format = TexelFormat::None;  // texel buffers only
     bool reads = true;
     bool writes = true;
 };

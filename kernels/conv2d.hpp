@@ -1,0 +1,62 @@
+// 2-D convolution without bias, NCHW float32: forward, gradient of the input, gradient of the
+// weights. Weights are w[K][C][R][S]. A Conv2d is the plan for one layer shape on one device:
+// tile shapes, how many parts the weight-gradient reduction takes, and the workspace the passes
+// need (the caller provides it, so that layers can share one).
+#pragma once
+
+#include "engine/command_recorder.hpp"
+#include "engine/pipelines.hpp"
+#include "engine/tensor.hpp"
+#include "kernels/variant.hpp"
+
+namespace revnet::kernels {
+
+struct Conv2dShape {
+    Shape input;  // N, C, H, W
+    uint32_t outChannels = 1;
+    uint32_t kernelH = 3, kernelW = 3, stride = 1, pad = 1;
+
+    Shape output() const;
+    Shape weight() const { return {outChannels, input.c, kernelH, kernelW}; }
+    double flops() const;  // of one pass: 2 * N * K * OH * OW * C * R * S
+};
+
+struct Conv2dTiles {
+    uint32_t workgroup;
+    uint32_t outVec4, rows, cols;          // forward and grad input: 4*outVec4 channels x rows x cols
+    uint32_t gradK4, gradC, gradCols;      // grad weight: 4*gradK4 x gradC channels, gradCols columns a step
+    uint32_t gradInvocations;              // the parallelism the weight-gradient parts aim for
+};
+Conv2dTiles conv2dTiles(Variant variant);
+
+class Conv2d {
+public:
+    Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant = Variant::Auto);
+
+    const Conv2dShape& shape() const { return shape_; }
+    Variant variant() const { return variant_; }
+    // Floats of workspace the passes need (packed weights, partial weight gradients).
+    std::uint64_t workspaceElements() const;
+    uint32_t gradWeightParts() const { return parts_; }
+
+    void forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& weight,
+                 const TensorView& y, const TensorView& workspace) const;
+    void gradInput(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& weight,
+                   const TensorView& dx, const TensorView& workspace) const;
+    // Overwrites dweight.
+    void gradWeight(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+                    const TensorView& dweight, const TensorView& workspace) const;
+
+private:
+    void pack(Pipelines& pipelines, Recorder& recorder, const TensorView& weight, const TensorView& workspace,
+              bool transpose, uint32_t rowLength) const;
+    void tiled(Pipelines& pipelines, Recorder& recorder, const char* shader, const TensorView& in, const TensorView& out,
+               const TensorView& packed, uint32_t rowLength, uint32_t py, uint32_t px) const;
+
+    Conv2dShape shape_;
+    Variant variant_;
+    Conv2dTiles tiles_;
+    uint32_t parts_ = 1;
+};
+
+}  // namespace revnet::kernels

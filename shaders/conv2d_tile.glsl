@@ -1,0 +1,126 @@
+// Register-tiled direct convolution, shared by conv2d_forward.comp and conv2d_grad_input.comp.
+// Both compute   out[n][o][y][x] = sum over i, taps (r, s) of  in[n][i][row][col] * w[i][r][s][o]
+// where `w` is the packed weight (conv2d_pack_weights.comp: o innermost, zero-padded to whole
+// tiles). NCHW float32; `in` and `out` may be channel ranges of bigger tensors (per-sample strides).
+//   forward:    in = x, out = y, i = input channel, o = output channel; out position (y, x) reads
+//               in rows y*STRIDE - pad + r.
+//   grad input: in = dy, out = dx, i = output channel of the forward, o = its input channel. A
+//               strided convolution's transpose is split by the parity (PY, PX) of dx positions:
+//               dx row y = a*STRIDE + PY gets taps r with (PY + pad - r) divisible by STRIDE, from
+//               dy row a + (PY + pad - r) / STRIDE. One dispatch per parity class.
+//
+// Each invocation owns 4*TO4 output channels x TH rows x TW columns of one sample: per input
+// channel it loads a (TH-1)*ISTEP+R by (TW-1)*ISTEP+S patch once and reuses it for every tap and
+// output channel. Loads, not FMAs, bound this on CPU devices: the input comes through a texel
+// buffer and the weights as vec4 texels, the fastest load paths on lavapipe.
+// Dispatch: x = (position tile, sample) pairs, workgroup-size a group; y = output-channel tile.
+// Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TO4, 5 = TH, 6 = TW,
+// 7 = PY, 8 = PX, 9 = pad (all compile-time so that every loop unrolls and indices fold).
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const int R = 3;
+layout(constant_id = 2) const int S = 3;
+layout(constant_id = 3) const int STRIDE = 1;
+layout(constant_id = 4) const int TO4 = 2;
+layout(constant_id = 5) const int TH = 4;
+layout(constant_id = 6) const int TW = 4;
+layout(constant_id = 7) const int PY = 0;
+layout(constant_id = 8) const int PX = 0;
+layout(constant_id = 9) const int PAD = 1;
+
+layout(binding = 0) uniform samplerBuffer inp;                // R32F texels
+layout(binding = 1, rgba32f) uniform readonly imageBuffer w;
+layout(binding = 2) writeonly buffer Out { float outp[]; };
+
+layout(push_constant) uniform Push {
+    uint samples;
+    uint inChannels, inH, inW, inOffset, inSampleStride;
+    uint outChannels, outH, outW, outOffset, outSampleStride;
+    uint wOffset4, wRow4;  // first texel of the packed weights; texels per (i, r, s) row
+} p;
+
+#ifdef GRAD_INPUT
+const int ISTEP = 1, OSTEP = STRIDE;
+// Division rounding down, as a macro so that it folds into specialization constants.
+#define FLOOR_DIV(a, b) (((a) + (b) * 64) / (b) - 64)
+bool tapUsed(int tap, int parity) { return (parity + PAD - tap + R * STRIDE) % STRIDE == 0; }
+int tapOffset(int tap, int parity) { return FLOOR_DIV(parity + PAD - tap, STRIDE); }
+const int MIN_ROW = FLOOR_DIV(PY + PAD - R + 1, STRIDE), MIN_COL = FLOOR_DIV(PX + PAD - S + 1, STRIDE);
+#else
+const int ISTEP = STRIDE, OSTEP = 1;
+bool tapUsed(int tap, int parity) { return true; }
+int tapOffset(int tap, int parity) { return tap - PAD; }
+const int MIN_ROW = -PAD, MIN_COL = -PAD;
+#endif
+const int PH = (TH - 1) * ISTEP + R, PW = (TW - 1) * ISTEP + S;
+
+void main() {
+    // Output positions of this parity class: y = a * OSTEP + PY for a in [0, rows).
+    const int rows = (int(p.outH) - PY + OSTEP - 1) / OSTEP, cols = (int(p.outW) - PX + OSTEP - 1) / OSTEP;
+    const int tilesX = (cols + TW - 1) / TW, tilesY = (rows + TH - 1) / TH;
+    // The output-channel tile comes from the workgroup, so weight indices are uniform across it
+    // (scalar loads on CPU devices, broadcasts on GPUs); invocations spread over positions and samples.
+    const int t = int(gl_GlobalInvocationID.x);
+    if (rows <= 0 || cols <= 0 || t >= tilesX * tilesY * int(p.samples)) return;
+    const int n = t / (tilesX * tilesY);
+    const int a0 = (t % tilesX) * TW, b0 = (t / tilesX % tilesY) * TH, o4 = int(gl_WorkGroupID.y) * TO4;
+
+    // Where each tile row and column lies in `in`, clamped, and whether it is inside (else the
+    // zero padding).
+    int rowAt[PH], colAt[PW];
+    float rowIn[PH], colIn[PW];
+    [[unroll]] for (int i = 0; i < PH; ++i) {
+        const int y = b0 * ISTEP + MIN_ROW + i;
+        rowIn[i] = (y >= 0 && y < int(p.inH)) ? 1.0 : 0.0;
+        rowAt[i] = clamp(y, 0, int(p.inH) - 1) * int(p.inW);
+    }
+    [[unroll]] for (int j = 0; j < PW; ++j) {
+        const int x = a0 * ISTEP + MIN_COL + j;
+        colIn[j] = (x >= 0 && x < int(p.inW)) ? 1.0 : 0.0;
+        colAt[j] = clamp(x, 0, int(p.inW) - 1);
+    }
+
+    vec4 acc[TO4][TH][TW];
+    [[unroll]] for (int k = 0; k < TO4; ++k)
+        [[unroll]] for (int i = 0; i < TH; ++i)
+            [[unroll]] for (int j = 0; j < TW; ++j) acc[k][i][j] = vec4(0);
+
+    const int plane = int(p.inH * p.inW);
+    int base = int(p.inOffset + uint(n) * p.inSampleStride);
+    int wRow = int(p.wOffset4) + o4;
+    for (int c = 0; c < int(p.inChannels); ++c, base += plane) {
+        float tile[PH][PW];
+        [[unroll]] for (int i = 0; i < PH; ++i)
+            [[unroll]] for (int j = 0; j < PW; ++j)
+                tile[i][j] = texelFetch(inp, base + rowAt[i] + colAt[j]).r * (rowIn[i] * colIn[j]);
+        vec4 wk[R][S][TO4];
+        [[unroll]] for (int r = 0; r < R; ++r)
+            [[unroll]] for (int s = 0; s < S; ++s)
+                [[unroll]] for (int k = 0; k < TO4; ++k)
+                    if (tapUsed(r, PY) && tapUsed(s, PX)) wk[r][s][k] = imageLoad(w, wRow + (r * S + s) * int(p.wRow4) + k);
+        // Accumulators outermost: each stays in a register while its taps are summed, and the
+        // operands come from memory (spilled tiles cost a load, spilled sums a load and a store).
+        [[unroll]] for (int k = 0; k < TO4; ++k)
+            [[unroll]] for (int i = 0; i < TH; ++i)
+                [[unroll]] for (int j = 0; j < TW; ++j)
+                    [[unroll]] for (int r = 0; r < R; ++r)
+                        [[unroll]] for (int s = 0; s < S; ++s)
+                            if (tapUsed(r, PY) && tapUsed(s, PX))
+                                acc[k][i][j] += tile[i * ISTEP + tapOffset(r, PY) - MIN_ROW][j * ISTEP + tapOffset(s, PX) - MIN_COL] * wk[r][s][k];
+        wRow += R * S * int(p.wRow4);
+    }
+
+    const int outPlane = int(p.outH * p.outW);
+    const int outBase = int(p.outOffset + uint(n) * p.outSampleStride);
+    [[unroll]] for (int k = 0; k < TO4; ++k)
+        [[unroll]] for (int q = 0; q < 4; ++q) {
+            const int o = (o4 + k) * 4 + q;
+            if (o >= int(p.outChannels)) break;
+            [[unroll]] for (int i = 0; i < TH; ++i) {
+                const int y = (b0 + i) * OSTEP + PY;
+                if (b0 + i >= rows) break;
+                [[unroll]] for (int j = 0; j < TW; ++j)
+                    if (a0 + j < cols) outp[outBase + o * outPlane + y * int(p.outW) + (a0 + j) * OSTEP + PX] = acc[k][i][j][q];
+            }
+        }
+}

@@ -1,0 +1,40 @@
+// Independent host references in double precision for the kernels' tests: the plain loops of each
+// layer's definition, nothing shared with the shaders. Tensors are dense NCHW vectors.
+#pragma once
+
+#include "engine/tensor.hpp"
+
+#include <functional>
+#include <span>
+#include <vector>
+
+namespace revnet::ref {
+
+using Values = std::vector<double>;
+
+Values widen(std::span<const float> values);
+
+struct ConvGeometry {
+    Shape input;
+    uint32_t outChannels, kernelH, kernelW, stride, pad;
+    Shape output() const;
+};
+Values convForward(const ConvGeometry& g, const Values& x, const Values& w);
+Values convGradInput(const ConvGeometry& g, const Values& dy, const Values& w);
+Values convGradWeight(const ConvGeometry& g, const Values& x, const Values& dy);
+
+// d/d(values[i]) of f by central differences, for checking the references themselves.
+double centralDifference(const std::function<double(const Values&)>& f, Values values, std::size_t i,
+                         double step = 1e-5);
+double dot(const Values& a, const Values& b);
+
+// How far `actual` is from `expected`: relative L2 error and the largest absolute error
+// relative to the largest |expected|.
+struct Error {
+    double relativeL2 = 0, relativeMax = 0;
+    std::size_t worst = 0;
+    bool finite = true;
+};
+Error compare(std::span<const float> actual, const Values& expected);
+
+}  // namespace revnet::ref

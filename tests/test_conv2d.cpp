@@ -1,0 +1,121 @@
+// Convolution forward, grad-input and grad-weight against double-precision loops, for both kernel
+// variants, over awkward shapes: batch 1 and 3, channels 1/3/5/17, sizes 1/7/9/28/32, 1x1 and
+// 3x3 kernels, strides 1 and 2, and inputs that are channel ranges of bigger tensors. Outputs
+// are NaN-poisoned first, so an element never written fails.
+// Thresholds: relative L2 error <= 1e-5 and max error <= 1e-4 of the largest |expected|. float32
+// sums of up to a few thousand products stay near 1e-6; a wrong index or a missed tap gives
+// errors of order 1.
+#include "kernels/conv2d.hpp"
+#include "tests/reference.hpp"
+#include "tests/test_engine.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <limits>
+
+using namespace revnet;
+using kernels::Conv2d;
+using kernels::Conv2dShape;
+using kernels::Variant;
+
+namespace {
+
+constexpr float kPoison = std::numeric_limits<float>::quiet_NaN();
+
+struct Case {
+    Shape input;
+    uint32_t k, kernel, stride, pad;
+    uint32_t extraChannels = 0;  // input and output are views of tensors with this many more channels
+};
+
+void checkClose(const char* what, std::span<const float> actual, const ref::Values& expected) {
+    const ref::Error e = ref::compare(actual, expected);
+    INFO(what << ": relative L2 " << e.relativeL2 << ", relative max " << e.relativeMax << " at " << e.worst);
+    CHECK(e.finite);
+    CHECK(e.relativeL2 <= 1e-5);
+    CHECK(e.relativeMax <= 1e-4);
+}
+
+// The view's elements of a dense tensor with `extra` leading channels, as a dense vector.
+std::vector<float> gather(const std::vector<float>& all, const Shape& view, uint32_t extra) {
+    std::vector<float> out;
+    const std::size_t plane = std::size_t(view.h) * view.w;
+    for (uint32_t n = 0; n < view.n; ++n)
+        for (uint32_t c = 0; c < view.c; ++c) {
+            const auto from = all.begin() + ((std::size_t(n) * (view.c + extra) + c + extra) * plane);
+            out.insert(out.end(), from, from + plane);
+        }
+    return out;
+}
+
+void runCase(const Case& c, Variant variant) {
+    auto random = test::freshRandom();
+    Engine& e = test::engine();
+    const Conv2dShape shape{c.input, c.k, c.kernel, c.kernel, c.stride, c.pad};
+    const Conv2d conv(e.info(), shape, variant);
+    const Shape in = c.input, out = shape.output();
+    INFO("input " << toString(in) << " k " << c.k << " kernel " << c.kernel << " stride " << c.stride << " pad "
+                  << c.pad << " extra " << c.extraChannels << (variant == Variant::Cpu ? " cpu" : " gpu"));
+    const Shape inAll{in.n, in.c + c.extraChannels, in.h, in.w}, outAll{out.n, out.c + c.extraChannels, out.h, out.w};
+
+    const auto x = test::randomValues(inAll.elements(), random), dy = test::randomValues(outAll.elements(), random);
+    const auto w = test::randomValues(shape.weight().elements(), random);
+    Tensor tx = e.tensor(inAll, Category::Other, "x"), ty = e.tensor(outAll, Category::Other, "y");
+    Tensor tdy = e.tensor(outAll, Category::Other, "dy"), tdx = e.tensor(inAll, Category::Other, "dx");
+    Tensor tw = e.tensor(shape.weight(), Category::Other, "w"), tdw = e.tensor(shape.weight(), Category::Other, "dw");
+    Tensor work = e.tensor({1, 1, 1, uint32_t(conv.workspaceElements())}, Category::Workspace, "workspace");
+    e.upload(tx, x);
+    e.upload(tdy, dy);
+    e.upload(tw, w);
+    e.upload(ty, std::vector<float>(outAll.elements(), kPoison));
+    e.upload(tdx, std::vector<float>(inAll.elements(), kPoison));
+    e.upload(tdw, std::vector<float>(shape.weight().elements(), kPoison));
+
+    const auto xView = tx.view().channels(c.extraChannels, in.c), dyView = tdy.view().channels(c.extraChannels, out.c);
+    Recorder recorder(e.device());
+    conv.forward(e.pipelines(), recorder, xView, tw, ty.view().channels(c.extraChannels, out.c), work);
+    conv.gradInput(e.pipelines(), recorder, dyView, tw, tdx.view().channels(c.extraChannels, in.c), work);
+    conv.gradWeight(e.pipelines(), recorder, xView, dyView, tdw, work);
+    recorder.run();
+
+    const ref::ConvGeometry g{in, c.k, c.kernel, c.kernel, c.stride, c.pad};
+    const auto xd = ref::widen(gather(x, in, c.extraChannels)), dyd = ref::widen(gather(dy, out, c.extraChannels));
+    checkClose("forward", gather(e.download(ty), out, c.extraChannels), ref::convForward(g, xd, ref::widen(w)));
+    checkClose("grad input", gather(e.download(tdx), in, c.extraChannels), ref::convGradInput(g, dyd, ref::widen(w)));
+    checkClose("grad weight", e.download(tdw), ref::convGradWeight(g, xd, dyd));
+}
+
+const std::vector<Case> kCases = {
+    {{1, 1, 1, 1}, 1, 3, 1, 1},     {{3, 3, 7, 7}, 5, 3, 1, 1},      {{1, 5, 9, 9}, 17, 3, 2, 1},
+    {{3, 17, 9, 9}, 5, 1, 1, 0},    {{3, 5, 9, 9}, 3, 1, 2, 0},      {{1, 3, 28, 28}, 5, 3, 1, 1},
+    {{3, 5, 32, 32}, 3, 3, 2, 1},   {{1, 17, 7, 7}, 17, 3, 1, 1, 3}, {{3, 1, 28, 28}, 1, 3, 1, 1},
+    {{1, 3, 7, 9}, 5, 3, 2, 1, 2},  {{1, 5, 1, 1}, 3, 3, 2, 1},      {{1, 8, 32, 32}, 16, 3, 1, 1},
+};
+
+}  // namespace
+
+TEST_CASE("conv2d matches the double-precision reference (CPU variant)", "[conv2d]") {
+    for (const auto& c : kCases) runCase(c, Variant::Cpu);
+}
+
+TEST_CASE("conv2d matches the double-precision reference (GPU variant)", "[conv2d]") {
+    for (const auto& c : kCases) runCase(c, Variant::Gpu);
+}
+
+TEST_CASE("conv2d reference gradients agree with finite differences", "[conv2d][reference]") {
+    auto random = test::freshRandom();
+    for (uint32_t stride : {1u, 2u}) {
+        const ref::ConvGeometry g{{2, 3, 5, 6}, 4, 3, 3, stride, 1};
+        const auto x = ref::widen(test::randomValues(g.input.elements(), random));
+        const auto w = ref::widen(test::randomValues(std::size_t(4) * 3 * 9, random));
+        const auto dy = ref::widen(test::randomValues(g.output().elements(), random));
+        // loss = <dy, conv(x, w)>: its gradients are exactly what grad input / grad weight compute.
+        const auto dx = ref::convGradInput(g, dy, w), dw = ref::convGradWeight(g, x, dy);
+        for (std::size_t i : {std::size_t{0}, std::size_t{17}, x.size() - 1})
+            CHECK(ref::centralDifference([&](const ref::Values& v) { return ref::dot(dy, ref::convForward(g, v, w)); }, x, i) ==
+                  Approx(dx[i]).epsilon(1e-6).margin(1e-9));
+        for (std::size_t i : {std::size_t{0}, std::size_t{40}, w.size() - 1})
+            CHECK(ref::centralDifference([&](const ref::Values& v) { return ref::dot(dy, ref::convForward(g, x, v)); }, w, i) ==
+                  Approx(dw[i]).epsilon(1e-6).margin(1e-9));
+    }
+}
