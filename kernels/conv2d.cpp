@@ -36,20 +36,26 @@ double Conv2dShape::flops() const {
 
 // CPU: as many outputs per invocation as stay in registers (8 channels x 4 x 4 measured best on
 // lavapipe), few invocations. GPU: small tiles, many invocations.
-Conv2dTiles conv2dTiles(Variant variant) {
-    if (variant == Variant::Gpu) return {128, 1, 2, 2, 1, 1, 4, 65536};
-    return {64, 2, 4, 4, 2, 2, 4, 1024};
+Conv2dTiles conv2dTiles(Variant variant, const Conv2dShape& shape) {
+    if (variant == Variant::Gpu) return {128, 1, 2, 2, 4, 4, 512};
+    // Measured on lavapipe with `revnet bench kernels` (2026-11-24): few input channels (the
+    // stem) want wide output tiles, strided and 1x1 layers fewer rows and more channels.
+    if (shape.input.c <= 4) return {64, 8, 4, 4, 32, 2, 32};
+    if (shape.stride > 1) return {64, 4, 2, 4, 16, 1, 32};
+    if (shape.kernelH == 1 && shape.kernelW == 1) return {64, 4, 2, 8, 16, 4, 32};
+    return {64, 2, 4, 4, 16, 2, 32};
 }
 
 Conv2d::Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant)
-    : shape_(shape), variant_(resolve(variant, device)), tiles_(conv2dTiles(variant_)) {
+    : shape_(shape), variant_(resolve(variant, device)), tiles_(conv2dTiles(variant_, shape)) {
     if (shape.stride == 0 || shape.kernelH == 0 || shape.kernelW == 0 || shape.input.elements() == 0 || shape.outChannels == 0)
         throw std::invalid_argument("conv2d: empty shape");
     if (shape.pad >= std::min(shape.kernelH, shape.kernelW))
         throw std::invalid_argument("conv2d: padding must be smaller than the kernel");
     const Shape out = shape.output();
-    const uint32_t tilesK = ceilDiv(out.c, 4 * tiles_.gradK4), tilesC = ceilDiv(shape.input.c, tiles_.gradC);
-    parts_ = std::clamp<uint32_t>(ceilDiv(tiles_.gradInvocations, tilesK * tilesC), 1, out.n * out.h);
+    gradWorkgroup_ = std::min(tiles_.workgroup, roundUp(shape.input.c, 8));
+    const uint32_t groups = ceilDiv(out.c, tiles_.gradK) * ceilDiv(shape.input.c, gradWorkgroup_);
+    parts_ = std::clamp<uint32_t>(ceilDiv(tiles_.gradGroups, groups), 1, out.n * out.h);
 }
 
 std::uint64_t Conv2d::workspaceElements() const {
@@ -125,17 +131,16 @@ void Conv2d::gradWeight(Pipelines& pipelines, Recorder& recorder, const TensorVi
     const auto& s = shape_;
     const Shape out = s.output();
     const TensorView& target = parts_ > 1 ? workspace : dweight;
-    const Specialization spec{{kWorkgroup, tiles_.workgroup}, {kR, s.kernelH}, {kS, s.kernelW}, {kStride, s.stride},
-                              {4, tiles_.gradK4}, {5, tiles_.gradC}, {6, tiles_.gradCols}, {kPad, s.pad}};
+    const Specialization spec{{kWorkgroup, gradWorkgroup_}, {kR, s.kernelH}, {kS, s.kernelW}, {kStride, s.stride},
+                              {kTileOut, tiles_.gradK}, {kTileCols, tiles_.gradCols}, {kPad, s.pad}};
     struct Push {
         uint32_t N, C, H, W, xOffset, xSampleStride;
         uint32_t K, OH, OW, dyOffset, dySampleStride;
         uint32_t parts, partialOffset;
     } push{s.input.n, s.input.c, s.input.h, s.input.w, uint32_t(x.offset()), uint32_t(x.strides()[0]),
            out.c, out.h, out.w, uint32_t(dy.offset()), uint32_t(dy.strides()[0]), parts_, uint32_t(target.offset())};
-    const uint32_t invocations = ceilDiv(out.c, 4 * tiles_.gradK4) * ceilDiv(s.input.c, tiles_.gradC) * parts_;
     recorder.dispatch(pipelines.get("conv2d_grad_weight", spec), {x, dy, target}, push,
-                      {ceilDiv(invocations, tiles_.workgroup), 1, 1});
+                      {parts_, ceilDiv(out.c, tiles_.gradK), ceilDiv(s.input.c, gradWorkgroup_)});
     if (parts_ > 1) {
         struct Reduce {
             uint32_t count, parts, xOffset, yOffset;

@@ -24,10 +24,10 @@ struct Conv2dShape {
 struct Conv2dTiles {
     uint32_t workgroup;
     uint32_t outVec4, rows, cols;          // forward and grad input: 4*outVec4 channels x rows x cols
-    uint32_t gradK4, gradC, gradCols;      // grad weight: 4*gradK4 x gradC channels, gradCols columns a step
-    uint32_t gradInvocations;              // the parallelism the weight-gradient parts aim for
+    uint32_t gradK, gradCols;              // grad weight: gradK output channels, gradCols columns a step
+    uint32_t gradGroups;                   // the workgroups the weight-gradient parts aim for
 };
-Conv2dTiles conv2dTiles(Variant variant);
+Conv2dTiles conv2dTiles(Variant variant, const Conv2dShape& shape);
 
 class Conv2d {
 public:
@@ -56,7 +56,7 @@ private:
     Conv2dShape shape_;
     Variant variant_;
     Conv2dTiles tiles_;
-    uint32_t parts_ = 1;
+    uint32_t parts_ = 1, gradWorkgroup_ = 64;
 };
 
 }  // namespace revnet::kernels
