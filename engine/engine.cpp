@@ -47,17 +47,25 @@ void Engine::upload(const Tensor& tensor, std::span<const float> values) {
     if (values.size() != tensor.shape().elements())
         throw std::invalid_argument("upload to " + tensor.name() + ": " + std::to_string(values.size()) +
                                     " values for " + std::to_string(tensor.shape().elements()) + " elements");
+    uploadBytes(tensor, std::as_bytes(values));
+}
+
+void Engine::uploadBytes(const Tensor& tensor, std::span<const std::byte> bytes, std::uint64_t offset) {
+    if (offset + bytes.size() > tensor.bytes())
+        throw std::invalid_argument("upload to " + tensor.name() + ": " + std::to_string(bytes.size()) +
+                                    " bytes at " + std::to_string(offset) + " past its " +
+                                    std::to_string(tensor.bytes()) + " bytes");
     const Allocation& target = tensor.allocation();
     if (target.mapped()) {
-        std::memcpy(target.mapped(), values.data(), values.size_bytes());
+        std::memcpy(static_cast<std::byte*>(target.mapped()) + offset, bytes.data(), bytes.size());
         arena_.flush(target);
         return;
     }
-    Allocation staging = arena_.allocateStaging(values.size_bytes(), "upload of " + tensor.name());
-    std::memcpy(staging.mapped(), values.data(), values.size_bytes());
+    Allocation staging = arena_.allocateStaging(bytes.size(), "upload of " + tensor.name());
+    std::memcpy(staging.mapped(), bytes.data(), bytes.size());
     Recorder recorder(device_);
-    recorder.copy({staging.buffer(), staging.offset(), values.size_bytes()},
-                  {target.buffer(), target.offset(), values.size_bytes()});
+    recorder.copy({staging.buffer(), staging.offset(), bytes.size()},
+                  {target.buffer(), target.offset() + offset, bytes.size()});
     recorder.run();
 }
 

@@ -42,6 +42,8 @@ public:
 
     Tensor tensor(Shape shape, Category category, std::string name);
     void upload(const Tensor& tensor, std::span<const float> values);
+    // Raw bytes (uint8 images, uint32 labels) into a tensor's memory, from byte `offset`.
+    void uploadBytes(const Tensor& tensor, std::span<const std::byte> bytes, std::uint64_t offset = 0);
     std::vector<float> download(const Tensor& tensor);
 
 private:

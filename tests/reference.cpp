@@ -52,6 +52,115 @@ Values convGradWeight(const ConvGeometry& g, const Values& x, const Values& dy) 
     return dw;
 }
 
+BatchNorm batchNormForward(const Shape& s, const Values& x, const Values& gamma, const Values& beta, double eps,
+                           bool relu) {
+    const std::size_t plane = std::size_t(s.h) * s.w, count = plane * s.n;
+    BatchNorm out{Values(s.c, 0.0), Values(s.c, 0.0), Values(x.size())};
+    auto index = [&](uint32_t n, uint32_t c, std::size_t i) { return (std::size_t(n) * s.c + c) * plane + i; };
+    for (uint32_t c = 0; c < s.c; ++c) {
+        for (uint32_t n = 0; n < s.n; ++n)
+            for (std::size_t i = 0; i < plane; ++i) out.mean[c] += x[index(n, c, i)] / count;
+        for (uint32_t n = 0; n < s.n; ++n)
+            for (std::size_t i = 0; i < plane; ++i) out.var[c] += std::pow(x[index(n, c, i)] - out.mean[c], 2) / count;
+        for (uint32_t n = 0; n < s.n; ++n)
+            for (std::size_t i = 0; i < plane; ++i) {
+                const double y = gamma[c] * (x[index(n, c, i)] - out.mean[c]) / std::sqrt(out.var[c] + eps) + beta[c];
+                out.y[index(n, c, i)] = relu ? std::max(y, 0.0) : y;
+            }
+    }
+    return out;
+}
+
+BatchNormGrads batchNormBackward(const Shape& s, const Values& x, const Values& dy, const Values& gamma,
+                                 const Values& beta, double eps, bool relu) {
+    const BatchNorm f = batchNormForward(s, x, gamma, beta, eps, false);
+    const std::size_t plane = std::size_t(s.h) * s.w;
+    const double count = double(plane) * s.n;
+    BatchNormGrads g{Values(x.size()), Values(s.c, 0.0), Values(s.c, 0.0)};
+    auto index = [&](uint32_t n, uint32_t c, std::size_t i) { return (std::size_t(n) * s.c + c) * plane + i; };
+    for (uint32_t c = 0; c < s.c; ++c) {
+        const double invStd = 1 / std::sqrt(f.var[c] + eps);
+        auto dyAt = [&](std::size_t at) { return relu && f.y[at] <= 0 ? 0.0 : dy[at]; };
+        for (uint32_t n = 0; n < s.n; ++n)
+            for (std::size_t i = 0; i < plane; ++i) {
+                const std::size_t at = index(n, c, i);
+                g.dbeta[c] += dyAt(at);
+                g.dgamma[c] += dyAt(at) * (x[at] - f.mean[c]) * invStd;
+            }
+        for (uint32_t n = 0; n < s.n; ++n)
+            for (std::size_t i = 0; i < plane; ++i) {
+                const std::size_t at = index(n, c, i);
+                const double xhat = (x[at] - f.mean[c]) * invStd;
+                g.dx[at] = gamma[c] * invStd * (dyAt(at) - g.dbeta[c] / count - xhat * g.dgamma[c] / count);
+            }
+    }
+    return g;
+}
+
+Values avgPool2x2(const Shape& in, const Values& x, uint32_t outChannels, uint32_t padBefore) {
+    const uint32_t oh = in.h / 2, ow = in.w / 2;
+    Values y(std::size_t(in.n) * outChannels * oh * ow, 0.0);
+    for (uint32_t n = 0; n < in.n; ++n)
+        for (uint32_t c = 0; c < in.c; ++c)
+            for (uint32_t i = 0; i < oh; ++i)
+                for (uint32_t j = 0; j < ow; ++j) {
+                    double sum = 0;
+                    for (uint32_t a = 0; a < 2; ++a)
+                        for (uint32_t b = 0; b < 2; ++b)
+                            sum += x[((std::size_t(n) * in.c + c) * in.h + 2 * i + a) * in.w + 2 * j + b];
+                    y[((std::size_t(n) * outChannels + c + padBefore) * oh + i) * ow + j] = sum / 4;
+                }
+    return y;
+}
+
+Values avgPool2x2Backward(const Shape& in, const Values& dy, uint32_t outChannels, uint32_t padBefore) {
+    const uint32_t oh = in.h / 2, ow = in.w / 2;
+    Values dx(in.elements());
+    for (uint32_t n = 0; n < in.n; ++n)
+        for (uint32_t c = 0; c < in.c; ++c)
+            for (uint32_t y = 0; y < in.h; ++y)
+                for (uint32_t x = 0; x < in.w; ++x)
+                    dx[((std::size_t(n) * in.c + c) * in.h + y) * in.w + x] =
+                        dy[((std::size_t(n) * outChannels + c + padBefore) * oh + y / 2) * ow + x / 2] / 4;
+    return dx;
+}
+
+Values globalAvgPool(const Shape& in, const Values& x) {
+    const std::size_t plane = std::size_t(in.h) * in.w;
+    Values y(std::size_t(in.n) * in.c, 0.0);
+    for (std::size_t e = 0; e < y.size(); ++e)
+        for (std::size_t i = 0; i < plane; ++i) y[e] += x[e * plane + i] / plane;
+    return y;
+}
+
+Values linear(uint32_t n, uint32_t in, uint32_t out, const Values& x, const Values& w, const Values& b) {
+    Values y(std::size_t(n) * out);
+    for (uint32_t s = 0; s < n; ++s)
+        for (uint32_t o = 0; o < out; ++o) {
+            double sum = b[o];
+            for (uint32_t i = 0; i < in; ++i) sum += x[std::size_t(s) * in + i] * w[std::size_t(o) * in + i];
+            y[std::size_t(s) * out + o] = sum;
+        }
+    return y;
+}
+
+CrossEntropy softmaxCrossEntropy(uint32_t n, uint32_t k, const Values& logits, const std::vector<uint32_t>& labels) {
+    CrossEntropy r;
+    r.dlogits.resize(std::size_t(n) * k);
+    for (uint32_t s = 0; s < n; ++s) {
+        const double* row = &logits[std::size_t(s) * k];
+        const auto best = std::max_element(row, row + k) - row;
+        double sum = 0;
+        for (uint32_t j = 0; j < k; ++j) sum += std::exp(row[j] - row[best]);
+        const double lse = row[best] + std::log(sum);
+        r.lossSum += lse - row[labels[s]];
+        r.correct += best == labels[s];
+        for (uint32_t j = 0; j < k; ++j)
+            r.dlogits[std::size_t(s) * k + j] = (std::exp(row[j] - lse) - (j == labels[s])) / n;
+    }
+    return r;
+}
+
 double centralDifference(const std::function<double(const Values&)>& f, Values values, std::size_t i, double step) {
     const double at = values[i];
     values[i] = at + step;

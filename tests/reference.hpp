@@ -23,6 +23,31 @@ Values convForward(const ConvGeometry& g, const Values& x, const Values& w);
 Values convGradInput(const ConvGeometry& g, const Values& dy, const Values& w);
 Values convGradWeight(const ConvGeometry& g, const Values& x, const Values& dy);
 
+// Batch norm in training mode over a dense NCHW tensor, with its batch statistics.
+struct BatchNorm {
+    Values mean, var, y;  // var biased
+};
+BatchNorm batchNormForward(const Shape& s, const Values& x, const Values& gamma, const Values& beta, double eps,
+                           bool relu);
+struct BatchNormGrads {
+    Values dx, dgamma, dbeta;
+};
+BatchNormGrads batchNormBackward(const Shape& s, const Values& x, const Values& dy, const Values& gamma,
+                                 const Values& beta, double eps, bool relu);
+
+Values avgPool2x2(const Shape& in, const Values& x, uint32_t outChannels, uint32_t padBefore);
+Values avgPool2x2Backward(const Shape& in, const Values& dy, uint32_t outChannels, uint32_t padBefore);
+Values globalAvgPool(const Shape& in, const Values& x);
+
+Values linear(uint32_t n, uint32_t in, uint32_t out, const Values& x, const Values& w, const Values& b);
+
+struct CrossEntropy {
+    double lossSum = 0;
+    int correct = 0;
+    Values dlogits;  // of the mean loss
+};
+CrossEntropy softmaxCrossEntropy(uint32_t n, uint32_t k, const Values& logits, const std::vector<uint32_t>& labels);
+
 // d/d(values[i]) of f by central differences, for checking the references themselves.
 double centralDifference(const std::function<double(const Values&)>& f, Values values, std::size_t i,
                          double step = 1e-5);

@@ -1,0 +1,98 @@
+#include "kernels/batch_norm.hpp"
+
+#include "kernels/dispatch.hpp"
+
+namespace revnet::kernels {
+
+namespace {
+
+constexpr uint32_t kElementwiseGroup = 256;
+
+// Reductions: one workgroup per channel. Fewer invocations on CPU devices, where each barrier of
+// the final tree suspends every SIMD chunk of the group.
+uint32_t reductionGroup(const Pipelines& pipelines, const Shape& s, Variant variant) {
+    const uint32_t limit = resolve(variant, pipelines.device().info()) == Variant::Cpu ? 64 : 256;
+    return powerOfTwoAtMost(uint64_t{s.h} * s.w, limit);
+}
+
+struct Params {
+    uint32_t stats, gamma, beta;
+};
+
+Params params(const TensorView& stats, const TensorView& gamma, const TensorView& beta, uint32_t c, const char* kernel) {
+    return {denseOffset(stats, 2 * uint64_t{c}, kernel, "statistics"), denseOffset(gamma, c, kernel, "gamma"),
+            denseOffset(beta, c, kernel, "beta")};
+}
+
+}  // namespace
+
+void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& stats,
+                         const TensorView& running, bool updateRunning, const BatchNormOptions& options) {
+    const char* name = "batch_norm_statistics";
+    const Shape& s = x.shape();
+    struct Push {
+        uint32_t N, C, plane;
+        ChannelView x;
+        uint32_t statsOffset, runningOffset;
+        float momentum;
+    } push{s.n, s.c, s.h * s.w, channelView(x, name), denseOffset(stats, 2 * uint64_t{s.c}, name, "statistics"),
+           denseOffset(running, 2 * uint64_t{s.c}, name, "running statistics"), options.momentum};
+    const uint32_t group = reductionGroup(pipelines, s, options.variant);
+    const Kernel& kernel = pipelines.get(name, {{0, group}, {1, updateRunning ? 1u : 0u}});
+    recorder.dispatch(kernel, {x, stats, running}, push, {s.c, 1, 1});
+}
+
+void batchNormForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& stats,
+                      const TensorView& gamma, const TensorView& beta, const TensorView& y,
+                      const BatchNormOptions& options) {
+    const char* name = "batch_norm_forward";
+    const Shape& s = x.shape();
+    requireShape(y, s, name, "output");
+    const Params at = params(stats, gamma, beta, s.c, name);
+    struct Push {
+        uint32_t N, C, plane;
+        ChannelView x, y;
+        uint32_t statsOffset, gammaOffset, betaOffset;
+        float eps;
+    } push{s.n, s.c, s.h * s.w, channelView(x, name), channelView(y, name), at.stats, at.gamma, at.beta, options.eps};
+    const Kernel& kernel = pipelines.get(name, {{0, kElementwiseGroup}, {1, options.relu ? 1u : 0u}});
+    recorder.dispatch(kernel, {x, stats, gamma, beta, y}, push,
+                      planeGrid(pipelines.device(), push.plane, uint64_t{s.n} * s.c, kElementwiseGroup));
+}
+
+void batchNormBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+                       const TensorView& stats, const TensorView& gamma, const TensorView& beta,
+                       const TensorView& dgamma, const TensorView& dbeta, const TensorView& dx, bool accumulate,
+                       const BatchNormOptions& options) {
+    const char* name = "batch_norm_backward";
+    const Shape& s = x.shape();
+    requireShape(dy, s, name, "output gradient");
+    requireShape(dx, s, name, "input gradient");
+    const Params at = params(stats, gamma, beta, s.c, name);
+    const uint32_t dg = denseOffset(dgamma, s.c, name, "dgamma"), db = denseOffset(dbeta, s.c, name, "dbeta");
+    const uint32_t relu = options.relu ? 1 : 0;
+
+    struct Reduce {
+        uint32_t N, C, plane;
+        ChannelView x, dy;
+        uint32_t statsOffset, gammaOffset, betaOffset, dgammaOffset, dbetaOffset;
+        float eps;
+    } reduce{s.n, s.c, s.h * s.w, channelView(x, name), channelView(dy, name), at.stats, at.gamma, at.beta, dg, db,
+             options.eps};
+    const uint32_t group = reductionGroup(pipelines, s, options.variant);
+    recorder.dispatch(pipelines.get("batch_norm_backward_reduce", {{0, group}, {1, relu}}),
+                      {x, dy, stats, gamma, beta, dgamma, dbeta}, reduce, {s.c, 1, 1});
+
+    struct Push {
+        uint32_t N, C, plane;
+        ChannelView x, dy, dx;
+        uint32_t statsOffset, gammaOffset, betaOffset, dgammaOffset, dbetaOffset;
+        float eps;
+    } push{s.n, s.c, s.h * s.w, reduce.x, reduce.dy, channelView(dx, name), at.stats, at.gamma, at.beta, dg, db,
+           options.eps};
+    const Kernel& kernel = pipelines.get(name, {{0, kElementwiseGroup}, {1, relu}, {2, accumulate ? 1u : 0u}});
+    recorder.dispatch(kernel, {x, dy, stats, gamma, beta, dgamma, dbeta, dx}, push,
+                      planeGrid(pipelines.device(), push.plane, uint64_t{s.n} * s.c, kElementwiseGroup));
+}
+
+}  // namespace revnet::kernels

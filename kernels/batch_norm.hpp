@@ -1,0 +1,34 @@
+// Batch normalization over NCHW views, per channel. Statistics are 2*C floats [mean, variance]:
+// a training forward computes them from the batch (and may update the running statistics), a
+// recomputation reuses the kept ones, inference passes the running ones instead.
+#pragma once
+
+#include "engine/command_recorder.hpp"
+#include "engine/pipelines.hpp"
+#include "engine/tensor.hpp"
+#include "kernels/variant.hpp"
+
+namespace revnet::kernels {
+
+struct BatchNormOptions {
+    float eps = 1e-5f;
+    float momentum = 0.1f;  // running = (1 - momentum) * running + momentum * batch
+    bool relu = false;      // fused ReLU after the normalization
+    Variant variant = Variant::Auto;
+};
+
+// stats = [mean, biased variance] of x per channel; with updateRunning, running moves toward them.
+void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& stats,
+                         const TensorView& running, bool updateRunning, const BatchNormOptions& options = {});
+// y = gamma * (x - mean) / sqrt(var + eps) + beta (then ReLU if options.relu); y may be x.
+void batchNormForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& stats,
+                      const TensorView& gamma, const TensorView& beta, const TensorView& y,
+                      const BatchNormOptions& options = {});
+// Training-mode backward from the layer's input x and the statistics its forward used: writes
+// dgamma and dbeta, and writes (or with accumulate, adds to) dx. dx may be dy.
+void batchNormBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+                       const TensorView& stats, const TensorView& gamma, const TensorView& beta,
+                       const TensorView& dgamma, const TensorView& dbeta, const TensorView& dx, bool accumulate,
+                       const BatchNormOptions& options = {});
+
+}  // namespace revnet::kernels

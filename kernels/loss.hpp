@@ -1,0 +1,16 @@
+// Softmax cross-entropy over a batch of logits (N x K) with uint32 labels (a tensor of N
+// elements whose bits are the labels). metrics = [sum of losses, correct top-1 count], written or
+// accumulated over batches; dlogits = gradScale * (softmax - onehot).
+#pragma once
+
+#include "engine/command_recorder.hpp"
+#include "engine/pipelines.hpp"
+#include "engine/tensor.hpp"
+
+namespace revnet::kernels {
+
+void softmaxCrossEntropy(Pipelines& pipelines, Recorder& recorder, uint32_t batch, uint32_t classes,
+                         const TensorView& logits, const TensorView& labels, const TensorView& dlogits,
+                         const TensorView& metrics, float gradScale, bool accumulate);
+
+}  // namespace revnet::kernels

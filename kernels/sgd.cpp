@@ -1,0 +1,22 @@
+#include "kernels/sgd.hpp"
+
+#include "kernels/dispatch.hpp"
+
+namespace revnet::kernels {
+
+void sgdStep(Pipelines& pipelines, Recorder& recorder, const TensorView& weights, const TensorView& grads,
+             const TensorView& velocity, const TensorView& hyper, uint32_t lrIndex, const SgdOptions& options) {
+    const char* name = "sgd";
+    const uint64_t count = weights.shape().elements();
+    if (lrIndex >= hyper.shape().elements()) throw std::invalid_argument("sgd: learning-rate index past the buffer");
+    struct Push {
+        uint32_t count, wOffset, gOffset, vOffset, lrIndex;
+        float momentum, weightDecay;
+    } push{uint32_t(count), denseOffset(weights, count, name, "weights"), denseOffset(grads, count, name, "gradients"),
+           denseOffset(velocity, count, name, "momentum"), uint32_t(hyper.offset()) + lrIndex, options.momentum,
+           options.weightDecay};
+    recorder.dispatch(pipelines.get(name, {{0, 256}, {1, options.nesterov ? 1u : 0u}}), {weights, grads, velocity, hyper},
+                      push, {groupsFor(pipelines.device(), count, 256), 1, 1});
+}
+
+}  // namespace revnet::kernels
