@@ -17,14 +17,13 @@ void augmentImages(Pipelines& pipelines, Recorder& recorder, const TensorView& i
     if (2 * uint64_t{options.pad} + 1 > s.h || 2 * uint64_t{options.pad} + 1 > s.w)
         throw std::invalid_argument("augment_images: crop padding larger than the image");
     struct Push {
+        uint32_t seed[2];
         uint32_t N, C, H, W;
         uint32_t imageBytes, normalizationOffset, stepIndex, outOffset;
         uint32_t first, pad, flip;
-        uint32_t seed[2];
-    } push{s.n, s.c, s.h, s.w, uint32_t(images.offset() * 4 + imageByteOffset),
+    } push{{uint32_t(options.seed), uint32_t(options.seed >> 32)}, s.n, s.c, s.h, s.w, uint32_t(images.offset() * 4 + imageByteOffset),
            denseOffset(normalization, 2 * uint64_t{s.c}, name, "normalization"), uint32_t(steps.offset()) + stepIndex,
-           denseOffset(out, s.elements(), name, "output"), options.firstSample, options.pad, options.flip ? 1u : 0u,
-           {uint32_t(options.seed), uint32_t(options.seed >> 32)}};
+           denseOffset(out, s.elements(), name, "output"), options.firstSample, options.pad, options.flip ? 1u : 0u};
     recorder.dispatch(pipelines.get(name, {{0, 256}}), {images, normalization, steps, out}, push,
                       planeGrid(pipelines.device(), uint64_t{s.h} * s.w, uint64_t{s.n} * s.c, 256));
 }

@@ -18,10 +18,10 @@ layout(binding = 2) readonly buffer Steps { uint steps[]; };
 layout(binding = 3) writeonly buffer Out { float outp[]; };
 
 layout(push_constant) uniform Push {
+    uvec2 seed;
     uint N, C, H, W;
     uint imageBytes, normalizationOffset, stepIndex, outOffset;
     uint first, pad, flip;
-    uvec2 seed;
 } p;
 
 void main() {

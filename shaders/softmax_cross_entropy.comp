@@ -32,10 +32,11 @@ void main() {
             if (logits[row + k] > top) top = logits[row + k], best = k;
         float sum = 0.0;
         for (uint k = 0; k < p.K; ++k) sum += exp(logits[row + k] - top);
-        const float lse = top + log(sum);
+        // Everything relative to the top logit: differences of nearby floats are exact, where
+        // logsumexp itself would round at the logits' magnitude.
         for (uint k = 0; k < p.K; ++k)
-            dlogits[p.dOffset + n * p.K + k] = p.gradScale * (exp(logits[row + k] - lse) - (k == label ? 1.0 : 0.0));
-        s += vec2(lse - logits[row + min(label, p.K - 1)], best == label ? 1.0 : 0.0);
+            dlogits[p.dOffset + n * p.K + k] = p.gradScale * (exp(logits[row + k] - top) / sum - (k == label ? 1.0 : 0.0));
+        s += vec2((top - logits[row + min(label, p.K - 1)]) + log(sum), best == label ? 1.0 : 0.0);
     }
     partial[t] = s;
     for (uint half_ = gl_WorkGroupSize.x / 2; half_ > 0; half_ /= 2) {
