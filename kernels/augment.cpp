@@ -24,8 +24,9 @@ void augmentImages(Pipelines& pipelines, Recorder& recorder, const TensorView& i
     } push{{uint32_t(options.seed), uint32_t(options.seed >> 32)}, s.n, s.c, s.h, s.w, uint32_t(images.offset() * 4 + imageByteOffset),
            denseOffset(normalization, 2 * uint64_t{s.c}, name, "normalization"), uint32_t(steps.offset()) + stepIndex,
            denseOffset(out, s.elements(), name, "output"), options.firstSample, options.pad, options.flip ? 1u : 0u};
-    recorder.dispatch(pipelines.get(name, {{0, 256}}), {images, normalization, steps, out}, push,
-                      planeGrid(pipelines.device(), uint64_t{s.h} * s.w, uint64_t{s.n} * s.c, 256));
+    const uint32_t group = powerOfTwoAtMost(s.h, 64);
+    recorder.dispatch(pipelines.get(name, {{0, group}}), {images, normalization, steps, out}, push,
+                      rowsGrid(pipelines.device(), uint64_t{s.n} * s.c, s.h, group));
 }
 
 AugmentDraw augmentDraw(const AugmentOptions& options, uint32_t step, uint32_t sample) {

@@ -6,8 +6,6 @@ namespace revnet::kernels {
 
 namespace {
 
-constexpr uint32_t kElementwiseGroup = 256;
-
 // Reductions: one workgroup per channel. Fewer invocations on CPU devices, where each barrier of
 // the final tree suspends every SIMD chunk of the group.
 uint32_t reductionGroup(const Pipelines& pipelines, const Shape& s, Variant variant) {
@@ -55,9 +53,9 @@ void batchNormForward(Pipelines& pipelines, Recorder& recorder, const TensorView
         uint32_t statsOffset, gammaOffset, betaOffset;
         float eps;
     } push{s.n, s.c, s.h * s.w, channelView(x, name), channelView(y, name), at.stats, at.gamma, at.beta, options.eps};
-    const Kernel& kernel = pipelines.get(name, {{0, kElementwiseGroup}, {1, options.relu ? 1u : 0u}});
-    recorder.dispatch(kernel, {x, stats, gamma, beta, y}, push,
-                      planeGrid(pipelines.device(), push.plane, uint64_t{s.n} * s.c, kElementwiseGroup));
+    const PlaneLayout l = planeLayout(push.plane, {push.x, push.y});
+    const Kernel& kernel = pipelines.get(name, {{0, l.group}, {1, options.relu ? 1u : 0u}, {9, l.vec4 ? 1u : 0u}});
+    recorder.dispatch(kernel, {x, stats, gamma, beta, y}, push, rowsGrid(pipelines.device(), uint64_t{s.n} * s.c, l.items, l.group));
 }
 
 void batchNormBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
@@ -90,9 +88,11 @@ void batchNormBackward(Pipelines& pipelines, Recorder& recorder, const TensorVie
         float eps;
     } push{s.n, s.c, s.h * s.w, reduce.x, reduce.dy, channelView(dx, name), at.stats, at.gamma, at.beta, dg, db,
            options.eps};
-    const Kernel& kernel = pipelines.get(name, {{0, kElementwiseGroup}, {1, relu}, {2, accumulate ? 1u : 0u}});
+    const PlaneLayout l = planeLayout(push.plane, {push.x, push.dy, push.dx});
+    const Kernel& kernel =
+        pipelines.get(name, {{0, l.group}, {1, relu}, {2, accumulate ? 1u : 0u}, {9, l.vec4 ? 1u : 0u}});
     recorder.dispatch(kernel, {x, dy, stats, gamma, beta, dgamma, dbeta, dx}, push,
-                      planeGrid(pipelines.device(), push.plane, uint64_t{s.n} * s.c, kElementwiseGroup));
+                      rowsGrid(pipelines.device(), uint64_t{s.n} * s.c, l.items, l.group));
 }
 
 }  // namespace revnet::kernels

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 
@@ -21,9 +22,16 @@ inline uint32_t groupsFor(const Device& device, uint64_t items, uint32_t size, i
                                 device.info().limits.maxComputeWorkGroupCount[axis]);
 }
 
-// A grid for the per-channel elementwise shaders: x covers a plane, y the (sample, channel) rows.
-inline std::array<uint32_t, 3> planeGrid(const Device& device, uint64_t plane, uint64_t rows, uint32_t size) {
-    return {groupsFor(device, plane, size, 0), groupsFor(device, rows, 1, 1), 1};
+// The grid of rows.glsl and channels.glsl: one invocation per item, x covering a row in groups
+// of `size`, y and z counting the rows.
+inline std::array<uint32_t, 3> rowsGrid(const Device& device, uint64_t rows, uint64_t items, uint32_t size) {
+    const auto& limits = device.info().limits.maxComputeWorkGroupCount;
+    const uint64_t x = ceilDiv(std::max<uint64_t>(items, 1), size);
+    const uint64_t y = std::clamp<uint64_t>(rows, 1, limits[1]), z = ceilDiv(std::max<uint64_t>(rows, 1), y);
+    if (x > limits[0] || z > limits[2])
+        throw std::invalid_argument("a grid of " + std::to_string(rows) + " rows of " + std::to_string(items) +
+                                    " items exceeds the device's workgroup counts");
+    return {uint32_t(x), uint32_t(y), uint32_t(z)};
 }
 
 // channels.glsl's View: where sample 0 starts and the distance between samples, in elements.
@@ -49,6 +57,22 @@ inline uint32_t denseOffset(const TensorView& v, uint64_t count, const char* ker
         throw std::invalid_argument(std::string(kernel) + ": " + what + " must be " + std::to_string(count) +
                                     " contiguous elements, got " + toString(v.shape()));
     return static_cast<uint32_t>(v.offset());
+}
+
+// channels.glsl's items: vec4 when the plane and every view's offset and sample stride are
+// multiples of 4; the workgroup a power of two no larger than a row's items (at most `limit`).
+struct PlaneLayout {
+    bool vec4;
+    uint32_t items, group;
+};
+
+uint32_t powerOfTwoAtMost(uint64_t items, uint32_t limit);
+
+inline PlaneLayout planeLayout(uint32_t plane, std::initializer_list<ChannelView> views, uint32_t limit = 256) {
+    bool vec4 = plane % 4 == 0;
+    for (const auto& v : views) vec4 = vec4 && v.offset % 4 == 0 && v.sampleStride % 4 == 0;
+    const uint32_t items = vec4 ? plane / 4 : plane;
+    return {vec4, items, powerOfTwoAtMost(items, limit)};
 }
 
 // A power of two no larger than `limit` nor than `items` (at least 1): reduction workgroups.

@@ -1,5 +1,7 @@
 #include "kernels/elementwise.hpp"
 
+#include "kernels/dispatch.hpp"
+
 #include <algorithm>
 #include <array>
 #include <stdexcept>
@@ -10,7 +12,6 @@ namespace revnet::kernels {
 namespace {
 
 constexpr uint32_t kWorkgroupSize = 256;  // lavapipe: 4.4 GB/s on add vs 2.1 at 64 (revnet smoke)
-constexpr uint32_t kItemsPerInvocation = 1;
 
 // A view as rows.glsl sees it: the element offset of sample 0 and the distance between samples.
 struct Rows {
@@ -51,16 +52,12 @@ Layout layoutOf(std::initializer_list<TensorView> views, const char* kernel) {
 }
 
 const Kernel& kernelFor(Pipelines& pipelines, const char* shader, const Layout& layout) {
-    return pipelines.get(shader, {{0, kWorkgroupSize}, {1, kItemsPerInvocation}, {2, layout.vec4 ? 1u : 0u}});
+    return pipelines.get(shader, {{0, kWorkgroupSize}, {2, layout.vec4 ? 1u : 0u}});
 }
 
 std::array<uint32_t, 3> groupsFor(const Layout& layout, const Device& device) {
-    const auto& limits = device.info().limits;
     const uint64_t items = layout.vec4 ? layout.rowLength / 4 : layout.rowLength;
-    const uint64_t perGroup = uint64_t{kWorkgroupSize} * kItemsPerInvocation;
-    const uint64_t x = std::max<uint64_t>(1, (items + perGroup - 1) / perGroup);
-    return {static_cast<uint32_t>(std::min<uint64_t>(x, limits.maxComputeWorkGroupCount[0])),
-            std::min(std::max(layout.rows, 1u), limits.maxComputeWorkGroupCount[1]), 1};
+    return rowsGrid(device, layout.rows, items, kWorkgroupSize);
 }
 
 }  // namespace

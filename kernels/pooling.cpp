@@ -34,8 +34,9 @@ void avgPool2x2Forward(Pipelines& pipelines, Recorder& recorder, const TensorVie
     push.first = channelView(x, name);
     push.second = channelView(y, name);
     const Shape& o = y.shape();
-    recorder.dispatch(pipelines.get(name, {{0, kGroup}}), {x, y}, push,
-                      planeGrid(pipelines.device(), uint64_t{o.h} * o.w, uint64_t{o.n} * o.c, kGroup));
+    const uint32_t items = o.h * o.w, group = powerOfTwoAtMost(items, kGroup);
+    recorder.dispatch(pipelines.get(name, {{0, group}}), {x, y}, push,
+                      rowsGrid(pipelines.device(), uint64_t{o.n} * o.c, items, group));
 }
 
 void avgPool2x2Backward(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& dx,
@@ -45,8 +46,9 @@ void avgPool2x2Backward(Pipelines& pipelines, Recorder& recorder, const TensorVi
     push.first = channelView(dy, name);
     push.second = channelView(dx, name);
     const Shape& i = dx.shape();
-    recorder.dispatch(pipelines.get(name, {{0, kGroup}, {1, accumulate ? 1u : 0u}}), {dy, dx}, push,
-                      planeGrid(pipelines.device(), uint64_t{i.h} * i.w, uint64_t{i.n} * i.c, kGroup));
+    const uint32_t items = i.h * i.w, group = powerOfTwoAtMost(items, kGroup);
+    recorder.dispatch(pipelines.get(name, {{0, group}, {1, accumulate ? 1u : 0u}}), {dy, dx}, push,
+                      rowsGrid(pipelines.device(), uint64_t{i.n} * i.c, items, group));
 }
 
 void globalAvgPoolForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
@@ -70,8 +72,9 @@ void globalAvgPoolBackward(Pipelines& pipelines, Recorder& recorder, const Tenso
         uint32_t dyOffset;
         ChannelView dx;
     } push{s.n, s.c, s.h * s.w, denseOffset(dy, uint64_t{s.n} * s.c, name, "output gradient"), channelView(dx, name)};
-    recorder.dispatch(pipelines.get(name, {{0, kGroup}, {1, accumulate ? 1u : 0u}}), {dy, dx}, push,
-                      planeGrid(pipelines.device(), push.plane, uint64_t{s.n} * s.c, kGroup));
+    const uint32_t group = powerOfTwoAtMost(push.plane, kGroup);
+    recorder.dispatch(pipelines.get(name, {{0, group}, {1, accumulate ? 1u : 0u}}), {dy, dx}, push,
+                      rowsGrid(pipelines.device(), uint64_t{s.n} * s.c, push.plane, group));
 }
 
 }  // namespace revnet::kernels

@@ -7,10 +7,11 @@
 // steps[stepIndex] (rewritten by the host every batch, so one recording serves every step).
 // Images are C x H x W bytes each, packed little-endian four to a uint, image n at byte
 // imageBytes + n*C*H*W. normalization = [mean[C], std[C]].
-// Dispatch: x covers an image plane in workgroup-size blocks, y walks (sample, channel).
+// Dispatch: channels.glsl's grid, an item being one image row: x covers rows, y and z count the
+// (sample, channel) planes. Each invocation draws once and writes its row.
 #extension GL_GOOGLE_include_directive : require
+#include "channels.glsl"
 #include "philox.glsl"
-layout(local_size_x_id = 0) in;
 
 layout(binding = 0) readonly buffer Images { uint images[]; };
 layout(binding = 1) readonly buffer Normalization { float normalization[]; };
@@ -24,23 +25,25 @@ layout(push_constant) uniform Push {
     uint first, pad, flip;
 } p;
 
-void main() {
-    const uint plane = p.H * p.W, window = 2 * p.pad + 1;
-    for (uint row = gl_WorkGroupID.y; row < p.N * p.C; row += gl_NumWorkGroups.y) {
-        const uint n = row / p.C, c = row % p.C;
-        const uvec4 r = philox(uvec4(steps[p.stepIndex], p.first + n, 0u, 0u), p.seed);
-        const int dy = int(r.x % window) - int(p.pad), dx = int(r.y % window) - int(p.pad);
-        const bool mirror = p.flip != 0u && (r.z & 1u) != 0u;
-        const float mean = normalization[p.normalizationOffset + c];
-        const float invStd = 1.0 / normalization[p.normalizationOffset + p.C + c];
-        for (uint i = gl_GlobalInvocationID.x; i < plane; i += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
-            const int x = int(mirror ? p.W - 1u - i % p.W : i % p.W) + dx, y = int(i / p.W) + dy;
-            float raw = 0.0;
-            if (x >= 0 && y >= 0 && x < int(p.W) && y < int(p.H)) {
-                const uint byteIndex = p.imageBytes + row * plane + uint(y) * p.W + uint(x);
-                raw = float((images[byteIndex / 4] >> (8u * (byteIndex % 4))) & 0xFFu);
-            }
-            outp[p.outOffset + row * plane + i] = (raw / 255.0 - mean) * invStd;
-        }
+#define DRAW(n, c)                                                                                \
+    const uvec4 r = philox(uvec4(steps[p.stepIndex], p.first + n, 0u, 0u), p.seed);               \
+    const int dy = int(r.x % (2 * p.pad + 1)) - int(p.pad), dx = int(r.y % (2 * p.pad + 1)) - int(p.pad); \
+    const bool mirror = p.flip != 0u && (r.z & 1u) != 0u;                                         \
+    const float mean = normalization[p.normalizationOffset + c];                                  \
+    const float invStd = 1.0 / normalization[p.normalizationOffset + p.C + c];
+#define WRITE_ROW(n, c, yOut)                                                                     \
+    {                                                                                             \
+        const uint plane = p.H * p.W, row = n * p.C + c;                                          \
+        const int y = int(yOut) + dy;                                                             \
+        for (uint xOut = 0; xOut < p.W; ++xOut) {                                                 \
+            const int x = int(mirror ? p.W - 1u - xOut : xOut) + dx;                              \
+            float raw = 0.0;                                                                      \
+            if (x >= 0 && y >= 0 && x < int(p.W) && y < int(p.H)) {                               \
+                const uint byteIndex = p.imageBytes + row * plane + uint(y) * p.W + uint(x);      \
+                raw = float((images[byteIndex / 4] >> (8u * (byteIndex % 4))) & 0xFFu);           \
+            }                                                                                     \
+            outp[p.outOffset + row * plane + yOut * p.W + xOut] = (raw / 255.0 - mean) * invStd;  \
+        }                                                                                         \
     }
-}
+
+void main() { FOR_OWN_ROW_ITEM(p.N, p.C, p.H, DRAW, WRITE_ROW) }

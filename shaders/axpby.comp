@@ -29,4 +29,4 @@ layout(push_constant) uniform Push {
         else z[c] = p.alpha * x[a] + p.beta * y[b];                                      \
     }
 
-void main() { FOR_EACH_ITEM(p.rows, p.rowLength, AXPBY) }
+void main() { FOR_OWN_ITEM(p.rows, p.rowLength, AXPBY) }

@@ -1,5 +1,32 @@
 // Shared by the per-channel shaders (batch norm, pooling). A view is N samples of C channels of
 // `plane` contiguous floats (H*W): channel c of sample n starts at offset + n*sampleStride + c*plane,
 // so a channel range of a bigger tensor is a view too.
+//
+// Elementwise ones run one invocation per item (rows.glsl's grid): x covers a plane's items, y
+// and z count the (sample, channel) rows. An item is a vec4 when VEC4 is set (the host sets it
+// when the plane, offsets and strides are multiples of 4), else a float.
+// Specialization: 0 = workgroup size, 9 = VEC4.
+layout(local_size_x_id = 0) in;
+layout(constant_id = 9) const bool VEC4 = false;
+
 struct View { uint offset, sampleStride; };
 uint at(View v, uint n, uint c, uint plane, uint i) { return v.offset + n * v.sampleStride + c * plane + i; }
+
+uint planeItems(uint plane) { return VEC4 ? plane / 4 : plane; }
+// The item index of element `start` (a multiple of 4 under VEC4) plus item i.
+uint item(uint start, uint i) { return (VEC4 ? start / 4 : start) + i; }
+
+// i / d for i < 2^22 without an integer division (which CPU devices do lane by lane): the
+// rounding error of the float product stays below the 0.5/d margin the +0.5 leaves.
+uint divide(uint i, uint d, float inverse) { return uint((float(i) + 0.5) * inverse); }
+
+// For the (sample n, channel c) row and item i this invocation owns, if any, runs ROW(n, c)
+// (per-channel set-up, whose declarations BODY sees) and then BODY(n, c, i).
+#define FOR_OWN_ROW_ITEM(N, C, plane, ROW, BODY)                                                   \
+    const uint row_ = gl_WorkGroupID.y + gl_WorkGroupID.z * gl_NumWorkGroups.y;                    \
+    const uint i_ = gl_GlobalInvocationID.x;                                                       \
+    if (row_ < (N) * (C) && i_ < planeItems(plane)) {                                              \
+        const uint n_ = divide(row_, C, 1.0 / float(C)), c_ = row_ - n_ * (C);                     \
+        ROW(n_, c_)                                                                                \
+        BODY(n_, c_, i_)                                                                           \
+    }

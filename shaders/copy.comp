@@ -21,4 +21,4 @@ layout(push_constant) uniform Push {
         if (VEC4) y4[to] = x4[from]; else y[to] = x[from];                    \
     }
 
-void main() { FOR_EACH_ITEM(p.rows, p.rowLength, COPY) }
+void main() { FOR_OWN_ITEM(p.rows, p.rowLength, COPY) }

@@ -18,4 +18,4 @@ layout(push_constant) uniform Push {
         if (VEC4) y4[at] = vec4(p.value); else y[at] = p.value;               \
     }
 
-void main() { FOR_EACH_ITEM(p.rows, p.rowLength, FILL) }
+void main() { FOR_OWN_ITEM(p.rows, p.rowLength, FILL) }

@@ -27,4 +27,4 @@ layout(push_constant) uniform Push {
         else dx[c] = x[a] > 0.0 ? dy[b] : 0.0;                                                  \
     }
 
-void main() { FOR_EACH_ITEM(p.rows, p.rowLength, RELU_BACKWARD) }
+void main() { FOR_OWN_ITEM(p.rows, p.rowLength, RELU_BACKWARD) }

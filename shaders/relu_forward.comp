@@ -21,4 +21,4 @@ layout(push_constant) uniform Push {
         if (VEC4) y4[to] = max(x4[from], vec4(0)); else y[to] = max(x[from], 0.0); \
     }
 
-void main() { FOR_EACH_ITEM(p.rows, p.rowLength, RELU) }
+void main() { FOR_OWN_ITEM(p.rows, p.rowLength, RELU) }

@@ -26,8 +26,19 @@ TEST_CASE("reflection reads access qualifiers, push-constant size and specializa
     CHECK(axpby.bindings[2].binding == 2);
     CHECK(axpby.pushConstantBytes == 10 * 4);
     CHECK(axpby.localSize[0].value == 0);  // constant_id 0
-    CHECK(axpby.specDefaults.at(1) == 4);  // ITEMS
     CHECK(axpby.specDefaults.at(2) == 0);  // VEC4 = false
+
+    // Texel buffers: a samplerBuffer reads R32F texels, an imageBuffer has its declared format.
+    const ShaderInterface conv = reflect(embeddedShader("conv2d_forward"));
+    REQUIRE(conv.bindings.size() == 3);
+    CHECK(conv.bindings[0].kind == DescriptorKind::UniformTexelBuffer);
+    CHECK(conv.bindings[0].format == TexelFormat::R32f);
+    CHECK_FALSE(conv.bindings[0].writes);
+    CHECK(conv.bindings[1].kind == DescriptorKind::StorageTexelBuffer);
+    CHECK(conv.bindings[1].format == TexelFormat::Rgba32f);
+    CHECK((conv.bindings[1].reads && !conv.bindings[1].writes));
+    CHECK(conv.bindings[2].kind == DescriptorKind::StorageBuffer);
+    CHECK(conv.specDefaults.at(1) == 3);  // R
 
     const ShaderInterface fill = reflect(embeddedShader("fill"));
     CHECK(fill.pushConstantBytes == 5 * 4);

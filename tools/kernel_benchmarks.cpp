@@ -1,0 +1,194 @@
+#include "tools/kernel_benchmarks.hpp"
+
+#include "kernels/augment.hpp"
+#include "kernels/batch_norm.hpp"
+#include "kernels/conv2d.hpp"
+#include "kernels/elementwise.hpp"
+#include "kernels/linear.hpp"
+#include "kernels/loss.hpp"
+#include "kernels/pooling.hpp"
+#include "kernels/sgd.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <vector>
+
+namespace revnet::cli {
+
+// Median wall time of `runs` replays of `recorder`, after two warm-up runs.
+double medianSeconds(Recorder& recorder, int runs) {
+    recorder.run();
+    recorder.run();
+    std::vector<double> times;
+    for (int i = 0; i < runs; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        recorder.run();
+        times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+    return times[times.size() / 2];
+}
+
+
+namespace {
+bool matches(const std::string& name, const std::string& only) { return name.find(only) != std::string::npos; }
+}  // namespace
+
+namespace {
+
+struct Activation {
+    const char* layer;
+    Shape shape;  // one half of a unit's activations: what F and G see
+};
+
+struct MemoryCase {
+    const char* kernel;
+    double bytes;  // moved per run: reads + writes
+    std::function<void(Recorder&)> record;
+};
+
+void printMemoryRow(Engine& engine, int runs, double copy, const char* layer, const std::string& shape,
+                    const MemoryCase& k) {
+    Recorder recorder(engine.device());
+    k.record(recorder);
+    const double seconds = medianSeconds(recorder, runs);
+    const double gbs = k.bytes / seconds / 1e9;
+    std::printf("%-24s %-22s %-15s %10.0f %8.2f %7.0f%%\n", layer, k.kernel, shape.c_str(), seconds * 1e6, gbs,
+                100 * gbs / copy);
+}
+
+}  // namespace
+
+void benchMemoryBound(Engine& engine, int runs, double copy, const std::string& only) {
+    const std::vector<Activation> shapes = {
+        {"stage 1 (RevNet-38/110)", {128, 16, 32, 32}},
+        {"stage 2 (RevNet-38/110)", {128, 32, 16, 16}},
+        {"stage 3 (RevNet-110)", {128, 64, 8, 8}},
+        {"stage 1 (RevNet-164)", {128, 64, 32, 32}},
+    };
+    std::printf("%-24s %-22s %-15s %10s %8s %8s\n", "memory-bound", "kernel", "shape", "median us", "GB/s", "of copy");
+    auto& p = engine.pipelines();
+    for (const auto& s : shapes) {
+        if (!matches(std::string(s.layer) + " memory", only)) continue;
+        const Shape& a = s.shape;
+        const Shape pooled{a.n, 2 * a.c, a.h / 2, a.w / 2}, params{1, 1, 1, a.c}, pair{1, 1, 1, 2 * a.c};
+        Tensor x = engine.tensor(a, Category::Workspace, "x"), y = engine.tensor(a, Category::Workspace, "y");
+        Tensor z = engine.tensor(a, Category::Workspace, "z"), down = engine.tensor(pooled, Category::Workspace, "pooled");
+        Tensor gamma = engine.tensor(params, Category::Workspace, "gamma"), beta = engine.tensor(params, Category::Workspace, "beta");
+        Tensor stats = engine.tensor(pair, Category::Workspace, "stats"), running = engine.tensor(pair, Category::Workspace, "running");
+        Tensor dgamma = engine.tensor(params, Category::Workspace, "dgamma"), dbeta = engine.tensor(params, Category::Workspace, "dbeta");
+        Tensor vec = engine.tensor({a.n, a.c, 1, 1}, Category::Workspace, "pooled vector");
+        engine.upload(running, std::vector<float>(pair.elements(), 1.0f));
+        engine.upload(stats, std::vector<float>(pair.elements(), 1.0f));
+        const double f = double(x.bytes());
+        kernels::BatchNormOptions relu;
+        relu.relu = true;
+        const std::vector<MemoryCase> cases = {
+            {"copy", 2 * f, [&](Recorder& r) { kernels::copy(p, r, x, y); }},
+            {"coupling", 3 * f, [&](Recorder& r) { kernels::couplingForward(p, r, x, y); }},
+            {"relu forward", 2 * f, [&](Recorder& r) { kernels::reluForward(p, r, x, y); }},
+            {"relu backward", 3 * f, [&](Recorder& r) { kernels::reluBackward(p, r, x, y, z); }},
+            {"bn statistics", f, [&](Recorder& r) { kernels::batchNormStatistics(p, r, x, stats, running, true); }},
+            {"bn+relu forward", 2 * f, [&](Recorder& r) { kernels::batchNormForward(p, r, x, stats, gamma, beta, y, relu); }},
+            {"bn+relu backward (2)", 5 * f,
+             [&](Recorder& r) { kernels::batchNormBackward(p, r, x, y, stats, gamma, beta, dgamma, dbeta, z, false, relu); }},
+            {"avg pool 2x2 + pad", 1.5 * f, [&](Recorder& r) { kernels::avgPool2x2Forward(p, r, x, down, a.c / 2); }},
+            {"avg pool 2x2 backward", 1.25 * f, [&](Recorder& r) { kernels::avgPool2x2Backward(p, r, down, x, a.c / 2, false); }},
+            {"global avg pool", f, [&](Recorder& r) { kernels::globalAvgPoolForward(p, r, x, vec); }},
+        };
+        for (const auto& k : cases) printMemoryRow(engine, runs, copy, s.layer, toString(a), k);
+    }
+    if (!matches("input and optimizer memory", only)) return;
+    // The input pipeline on a CIFAR batch, and SGD over RevNet-110's 1.73 M parameters.
+    const Shape batch{128, 3, 32, 32}, parameters{1, 1, 1, 1729194};
+    Tensor images = engine.tensor({1, 1, 1, uint32_t(batch.elements() / 4)}, Category::Workspace, "images");
+    Tensor norm = engine.tensor({1, 1, 1, 6}, Category::Workspace, "normalization");
+    Tensor steps = engine.tensor({1, 1, 1, 1}, Category::Workspace, "steps");
+    Tensor out = engine.tensor(batch, Category::Workspace, "batch");
+    engine.upload(norm, std::vector<float>{0.5f, 0.5f, 0.5f, 0.25f, 0.25f, 0.25f});
+    Tensor w = engine.tensor(parameters, Category::Workspace, "w"), g = engine.tensor(parameters, Category::Workspace, "g");
+    Tensor v = engine.tensor(parameters, Category::Workspace, "v"), hyper = engine.tensor({1, 1, 1, 1}, Category::Workspace, "lr");
+    const double pb = double(w.bytes());
+    const std::vector<MemoryCase> cases = {
+        {"augment (crop, flip)", 1.25 * double(out.bytes()),
+         [&](Recorder& r) { kernels::augmentImages(p, r, images, 0, norm, steps, 0, out, {4, true, 1, 0}); }},
+        {"sgd (momentum, decay)", 5 * pb,
+         [&](Recorder& r) { kernels::sgdStep(p, r, w, g, v, hyper, 0, {0.9f, 2e-4f, false}); }},
+    };
+    printMemoryRow(engine, runs, copy, "input pipeline", toString(batch), cases[0]);
+    printMemoryRow(engine, runs, copy, "RevNet-110 parameters", toString(parameters), cases[1]);
+}
+
+namespace {
+
+struct ConvLayer {
+    const char* model;
+    kernels::Conv2dShape shape;
+    bool first = false;  // the network's first layer
+};
+
+// The distinct convolution shapes of the models at batch 128, 32x32 inputs. RevNet residual
+// functions see half a unit's channels.
+std::vector<ConvLayer> convLayers() {
+    auto conv = [](uint32_t c, uint32_t hw, uint32_t k, uint32_t kernel, uint32_t stride) {
+        return kernels::Conv2dShape{{128, c, hw, hw}, k, kernel, kernel, stride, kernel / 2};
+    };
+    return {
+        {"RevNet-110 stem", conv(3, 32, 32, 3, 1), true},
+        {"RevNet-110 stage 1", conv(16, 32, 16, 3, 1)},
+        {"RevNet-110 stage 2 in", conv(16, 32, 32, 3, 2)},
+        {"RevNet-110 stage 2", conv(32, 16, 32, 3, 1)},
+        {"RevNet-110 stage 3 in", conv(32, 16, 64, 3, 2)},
+        {"RevNet-110 stage 3", conv(64, 8, 64, 3, 1)},
+        {"RevNet-38 stage 3 in", conv(32, 16, 56, 3, 2)},
+        {"RevNet-38 stage 3", conv(56, 8, 56, 3, 1)},
+        {"RevNet-164 1x1 reduce", conv(64, 32, 16, 1, 1)},
+        {"RevNet-164 1x1 expand", conv(16, 32, 64, 1, 1)},
+    };
+}
+
+}  // namespace
+
+// Each pass of each layer; the geometric mean of the RevNet-110 3x3 rows is what the bar is set on.
+void benchConvolutions(Engine& engine, int runs, double peak, const std::string& only) {
+    std::printf("\n%-24s %-12s %-17s %6s %10s %9s %8s\n", "convolution", "pass", "input", "K,k,s", "median us",
+                "GFLOP/s", "of peak");
+    auto& p = engine.pipelines();
+    const char* passes[] = {"forward", "grad input", "grad weight"};
+    double logSum[3] = {0, 0, 0};
+    int counted = 0;
+    for (const auto& layer : convLayers()) {
+        if (!matches(std::string(layer.model) + " convolution", only)) continue;
+        const kernels::Conv2d conv(engine.info(), layer.shape);
+        const auto& s = layer.shape;
+        Tensor x = engine.tensor(s.input, Category::Workspace, "x");
+        Tensor y = engine.tensor(s.output(), Category::Workspace, "y");
+        Tensor w = engine.tensor(s.weight(), Category::Workspace, "w");
+        Tensor dw = engine.tensor(s.weight(), Category::Workspace, "dw");
+        Tensor work = engine.tensor({1, 1, 1, uint32_t(conv.workspaceElements())}, Category::Workspace, "work");
+        const bool inBar = std::string(layer.model).starts_with("RevNet-110") && s.kernelH == 3;
+        counted += inBar;
+        for (int pass = 0; pass < 3; ++pass) {
+            if (pass == 1 && layer.first) continue;  // nothing needs the gradient of the images
+            Recorder recorder(engine.device());
+            if (pass == 0) conv.forward(p, recorder, x, w, y, work);
+            if (pass == 1) conv.gradInput(p, recorder, y, w, x, work);
+            if (pass == 2) conv.gradWeight(p, recorder, x, y, dw, work);
+            const double seconds = medianSeconds(recorder, runs);
+            const double gflops = s.flops() / seconds / 1e9;
+            if (inBar) logSum[pass] += std::log(gflops);
+            char geometry[32];
+            std::snprintf(geometry, sizeof geometry, "%u,%u,%u", s.outChannels, s.kernelH, s.stride);
+            std::printf("%-24s %-12s %-17s %6s %10.0f %9.1f %7.0f%%\n", layer.model, passes[pass],
+                        toString(s.input).c_str(), geometry, seconds * 1e6, gflops, 100 * gflops / peak);
+        }
+    }
+    if (counted) std::printf("RevNet-110 3x3 geometric mean: forward %.1f, grad input %.1f, grad weight %.1f GFLOP/s\n",
+                std::exp(logSum[0] / counted), std::exp(logSum[1] / (counted - 1)), std::exp(logSum[2] / counted));
+}
+
+
+}  // namespace revnet::cli

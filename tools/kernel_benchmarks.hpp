@@ -1,0 +1,21 @@
+// The tables of `revnet bench kernels`: every kernel at the shapes of RevNet layers at batch 128
+// on 32x32 inputs, timed as the median of replays after warm-up.
+#pragma once
+
+#include "engine/engine.hpp"
+
+#include <string>
+
+namespace revnet::cli {
+
+// Median wall time of `runs` replays of `recorder`, after two warm-up runs.
+double medianSeconds(Recorder& recorder, int runs);
+
+// Memory-bound kernels in GB/s next to the measured copy bandwidth; rows whose names do not
+// contain `only` are skipped.
+void benchMemoryBound(Engine& engine, int runs, double copyGBs, const std::string& only);
+// Convolutions in GFLOP/s next to the measured FMA peak, with the geometric means the
+// RevNet-110 bar is set on.
+void benchConvolutions(Engine& engine, int runs, double peakGflops, const std::string& only);
+
+}  // namespace revnet::cli
