@@ -8,9 +8,9 @@ namespace {
 
 // Reductions: one workgroup per channel. Fewer invocations on CPU devices, where each barrier of
 // the final tree suspends every SIMD chunk of the group.
-uint32_t reductionGroup(const Pipelines& pipelines, const Shape& s, Variant variant) {
+uint32_t reductionGroup(const Pipelines& pipelines, uint32_t items, Variant variant) {
     const uint32_t limit = resolve(variant, pipelines.device().info()) == Variant::Cpu ? 64 : 256;
-    return powerOfTwoAtMost(uint64_t{s.h} * s.w, limit);
+    return powerOfTwoAtMost(items, limit);
 }
 
 struct Params {
@@ -35,8 +35,9 @@ void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorV
         float momentum;
     } push{s.n, s.c, s.h * s.w, channelView(x, name), denseOffset(stats, 2 * uint64_t{s.c}, name, "statistics"),
            denseOffset(running, 2 * uint64_t{s.c}, name, "running statistics"), options.momentum};
-    const uint32_t group = reductionGroup(pipelines, s, options.variant);
-    const Kernel& kernel = pipelines.get(name, {{0, group}, {1, updateRunning ? 1u : 0u}});
+    const PlaneLayout l = planeLayout(push.plane, {push.x});
+    const uint32_t group = reductionGroup(pipelines, l.items, options.variant);
+    const Kernel& kernel = pipelines.get(name, {{0, group}, {1, updateRunning ? 1u : 0u}, {9, l.vec4 ? 1u : 0u}});
     recorder.dispatch(kernel, {x, stats, running}, push, {s.c, 1, 1});
 }
 
@@ -77,8 +78,9 @@ void batchNormBackward(Pipelines& pipelines, Recorder& recorder, const TensorVie
         float eps;
     } reduce{s.n, s.c, s.h * s.w, channelView(x, name), channelView(dy, name), at.stats, at.gamma, at.beta, dg, db,
              options.eps};
-    const uint32_t group = reductionGroup(pipelines, s, options.variant);
-    recorder.dispatch(pipelines.get("batch_norm_backward_reduce", {{0, group}, {1, relu}}),
+    const PlaneLayout reduceLayout = planeLayout(reduce.plane, {reduce.x, reduce.dy});
+    const uint32_t group = reductionGroup(pipelines, reduceLayout.items, options.variant);
+    recorder.dispatch(pipelines.get("batch_norm_backward_reduce", {{0, group}, {1, relu}, {9, reduceLayout.vec4 ? 1u : 0u}}),
                       {x, dy, stats, gamma, beta, dgamma, dbeta}, reduce, {s.c, 1, 1});
 
     struct Push {

@@ -3,14 +3,17 @@
 //   dbeta[c] = sum dy',  dgamma[c] = sum dy' * xhat,  xhat = (x - mean) / sqrt(var + eps)
 // over N*H*W, where dy' = dy, or with RELU dy * (y > 0) for y the fused BN+ReLU output
 // (recomputed from x, not stored). Sums in a fixed order (deterministic). Overwrites dgamma, dbeta.
-// Layout: channels.glsl. Dispatch: one workgroup per channel; size (spec 0) a power of two.
+// Layout: channels.glsl (VEC4 loads when the layout allows). Dispatch: one workgroup per channel;
+// its size (spec 0) a power of two.
 #extension GL_GOOGLE_include_directive : require
 #include "channels.glsl"
-layout(local_size_x_id = 0) in;
+#include "workgroup_sum.glsl"
 layout(constant_id = 1) const bool RELU = false;
 
-layout(binding = 0) uniform samplerBuffer x;
-layout(binding = 1) uniform samplerBuffer dy;
+layout(binding = 0) readonly buffer X { float x[]; };
+layout(binding = 0) readonly buffer X4 { vec4 x4[]; };
+layout(binding = 1) readonly buffer DY { float dy[]; };
+layout(binding = 1) readonly buffer DY4 { vec4 dy4[]; };
 layout(binding = 2) readonly buffer Stats { float stats[]; };
 layout(binding = 3) readonly buffer Gamma { float gamma[]; };
 layout(binding = 4) readonly buffer Beta { float beta[]; };
@@ -24,26 +27,29 @@ layout(push_constant) uniform Push {
     float eps;
 } p;
 
-shared vec2 partial[gl_WorkGroupSize.x];  // (sum dy', sum dy' * xhat)
-
 void main() {
-    const uint c = gl_WorkGroupID.x, t = gl_LocalInvocationID.x;
+    const uint c = gl_WorkGroupID.x;
     const float mean = stats[p.statsOffset + c], invStd = inversesqrt(stats[p.statsOffset + p.C + c] + p.eps);
     const float g = gamma[p.gammaOffset + c], b = beta[p.betaOffset + c];
-    vec2 s = vec2(0.0);
-    for (uint n = 0; n < p.N; ++n)
-        for (uint i = t; i < p.plane; i += gl_WorkGroupSize.x) {
-            const float xhat = (texelFetch(x, int(at(p.x, n, c, p.plane, i))).r - mean) * invStd;
-            float d = texelFetch(dy, int(at(p.dy, n, c, p.plane, i))).r;
-            if (RELU && g * xhat + b <= 0.0) d = 0.0;
-            s += vec2(d, d * xhat);
+    vec2 s = vec2(0.0);  // (sum dy', sum dy' * xhat)
+    for (uint n = 0; n < p.N; ++n) {
+        const uint xStart = at(p.x, n, c, p.plane, 0), dyStart = at(p.dy, n, c, p.plane, 0);
+        for (uint i = gl_LocalInvocationID.x; i < planeItems(p.plane); i += gl_WorkGroupSize.x) {
+            if (VEC4) {
+                const vec4 xhat = (x4[item(xStart, i)] - mean) * invStd;
+                vec4 d = dy4[item(dyStart, i)];
+                if (RELU) d *= vec4(greaterThan(g * xhat + b, vec4(0.0)));
+                s += vec2(dot(d, vec4(1.0)), dot(d, xhat));
+            } else {
+                const float xhat = (x[item(xStart, i)] - mean) * invStd;
+                float d = dy[item(dyStart, i)];
+                if (RELU && g * xhat + b <= 0.0) d = 0.0;
+                s += vec2(d, d * xhat);
+            }
         }
-    partial[t] = s;
-    for (uint half_ = gl_WorkGroupSize.x / 2; half_ > 0; half_ /= 2) {
-        barrier();
-        if (t < half_) partial[t] += partial[t + half_];
     }
-    if (t != 0) return;
-    dbeta[p.dbetaOffset + c] = partial[0].x;
-    dgamma[p.dgammaOffset + c] = partial[0].y;
+    s = workgroupSum(s);
+    if (gl_LocalInvocationID.x != 0) return;
+    dbeta[p.dbetaOffset + c] = s.x;
+    dgamma[p.dgammaOffset + c] = s.y;
 }

@@ -1,18 +1,19 @@
 #version 450
 // Batch norm, training mode, first pass: per channel c the batch mean and biased variance of x
-// over N*H*W, merged as (count, mean, M2) triples in a fixed order (Welford per invocation,
-// Chan's formula across them): deterministic, and stable where E[x^2]-E[x]^2 in float32 is not.
+// over N*H*W, in two passes over the data (the sum, then the squared deviations from the mean):
+// stable where E[x^2]-E[x]^2 in float32 is not, and deterministic (fixed-order tree sums).
 //   stats[c] = mean, stats[C + c] = variance   (2*C floats a caller may keep and reuse)
 //   UPDATE: running[c] += momentum * (mean - running[c]), running[C + c] likewise toward the
 //           unbiased variance (as PyTorch does).
-// Layout: channels.glsl. Dispatch: one workgroup per channel (x); workgroup size (spec 0) a power
-// of two no larger than H*W, each invocation walking positions i, i+size, ... of every sample.
+// Layout: channels.glsl (VEC4 loads when the layout allows). Dispatch: one workgroup per channel
+// (x); its size (spec 0) a power of two, each invocation walking items i, i+size, ... of each sample.
 #extension GL_GOOGLE_include_directive : require
 #include "channels.glsl"
-layout(local_size_x_id = 0) in;
+#include "workgroup_sum.glsl"
 layout(constant_id = 1) const bool UPDATE = false;
 
-layout(binding = 0) uniform samplerBuffer x;
+layout(binding = 0) readonly buffer X { float x[]; };
+layout(binding = 0) readonly buffer X4 { vec4 x4[]; };
 layout(binding = 1) writeonly buffer Stats { float stats[]; };
 layout(binding = 2) buffer Running { float running[]; };
 
@@ -23,39 +24,34 @@ layout(push_constant) uniform Push {
     float momentum;
 } p;
 
-shared vec3 partial[gl_WorkGroupSize.x];  // (count, mean, M2)
-
-vec3 merge(vec3 a, vec3 b) {
-    const float n = a.x + b.x;
-    if (n == 0.0) return a;
-    const float delta = b.y - a.y;
-    return vec3(n, a.y + delta * (b.x / n), a.z + b.z + delta * delta * (a.x * b.x / n));
-}
+// Sum over this invocation's items of f(x), f applied to a float or a vec4 (then summed).
+#define SUM_ITEMS(F)                                                                              \
+    {                                                                                             \
+        for (uint n = 0; n < p.N; ++n) {                                                          \
+            const uint start = at(p.x, n, c, p.plane, 0);                                         \
+            for (uint i = gl_LocalInvocationID.x; i < planeItems(p.plane); i += gl_WorkGroupSize.x) { \
+                if (VEC4) { const vec4 v = x4[item(start, i)]; local += dot(F, vec4(1.0)); }      \
+                else { const float v = x[item(start, i)]; local += F; }                           \
+            }                                                                                     \
+        }                                                                                         \
+    }
 
 void main() {
-    const uint c = gl_WorkGroupID.x, t = gl_LocalInvocationID.x;
-    vec3 s = vec3(0.0);
-    for (uint n = 0; n < p.N; ++n)
-        for (uint i = t; i < p.plane; i += gl_WorkGroupSize.x) {
-            const float v = texelFetch(x, int(at(p.x, n, c, p.plane, i))).r;
-            s.x += 1.0;
-            const float delta = v - s.y;
-            s.y += delta / s.x;
-            s.z += delta * (v - s.y);
-        }
-    partial[t] = s;
-    for (uint half_ = gl_WorkGroupSize.x / 2; half_ > 0; half_ /= 2) {
-        barrier();
-        if (t < half_) partial[t] = merge(partial[t], partial[t + half_]);
-    }
-    if (t != 0) return;
-    const vec3 total = partial[0];
-    const float variance = total.z / total.x;
-    stats[p.statsOffset + c] = total.y;
+    const uint c = gl_WorkGroupID.x;
+    const float count = float(p.N * p.plane);
+    float local = 0.0;
+    SUM_ITEMS(v)
+    const float mean = workgroupSum(vec2(local, 0.0)).x / count;
+    local = 0.0;
+    SUM_ITEMS((v - mean) * (v - mean))
+    const float m2 = workgroupSum(vec2(local, 0.0)).x;
+    if (gl_LocalInvocationID.x != 0) return;
+    const float variance = m2 / count;
+    stats[p.statsOffset + c] = mean;
     stats[p.statsOffset + p.C + c] = variance;
     if (UPDATE) {
-        const float unbiased = total.x > 1.0 ? total.z / (total.x - 1.0) : variance;
-        running[p.runningOffset + c] += p.momentum * (total.y - running[p.runningOffset + c]);
+        const float unbiased = count > 1.0 ? m2 / (count - 1.0) : variance;
+        running[p.runningOffset + c] += p.momentum * (mean - running[p.runningOffset + c]);
         running[p.runningOffset + p.C + c] += p.momentum * (unbiased - running[p.runningOffset + p.C + c]);
     }
 }
