@@ -55,8 +55,8 @@ void batchNormForward(Pipelines& pipelines, Recorder& recorder, const TensorView
         float eps;
     } push{s.n, s.c, s.h * s.w, channelView(x, name), channelView(y, name), at.stats, at.gamma, at.beta, options.eps};
     const PlaneLayout l = planeLayout(push.plane, {push.x, push.y});
-    const Kernel& kernel = pipelines.get(name, {{0, l.group}, {1, options.relu ? 1u : 0u}, {9, l.vec4 ? 1u : 0u}});
-    recorder.dispatch(kernel, {x, stats, gamma, beta, y}, push, rowsGrid(pipelines.device(), uint64_t{s.n} * s.c, l.items, l.group));
+    const Kernel& kernel = pipelines.get(name, {{0, l.group}, {1, options.relu ? 1u : 0u}, {8, l.perInvocation}, {9, l.vec4 ? 1u : 0u}});
+    recorder.dispatch(kernel, {x, stats, gamma, beta, y}, push, rowsGrid(pipelines.device(), uint64_t{s.n} * s.c, l.items, l.group * l.perInvocation));
 }
 
 void batchNormBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
@@ -92,9 +92,9 @@ void batchNormBackward(Pipelines& pipelines, Recorder& recorder, const TensorVie
            options.eps};
     const PlaneLayout l = planeLayout(push.plane, {push.x, push.dy, push.dx});
     const Kernel& kernel =
-        pipelines.get(name, {{0, l.group}, {1, relu}, {2, accumulate ? 1u : 0u}, {9, l.vec4 ? 1u : 0u}});
+        pipelines.get(name, {{0, l.group}, {1, relu}, {2, accumulate ? 1u : 0u}, {8, l.perInvocation}, {9, l.vec4 ? 1u : 0u}});
     recorder.dispatch(kernel, {x, dy, stats, gamma, beta, dgamma, dbeta, dx}, push,
-                      rowsGrid(pipelines.device(), uint64_t{s.n} * s.c, l.items, l.group));
+                      rowsGrid(pipelines.device(), uint64_t{s.n} * s.c, l.items, l.group * l.perInvocation));
 }
 
 }  // namespace revnet::kernels

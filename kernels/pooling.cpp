@@ -7,6 +7,7 @@ namespace revnet::kernels {
 namespace {
 
 constexpr uint32_t kGroup = 256;
+constexpr uint32_t kItems = 2;  // per invocation: amortizes the per-row set-up
 
 struct PoolPush {
     uint32_t N, C, H, W, Cout, padBefore;
@@ -34,9 +35,10 @@ void avgPool2x2Forward(Pipelines& pipelines, Recorder& recorder, const TensorVie
     push.first = channelView(x, name);
     push.second = channelView(y, name);
     const Shape& o = y.shape();
-    const uint32_t items = o.h * o.w, group = powerOfTwoAtMost(items, kGroup);
-    recorder.dispatch(pipelines.get(name, {{0, group}}), {x, y}, push,
-                      rowsGrid(pipelines.device(), uint64_t{o.n} * o.c, items, group));
+    const bool vec4 = planeLayout(x.shape().w, {push.first, push.second}).vec4;  // W % 4, offsets, strides
+    const uint32_t items = o.h * o.w / (vec4 ? 2 : 1), group = powerOfTwoAtMost(std::max(items / kItems, 1u), kGroup);
+    recorder.dispatch(pipelines.get(name, {{0, group}, {8, kItems}, {9, vec4 ? 1u : 0u}}), {x, y}, push,
+                      rowsGrid(pipelines.device(), uint64_t{o.n} * o.c, items, group * kItems));
 }
 
 void avgPool2x2Backward(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& dx,
@@ -46,9 +48,10 @@ void avgPool2x2Backward(Pipelines& pipelines, Recorder& recorder, const TensorVi
     push.first = channelView(dy, name);
     push.second = channelView(dx, name);
     const Shape& i = dx.shape();
-    const uint32_t items = i.h * i.w, group = powerOfTwoAtMost(items, kGroup);
-    recorder.dispatch(pipelines.get(name, {{0, group}, {1, accumulate ? 1u : 0u}}), {dy, dx}, push,
-                      rowsGrid(pipelines.device(), uint64_t{i.n} * i.c, items, group));
+    const bool vec4 = planeLayout(i.w, {push.second}).vec4 && push.first.offset % 2 == 0 && push.first.sampleStride % 2 == 0;
+    const uint32_t items = i.h * i.w / (vec4 ? 4 : 1), group = powerOfTwoAtMost(std::max(items / kItems, 1u), kGroup);
+    recorder.dispatch(pipelines.get(name, {{0, group}, {1, accumulate ? 1u : 0u}, {8, kItems}, {9, vec4 ? 1u : 0u}}), {dy, dx}, push,
+                      rowsGrid(pipelines.device(), uint64_t{i.n} * i.c, items, group * kItems));
 }
 
 void globalAvgPoolForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
@@ -59,7 +62,8 @@ void globalAvgPoolForward(Pipelines& pipelines, Recorder& recorder, const Tensor
         ChannelView x;
         uint32_t yOffset;
     } push{s.n, s.c, s.h * s.w, channelView(x, name), denseOffset(y, uint64_t{s.n} * s.c, name, "output")};
-    recorder.dispatch(pipelines.get(name, {{0, 64}}), {x, y}, push,
+    const bool vec4 = planeLayout(push.plane, {push.x}).vec4;
+    recorder.dispatch(pipelines.get(name, {{0, 64}, {9, vec4 ? 1u : 0u}}), {x, y}, push,
                       {groupsFor(pipelines.device(), uint64_t{s.n} * s.c, 64), 1, 1});
 }
 

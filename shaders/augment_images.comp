@@ -10,6 +10,7 @@
 // Dispatch: channels.glsl's grid, an item being one image row: x covers rows, y and z count the
 // (sample, channel) planes. Each invocation draws once and writes its row.
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "channels.glsl"
 #include "philox.glsl"
 

@@ -5,6 +5,7 @@
 // dx instead of overwriting it (a residual branch's gradient joining the identity's). dx may be
 // dy. Layout, dispatch and specialization: channels.glsl; 1 = RELU, 2 = ACCUMULATE.
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "channels.glsl"
 layout(constant_id = 1) const bool RELU = false;
 layout(constant_id = 2) const bool ACCUMULATE = false;

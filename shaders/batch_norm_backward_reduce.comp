@@ -6,6 +6,7 @@
 // Layout: channels.glsl (VEC4 loads when the layout allows). Dispatch: one workgroup per channel;
 // its size (spec 0) a power of two.
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "channels.glsl"
 #include "workgroup_sum.glsl"
 layout(constant_id = 1) const bool RELU = false;

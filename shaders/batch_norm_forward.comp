@@ -5,6 +5,7 @@
 // stats = [mean[C], var[C]]. y may be x (in place). Layout: channels.glsl.
 // Dispatch and specialization: channels.glsl; 1 = RELU.
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "channels.glsl"
 layout(constant_id = 1) const bool RELU = false;
 

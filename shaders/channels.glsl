@@ -8,6 +8,7 @@
 // Specialization: 0 = workgroup size, 9 = VEC4.
 layout(local_size_x_id = 0) in;
 layout(constant_id = 9) const bool VEC4 = false;
+layout(constant_id = 8) const uint ITEMS = 1;  // items per invocation, a workgroup-size apart
 
 struct View { uint offset, sampleStride; };
 uint at(View v, uint n, uint c, uint plane, uint i) { return v.offset + n * v.sampleStride + c * plane + i; }
@@ -24,9 +25,12 @@ uint divide(uint i, uint d, float inverse) { return uint((float(i) + 0.5) * inve
 // (per-channel set-up, whose declarations BODY sees) and then BODY(n, c, i).
 #define FOR_OWN_ROW_ITEM(N, C, plane, ROW, BODY)                                                   \
     const uint row_ = gl_WorkGroupID.y + gl_WorkGroupID.z * gl_NumWorkGroups.y;                    \
-    const uint i_ = gl_GlobalInvocationID.x;                                                       \
+    const uint i_ = gl_WorkGroupID.x * gl_WorkGroupSize.x * ITEMS + gl_LocalInvocationID.x;        \
     if (row_ < (N) * (C) && i_ < planeItems(plane)) {                                              \
         const uint n_ = divide(row_, C, 1.0 / float(C)), c_ = row_ - n_ * (C);                     \
         ROW(n_, c_)                                                                                \
-        BODY(n_, c_, i_)                                                                           \
+        [[unroll]] for (uint k_ = 0; k_ < ITEMS; ++k_) {                                           \
+            const uint item_ = i_ + k_ * gl_WorkGroupSize.x;                                       \
+            if (item_ < planeItems(plane)) BODY(n_, c_, item_)                                     \
+        }                                                                                          \
     }

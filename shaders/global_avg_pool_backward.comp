@@ -2,6 +2,7 @@
 // Backward of global average pooling: dx[n][c][i] = dy[n][c] / (H*W); ACCUMULATE adds to dx.
 // Layout: channels.glsl. Dispatch: channels.glsl's grid over (sample, channel) rows.
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "channels.glsl"
 layout(constant_id = 1) const bool ACCUMULATE = false;
 

@@ -1,11 +1,14 @@
 #version 450
 // Global average pooling: y[n][c] = mean over the H*W plane of x[n][c]; y is dense N x C.
-// Layout: channels.glsl. Dispatch: one invocation per (sample, channel), 1-D.
+// Layout: channels.glsl (VEC4 loads when it allows). Dispatch: one invocation per (sample,
+// channel), 1-D.
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "channels.glsl"
 layout(local_size_x_id = 0) in;
 
 layout(binding = 0) readonly buffer X { float x[]; };
+layout(binding = 0) readonly buffer X4 { vec4 x4[]; };
 layout(binding = 1) writeonly buffer Y { float y[]; };
 
 layout(push_constant) uniform Push {
@@ -18,7 +21,9 @@ void main() {
     const uint e = gl_GlobalInvocationID.x;
     if (e >= p.N * p.C) return;
     const uint n = e / p.C, c = e % p.C;
+    const uint start = at(p.x, n, c, p.plane, 0);
     float sum = 0.0;
-    for (uint i = 0; i < p.plane; ++i) sum += x[at(p.x, n, c, p.plane, i)];
+    for (uint i = 0; i < planeItems(p.plane); ++i)
+        sum += VEC4 ? dot(x4[item(start, i)], vec4(1.0)) : x[item(start, i)];
     y[p.yOffset + e] = sum / float(p.plane);
 }
