@@ -40,4 +40,5 @@ layout(push_constant) uniform Push {
         if (VEC4) y[to + 1] = v.y;                                                                \
     }
 
-void main() { FOR_OWN_ROW_ITEM(p.N, p.Cout, (p.H / 2) * (p.W / 2), NOTHING, POOL) }
+// Under VEC4 channels.glsl counts plane / 4 items; an item here is a pair of outputs.
+void main() { FOR_OWN_ROW_ITEM(p.N, p.Cout, (VEC4 ? 2 : 1) * (p.H / 2) * (p.W / 2), NOTHING, POOL) }
