@@ -46,7 +46,7 @@ struct Case {
     float offset;    // added to every input: statistics must stay accurate far from zero
 };
 
-void runCase(const Case& c, bool relu, bool accumulate) {
+void runCase(const Case& c, bool relu, bool accumulate, kernels::Variant variant = kernels::Variant::Auto) {
     auto random = test::freshRandom();
     Engine& e = test::engine();
     const Shape s = c.shape, all{s.n, s.c + c.extra, s.h, s.w};
@@ -76,6 +76,7 @@ void runCase(const Case& c, bool relu, bool accumulate) {
     options.relu = relu;
     options.eps = float(kEps);
     options.momentum = 0.25f;
+    options.variant = variant;
     Recorder recorder(e.device());
     const auto xv = tx.view().channels(c.extra, s.c), dxv = tdx.view().channels(c.extra, s.c);
     kernels::batchNormStatistics(e.pipelines(), recorder, xv, stats, trun, true, options);
@@ -123,6 +124,8 @@ TEST_CASE("batch norm matches the double-precision reference", "[batch_norm]") {
     };
     for (const auto& c : cases)
         for (bool relu : {false, true}) runCase(c, relu, relu);
+    // The GPU variant's reductions use wider workgroups.
+    for (const auto& c : {cases[0], cases[3]}) runCase(c, true, false, kernels::Variant::Gpu);
 }
 
 TEST_CASE("batch norm reference backward agrees with finite differences", "[batch_norm][reference]") {
