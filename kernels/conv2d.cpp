@@ -40,7 +40,7 @@ Conv2dTiles conv2dTiles(Variant variant, const Conv2dShape& shape) {
     if (variant == Variant::Gpu) return {128, 1, 2, 2, 4, 4, 512};
     // Measured on lavapipe with `revnet bench kernels` (2026-11-24): few input channels (the
     // stem) want wide output tiles, strided and 1x1 layers fewer rows and more channels.
-    if (shape.input.c <= 4) return {64, 8, 4, 4, 32, 2, 32};
+    if (shape.input.c <= 4) return {64, 8, 4, 4, 16, 2, 32};
     if (shape.stride > 1) return {64, 4, 2, 4, 16, 1, 32};
     if (shape.kernelH == 1 && shape.kernelW == 1) return {64, 4, 2, 8, 16, 4, 32};
     return {64, 2, 4, 4, 16, 2, 32};
@@ -53,8 +53,11 @@ Conv2d::Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant)
     if (shape.pad >= std::min(shape.kernelH, shape.kernelW))
         throw std::invalid_argument("conv2d: padding must be smaller than the kernel");
     const Shape out = shape.output();
-    gradWorkgroup_ = std::min(tiles_.workgroup, roundUp(shape.input.c, 8));
-    const uint32_t groups = ceilDiv(out.c, tiles_.gradK) * ceilDiv(shape.input.c, gradWorkgroup_);
+    // Lanes over input channels; few of them (the stem) leave room for several k tiles a group.
+    cLanes_ = std::min(tiles_.workgroup, shape.input.c);
+    kTilesPerGroup_ = std::min(ceilDiv(out.c, tiles_.gradK), std::max(1u, tiles_.workgroup / cLanes_));
+    gradWorkgroup_ = cLanes_ * kTilesPerGroup_;
+    const uint32_t groups = ceilDiv(ceilDiv(out.c, tiles_.gradK), kTilesPerGroup_) * ceilDiv(shape.input.c, cLanes_);
     parts_ = std::clamp<uint32_t>(ceilDiv(tiles_.gradGroups, groups), 1, out.n * out.h);
 }
 
@@ -136,11 +139,12 @@ void Conv2d::gradWeight(Pipelines& pipelines, Recorder& recorder, const TensorVi
     struct Push {
         uint32_t N, C, H, W, xOffset, xSampleStride;
         uint32_t K, OH, OW, dyOffset, dySampleStride;
-        uint32_t parts, partialOffset;
+        uint32_t parts, partialOffset, cLanes;
     } push{s.input.n, s.input.c, s.input.h, s.input.w, uint32_t(x.offset()), uint32_t(x.strides()[0]),
-           out.c, out.h, out.w, uint32_t(dy.offset()), uint32_t(dy.strides()[0]), parts_, uint32_t(target.offset())};
+           out.c, out.h, out.w, uint32_t(dy.offset()), uint32_t(dy.strides()[0]), parts_, uint32_t(target.offset()),
+           cLanes_};
     recorder.dispatch(pipelines.get("conv2d_grad_weight", spec), {x, dy, target}, push,
-                      {parts_, ceilDiv(out.c, tiles_.gradK), ceilDiv(s.input.c, gradWorkgroup_)});
+                      {parts_, ceilDiv(ceilDiv(out.c, tiles_.gradK), kTilesPerGroup_), ceilDiv(s.input.c, cLanes_)});
     if (parts_ > 1) {
         struct Reduce {
             uint32_t count, parts, xOffset, yOffset;

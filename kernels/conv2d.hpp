@@ -56,7 +56,7 @@ private:
     Conv2dShape shape_;
     Variant variant_;
     Conv2dTiles tiles_;
-    uint32_t parts_ = 1, gradWorkgroup_ = 64;
+    uint32_t parts_ = 1, gradWorkgroup_ = 64, cLanes_ = 64, kTilesPerGroup_ = 1;
 };
 
 }  // namespace revnet::kernels

@@ -4,10 +4,11 @@
 //                            output columns, of dy[n][k][oy][ox] * x[n][c][oy*STRIDE-PAD+r][ox*STRIDE-PAD+s]
 // reduce_parts.comp then sums the parts in a fixed order (deterministic: no atomics). NCHW
 // float32; x and dy may be channel ranges of bigger tensors (per-sample strides).
-// An invocation owns one input channel c (its lane) and TK output channels x all taps; the part
-// and the k tile come from the workgroup, so every lane reads the same dy values. Per step of TW
-// output columns it loads R*((TW-1)*STRIDE+S) floats of x and TK*TW of dy for TK*R*S*TW FMAs.
-// Dispatch: x = part, y = tile of TK output channels, z = block of workgroup-size input channels.
+// An invocation owns one input channel c and TK output channels x all taps of one part. Lanes
+// run over cLanes input channels and, when there are few (the stem), over several k tiles too.
+// Per step of TW output columns it loads R*((TW-1)*STRIDE+S) floats of x and TK*TW of dy for
+// TK*R*S*TW FMAs.
+// Dispatch: x = part, y = group of workgroupSize/cLanes k tiles, z = block of cLanes input channels.
 // Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TK, 6 = TW, 9 = PAD.
 #extension GL_EXT_control_flow_attributes : require
 layout(local_size_x_id = 0) in;
@@ -25,16 +26,17 @@ layout(binding = 2) writeonly buffer Partial { float partial[]; };
 layout(push_constant) uniform Push {
     uint N, C, H, W, xOffset, xSampleStride;
     uint K, OH, OW, dyOffset, dySampleStride;
-    uint parts, partialOffset;
+    uint parts, partialOffset, cLanes;
 } p;
 
 const int PW = (TW - 1) * STRIDE + S;
 
 void main() {
     const int K = int(p.K), C = int(p.C), OH = int(p.OH), OW = int(p.OW), H = int(p.H), W = int(p.W);
-    const int c = int(gl_GlobalInvocationID.z * gl_WorkGroupSize.x + gl_LocalInvocationID.x);
-    const int k0 = int(gl_WorkGroupID.y) * TK, part = int(gl_WorkGroupID.x);
-    if (c >= C) return;
+    const uint lane = gl_LocalInvocationID.x, kTiles = gl_WorkGroupSize.x / p.cLanes;
+    const int c = int(gl_WorkGroupID.z * p.cLanes + lane % p.cLanes);
+    const int k0 = int((gl_WorkGroupID.y * kTiles + lane / p.cLanes) * TK), part = int(gl_WorkGroupID.x);
+    if (c >= C || k0 >= K || lane / p.cLanes >= kTiles) return;
     const int rowsTotal = int(p.N) * OH;
     const int rowBegin = rowsTotal * part / int(p.parts), rowEnd = rowsTotal * (part + 1) / int(p.parts);
 
