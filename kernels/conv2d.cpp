@@ -34,16 +34,16 @@ double Conv2dShape::flops() const {
     return 2.0 * o.elements() * input.c * kernelH * kernelW;
 }
 
-// CPU: as many outputs per invocation as stay in registers (8 channels x 4 x 4 measured best on
-// lavapipe), few invocations. GPU: small tiles, many invocations.
+// CPU: as many outputs per invocation as registers allow (8 channels x 4 x 4 measured best on
+// lavapipe for most layers), few invocations. GPU: small tiles, many invocations.
 Conv2dTiles conv2dTiles(Variant variant, const Conv2dShape& shape) {
-    if (variant == Variant::Gpu) return {128, 1, 2, 2, 4, 4, 512};
+    if (variant == Variant::Gpu) return {128, {1, 2, 2}, {1, 2, 2}, 4, 4, 512};
     // Measured on lavapipe with `revnet bench kernels` (2026-11-24): few input channels (the
     // stem) want wide output tiles, strided and 1x1 layers fewer rows and more channels.
-    if (shape.input.c <= 4) return {64, 8, 4, 4, 16, 2, 32};
-    if (shape.stride > 1) return {64, 4, 2, 4, 16, 1, 32};
-    if (shape.kernelH == 1 && shape.kernelW == 1) return {64, 4, 2, 8, 16, 4, 32};
-    return {64, 2, 4, 4, 16, 2, 32};
+    if (shape.input.c <= 4) return {64, {8, 4, 4}, {8, 4, 4}, 16, 2, 32};
+    if (shape.stride > 1) return {64, {4, 2, 4}, {4, 4, 4}, 16, 1, 32};
+    if (shape.kernelH == 1 && shape.kernelW == 1) return {64, {4, 2, 8}, {4, 2, 8}, 16, 4, 32};
+    return {64, {2, 4, 4}, {2, 4, 4}, 16, 2, 32};
 }
 
 Conv2d::Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant)
@@ -63,9 +63,9 @@ Conv2d::Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant)
 
 std::uint64_t Conv2d::workspaceElements() const {
     const auto& s = shape_;
-    const uint64_t taps = s.kernelH * s.kernelW, perTile = 4 * tiles_.outVec4;
-    const uint64_t packed = std::max(s.input.c * taps * roundUp(s.outChannels, perTile),
-                                     s.outChannels * taps * roundUp(s.input.c, perTile));
+    const uint64_t taps = s.kernelH * s.kernelW;
+    const uint64_t packed = std::max(s.input.c * taps * roundUp(s.outChannels, 4 * tiles_.forward.outVec4),
+                                     s.outChannels * taps * roundUp(s.input.c, 4 * tiles_.gradInput.outVec4));
     const uint64_t partial = parts_ > 1 ? uint64_t{parts_} * s.weight().elements() : 0;
     return std::max(packed, partial);
 }
@@ -83,16 +83,17 @@ void Conv2d::pack(Pipelines& pipelines, Recorder& recorder, const TensorView& we
     recorder.dispatch(kernel, {weight, workspace}, push, {groups, 1, 1});
 }
 
-void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader, const TensorView& in,
-                   const TensorView& out, const TensorView& packed, uint32_t rowLength, uint32_t py, uint32_t px) const {
+void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader, const TileShape& tile,
+                   const TensorView& in, const TensorView& out, const TensorView& packed, uint32_t rowLength,
+                   uint32_t py, uint32_t px) const {
     const auto& s = shape_;
     const bool gradInput = std::string(shader) == "conv2d_grad_input";
     const uint32_t step = gradInput ? s.stride : 1;
     const uint32_t rows = ceilDiv(out.shape().h - py, step), cols = ceilDiv(out.shape().w - px, step);
-    const uint32_t tiles = ceilDiv(rows, tiles_.rows) * ceilDiv(cols, tiles_.cols) * in.shape().n;
+    const uint32_t tiles = ceilDiv(rows, tile.rows) * ceilDiv(cols, tile.cols) * in.shape().n;
     if (packed.offset() % 4) throw std::invalid_argument("conv2d: workspace must start on a 16-byte boundary");
     const Specialization spec{{kWorkgroup, tiles_.workgroup}, {kR, s.kernelH}, {kS, s.kernelW}, {kStride, s.stride},
-                              {kTileOut, tiles_.outVec4}, {kTileRows, tiles_.rows}, {kTileCols, tiles_.cols},
+                              {kTileOut, tile.outVec4}, {kTileRows, tile.rows}, {kTileCols, tile.cols},
                               {kPY, py}, {kPX, px}, {kPad, s.pad}};
     struct Push {
         uint32_t samples;
@@ -102,28 +103,28 @@ void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader,
     } push{in.shape().n, in.shape().c, in.shape().h, in.shape().w, uint32_t(in.offset()), uint32_t(in.strides()[0]),
            out.shape().c, out.shape().h, out.shape().w, uint32_t(out.offset()), uint32_t(out.strides()[0]),
            uint32_t(packed.offset() / 4), rowLength / 4};
-    recorder.dispatch(pipelines.get(shader, spec), {in, packed, out}, push, {ceilDiv(tiles, tiles_.workgroup), ceilDiv(out.shape().c, 4 * tiles_.outVec4), 1});
+    recorder.dispatch(pipelines.get(shader, spec), {in, packed, out}, push, {ceilDiv(tiles, tiles_.workgroup), ceilDiv(out.shape().c, 4 * tile.outVec4), 1});
 }
 
 void Conv2d::forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& weight,
                      const TensorView& y, const TensorView& workspace) const {
     requireDense(x, shape_.input, "input");
     requireDense(y, shape_.output(), "output");
-    const uint32_t rowLength = roundUp(shape_.outChannels, 4 * tiles_.outVec4);
+    const uint32_t rowLength = roundUp(shape_.outChannels, 4 * tiles_.forward.outVec4);
     pack(pipelines, recorder, weight, workspace, false, rowLength);
-    tiled(pipelines, recorder, "conv2d_forward", x, y, workspace, rowLength, 0, 0);
+    tiled(pipelines, recorder, "conv2d_forward", tiles_.forward, x, y, workspace, rowLength, 0, 0);
 }
 
 void Conv2d::gradInput(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& weight,
                        const TensorView& dx, const TensorView& workspace) const {
     requireDense(dy, shape_.output(), "output gradient");
     requireDense(dx, shape_.input, "input gradient");
-    const uint32_t rowLength = roundUp(shape_.input.c, 4 * tiles_.outVec4);
+    const uint32_t rowLength = roundUp(shape_.input.c, 4 * tiles_.gradInput.outVec4);
     pack(pipelines, recorder, weight, workspace, true, rowLength);
     for (uint32_t py = 0; py < shape_.stride; ++py)
         for (uint32_t px = 0; px < shape_.stride; ++px)
             if (py < shape_.input.h && px < shape_.input.w)
-                tiled(pipelines, recorder, "conv2d_grad_input", dy, dx, workspace, rowLength, py, px);
+                tiled(pipelines, recorder, "conv2d_grad_input", tiles_.gradInput, dy, dx, workspace, rowLength, py, px);
 }
 
 void Conv2d::gradWeight(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,

@@ -21,9 +21,14 @@ struct Conv2dShape {
     double flops() const;  // of one pass: 2 * N * K * OH * OW * C * R * S
 };
 
+// What one invocation of conv2d_tile.glsl computes: 4*outVec4 channels x rows x cols.
+struct TileShape {
+    uint32_t outVec4, rows, cols;
+};
+
 struct Conv2dTiles {
     uint32_t workgroup;
-    uint32_t outVec4, rows, cols;          // forward and grad input: 4*outVec4 channels x rows x cols
+    TileShape forward, gradInput;
     uint32_t gradK, gradCols;              // grad weight: gradK output channels, gradCols columns a step
     uint32_t gradGroups;                   // the workgroups the weight-gradient parts aim for
 };
@@ -50,8 +55,8 @@ public:
 private:
     void pack(Pipelines& pipelines, Recorder& recorder, const TensorView& weight, const TensorView& workspace,
               bool transpose, uint32_t rowLength) const;
-    void tiled(Pipelines& pipelines, Recorder& recorder, const char* shader, const TensorView& in, const TensorView& out,
-               const TensorView& packed, uint32_t rowLength, uint32_t py, uint32_t px) const;
+    void tiled(Pipelines& pipelines, Recorder& recorder, const char* shader, const TileShape& tile, const TensorView& in,
+               const TensorView& out, const TensorView& packed, uint32_t rowLength, uint32_t py, uint32_t px) const;
 
     Conv2dShape shape_;
     Variant variant_;
