@@ -41,7 +41,7 @@ Conv2dTiles conv2dTiles(Variant variant, const Conv2dShape& shape) {
     // Measured on lavapipe with `revnet bench kernels` (2026-11-24): few input channels (the
     // stem) want wide output tiles, strided and 1x1 layers fewer rows and more channels.
     if (shape.input.c <= 4) return {64, {8, 4, 4}, {8, 4, 4}, 16, 2, 32};
-    if (shape.stride > 1) return {64, {4, 2, 4}, {4, 4, 4}, 16, 1, 32};
+    if (shape.stride > 1) return {64, {4, 4, 4}, {4, 4, 4}, 16, 1, 32};
     if (shape.kernelH == 1 && shape.kernelW == 1) return {64, {4, 2, 8}, {4, 2, 8}, 16, 4, 32};
     return {64, {2, 4, 4}, {2, 4, 4}, 16, 2, 32};
 }
