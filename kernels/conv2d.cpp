@@ -135,8 +135,11 @@ void Conv2d::gradWeight(Pipelines& pipelines, Recorder& recorder, const TensorVi
     const auto& s = shape_;
     const Shape out = s.output();
     const TensorView& target = parts_ > 1 ? workspace : dweight;
+    // dy read as vec4 texels, four output columns a step, where its layout allows.
+    const bool dyVec4 = out.w % 4 == 0 && dy.offset() % 4 == 0 && dy.strides()[0] % 4 == 0;
     const Specialization spec{{kWorkgroup, gradWorkgroup_}, {kR, s.kernelH}, {kS, s.kernelW}, {kStride, s.stride},
-                              {kTileOut, tiles_.gradK}, {kTileCols, tiles_.gradCols}, {kPad, s.pad}};
+                              {kTileOut, tiles_.gradK}, {kTileCols, dyVec4 ? 4u : tiles_.gradCols}, {kPad, s.pad},
+                              {10, dyVec4 ? 1u : 0u}};
     struct Push {
         uint32_t N, C, H, W, xOffset, xSampleStride;
         uint32_t K, OH, OW, dyOffset, dySampleStride;
@@ -144,7 +147,7 @@ void Conv2d::gradWeight(Pipelines& pipelines, Recorder& recorder, const TensorVi
     } push{s.input.n, s.input.c, s.input.h, s.input.w, uint32_t(x.offset()), uint32_t(x.strides()[0]),
            out.c, out.h, out.w, uint32_t(dy.offset()), uint32_t(dy.strides()[0]), parts_, uint32_t(target.offset()),
            cLanes_};
-    recorder.dispatch(pipelines.get("conv2d_grad_weight", spec), {x, dy, target}, push,
+    recorder.dispatch(pipelines.get("conv2d_grad_weight", spec), {x, dy, target, dy}, push,
                       {parts_, ceilDiv(ceilDiv(out.c, tiles_.gradK), kTilesPerGroup_), ceilDiv(s.input.c, cLanes_)});
     if (parts_ > 1) {
         struct Reduce {

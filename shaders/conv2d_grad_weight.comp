@@ -9,7 +9,7 @@
 // Per step of TW output columns it loads R*((TW-1)*STRIDE+S) floats of x and TK*TW of dy for
 // TK*R*S*TW FMAs.
 // Dispatch: x = part, y = group of workgroupSize/cLanes k tiles, z = block of cLanes input channels.
-// Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TK, 6 = TW, 9 = PAD.
+// Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TK, 6 = TW, 9 = PAD, 10 = DY_VEC4.
 #extension GL_EXT_control_flow_attributes : require
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
@@ -22,6 +22,10 @@ layout(constant_id = 9) const int PAD = 1;
 layout(binding = 0) uniform samplerBuffer x;
 layout(binding = 1) uniform samplerBuffer dy;
 layout(binding = 2) writeonly buffer Partial { float partial[]; };
+// dy again as vec4 texels: with DY_VEC4 (OW, offsets and strides multiples of 4, TW a multiple
+// of 4) a step loads TW/4 texels per output channel instead of TW floats.
+layout(binding = 3, rgba32f) uniform readonly imageBuffer dy4;
+layout(constant_id = 10) const bool DY_VEC4 = false;
 
 layout(push_constant) uniform Push {
     uint N, C, H, W, xOffset, xSampleStride;
@@ -55,10 +59,18 @@ void main() {
         const int xPlane = int(p.xOffset) + n * int(p.xSampleStride) + c * H * W;
         for (int ox0 = 0; ox0 < OW; ox0 += TW) {
             float d[TK][TW];
-            [[unroll]] for (int j = 0; j < TW; ++j) {
-                const float inside = ox0 + j < OW ? 1.0 : 0.0;
+            if (DY_VEC4) {
                 [[unroll]] for (int k = 0; k < TK; ++k)
-                    d[k][j] = inside * texelFetch(dy, dyRow + dyChannel[k] + min(ox0 + j, OW - 1)).r;
+                    [[unroll]] for (int q = 0; q < TW / 4; ++q) {
+                        const vec4 v = imageLoad(dy4, (dyRow + dyChannel[k] + ox0) / 4 + q);
+                        [[unroll]] for (int j = 0; j < 4; ++j) d[k][4 * q + j] = v[j];
+                    }
+            } else {
+                [[unroll]] for (int j = 0; j < TW; ++j) {
+                    const float inside = ox0 + j < OW ? 1.0 : 0.0;
+                    [[unroll]] for (int k = 0; k < TK; ++k)
+                        d[k][j] = inside * texelFetch(dy, dyRow + dyChannel[k] + min(ox0 + j, OW - 1)).r;
+                }
             }
             float xs[R][PW];
             [[unroll]] for (int r = 0; r < R; ++r) {
