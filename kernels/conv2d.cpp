@@ -91,10 +91,12 @@ void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader,
     const uint32_t step = gradInput ? s.stride : 1;
     const uint32_t rows = ceilDiv(out.shape().h - py, step), cols = ceilDiv(out.shape().w - px, step);
     const uint32_t tiles = ceilDiv(rows, tile.rows) * ceilDiv(cols, tile.cols) * in.shape().n;
+    const bool inVec4 = (gradInput || s.stride == 1) && tile.cols % 4 == 0 && in.shape().w % 4 == 0 && in.offset() % 4 == 0 &&
+                        in.strides()[0] % 4 == 0;
     if (packed.offset() % 4) throw std::invalid_argument("conv2d: workspace must start on a 16-byte boundary");
     const Specialization spec{{kWorkgroup, tiles_.workgroup}, {kR, s.kernelH}, {kS, s.kernelW}, {kStride, s.stride},
                               {kTileOut, tile.outVec4}, {kTileRows, tile.rows}, {kTileCols, tile.cols},
-                              {kPY, py}, {kPX, px}, {kPad, s.pad}};
+                              {kPY, py}, {kPX, px}, {kPad, s.pad}, {10, inVec4 ? 1u : 0u}};
     struct Push {
         uint32_t samples;
         uint32_t inChannels, inH, inW, inOffset, inSampleStride;
@@ -103,7 +105,7 @@ void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader,
     } push{in.shape().n, in.shape().c, in.shape().h, in.shape().w, uint32_t(in.offset()), uint32_t(in.strides()[0]),
            out.shape().c, out.shape().h, out.shape().w, uint32_t(out.offset()), uint32_t(out.strides()[0]),
            uint32_t(packed.offset() / 4), rowLength / 4};
-    recorder.dispatch(pipelines.get(shader, spec), {in, packed, out}, push, {ceilDiv(tiles, tiles_.workgroup), ceilDiv(out.shape().c, 4 * tile.outVec4), 1});
+    recorder.dispatch(pipelines.get(shader, spec), {in, packed, out, in}, push, {ceilDiv(tiles, tiles_.workgroup), ceilDiv(out.shape().c, 4 * tile.outVec4), 1});
 }
 
 void Conv2d::forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& weight,

@@ -15,7 +15,7 @@
 // buffer and the weights as vec4 texels, the fastest load paths on lavapipe.
 // Dispatch: x = (position tile, sample) pairs, workgroup-size a group; y = output-channel tile.
 // Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TO4, 5 = TH, 6 = TW,
-// 7 = PY, 8 = PX, 9 = pad (all compile-time so that every loop unrolls and indices fold).
+// 7 = PY, 8 = PX, 9 = pad (all compile-time so that every loop unrolls and indices fold), 10 = IN_VEC4.
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
@@ -31,6 +31,10 @@ layout(constant_id = 9) const int PAD = 1;
 layout(binding = 0) uniform samplerBuffer inp;                // R32F texels
 layout(binding = 1, rgba32f) uniform readonly imageBuffer w;
 layout(binding = 2) writeonly buffer Out { float outp[]; };
+// `in` again as vec4 texels: with IN_VEC4 (unit input step, TW and the row length multiples of
+// 4, offsets and strides too) the TW middle columns of each tile row load as TW/4 texels.
+layout(binding = 3, rgba32f) uniform readonly imageBuffer inp4;
+layout(constant_id = 10) const bool IN_VEC4 = false;
 
 layout(push_constant) uniform Push {
     uint samples;
@@ -92,7 +96,15 @@ void main() {
         float tile[PH][PW];
         [[unroll]] for (int i = 0; i < PH; ++i)
             [[unroll]] for (int j = 0; j < PW; ++j)
-                tile[i][j] = texelFetch(inp, base + rowAt[i] + colAt[j]).r * (rowIn[i] * colIn[j]);
+                if (!IN_VEC4 || j < -MIN_COL || j >= TW - MIN_COL)
+                    tile[i][j] = texelFetch(inp, base + rowAt[i] + colAt[j]).r * (rowIn[i] * colIn[j]);
+        if (IN_VEC4)
+            [[unroll]] for (int i = 0; i < PH; ++i)
+                [[unroll]] for (int q = 0; q < TW / 4; ++q) {
+                    const bool inside = a0 + 4 * q < int(p.inW);  // whole texels: inW % 4 == 0
+                    const vec4 v = inside ? imageLoad(inp4, (base + rowAt[i] + a0 + 4 * q) / 4) * rowIn[i] : vec4(0.0);
+                    [[unroll]] for (int e = 0; e < 4; ++e) tile[i][4 * q + e - MIN_COL] = v[e];
+                }
         vec4 wk[R][S][TO4];
         [[unroll]] for (int r = 0; r < R; ++r)
             [[unroll]] for (int s = 0; s < S; ++s)
