@@ -76,6 +76,21 @@ TEST_CASE("2x2 average pooling with channel padding matches the reference", "[po
     }
 }
 
+TEST_CASE("pooling reference gradients agree with finite differences", "[pooling][reference]") {
+    auto random = test::freshRandom();
+    const Shape in{2, 3, 4, 6};
+    const auto x = ref::widen(test::randomValues(in.elements(), random));
+    const auto dy = ref::widen(test::randomValues(2 * 5 * 2 * 3, random));
+    const auto dx = ref::avgPool2x2Backward(in, dy, 5, 1);
+    for (std::size_t i = 0; i < x.size(); i += 7)
+        CHECK(ref::centralDifference([&](const ref::Values& v) { return ref::dot(dy, ref::avgPool2x2(in, v, 5, 1)); }, x, i) ==
+              Approx(dx[i]).epsilon(1e-6).margin(1e-9));
+    const auto g = ref::widen(test::randomValues(6, random));
+    for (std::size_t i = 0; i < x.size(); i += 5)  // global pooling's gradient is g / (H*W)
+        CHECK(ref::centralDifference([&](const ref::Values& v) { return ref::dot(g, ref::globalAvgPool(in, v)); }, x, i) ==
+              Approx(g[i / 24] / 24).epsilon(1e-6).margin(1e-9));
+}
+
 TEST_CASE("global average pooling matches the reference", "[pooling]") {
     auto random = test::freshRandom();
     Engine& e = test::engine();
