@@ -11,8 +11,10 @@ const char* categoryName(Category category) {
         case Category::Parameters: return "parameters";
         case Category::Gradients: return "gradients";
         case Category::OptimizerState: return "optimizer state";
+        case Category::Statistics: return "bn statistics";
         case Category::Activations: return "saved activations";
         case Category::Workspace: return "workspace";
+        case Category::Data: return "data";
         case Category::Staging: return "staging";
         case Category::Other: return "other";
     }

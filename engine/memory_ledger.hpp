@@ -12,8 +12,9 @@
 
 namespace revnet {
 
-enum class Category { Parameters, Gradients, OptimizerState, Activations, Workspace, Staging, Other };
-constexpr std::size_t kCategoryCount = 7;
+// Statistics: batch-norm running and batch statistics (2*C floats a layer). Data: input batches.
+enum class Category { Parameters, Gradients, OptimizerState, Statistics, Activations, Workspace, Data, Staging, Other };
+constexpr std::size_t kCategoryCount = 9;
 const char* categoryName(Category category);
 
 class BudgetExceeded : public std::runtime_error {

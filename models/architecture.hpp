@@ -1,0 +1,87 @@
+// What a network is, without any device: the paper's model definitions (ModelSpec), and their
+// expansion for an input size and class count into stem, units and head with every parameter's
+// name and shape. Another depth or width is one more line in the catalog.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace revnet::models {
+
+enum class Family { ResNet, RevNet };
+enum class Block { Basic, Bottleneck };
+
+struct ModelSpec {
+    std::string name;
+    Family family;
+    Block block;
+    std::array<uint32_t, 3> units;     // per stage
+    std::array<uint32_t, 4> channels;  // stem, stage 1, 2, 3 (bottleneck units are 4x as wide)
+};
+
+// RevNet-38/110/164, ResNet-32/110/164 (the paper's CIFAR configurations), and more.
+const std::vector<ModelSpec>& catalog();
+// By name, case-insensitive ("revnet-38"); throws listing the catalog when there is none.
+const ModelSpec& modelByName(const std::string& name);
+
+struct ConvSpec {
+    uint32_t in, out, kernel, stride;
+    uint32_t pad() const { return kernel / 2; }
+};
+
+// One step of a residual function: batch norm + ReLU on its input (unless it is the network's
+// very first), then a convolution.
+struct StepSpec {
+    bool bn;
+    ConvSpec conv;
+};
+
+// A residual function (F or G): its steps; `prefix` names its parameters ("stage2.unit0.F").
+struct FunctionSpec {
+    std::string prefix;
+    std::vector<StepSpec> steps;
+};
+
+// How a unit's input reaches its output beside F (and G): unchanged, 2x2 average pooling with
+// zero channels padded around, or a strided 1x1 convolution.
+enum class Shortcut { Identity, PoolPad, Projection };
+
+struct UnitSpec {
+    std::string prefix;  // "stage2.unit0"
+    uint32_t stage, index;
+    uint32_t inChannels, outChannels, stride;  // whole unit (a RevNet unit splits them in halves)
+    uint32_t inSize, outSize;                  // spatial height (and width, squared inputs aside)
+    uint32_t inWidth, outWidth;
+    Shortcut shortcut;
+    FunctionSpec f, g;  // a ResNet unit has only f
+    // A RevNet unit is reversible unless it is the first of its stage (strided or widening).
+    bool reversible;
+};
+
+struct ParameterSpec {
+    std::string name;  // "stage1.unit0.F.conv1.weight"
+    std::array<uint32_t, 4> shape;
+    bool decay;  // weight decay applies (conv and fully connected weights)
+    uint64_t elements() const { return uint64_t{shape[0]} * shape[1] * shape[2] * shape[3]; }
+};
+
+struct Architecture {
+    ModelSpec spec;
+    uint32_t inChannels, height, width, classes;
+    ConvSpec stem;
+    std::vector<UnitSpec> units;
+    uint32_t topChannels, topHeight, topWidth;
+
+    std::vector<ParameterSpec> parameters() const;
+    uint64_t parameterCount() const;
+    // Batch-norm layers in order of appearance: (name prefix, channels).
+    std::vector<std::pair<std::string, uint32_t>> batchNorms() const;
+    std::string describe() const;  // the layer listing of `revnet models`
+};
+
+// Spatial sizes must be divisible by 4 (two strided stages).
+Architecture expand(const ModelSpec& spec, uint32_t inChannels, uint32_t height, uint32_t width, uint32_t classes);
+
+}  // namespace revnet::models
