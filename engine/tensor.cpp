@@ -62,4 +62,12 @@ TensorView Tensor::view() const {
     return TensorView(allocation_.buffer(), allocation_.offset(), alignment_, shape_, denseStrides(shape_));
 }
 
+TensorView Tensor::view(Shape shape, std::uint64_t first) const {
+    if (first + shape.elements() > shape_.elements())
+        throw std::out_of_range("a " + toString(shape) + " view at element " + std::to_string(first) + " of tensor " +
+                                name_ + " (" + toString(shape_) + ") runs past its end");
+    return TensorView(allocation_.buffer(), allocation_.offset() + first * sizeof(float), alignment_, shape,
+                      denseStrides(shape));
+}
+
 }  // namespace revnet

@@ -77,6 +77,9 @@ public:
     const Allocation& allocation() const { return allocation_; }
     TensorView view() const;
     operator TensorView() const { return view(); }
+    // A dense view of `shape` starting at element `first`: tensors used as pools of smaller
+    // ones (flat parameters, reused workspace).
+    TensorView view(Shape shape, std::uint64_t first = 0) const;
 
 private:
     Allocation allocation_;

@@ -85,7 +85,7 @@ void Conv2d::pack(Pipelines& pipelines, Recorder& recorder, const TensorView& we
 
 void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader, const TileShape& tile,
                    const TensorView& in, const TensorView& out, const TensorView& packed, uint32_t rowLength,
-                   uint32_t py, uint32_t px) const {
+                   uint32_t py, uint32_t px, bool accumulate) const {
     const auto& s = shape_;
     const bool gradInput = std::string(shader) == "conv2d_grad_input";
     const uint32_t step = gradInput ? s.stride : 1;
@@ -96,7 +96,8 @@ void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader,
     if (packed.offset() % 4) throw std::invalid_argument("conv2d: workspace must start on a 16-byte boundary");
     const Specialization spec{{kWorkgroup, tiles_.workgroup}, {kR, s.kernelH}, {kS, s.kernelW}, {kStride, s.stride},
                               {kTileOut, tile.outVec4}, {kTileRows, tile.rows}, {kTileCols, tile.cols},
-                              {kPY, py}, {kPX, px}, {kPad, s.pad}, {10, inVec4 ? 1u : 0u}};
+                              {kPY, py}, {kPX, px}, {kPad, s.pad}, {10, inVec4 ? 1u : 0u},
+                              {11, accumulate ? 1u : 0u}};
     struct Push {
         uint32_t samples;
         uint32_t inChannels, inH, inW, inOffset, inSampleStride;
@@ -114,11 +115,11 @@ void Conv2d::forward(Pipelines& pipelines, Recorder& recorder, const TensorView&
     requireDense(y, shape_.output(), "output");
     const uint32_t rowLength = roundUp(shape_.outChannels, 4 * tiles_.forward.outVec4);
     pack(pipelines, recorder, weight, workspace, false, rowLength);
-    tiled(pipelines, recorder, "conv2d_forward", tiles_.forward, x, y, workspace, rowLength, 0, 0);
+    tiled(pipelines, recorder, "conv2d_forward", tiles_.forward, x, y, workspace, rowLength, 0, 0, false);
 }
 
 void Conv2d::gradInput(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& weight,
-                       const TensorView& dx, const TensorView& workspace) const {
+                       const TensorView& dx, const TensorView& workspace, bool accumulate) const {
     requireDense(dy, shape_.output(), "output gradient");
     requireDense(dx, shape_.input, "input gradient");
     const uint32_t rowLength = roundUp(shape_.input.c, 4 * tiles_.gradInput.outVec4);
@@ -126,7 +127,8 @@ void Conv2d::gradInput(Pipelines& pipelines, Recorder& recorder, const TensorVie
     for (uint32_t py = 0; py < shape_.stride; ++py)
         for (uint32_t px = 0; px < shape_.stride; ++px)
             if (py < shape_.input.h && px < shape_.input.w)
-                tiled(pipelines, recorder, "conv2d_grad_input", tiles_.gradInput, dy, dx, workspace, rowLength, py, px);
+                tiled(pipelines, recorder, "conv2d_grad_input", tiles_.gradInput, dy, dx, workspace, rowLength, py, px,
+                      accumulate);
 }
 
 void Conv2d::gradWeight(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,

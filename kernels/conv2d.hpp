@@ -46,8 +46,9 @@ public:
 
     void forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& weight,
                  const TensorView& y, const TensorView& workspace) const;
+    // Writes dx, or with accumulate adds to it.
     void gradInput(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& weight,
-                   const TensorView& dx, const TensorView& workspace) const;
+                   const TensorView& dx, const TensorView& workspace, bool accumulate = false) const;
     // Overwrites dweight.
     void gradWeight(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
                     const TensorView& dweight, const TensorView& workspace) const;
@@ -56,7 +57,8 @@ private:
     void pack(Pipelines& pipelines, Recorder& recorder, const TensorView& weight, const TensorView& workspace,
               bool transpose, uint32_t rowLength) const;
     void tiled(Pipelines& pipelines, Recorder& recorder, const char* shader, const TileShape& tile, const TensorView& in,
-               const TensorView& out, const TensorView& packed, uint32_t rowLength, uint32_t py, uint32_t px) const;
+               const TensorView& out, const TensorView& packed, uint32_t rowLength, uint32_t py, uint32_t px,
+               bool accumulate) const;
 
     Conv2dShape shape_;
     Variant variant_;

@@ -15,7 +15,7 @@
 // buffer and the weights as vec4 texels, the fastest load paths on lavapipe.
 // Dispatch: x = (position tile, sample) pairs, workgroup-size a group; y = output-channel tile.
 // Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TO4, 5 = TH, 6 = TW,
-// 7 = PY, 8 = PX, 9 = pad (all compile-time so that every loop unrolls and indices fold), 10 = IN_VEC4.
+// 7 = PY, 8 = PX, 9 = pad (all compile-time so that every loop unrolls and indices fold), 10 = IN_VEC4, 11 = ACCUMULATE.
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
@@ -30,11 +30,12 @@ layout(constant_id = 9) const int PAD = 1;
 
 layout(binding = 0) uniform samplerBuffer inp;                // R32F texels
 layout(binding = 1, rgba32f) uniform readonly imageBuffer w;
-layout(binding = 2) writeonly buffer Out { float outp[]; };
+layout(binding = 2) buffer Out { float outp[]; };  // ACCUMULATE adds to it
 // `in` again as vec4 texels: with IN_VEC4 (unit input step, TW and the row length multiples of
 // 4, offsets and strides too) the TW middle columns of each tile row load as TW/4 texels.
 layout(binding = 3, rgba32f) uniform readonly imageBuffer inp4;
 layout(constant_id = 10) const bool IN_VEC4 = false;
+layout(constant_id = 11) const bool ACCUMULATE = false;
 
 layout(push_constant) uniform Push {
     uint samples;
@@ -132,7 +133,10 @@ void main() {
                 const int y = (b0 + i) * OSTEP + PY;
                 if (b0 + i >= rows) break;
                 [[unroll]] for (int j = 0; j < TW; ++j)
-                    if (a0 + j < cols) outp[outBase + o * outPlane + y * int(p.outW) + (a0 + j) * OSTEP + PX] = acc[k][i][j][q];
+                    if (a0 + j < cols) {
+                        const int at = outBase + o * outPlane + y * int(p.outW) + (a0 + j) * OSTEP + PX;
+                        outp[at] = ACCUMULATE ? outp[at] + acc[k][i][j][q] : acc[k][i][j][q];
+                    }
             }
         }
 }

@@ -64,6 +64,9 @@ void runCase(const Case& c, Variant variant) {
     Tensor tdy = e.tensor(outAll, Category::Other, "dy"), tdx = e.tensor(inAll, Category::Other, "dx");
     Tensor tw = e.tensor(shape.weight(), Category::Other, "w"), tdw = e.tensor(shape.weight(), Category::Other, "dw");
     Tensor work = e.tensor({1, 1, 1, uint32_t(conv.workspaceElements())}, Category::Workspace, "workspace");
+    const auto before = test::randomValues(in.elements(), random);
+    Tensor tacc = e.tensor(in, Category::Other, "accumulated dx");
+    e.upload(tacc, before);
     e.upload(tx, x);
     e.upload(tdy, dy);
     e.upload(tw, w);
@@ -76,6 +79,7 @@ void runCase(const Case& c, Variant variant) {
     conv.forward(e.pipelines(), recorder, xView, tw, ty.view().channels(c.extraChannels, out.c), work);
     conv.gradInput(e.pipelines(), recorder, dyView, tw, tdx.view().channels(c.extraChannels, in.c), work);
     conv.gradWeight(e.pipelines(), recorder, xView, dyView, tdw, work);
+    conv.gradInput(e.pipelines(), recorder, dyView, tw, tacc, work, true);
     recorder.run();
 
     const ref::ConvGeometry g{in, c.k, c.kernel, c.kernel, c.stride, c.pad};
@@ -83,6 +87,9 @@ void runCase(const Case& c, Variant variant) {
     checkClose("forward", gather(e.download(ty), out, c.extraChannels), ref::convForward(g, xd, ref::widen(w)));
     checkClose("grad input", gather(e.download(tdx), in, c.extraChannels), ref::convGradInput(g, dyd, ref::widen(w)));
     checkClose("grad weight", e.download(tdw), ref::convGradWeight(g, xd, dyd));
+    auto accumulated = ref::convGradInput(g, dyd, ref::widen(w));
+    for (std::size_t i = 0; i < accumulated.size(); ++i) accumulated[i] += before[i];
+    checkClose("grad input, accumulated", e.download(tacc), accumulated);
 }
 
 const std::vector<Case> kCases = {
