@@ -1,0 +1,536 @@
+#include "models/network.hpp"
+
+#include "kernels/elementwise.hpp"
+#include "kernels/linear.hpp"
+#include "kernels/loss.hpp"
+#include "kernels/pooling.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <random>
+#include <stdexcept>
+
+namespace revnet::models {
+
+namespace {
+
+uint64_t roundUp4(uint64_t n) { return (n + 3) / 4 * 4; }
+
+bool reversibleMode(const Architecture& a, const NetworkOptions& o) {
+    return a.spec.family == Family::RevNet && o.backprop == Backprop::Reversible;
+}
+
+// The convolutions of a residual function on its input shape: step i's input and output.
+std::vector<kernels::Conv2dShape> functionConvs(const FunctionSpec& f, uint32_t batch, uint32_t h, uint32_t w) {
+    std::vector<kernels::Conv2dShape> out;
+    for (const auto& s : f.steps) {
+        const kernels::Conv2dShape shape{{batch, s.conv.in, h, w}, s.conv.out, s.conv.kernel, s.conv.kernel, s.conv.stride,
+                                         s.conv.pad()};
+        out.push_back(shape);
+        h = shape.output().h, w = shape.output().w;
+    }
+    return out;
+}
+
+Shape unitInput(const UnitSpec& u, uint32_t n) { return {n, u.inChannels, u.inSize, u.inWidth}; }
+Shape unitOutput(const UnitSpec& u, uint32_t n) { return {n, u.outChannels, u.outSize, u.outWidth}; }
+
+std::vector<const FunctionSpec*> functionsOf(const UnitSpec& u) {
+    std::vector<const FunctionSpec*> out{&u.f};
+    if (!u.g.steps.empty()) out.push_back(&u.g);
+    return out;
+}
+
+kernels::Conv2dShape projectionShape(const UnitSpec& u, uint32_t n, uint32_t div) {
+    return {{n, u.inChannels / div, u.inSize, u.inWidth}, u.outChannels / div, 1, 1, u.stride, 0};
+}
+
+uint32_t halves(const Architecture& a) { return a.spec.family == Family::RevNet ? 2 : 1; }
+
+}  // namespace
+
+std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptions& o, const DeviceInfo& device) {
+    const uint32_t n = o.batch;
+    if (n == 0) throw std::invalid_argument("batch size must be at least 1");
+    const bool rev = reversibleMode(a, o);
+    std::vector<PlannedTensor> plan;
+    auto add = [&](std::string name, Category c, uint64_t elements) { plan.push_back({std::move(name), c, elements}); };
+
+    uint64_t weights = 0;
+    for (const auto& p : a.parameters()) weights += roundUp4(p.elements());
+    uint64_t statistics = 0;
+    for (const auto& [name, channels] : a.batchNorms()) statistics += 2 * roundUp4(2 * uint64_t{channels});
+    add("weights", Category::Parameters, weights);
+    add("gradients", Category::Gradients, weights);
+    add("batch-norm statistics", Category::Statistics, statistics);
+    add("input", Category::Data, uint64_t{n} * a.inChannels * a.height * a.width);
+    add("labels", Category::Data, n);
+    add("metrics", Category::Workspace, 2);
+
+    const uint64_t stemOut = uint64_t{n} * a.stem.out * a.height * a.width;
+    add("stem output", Category::Activations, stemOut);
+    add("stem conv output", rev ? Category::Workspace : Category::Activations, stemOut);
+
+    // Unit outputs: reversible units update their stage's tensor in place.
+    uint64_t largestUnit = stemOut, largestStepInput = stemOut, convWork = 0;
+    std::vector<uint64_t> sharedPre(3, 0), sharedOut(3, 0);
+    const uint32_t div = halves(a);
+    convWork = kernels::Conv2d(device, {{n, a.inChannels, a.height, a.width}, a.stem.out, 3, 3, 1, 1}, o.variant)
+                   .workspaceElements();
+    for (const auto& u : a.units) {
+        const uint64_t out = unitOutput(u, n).elements();
+        largestUnit = std::max({largestUnit, out, unitInput(u, n).elements()});
+        if (!rev || !u.reversible) add(u.prefix + (rev ? " output (stage)" : " output"), Category::Activations, out);
+        if (u.shortcut == Shortcut::Projection)
+            convWork = std::max(convWork, kernels::Conv2d(device, projectionShape(u, n, div), o.variant).workspaceElements());
+        for (const FunctionSpec* f : functionsOf(u)) {
+            const auto convs = functionConvs(*f, n, u.inSize, u.inWidth);
+            for (std::size_t i = 0; i < convs.size(); ++i) {
+                const uint64_t in = convs[i].input.elements(), result = convs[i].output().elements();
+                largestStepInput = std::max(largestStepInput, in);
+                convWork = std::max(convWork, kernels::Conv2d(device, convs[i], o.variant).workspaceElements());
+                if (rev) {
+                    if (f->steps[i].bn) sharedPre[i] = std::max(sharedPre[i], in);
+                    sharedOut[i] = std::max(sharedOut[i], result);
+                } else {
+                    const std::string step = f->prefix + ".step" + std::to_string(i + 1);
+                    if (f->steps[i].bn) add(step + " bn output", Category::Activations, in);
+                    add(step + " conv output", Category::Activations, result);
+                }
+            }
+        }
+    }
+    if (rev)
+        for (std::size_t i = 0; i < 3; ++i) {
+            if (sharedPre[i]) add("shared step" + std::to_string(i + 1) + " bn output", Category::Workspace, sharedPre[i]);
+            if (sharedOut[i]) add("shared step" + std::to_string(i + 1) + " conv output", Category::Workspace, sharedOut[i]);
+        }
+    const uint64_t top = uint64_t{n} * a.topChannels * a.topHeight * a.topWidth;
+    add("pooled", Category::Activations, uint64_t{n} * a.topChannels);
+    add("head activation", Category::Workspace, top);
+    add("logits", Category::Workspace, uint64_t{n} * a.classes);
+    add("logit gradients", Category::Workspace, uint64_t{n} * a.classes);
+    add("pooled gradients", Category::Workspace, uint64_t{n} * a.topChannels);
+    add("head gradients", Category::Workspace, top);
+    add("gradient scratch 1", Category::Workspace, largestStepInput);
+    add("gradient scratch 2", Category::Workspace, largestStepInput);
+    add("activation gradients 1", Category::Workspace, largestUnit);
+    add("activation gradients 2", Category::Workspace, largestUnit);
+    add("convolution workspace", Category::Workspace, std::max<uint64_t>(convWork, 4));
+    return plan;
+}
+
+struct Network::Buffers {
+    std::map<std::string, const Tensor*> byName;
+    const Tensor& operator[](const std::string& name) const {
+        auto it = byName.find(name);
+        if (it == byName.end()) throw std::logic_error("network: no tensor " + name);
+        return *it->second;
+    }
+    FunctionBuffers shared;
+};
+
+struct Network::Unit {
+    const UnitSpec* spec;
+    ResidualFunction f, g;
+    FunctionBuffers fBuffers, gBuffers;
+    std::vector<ConvLayer> projections;  // one per half (RevNet) or one (ResNet)
+    const Tensor *input, *output;
+    int probe = -1;
+};
+
+Network::Network(Engine& engine, Architecture architecture, NetworkOptions options)
+    : engine_(engine), architecture_(std::move(architecture)), options_(options), buffers_(std::make_unique<Buffers>()) {
+    for (const auto& p : planTensors(architecture_, options_, engine.info())) {
+        tensors_.push_back(std::make_unique<Tensor>(
+            engine.tensor({1, 1, 1, static_cast<uint32_t>(p.elements)}, p.category, p.name)));
+        buffers_->byName[p.name] = tensors_.back().get();
+    }
+    const Buffers& b = *buffers_;
+    weights_ = &b["weights"];
+    gradients_ = &b["gradients"];
+    statistics_ = &b["batch-norm statistics"];
+    input_ = &b["input"];
+    labels_ = &b["labels"];
+    metrics_ = &b["metrics"];
+    if (reversibleMode(architecture_, options_))
+        for (int i = 1; i <= 3; ++i) {
+            const std::string s = "shared step" + std::to_string(i);
+            if (!b.byName.count(s + " conv output")) break;
+            buffers_->shared.pre.push_back(b.byName.count(s + " bn output") ? &b[s + " bn output"] : nullptr);
+            buffers_->shared.out.push_back(&b[s + " conv output"]);
+        }
+    buildParameters();
+    buildUnits();
+}
+
+Network::~Network() = default;
+
+void Network::buildParameters() {
+    auto specs = architecture_.parameters();
+    std::stable_partition(specs.begin(), specs.end(), [](const ParameterSpec& p) { return p.decay; });
+    uint64_t offset = 0;
+    for (const auto& p : specs) {
+        parameters_.push_back({p, offset});
+        offset += roundUp4(p.elements());
+        if (p.decay) decayed_ = offset;
+    }
+    uint64_t at = 0;
+    for (const auto& [name, channels] : architecture_.batchNorms()) {
+        const uint64_t size = roundUp4(2 * uint64_t{channels});
+        statisticsLocations_.push_back({name, {channels, at, at + size}});
+        at += 2 * size;
+    }
+}
+
+const Network::Parameter& Network::parameter(const std::string& name) const {
+    for (const auto& p : parameters_)
+        if (p.spec.name == name) return p;
+    throw std::invalid_argument("network has no parameter " + name);
+}
+
+Network::StatisticsLocation Network::statisticsOf(const std::string& batchNorm) const {
+    for (const auto& [name, location] : statisticsLocations_)
+        if (name == batchNorm) return location;
+    throw std::invalid_argument("network has no batch norm " + batchNorm);
+}
+
+TensorView Network::runningStatistics(const std::string& batchNorm) const {
+    const StatisticsLocation at = statisticsOf(batchNorm);
+    return statistics_->view({1, 1, 1, 2 * at.channels}, at.running);
+}
+
+TensorView Network::batchStatistics(const std::string& batchNorm) const {
+    const StatisticsLocation at = statisticsOf(batchNorm);
+    return statistics_->view({1, 1, 1, 2 * at.channels}, at.batch);
+}
+
+namespace {
+
+Shape shapeOf(const ParameterSpec& p) { return {p.shape[0], p.shape[1], p.shape[2], p.shape[3]}; }
+
+}  // namespace
+
+void Network::buildUnits() {
+    const uint32_t n = options_.batch, div = halves(architecture_);
+    const bool rev = reversibleMode(architecture_, options_);
+    const Buffers& b = *buffers_;
+    auto weight = [&](const std::string& name) { const Parameter& p = parameter(name); return weights_->view(shapeOf(p.spec), p.offset); };
+    auto grad = [&](const std::string& name) { const Parameter& p = parameter(name); return gradients_->view(shapeOf(p.spec), p.offset); };
+    auto norm = [&](const std::string& prefix, uint32_t channels) {
+        (void)channels;
+        return BatchNormLayer{weight(prefix + ".weight"), weight(prefix + ".bias"), grad(prefix + ".weight"),
+                              grad(prefix + ".bias"), batchStatistics(prefix), runningStatistics(prefix)};
+    };
+    auto function = [&](const FunctionSpec& f, uint32_t h, uint32_t w, FunctionBuffers& buffers) {
+        ResidualFunction out;
+        const auto convs = functionConvs(f, n, h, w);
+        for (std::size_t i = 0; i < f.steps.size(); ++i) {
+            const std::string step = f.prefix + ".step" + std::to_string(i + 1), index = std::to_string(i + 1);
+            Step s{std::nullopt, {kernels::Conv2d(engine_.info(), convs[i], options_.variant),
+                                  weight(f.prefix + ".conv" + index + ".weight"), grad(f.prefix + ".conv" + index + ".weight")}};
+            if (f.steps[i].bn) s.norm = norm(f.prefix + ".bn" + index, f.steps[i].conv.in);
+            out.steps.push_back(std::move(s));
+            if (!rev) {
+                buffers.pre.push_back(f.steps[i].bn ? &b[step + " bn output"] : nullptr);
+                buffers.out.push_back(&b[step + " conv output"]);
+            }
+        }
+        if (rev) buffers = b.shared;
+        return out;
+    };
+
+    const Tensor* current = &b["stem output"];
+    const Tensor* stage = nullptr;
+    for (const auto& u : architecture_.units) {
+        Unit unit{&u, {}, {}, {}, {}, {}, current, nullptr};
+        unit.f = function(u.f, u.inSize, u.inWidth, unit.fBuffers);
+        if (!u.g.steps.empty()) unit.g = function(u.g, u.outSize, u.outWidth, unit.gBuffers);
+        if (u.shortcut == Shortcut::Projection) {
+            const kernels::Conv2d conv(engine_.info(), projectionShape(u, n, div), options_.variant);
+            const std::vector<std::string> names = div == 2 ? std::vector<std::string>{".shortcut1.weight", ".shortcut2.weight"}
+                                                            : std::vector<std::string>{".shortcut.weight"};
+            for (const auto& name : names) unit.projections.push_back({conv, weight(u.prefix + name), grad(u.prefix + name)});
+        }
+        if (rev && u.reversible) {
+            unit.output = stage;  // in place on the stage's tensor
+        } else {
+            unit.output = &b[u.prefix + (rev ? " output (stage)" : " output")];
+            stage = unit.output;
+        }
+        current = unit.output;
+        units_.push_back(std::move(unit));
+    }
+}
+
+void Network::initialize(uint64_t seed) {
+    std::mt19937_64 random(seed);
+    std::vector<float> w(weights_->shape().elements(), 0.0f);
+    for (const auto& p : parameters_) {
+        float* at = w.data() + p.offset;
+        const auto& s = p.spec.shape;
+        const bool bias = p.spec.name.ends_with(".bias"), fc = p.spec.name.starts_with("head.fc");
+        if (fc) {  // PyTorch's default for a linear layer: uniform in +-1/sqrt(fan in)
+            const float bound = 1.0f / std::sqrt(float(architecture_.topChannels));
+            std::uniform_real_distribution<float> uniform(-bound, bound);
+            for (uint64_t i = 0; i < p.spec.elements(); ++i) at[i] = uniform(random);
+        } else if (p.spec.decay) {  // He-normal convolutions
+            std::normal_distribution<float> normal(0.0f, std::sqrt(2.0f / float(s[1] * s[2] * s[3])));
+            for (uint64_t i = 0; i < p.spec.elements(); ++i) at[i] = normal(random);
+        } else {
+            std::fill(at, at + p.spec.elements(), bias ? 0.0f : 1.0f);  // batch norm: gamma 1, beta 0
+        }
+    }
+    engine_.upload(*weights_, w);
+    engine_.upload(*gradients_, std::vector<float>(gradients_->shape().elements(), 0.0f));
+    std::vector<float> stats(statistics_->shape().elements(), 0.0f);
+    for (const auto& [name, at] : statisticsLocations_)  // running variance 1
+        std::fill(stats.begin() + at.running + at.channels, stats.begin() + at.running + 2 * at.channels, 1.0f);
+    engine_.upload(*statistics_, stats);
+}
+
+Context Network::context(Recorder& recorder) const {
+    const Buffers& b = *buffers_;
+    kernels::BatchNormOptions bn;
+    bn.eps = options_.bnEps;
+    bn.momentum = options_.bnMomentum;
+    bn.relu = true;  // every batch norm here is followed by a ReLU
+    bn.variant = options_.variant;
+    return Context{engine_.pipelines(), recorder, b["convolution workspace"],
+                   {&b["gradient scratch 1"], &b["gradient scratch 2"]}, bn};
+}
+
+namespace {
+
+struct Halves {
+    TensorView first, second;
+};
+Halves halvesOf(const TensorView& v) {
+    const uint32_t half = v.shape().c / 2;
+    return {v.channels(0, half), v.channels(half, half)};
+}
+
+// y = h(x) + r for a unit's shortcut h.
+void shortcutForward(Context& c, const UnitSpec& u, const ConvLayer* projection, const TensorView& x,
+                     const TensorView& r, const TensorView& y) {
+    switch (u.shortcut) {
+        case Shortcut::Identity: kernels::add(c.pipelines, c.recorder, x, r, y); return;
+        case Shortcut::PoolPad:
+            kernels::avgPool2x2Forward(c.pipelines, c.recorder, x, y, (y.shape().c - x.shape().c) / 2);
+            break;
+        case Shortcut::Projection:
+            projection->conv.forward(c.pipelines, c.recorder, x, projection->weight, y, c.convWorkspace);
+            break;
+    }
+    kernels::add(c.pipelines, c.recorder, y, r, y);
+}
+
+// dx = h^T(dy) (written), and the projection's weight gradient.
+void shortcutBackward(Context& c, const UnitSpec& u, const ConvLayer* projection, const TensorView& x,
+                      const TensorView& dy, const TensorView& dx) {
+    switch (u.shortcut) {
+        case Shortcut::Identity: kernels::copy(c.pipelines, c.recorder, dy, dx); return;
+        case Shortcut::PoolPad:
+            kernels::avgPool2x2Backward(c.pipelines, c.recorder, dy, dx, (dy.shape().c - dx.shape().c) / 2, false);
+            return;
+        case Shortcut::Projection:
+            projection->conv.gradWeight(c.pipelines, c.recorder, x, dy, projection->grad, c.convWorkspace);
+            projection->conv.gradInput(c.pipelines, c.recorder, dy, projection->weight, dx, c.convWorkspace);
+            return;
+    }
+}
+
+}  // namespace
+
+void Network::recordForward(Context& c, Pass pass) const {
+    const Buffers& b = *buffers_;
+    const uint32_t n = options_.batch;
+    const auto& a = architecture_;
+    const Shape stemShape{n, a.stem.out, a.height, a.width};
+    const kernels::Conv2d stem(engine_.info(), {{n, a.inChannels, a.height, a.width}, a.stem.out, 3, 3, 1, 1}, options_.variant);
+    const TensorView s = b["stem conv output"].view(stemShape), a0 = b["stem output"].view(stemShape);
+    const Parameter& stemWeight = parameter("stem.conv.weight");
+    stem.forward(c.pipelines, c.recorder, input_->view({n, a.inChannels, a.height, a.width}),
+                 weights_->view(shapeOf(stemWeight.spec), stemWeight.offset), s, c.convWorkspace);
+    BatchNormLayer stemNorm{weights_->view({1, 1, 1, a.stem.out}, parameter("stem.bn.weight").offset),
+                            weights_->view({1, 1, 1, a.stem.out}, parameter("stem.bn.bias").offset), {}, {}, {}, {}};
+    const TensorView running = runningStatistics("stem.bn");
+    const TensorView stats = batchStatistics("stem.bn");
+    if (pass == Pass::Train) kernels::batchNormStatistics(c.pipelines, c.recorder, s, stats, running, true, c.bn);
+    kernels::batchNormForward(c.pipelines, c.recorder, s, pass == Pass::Inference ? running : stats, stemNorm.gamma,
+                              stemNorm.beta, a0, c.bn);
+
+    const bool rev = reversibleMode(architecture_, options_);
+    for (const Unit& unit : units_) {
+        const UnitSpec& u = *unit.spec;
+        const TensorView x = unit.input->view(unitInput(u, n)), y = unit.output->view(unitOutput(u, n));
+        if (a.spec.family == Family::ResNet) {
+            const TensorView r = unit.f.forward(c, x, unit.fBuffers, pass);
+            shortcutForward(c, u, unit.projections.empty() ? nullptr : &unit.projections[0], x, r, y);
+            continue;
+        }
+        if (unit.probe >= 0) kernels::copy(c.pipelines, c.recorder, x, probes_[unit.probe].first);
+        const Halves xs = halvesOf(x), ys = halvesOf(y);
+        const bool inPlace = rev && u.reversible;
+        const ConvLayer* p1 = unit.projections.empty() ? nullptr : &unit.projections[0];
+        const ConvLayer* p2 = unit.projections.empty() ? nullptr : &unit.projections[1];
+        TensorView r = unit.f.forward(c, xs.second, unit.fBuffers, pass);
+        if (inPlace) kernels::couplingForward(c.pipelines, c.recorder, xs.first, r);
+        else shortcutForward(c, u, p1, xs.first, r, ys.first);
+        r = unit.g.forward(c, ys.first, unit.gBuffers, pass);
+        if (inPlace) kernels::couplingForward(c.pipelines, c.recorder, xs.second, r);
+        else shortcutForward(c, u, p2, xs.second, r, ys.second);
+    }
+    recordHeadForward(c, pass);
+}
+
+void Network::recordHeadForward(Context& c, Pass pass) const {
+    const Buffers& b = *buffers_;
+    const auto& a = architecture_;
+    const uint32_t n = options_.batch;
+    const Shape topShape{n, a.topChannels, a.topHeight, a.topWidth};
+    const TensorView top = units_.back().output->view(topShape), act = b["head activation"].view(topShape);
+    const TensorView gamma = weights_->view({1, 1, 1, a.topChannels}, parameter("head.bn.weight").offset);
+    const TensorView beta = weights_->view({1, 1, 1, a.topChannels}, parameter("head.bn.bias").offset);
+    const TensorView running = runningStatistics("head.bn");
+    const TensorView stats = batchStatistics("head.bn");
+    if (pass == Pass::Train) kernels::batchNormStatistics(c.pipelines, c.recorder, top, stats, running, true, c.bn);
+    kernels::batchNormForward(c.pipelines, c.recorder, top, pass == Pass::Inference ? running : stats, gamma, beta, act, c.bn);
+    const TensorView pooled = b["pooled"].view({n, a.topChannels, 1, 1});
+    kernels::globalAvgPoolForward(c.pipelines, c.recorder, act, pooled);
+    const kernels::LinearShape fc{n, a.topChannels, a.classes};
+    kernels::linearForward(c.pipelines, c.recorder, fc, pooled, weights_->view({1, 1, a.classes, a.topChannels}, parameter("head.fc.weight").offset),
+                           weights_->view({1, 1, 1, a.classes}, parameter("head.fc.bias").offset), b["logits"]);
+    kernels::softmaxCrossEntropy(c.pipelines, c.recorder, n, a.classes, b["logits"], *labels_, b["logit gradients"],
+                                 *metrics_, 1.0f / float(n), pass == Pass::Inference);
+}
+
+void Network::recordBackward(Context& c) const {
+    const Buffers& b = *buffers_;
+    const auto& a = architecture_;
+    const uint32_t n = options_.batch;
+    const bool rev = reversibleMode(architecture_, options_);
+    const Tensor* gradientTensors[2] = {&b["activation gradients 1"], &b["activation gradients 2"]};
+    int current = 0;
+
+    // Head: fully connected, global pooling, batch norm + ReLU, into the top's gradient.
+    const Shape topShape{n, a.topChannels, a.topHeight, a.topWidth};
+    const kernels::LinearShape fc{n, a.topChannels, a.classes};
+    const Parameter& fcw = parameter("head.fc.weight");
+    kernels::linearGradParams(c.pipelines, c.recorder, fc, b["pooled"], b["logit gradients"],
+                              gradients_->view({1, 1, a.classes, a.topChannels}, fcw.offset),
+                              gradients_->view({1, 1, 1, a.classes}, parameter("head.fc.bias").offset));
+    kernels::linearGradInput(c.pipelines, c.recorder, fc, b["logit gradients"], weights_->view({1, 1, a.classes, a.topChannels}, fcw.offset),
+                             b["pooled gradients"]);
+    const TensorView dAct = b["head gradients"].view(topShape);
+    kernels::globalAvgPoolBackward(c.pipelines, c.recorder, b["pooled gradients"].view({n, a.topChannels, 1, 1}), dAct, false);
+    kernels::batchNormBackward(c.pipelines, c.recorder, units_.back().output->view(topShape), dAct,
+                               batchStatistics("head.bn"),
+                               weights_->view({1, 1, 1, a.topChannels}, parameter("head.bn.weight").offset),
+                               weights_->view({1, 1, 1, a.topChannels}, parameter("head.bn.bias").offset),
+                               gradients_->view({1, 1, 1, a.topChannels}, parameter("head.bn.weight").offset),
+                               gradients_->view({1, 1, 1, a.topChannels}, parameter("head.bn.bias").offset),
+                               gradientTensors[current]->view(topShape), false, c.bn);
+
+    for (auto it = units_.rbegin(); it != units_.rend(); ++it) {
+        const Unit& unit = *it;
+        const UnitSpec& u = *unit.spec;
+        const TensorView x = unit.input->view(unitInput(u, n)), y = unit.output->view(unitOutput(u, n));
+        const TensorView dy = gradientTensors[current]->view(unitOutput(u, n));
+        const TensorView dxOther = gradientTensors[1 - current]->view(unitInput(u, n));
+        if (a.spec.family == Family::ResNet) {
+            if (u.shortcut == Shortcut::Identity) {  // dx = dy + F^T(dy), in place
+                unit.f.backward(c, x, dy, dy, true, unit.fBuffers);
+                continue;
+            }
+            shortcutBackward(c, u, unit.projections.empty() ? nullptr : &unit.projections[0], x, dy, dxOther);
+            unit.f.backward(c, x, dy, dxOther, true, unit.fBuffers);
+            current = 1 - current;
+            continue;
+        }
+        const Halves ys = halvesOf(y), dys = halvesOf(dy);
+        if (rev && u.reversible) {
+            // Rebuild x2 = y2 - G(y1), then x1 = y1 - F(x2), backpropagating through each as it
+            // is recomputed: one recomputation of F and G per unit. Gradients stay in place.
+            TensorView r = unit.g.forward(c, ys.first, unit.gBuffers, Pass::Recompute);
+            kernels::couplingInverse(c.pipelines, c.recorder, ys.second, r);
+            unit.g.backward(c, ys.first, dys.second, dys.first, true, unit.gBuffers);
+            r = unit.f.forward(c, ys.second, unit.fBuffers, Pass::Recompute);
+            kernels::couplingInverse(c.pipelines, c.recorder, ys.first, r);
+            if (unit.probe >= 0) kernels::copy(c.pipelines, c.recorder, y, probes_[unit.probe].second);
+            unit.f.backward(c, ys.second, dys.first, dys.second, true, unit.fBuffers);
+            continue;
+        }
+        const Halves xs = halvesOf(x);
+        if (rev) unit.g.forward(c, ys.first, unit.gBuffers, Pass::Recompute);
+        unit.g.backward(c, ys.first, dys.second, dys.first, true, unit.gBuffers);
+        if (u.shortcut == Shortcut::Identity && u.inChannels == u.outChannels && u.stride == 1 && !rev) {
+            unit.f.backward(c, xs.second, dys.first, dys.second, true, unit.fBuffers);  // in place
+            continue;
+        }
+        const Halves dxs = halvesOf(dxOther);
+        const ConvLayer* p1 = unit.projections.empty() ? nullptr : &unit.projections[0];
+        const ConvLayer* p2 = unit.projections.empty() ? nullptr : &unit.projections[1];
+        shortcutBackward(c, u, p2, xs.second, dys.second, dxs.second);
+        if (rev) unit.f.forward(c, xs.second, unit.fBuffers, Pass::Recompute);
+        unit.f.backward(c, xs.second, dys.first, dxs.second, true, unit.fBuffers);
+        shortcutBackward(c, u, p1, xs.first, dys.first, dxs.first);
+        current = 1 - current;
+    }
+
+    // Stem: batch norm + ReLU, then the convolution's weight gradient (the images need none).
+    const Shape stemShape{n, a.stem.out, a.height, a.width};
+    const kernels::Conv2d stem(engine_.info(), {{n, a.inChannels, a.height, a.width}, a.stem.out, 3, 3, 1, 1}, options_.variant);
+    const Parameter& stemWeight = parameter("stem.conv.weight");
+    const TensorView image = input_->view({n, a.inChannels, a.height, a.width}), s = b["stem conv output"].view(stemShape);
+    if (rev) stem.forward(c.pipelines, c.recorder, image, weights_->view(shapeOf(stemWeight.spec), stemWeight.offset), s, c.convWorkspace);
+    const TensorView ds = c.gradScratch[0]->view(stemShape);
+    kernels::batchNormBackward(c.pipelines, c.recorder, s, gradientTensors[current]->view(stemShape),
+                               batchStatistics("stem.bn"),
+                               weights_->view({1, 1, 1, a.stem.out}, parameter("stem.bn.weight").offset),
+                               weights_->view({1, 1, 1, a.stem.out}, parameter("stem.bn.bias").offset),
+                               gradients_->view({1, 1, 1, a.stem.out}, parameter("stem.bn.weight").offset),
+                               gradients_->view({1, 1, 1, a.stem.out}, parameter("stem.bn.bias").offset), ds, false, c.bn);
+    stem.gradWeight(c.pipelines, c.recorder, image, ds, gradients_->view(shapeOf(stemWeight.spec), stemWeight.offset),
+                    c.convWorkspace);
+}
+
+void Network::recordTrainingStep(Recorder& recorder) const {
+    Context c = context(recorder);
+    recordForward(c, Pass::Train);
+    recordBackward(c);
+}
+
+void Network::recordInference(Recorder& recorder) const {
+    Context c = context(recorder);
+    recordForward(c, Pass::Inference);
+}
+
+void Network::enableReconstructionCheck() {
+    if (!reversibleMode(architecture_, options_)) throw std::logic_error("reconstruction check: not a reversible network");
+    for (Unit& unit : units_) {
+        if (!unit.spec->reversible) continue;
+        const Shape s = unitInput(*unit.spec, options_.batch);
+        unit.probe = static_cast<int>(probes_.size());
+        probes_.emplace_back(engine_.tensor(s, Category::Other, unit.spec->prefix + " input (forward)"),
+                             engine_.tensor(s, Category::Other, unit.spec->prefix + " input (rebuilt)"));
+    }
+}
+
+std::vector<double> Network::reconstructionErrors() const {
+    std::vector<double> errors;
+    for (const auto& [forward, rebuilt] : probes_) {
+        const auto a = engine_.download(forward), b = engine_.download(rebuilt);
+        double largest = 0, error = 0;
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            largest = std::max(largest, double(std::fabs(a[i])));
+            error = std::max(error, double(std::fabs(a[i] - b[i])));
+        }
+        errors.push_back(largest > 0 ? error / largest : error);
+    }
+    return errors;
+}
+
+}  // namespace revnet::models

@@ -1,0 +1,113 @@
+// A network on a device: its parameters, batch-norm statistics and activation memory laid out up
+// front from the architecture, and the recordings of a training step (forward, loss, backward)
+// and of inference. Reversible backprop keeps only the inputs of non-reversible units and the top
+// output and rebuilds the rest; stored backprop (and every ResNet) keeps every unit's output and
+// every intermediate, as ordinary backprop does.
+#pragma once
+
+#include "engine/engine.hpp"
+#include "models/architecture.hpp"
+#include "models/residual_function.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace revnet::models {
+
+enum class Backprop { Reversible, Stored };
+
+struct NetworkOptions {
+    uint32_t batch = 128;
+    Backprop backprop = Backprop::Reversible;  // a ResNet always stores
+    kernels::Variant variant = kernels::Variant::Auto;
+    float bnMomentum = 0.1f, bnEps = 1e-5f;
+};
+
+// One device tensor the network will hold, planned before anything is allocated.
+struct PlannedTensor {
+    std::string name;
+    Category category;
+    uint64_t elements;
+};
+
+// Every tensor a network of this architecture holds during a training step, in allocation order.
+std::vector<PlannedTensor> planTensors(const Architecture& architecture, const NetworkOptions& options,
+                                       const DeviceInfo& device);
+
+class Network {
+public:
+    Network(Engine& engine, Architecture architecture, NetworkOptions options);
+    ~Network();
+
+    const Architecture& architecture() const { return architecture_; }
+    const NetworkOptions& options() const { return options_; }
+
+    struct Parameter {
+        ParameterSpec spec;
+        uint64_t offset;  // in weights() and gradients()
+    };
+    const std::vector<Parameter>& parameters() const { return parameters_; }
+    const Parameter& parameter(const std::string& name) const;
+    // All weights in one tensor (and their gradients in another, same layout): the ones taking
+    // weight decay first, in [0, decayedElements()).
+    const Tensor& weights() const { return *weights_; }
+    const Tensor& gradients() const { return *gradients_; }
+    uint64_t decayedElements() const { return decayed_; }
+    // Batch-norm running statistics then batch statistics, per layer [mean C, var C].
+    const Tensor& statistics() const { return *statistics_; }
+    struct StatisticsLocation {
+        uint32_t channels;
+        uint64_t running, batch;  // element offsets in statistics()
+    };
+    StatisticsLocation statisticsOf(const std::string& batchNorm) const;
+
+    // Fresh weights (He-normal convolutions, uniform fully connected, unit gamma, zero beta),
+    // running statistics (mean 0, variance 1), zero gradients; the same seed gives the same net.
+    void initialize(uint64_t seed);
+
+    // What a step reads: images (N x C x H x W), labels (N uint32), and writes: metrics [sum of
+    // losses, correct count].
+    const Tensor& input() const { return *input_; }
+    const Tensor& labels() const { return *labels_; }
+    const Tensor& metrics() const { return *metrics_; }
+
+    // Forward with batch statistics (running statistics updated once), mean loss, backward into
+    // gradients(). Metrics are overwritten.
+    void recordTrainingStep(Recorder& recorder) const;
+    // Forward with running statistics; metrics accumulate over the batches it is replayed on.
+    void recordInference(Recorder& recorder) const;
+
+    // Reversible backprop's rebuilt unit inputs against the forward's: a copy of each reversible
+    // unit's input is taken in the forward and after its rebuild in the backward. Call before
+    // recording; then, after a run, the largest error per unit relative to the input's largest |value|.
+    void enableReconstructionCheck();
+    std::vector<double> reconstructionErrors() const;
+
+private:
+    struct Unit;
+    struct Buffers;
+    void buildParameters();
+    void buildUnits();
+    Context context(Recorder& recorder) const;
+    void recordForward(Context& c, Pass pass) const;
+    void recordBackward(Context& c) const;
+    void recordHeadForward(Context& c, Pass pass) const;
+
+    Engine& engine_;
+    Architecture architecture_;
+    NetworkOptions options_;
+    std::vector<Parameter> parameters_;
+    uint64_t decayed_ = 0;
+    std::vector<std::unique_ptr<Tensor>> tensors_;  // everything planTensors() lists, in its order
+    const Tensor *weights_ = nullptr, *gradients_ = nullptr, *statistics_ = nullptr;
+    const Tensor *input_ = nullptr, *labels_ = nullptr, *metrics_ = nullptr;
+    std::unique_ptr<Buffers> buffers_;
+    std::vector<Unit> units_;
+    std::vector<std::pair<std::string, StatisticsLocation>> statisticsLocations_;
+    TensorView runningStatistics(const std::string& batchNorm) const;
+    TensorView batchStatistics(const std::string& batchNorm) const;
+    std::vector<std::pair<Tensor, Tensor>> probes_;
+};
+
+}  // namespace revnet::models
