@@ -49,6 +49,13 @@ bool Arguments::word(std::string_view word) {
     return false;
 }
 
+std::vector<std::string> Arguments::rest() {
+    std::vector<std::string> plain, options;
+    for (auto& w : words_) (w.rfind("-", 0) == 0 ? options : plain).push_back(std::move(w));
+    words_ = std::move(options);
+    return plain;
+}
+
 void Arguments::finish() const {
     if (!words_.empty()) throw UsageError("unexpected argument '" + words_.front() + "'");
 }

@@ -27,6 +27,8 @@ public:
     // Takes a plain word (a sub-command such as `kernels`) if it is there.
     bool word(std::string_view word);
     bool help() { return flag("help") || flag("h"); }
+    // Takes the plain words left (model names): call after every option has been taken.
+    std::vector<std::string> rest();
     void finish() const;
 
 private:

@@ -10,6 +10,7 @@ namespace revnet::cli {
 int devicesCommand(Arguments& args);
 int smokeCommand(Arguments& args);
 int benchCommand(Arguments& args);
+int modelsCommand(Arguments& args);
 
 // Engine options from the environment, overridden by --device, --budget and --staging.
 EngineOptions engineOptions(Arguments& args);

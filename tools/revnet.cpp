@@ -19,7 +19,8 @@ constexpr const char* kUsage =
     "commands:\n"
     "  devices   list Vulkan devices with the limits the engine relies on\n"
     "  smoke     run every engine kernel once on the chosen device and check the results\n"
-    "  bench     measure the device's peaks and the kernels at RevNet layer shapes\n"
+    "  bench     measure the device's peaks, the kernels, and whole training steps\n"
+    "  models    the models and their parameter counts, layers, and a reconstruction check\n"
     "\n"
     "Run 'revnet <command> --help' for a command's options.\n"
     "Environment: REVNET_DEVICE, REVNET_VALIDATION (0, 1, sync), REVNET_FORCE_STAGING,\n"
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
         if (command == "devices") return cli::devicesCommand(args);
         if (command == "smoke") return cli::smokeCommand(args);
         if (command == "bench") return cli::benchCommand(args);
+        if (command == "models") return cli::modelsCommand(args);
         std::fprintf(stderr, "revnet: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const cli::UsageError& e) {

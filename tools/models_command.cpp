@@ -1,0 +1,115 @@
+// `revnet models`: the catalog with parameter counts, one model's layers, and the check that
+// reversible backprop rebuilds every unit's input (one training step with copies taken).
+#include "tools/commands.hpp"
+
+#include "models/network.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+
+namespace revnet::cli {
+
+namespace {
+
+const char* kHelp =
+    "usage: revnet models [MODEL...] [--input CxHxW] [--classes K] [--check-reconstruction [--batch N]]\n"
+    "                     [engine options]\n\n"
+    "Without a model: every model of the catalog with its parameter count. With models: their\n"
+    "layers. --input (default 3x32x32) and --classes (default 10) set the data the models are\n"
+    "expanded for. --check-reconstruction runs one reversible training step on random data\n"
+    "(batch N, default 8) and prints, per reversible unit, the largest difference between its\n"
+    "input in the forward pass and the input rebuilt in the backward pass, relative to the input's\n"
+    "largest magnitude.\n%s";
+
+struct InputShape {
+    uint32_t c, h, w;
+};
+
+InputShape parseInput(const std::string& text) {
+    InputShape s{};
+    char x1 = 0, x2 = 0;
+    if (std::sscanf(text.c_str(), "%u%c%u%c%u", &s.c, &x1, &s.h, &x2, &s.w) != 5 || x1 != 'x' || x2 != 'x' || !s.c ||
+        !s.h || !s.w)
+        throw UsageError("--input takes CxHxW, for example 3x32x32, not '" + text + "'");
+    return s;
+}
+
+void checkReconstruction(const models::Architecture& arch, uint32_t batch, const EngineOptions& options) {
+    Engine engine(options);
+    models::NetworkOptions o;
+    o.batch = batch;
+    models::Network net(engine, arch, o);
+    net.initialize(1);
+    net.enableReconstructionCheck();
+    std::mt19937 random(2);
+    std::normal_distribution<float> normal;
+    std::vector<float> images(net.input().shape().elements());
+    for (auto& v : images) v = normal(random);
+    std::vector<uint32_t> labels(batch);
+    for (auto& l : labels) l = random() % arch.classes;
+    engine.upload(net.input(), images);
+    engine.uploadBytes(net.labels(), std::as_bytes(std::span(labels)));
+    Recorder recorder(engine.device());
+    net.recordTrainingStep(recorder);
+    recorder.run();
+    const auto errors = net.reconstructionErrors();
+    std::size_t i = 0;
+    double worst = 0;
+    std::printf("%s, batch %u: rebuilt inputs of the reversible units (max |error| / max |input|)\n",
+                arch.spec.name.c_str(), batch);
+    for (const auto& u : arch.units) {
+        if (!u.reversible) continue;
+        std::printf("  %-14s %.2e\n", u.prefix.c_str(), errors[i]);
+        worst = std::max(worst, errors[i++]);
+    }
+    std::printf("  largest        %.2e over %zu units\n", worst, errors.size());
+}
+
+}  // namespace
+
+int modelsCommand(Arguments& args) {
+    if (args.help()) {
+        std::printf(kHelp, kEngineOptionsHelp);
+        return 0;
+    }
+    const InputShape input = parseInput(args.option("input").value_or("3x32x32"));
+    const auto classes = static_cast<uint32_t>(args.count("classes", 10));
+    const bool check = args.flag("check-reconstruction");
+    const auto batch = static_cast<uint32_t>(args.count("batch", 8));
+    const EngineOptions options = engineOptions(args);
+    const auto names = args.rest();
+    args.finish();
+    if (classes == 0 || batch == 0) throw UsageError("--classes and --batch must be at least 1");
+
+    if (names.empty()) {
+        if (check) throw UsageError("say which models to check");
+        std::printf("%-12s %-8s %-11s %-9s %-16s %12s\n", "model", "family", "block", "units", "channels",
+                    "parameters");
+        for (const auto& m : models::catalog()) {
+            const auto a = models::expand(m, input.c, input.h, input.w, classes);
+            char units[32], channels[32];
+            std::snprintf(units, sizeof units, "%u-%u-%u", m.units[0], m.units[1], m.units[2]);
+            std::snprintf(channels, sizeof channels, "%u,%u,%u,%u", m.channels[0], m.channels[1], m.channels[2],
+                          m.channels[3]);
+            std::printf("%-12s %-8s %-11s %-9s %-16s %12llu\n", m.name.c_str(),
+                        m.family == models::Family::RevNet ? "RevNet" : "ResNet",
+                        m.block == models::Block::Basic ? "basic" : "bottleneck", units, channels,
+                        static_cast<unsigned long long>(a.parameterCount()));
+        }
+        std::printf("\n(parameters for %ux%ux%u inputs and %u classes)\n", input.c, input.h, input.w, classes);
+        return 0;
+    }
+    for (const auto& name : names) {
+        const auto a = models::expand(models::modelByName(name), input.c, input.h, input.w, classes);
+        if (!check) {
+            std::printf("%s\n", a.describe().c_str());
+            continue;
+        }
+        if (a.spec.family != models::Family::RevNet) throw UsageError(name + " is not a RevNet: nothing is rebuilt");
+        checkReconstruction(a, batch, options);
+    }
+    return 0;
+}
+
+}  // namespace revnet::cli
