@@ -40,9 +40,11 @@ double copyGBs(Engine& engine, int runs) {
 }  // namespace
 
 int benchCommand(Arguments& args) {
+    if (args.word("step")) return benchStep(args);
     if (args.help()) {
         std::printf(
-            "usage: revnet bench kernels [--runs N] [--only TEXT] [engine options]\n\n"
+            "usage: revnet bench kernels [--runs N] [--only TEXT] [engine options]\n"
+            "       revnet bench step [MODEL...] [options]   (see revnet bench step --help)\n\n"
             "Measures the device's peaks (fp32 FMA throughput, shader copy bandwidth), then times each\n"
             "kernel at the activation shapes of RevNet layers at batch 128 on 32x32 inputs: the median\n"
             "of N runs (default 9) after two warm-up runs, in GB/s for memory-bound kernels and GFLOP/s\n"
@@ -51,7 +53,7 @@ int benchCommand(Arguments& args) {
             kEngineOptionsHelp);
         return 0;
     }
-    if (!args.word("kernels")) throw UsageError("say what to measure: revnet bench kernels");
+    if (!args.word("kernels")) throw UsageError("say what to measure: revnet bench kernels, or revnet bench step");
     const int runs = static_cast<int>(args.count("runs", 9));
     const std::string only = args.option("only").value_or("");
     EngineOptions options = engineOptions(args);

@@ -1,6 +1,7 @@
 #include "tools/command_line.hpp"
 
 #include <cctype>
+#include <cstdio>
 
 namespace revnet::cli {
 
@@ -58,6 +59,15 @@ std::vector<std::string> Arguments::rest() {
 
 void Arguments::finish() const {
     if (!words_.empty()) throw UsageError("unexpected argument '" + words_.front() + "'");
+}
+
+ImageShape parseImageShape(const std::string& text, const char* option) {
+    ImageShape s{};
+    char x1 = 0, x2 = 0;
+    if (std::sscanf(text.c_str(), "%u%c%u%c%u", &s.c, &x1, &s.h, &x2, &s.w) != 5 || x1 != 'x' || x2 != 'x' || !s.c ||
+        !s.h || !s.w)
+        throw UsageError(std::string(option) + " takes CxHxW, for example 3x32x32, not '" + text + "'");
+    return s;
 }
 
 std::uint64_t parseBytes(std::string_view text) {

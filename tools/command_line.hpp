@@ -35,6 +35,12 @@ private:
     std::vector<std::string> words_;
 };
 
+// "3x32x32" -> channels, height, width
+struct ImageShape {
+    uint32_t c, h, w;
+};
+ImageShape parseImageShape(const std::string& text, const char* option);
+
 // "512MiB", "2GiB", "1000000" -> bytes
 std::uint64_t parseBytes(std::string_view text);
 

@@ -11,6 +11,7 @@ int devicesCommand(Arguments& args);
 int smokeCommand(Arguments& args);
 int benchCommand(Arguments& args);
 int modelsCommand(Arguments& args);
+int benchStep(Arguments& args);  // `revnet bench step`
 
 // Engine options from the environment, overridden by --device, --budget and --staging.
 EngineOptions engineOptions(Arguments& args);

@@ -22,19 +22,6 @@ const char* kHelp =
     "input in the forward pass and the input rebuilt in the backward pass, relative to the input's\n"
     "largest magnitude.\n%s";
 
-struct InputShape {
-    uint32_t c, h, w;
-};
-
-InputShape parseInput(const std::string& text) {
-    InputShape s{};
-    char x1 = 0, x2 = 0;
-    if (std::sscanf(text.c_str(), "%u%c%u%c%u", &s.c, &x1, &s.h, &x2, &s.w) != 5 || x1 != 'x' || x2 != 'x' || !s.c ||
-        !s.h || !s.w)
-        throw UsageError("--input takes CxHxW, for example 3x32x32, not '" + text + "'");
-    return s;
-}
-
 void checkReconstruction(const models::Architecture& arch, uint32_t batch, const EngineOptions& options) {
     Engine engine(options);
     models::NetworkOptions o;
@@ -73,7 +60,7 @@ int modelsCommand(Arguments& args) {
         std::printf(kHelp, kEngineOptionsHelp);
         return 0;
     }
-    const InputShape input = parseInput(args.option("input").value_or("3x32x32"));
+    const ImageShape input = parseImageShape(args.option("input").value_or("3x32x32"), "--input");
     const auto classes = static_cast<uint32_t>(args.count("classes", 10));
     const bool check = args.flag("check-reconstruction");
     const auto batch = static_cast<uint32_t>(args.count("batch", 8));

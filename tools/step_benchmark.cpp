@@ -1,0 +1,109 @@
+// `revnet bench step`: whole training steps (forward, loss, backward, SGD) of the models on
+// random data, timed, with the device memory the engine measured during them by category.
+#include "tools/commands.hpp"
+
+#include "kernels/sgd.hpp"
+#include "models/network.hpp"
+#include "tools/kernel_benchmarks.hpp"
+
+#include <cstdio>
+#include <random>
+
+namespace revnet::cli {
+
+namespace {
+
+const char* kHelp =
+    "usage: revnet bench step [MODEL...] [--batch N] [--input CxHxW] [--classes K]\n"
+    "                         [--backprop reversible|stored|both] [--runs N] [engine options]\n\n"
+    "Times training steps (forward, loss, backward and an SGD update, recorded once and replayed)\n"
+    "of each model (default: revnet-38) on random data: the median of N runs (default 3) after one\n"
+    "warm-up, in ms and images/s, with the peak device memory the engine measured by category and\n"
+    "the plan made before allocating. RevNets run with reversible backprop, stored backprop, or\n"
+    "both (default both); ResNets always store. Defaults: batch 128, 3x32x32 inputs, 10 classes.\n%s";
+
+double mib(uint64_t bytes) { return bytes / (1024.0 * 1024.0); }
+
+void benchOne(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs) {
+    MemoryLedger& ledger = engine.memory().ledger();
+    ledger.resetPeaks();
+    uint64_t planned = 0;
+    for (const auto& t : models::planTensors(arch, options, engine.info())) planned += engine.memory().chargedSize(t.elements * 4);
+    models::Network net(engine, arch, options);
+    net.initialize(1);
+    Tensor momentum = engine.tensor(net.weights().shape(), Category::OptimizerState, "momentum");
+    Tensor hyper = engine.tensor({1, 1, 1, 1}, Category::OptimizerState, "learning rate");
+    planned += engine.memory().chargedSize(momentum.bytes()) + engine.memory().chargedSize(hyper.bytes());
+    engine.upload(momentum, std::vector<float>(momentum.shape().elements(), 0.0f));
+    engine.upload(hyper, std::vector<float>{0.01f});
+
+    std::mt19937 random(3);
+    std::normal_distribution<float> normal;
+    std::vector<float> images(net.input().shape().elements());
+    for (auto& v : images) v = normal(random);
+    std::vector<uint32_t> labels(options.batch);
+    for (auto& l : labels) l = random() % arch.classes;
+    engine.upload(net.input(), images);
+    engine.uploadBytes(net.labels(), std::as_bytes(std::span(labels)));
+
+    Recorder recorder(engine.device());
+    net.recordTrainingStep(recorder);
+    const uint64_t all = net.weights().shape().elements(), decayed = net.decayedElements();
+    auto range = [](const Tensor& t, uint64_t first, uint64_t count) { return t.view({1, 1, 1, uint32_t(count)}, first); };
+    auto& p = engine.pipelines();
+    kernels::sgdStep(p, recorder, range(net.weights(), 0, decayed), range(net.gradients(), 0, decayed),
+                     range(momentum, 0, decayed), hyper, 0, {0.9f, 2e-4f, false});
+    if (all > decayed)
+        kernels::sgdStep(p, recorder, range(net.weights(), decayed, all - decayed),
+                         range(net.gradients(), decayed, all - decayed), range(momentum, decayed, all - decayed), hyper,
+                         0, {0.9f, 0.0f, false});
+    recorder.run();  // warm-up: compiles the pipelines
+    const double seconds = medianSeconds(recorder, runs);  // two more warm-ups inside
+    const bool reversible = arch.spec.family == models::Family::RevNet && options.backprop == models::Backprop::Reversible;
+    std::printf("%-11s %-10s %5u %9.0f %8.1f %10.1f %10.1f %10.1f %10.1f %10.1f\n", arch.spec.name.c_str(),
+                reversible ? "reversible" : "stored", options.batch, seconds * 1e3, options.batch / seconds,
+                mib(ledger.peak(Category::Activations)), mib(ledger.peak(Category::Workspace)),
+                mib(ledger.peak(Category::Activations) + ledger.peak(Category::Workspace)), mib(ledger.peakTotal()),
+                mib(planned));
+}
+
+}  // namespace
+
+int benchStep(Arguments& args) {
+    if (args.help()) {
+        std::printf(kHelp, kEngineOptionsHelp);
+        return 0;
+    }
+    const auto batch = static_cast<uint32_t>(args.count("batch", 128));
+    const ImageShape input = parseImageShape(args.option("input").value_or("3x32x32"), "--input");
+    const auto classes = static_cast<uint32_t>(args.count("classes", 10));
+    const std::string mode = args.option("backprop").value_or("both");
+    const int runs = static_cast<int>(args.count("runs", 3));
+    const EngineOptions engineOpts = engineOptions(args);
+    auto names = args.rest();
+    args.finish();
+    if (mode != "both" && mode != "reversible" && mode != "stored")
+        throw UsageError("--backprop takes reversible, stored or both, not '" + mode + "'");
+    if (batch == 0 || classes == 0 || runs < 1) throw UsageError("--batch, --classes and --runs must be at least 1");
+    if (names.empty()) names = {"revnet-38"};
+
+    Engine engine(engineOpts);
+    std::printf("device: %s; median of %d step%s after warm-up; memory in MiB, measured by the engine\n\n",
+                engine.info().name.c_str(), runs, runs > 1 ? "s" : "");
+    std::printf("%-11s %-10s %5s %9s %8s %10s %10s %10s %10s %10s\n", "model", "backprop", "batch", "ms/step",
+                "images/s", "saved act", "workspace", "act+work", "peak", "planned");
+    for (const auto& name : names) {
+        const auto arch = models::expand(models::modelByName(name), input.c, input.h, input.w, classes);
+        models::NetworkOptions o;
+        o.batch = batch;
+        const bool rev = arch.spec.family == models::Family::RevNet;
+        if (!rev || mode != "stored") benchOne(engine, arch, o, runs);  // ResNets always store
+        if (rev && mode != "reversible") {
+            o.backprop = models::Backprop::Stored;
+            benchOne(engine, arch, o, runs);
+        }
+    }
+    return 0;
+}
+
+}  // namespace revnet::cli
