@@ -3,7 +3,8 @@
 //   loss_n  = logsumexp(logits_n) - logits_n[label_n]       (max subtracted: stable for large logits)
 //   dlogits = gradScale * (softmax(logits_n) - onehot(label_n))   (gradScale = 1/N for the mean loss)
 //   metrics[0] (+)= sum_n loss_n,  metrics[1] (+)= count of n whose first largest logit is label_n
-// ACCUMULATE adds to metrics (sums over an evaluation), else overwrites them.
+// ACCUMULATE adds to metrics (sums over an evaluation), else overwrites them. A label of K or
+// more marks a padding sample (a last, partial batch): it adds nothing and gets zero gradients.
 // Dispatch: one workgroup (size from spec 0, a power of two); invocations stride over samples and
 // their sums meet in a fixed-order tree (deterministic).
 layout(local_size_x_id = 0) in;
@@ -26,6 +27,10 @@ void main() {
     vec2 s = vec2(0.0);
     for (uint n = t; n < p.N; n += gl_WorkGroupSize.x) {
         const uint row = p.logitsOffset + n * p.K, label = labels[p.labelsOffset + n];
+        if (label >= p.K) {
+            for (uint k = 0; k < p.K; ++k) dlogits[p.dOffset + n * p.K + k] = 0.0;
+            continue;
+        }
         float top = logits[row];
         uint best = 0;
         for (uint k = 1; k < p.K; ++k)
@@ -36,7 +41,7 @@ void main() {
         // logsumexp itself would round at the logits' magnitude.
         for (uint k = 0; k < p.K; ++k)
             dlogits[p.dOffset + n * p.K + k] = p.gradScale * (exp(logits[row + k] - top) / sum - (k == label ? 1.0 : 0.0));
-        s += vec2((top - logits[row + min(label, p.K - 1)]) + log(sum), best == label ? 1.0 : 0.0);
+        s += vec2((top - logits[row + label]) + log(sum), best == label ? 1.0 : 0.0);
     }
     partial[t] = s;
     for (uint half_ = gl_WorkGroupSize.x / 2; half_ > 0; half_ /= 2) {

@@ -148,6 +148,7 @@ CrossEntropy softmaxCrossEntropy(uint32_t n, uint32_t k, const Values& logits, c
     CrossEntropy r;
     r.dlogits.resize(std::size_t(n) * k);
     for (uint32_t s = 0; s < n; ++s) {
+        if (labels[s] >= k) continue;  // padding; its gradient stays 0
         const double* row = &logits[std::size_t(s) * k];
         const auto best = std::max_element(row, row + k) - row;
         double sum = 0;

@@ -39,6 +39,20 @@ std::uint64_t Arguments::count(std::string_view name, std::uint64_t fallback) {
     return n;
 }
 
+double Arguments::real(std::string_view name, double fallback) {
+    const auto value = option(name);
+    if (!value) return fallback;
+    std::size_t used = 0;
+    double x = 0;
+    try {
+        x = std::stod(*value, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != value->size()) throw UsageError("--" + std::string(name) + " takes a number, not '" + *value + "'");
+    return x;
+}
+
 bool Arguments::flag(std::string_view name) { return word((name.size() == 1 ? "-" : "--") + std::string(name)); }
 
 bool Arguments::word(std::string_view word) {

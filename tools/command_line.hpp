@@ -23,6 +23,7 @@ public:
     // --name value or --name=value
     std::optional<std::string> option(std::string_view name);
     std::uint64_t count(std::string_view name, std::uint64_t fallback);
+    double real(std::string_view name, double fallback);
     bool flag(std::string_view name);
     // Takes a plain word (a sub-command such as `kernels`) if it is there.
     bool word(std::string_view word);

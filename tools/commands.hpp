@@ -12,6 +12,8 @@ int smokeCommand(Arguments& args);
 int benchCommand(Arguments& args);
 int modelsCommand(Arguments& args);
 int benchStep(Arguments& args);  // `revnet bench step`
+int trainCommand(Arguments& args);
+int evalCommand(Arguments& args);
 
 // Engine options from the environment, overridden by --device, --budget and --staging.
 EngineOptions engineOptions(Arguments& args);

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libvulkan-dev mesa-vulkan-drivers vulkan-tools vulkan-validationlayers
-  glslc libshaderc-dev spirv-tools libglm-dev catch2 zlib1g-dev
+  glslc libshaderc-dev spirv-tools libglm-dev catch2 zlib1g-dev nlohmann-json3-dev
   dataset-fashion-mnist
 )
 

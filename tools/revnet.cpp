@@ -17,6 +17,8 @@ constexpr const char* kUsage =
     "Trains reversible residual networks (RevNets) on any Vulkan device.\n"
     "\n"
     "commands:\n"
+    "  train     train a model (default: a small RevNet on Fashion-MNIST)\n"
+    "  eval      test loss and accuracy of a checkpoint\n"
     "  devices   list Vulkan devices with the limits the engine relies on\n"
     "  smoke     run every engine kernel once on the chosen device and check the results\n"
     "  bench     measure the device's peaks, the kernels, and whole training steps\n"
@@ -42,6 +44,8 @@ int main(int argc, char** argv) {
         if (command == "smoke") return cli::smokeCommand(args);
         if (command == "bench") return cli::benchCommand(args);
         if (command == "models") return cli::modelsCommand(args);
+        if (command == "train") return cli::trainCommand(args);
+        if (command == "eval") return cli::evalCommand(args);
         std::fprintf(stderr, "revnet: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const cli::UsageError& e) {

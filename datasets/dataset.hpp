@@ -1,0 +1,35 @@
+// A labelled image dataset in memory: uint8 images, C x H x W bytes each, and their labels. The
+// readers fill it and check everything they read; the trainer uploads batches of it.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace revnet::datasets {
+
+// Bad data: the message names the file, the byte offset and what was wrong.
+class DatasetError : public std::runtime_error {
+public:
+    DatasetError(const std::string& file, std::uint64_t offset, const std::string& problem);
+};
+
+struct Dataset {
+    std::string name;
+    uint32_t channels = 1, height = 0, width = 0, classes = 0;
+    std::vector<uint8_t> images;  // N x C x H x W
+    std::vector<uint32_t> labels;
+
+    std::size_t size() const { return labels.size(); }
+    std::size_t imageBytes() const { return std::size_t(channels) * height * width; }
+    // Per-channel mean and standard deviation of the pixels scaled to [0, 1].
+    std::vector<float> channelMeans() const;
+    std::vector<float> channelDeviations() const;
+};
+
+struct Split {
+    Dataset train, test;
+};
+
+}  // namespace revnet::datasets

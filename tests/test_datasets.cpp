@@ -1,0 +1,165 @@
+// The readers on files in each format that the tests write: good ones read back exactly; bad
+// ones (truncated, wrong magic, labels out of range, sizes that disagree) are refused with the
+// file, the offset and the problem.
+#include "datasets/cifar_reader.hpp"
+#include "datasets/data_source.hpp"
+#include "datasets/idx_reader.hpp"
+#include "datasets/synthetic.hpp"
+
+#include <catch2/catch.hpp>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+using namespace revnet::datasets;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path scratch(const std::string& name) {
+    const fs::path dir = fs::temp_directory_path() / ("revnet-datasets-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    return dir / name;
+}
+
+void write(const fs::path& file, const std::vector<uint8_t>& bytes, bool gzip = false) {
+    if (gzip) {
+        gzFile out = gzopen(file.c_str(), "wb");
+        gzwrite(out, bytes.data(), unsigned(bytes.size()));
+        gzclose(out);
+        return;
+    }
+    std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+}
+
+void bigEndian(std::vector<uint8_t>& out, uint32_t v) {
+    for (int s = 24; s >= 0; s -= 8) out.push_back(uint8_t(v >> s));
+}
+
+std::vector<uint8_t> idxImages(uint32_t n, uint32_t rows, uint32_t cols, std::vector<uint8_t> pixels) {
+    std::vector<uint8_t> out;
+    for (uint32_t v : {0x803u, n, rows, cols}) bigEndian(out, v);
+    out.insert(out.end(), pixels.begin(), pixels.end());
+    return out;
+}
+
+std::vector<uint8_t> idxLabels(std::vector<uint8_t> labels) {
+    std::vector<uint8_t> out;
+    for (uint32_t v : {0x801u, uint32_t(labels.size())}) bigEndian(out, v);
+    out.insert(out.end(), labels.begin(), labels.end());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("IDX files read back, plain and gzip", "[datasets]") {
+    std::mt19937 random(3);
+    std::vector<uint8_t> pixels(5 * 4 * 3);
+    for (auto& p : pixels) p = uint8_t(random());
+    for (bool gzip : {false, true}) {
+        const fs::path images = scratch(gzip ? "i.gz" : "i"), labels = scratch(gzip ? "l.gz" : "l");
+        write(images, idxImages(5, 4, 3, pixels), gzip);
+        write(labels, idxLabels({0, 9, 3, 3, 7}), gzip);
+        const Dataset d = readIdx(images, labels, 10, "test");
+        CHECK(d.size() == 5);
+        CHECK(d.height == 4);
+        CHECK(d.width == 3);
+        CHECK(d.images == pixels);
+        CHECK(d.labels == std::vector<uint32_t>{0, 9, 3, 3, 7});
+    }
+}
+
+TEST_CASE("bad IDX files are refused with the file, offset and problem", "[datasets]") {
+    const std::vector<uint8_t> pixels(2 * 2 * 2, 7);
+    const fs::path images = scratch("bad-images"), labels = scratch("bad-labels");
+    write(labels, idxLabels({1, 2}));
+    auto expectError = [&](const std::vector<uint8_t>& imageBytes, const std::string& text) {
+        write(images, imageBytes);
+        CHECK_THROWS_WITH(readIdx(images, labels, 10, "x"), Catch::Contains(images.string()) && Catch::Contains(text));
+    };
+    auto good = idxImages(2, 2, 2, pixels);
+    expectError({good.begin(), good.end() - 3}, "truncated");
+    auto wrongMagic = good;
+    wrongMagic[3] = 0x01;
+    expectError(wrongMagic, "magic number 0x00000801");
+    expectError(idxImages(3, 2, 2, {pixels.begin(), pixels.end()}), "truncated");
+    auto extra = good;
+    extra.push_back(0);
+    expectError(extra, "past the data");
+    write(images, good);
+    write(labels, idxLabels({1, 12}));
+    CHECK_THROWS_WITH(readIdx(images, labels, 10, "x"), Catch::Contains("at byte 9") && Catch::Contains("label 12 out of range"));
+    write(labels, idxLabels({1}));
+    CHECK_THROWS_WITH(readIdx(images, labels, 10, "x"), Catch::Contains("1 labels for 2 images"));
+    std::vector<uint8_t> gz;
+    write(scratch("whole.gz"), good, true);
+    {
+        std::ifstream in(scratch("whole.gz"), std::ios::binary);
+        gz.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    write(images, {gz.begin(), gz.begin() + std::ptrdiff_t(gz.size() / 2)});
+    CHECK_THROWS_WITH(readIdx(images, labels, 10, "x"), Catch::Contains(images.string()));
+}
+
+TEST_CASE("CIFAR-10 and CIFAR-100 binary files read back and bad ones are refused", "[datasets]") {
+    std::mt19937 random(5);
+    const fs::path dir = scratch("cifar10");
+    fs::create_directories(dir);
+    std::vector<uint8_t> expectedFirst;
+    for (const std::string name : {"data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"}) {
+        std::vector<uint8_t> bytes;
+        for (int r = 0; r < 3; ++r) {
+            bytes.push_back(uint8_t(r * 3));
+            for (int i = 0; i < 3072; ++i) bytes.push_back(uint8_t(random()));
+        }
+        if (name == "data_batch_1") expectedFirst.assign(bytes.begin() + 1, bytes.begin() + 3073);
+        write(dir / (name + ".bin"), bytes);
+    }
+    const Split s = loadData(dir.string());
+    CHECK(s.train.size() == 15);
+    CHECK(s.test.size() == 3);
+    CHECK(s.train.classes == 10);
+    CHECK(s.train.labels[1] == 3);
+    CHECK(std::vector<uint8_t>(s.train.images.begin(), s.train.images.begin() + 3072) == expectedFirst);
+
+    // CIFAR-100: coarse then fine label; fine by default.
+    const fs::path dir100 = scratch("cifar100");
+    fs::create_directories(dir100);
+    std::vector<uint8_t> record{4, 77};
+    record.resize(3074, 1);
+    write(dir100 / "train.bin", record);
+    write(dir100 / "test.bin", record);
+    const Split h = loadData(dir100.string());
+    CHECK(h.train.labels[0] == 77);
+    CHECK(h.train.classes == 100);
+    Dataset coarse;
+    readCifarFile(dir100 / "train.bin", Cifar::Hundred, CifarLabels::Coarse, coarse);
+    CHECK(coarse.labels[0] == 4);
+
+    write(dir / "test_batch.bin", {record.begin(), record.begin() + 100});
+    CHECK_THROWS_WITH(loadData(dir.string()), Catch::Contains("test_batch.bin") && Catch::Contains("truncated"));
+    record[0] = 10;
+    record.resize(3073);
+    write(dir / "test_batch.bin", record);
+    CHECK_THROWS_WITH(loadData(dir.string()), Catch::Contains("at byte 0") && Catch::Contains("label 10 out of range"));
+    CHECK_THROWS_WITH(loadData(scratch("empty-dir").string()), Catch::Contains("not a directory"));
+}
+
+TEST_CASE("synthetic data is reproducible and its labels follow the images", "[datasets]") {
+    const Dataset a = synthetic(200, 3, 16, 16, 10, 9), b = synthetic(200, 3, 16, 16, 10, 9);
+    CHECK(a.images == b.images);
+    CHECK(a.labels == b.labels);
+    // The brightest 4x4 cell of an image names its class.
+    for (std::size_t n = 0; n < 20; ++n) {
+        int best = -1, bestSum = -1;
+        for (int cell = 0; cell < 16; ++cell) {
+            int sum = 0;
+            for (int y = 0; y < 4; ++y)
+                for (int x = 0; x < 4; ++x) sum += a.images[n * 768 + (cell / 4 * 4 + y) * 16 + cell % 4 * 4 + x];
+            if (sum > bestSum) bestSum = sum, best = cell;
+        }
+        CHECK(uint32_t(best) == a.labels[n]);
+    }
+}

@@ -1,0 +1,136 @@
+// `revnet train` and `revnet eval`: the trainer on the command line.
+#include "tools/commands.hpp"
+
+#include "datasets/data_source.hpp"
+#include "training/trainer.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace revnet::cli {
+
+namespace {
+
+const char* kTrainHelp =
+    "usage: revnet train [options] [engine options]\n\n"
+    "Trains a model and evaluates it on the test set after every epoch. Defaults train a small\n"
+    "RevNet on Fashion-MNIST (Debian's dataset-fashion-mnist) with the paper's recipe.\n\n"
+    "  --model NAME       a model of 'revnet models' (default revnet-20)\n"
+    "  --data SOURCE      fashion-mnist (default), synthetic[:CxHxW:K], or a directory of CIFAR-10\n"
+    "                     (data_batch_*.bin), CIFAR-100 (train.bin) or IDX files\n"
+    "  --epochs N         default 4\n"
+    "  --batch N          default 128\n"
+    "  --lr X             initial learning rate (default 0.1), divided by --lr-decay 10 at\n"
+    "  --milestones A,B   these fractions of training (default 0.5,0.75)\n"
+    "  --momentum X       default 0.9\n"
+    "  --weight-decay X   on conv and fully connected weights (default 2e-4)\n"
+    "  --nesterov         Nesterov momentum\n"
+    "  --pad N            random crop after N-pixel zero padding (default 4 for 32x32 color, else 0)\n"
+    "  --flip / --no-flip random horizontal flips (default on for 32x32 color)\n"
+    "  --backprop MODE    reversible (default) or stored\n"
+    "  --seed N           shuffling, augmentation and initialization (default 1)\n"
+    "  --run-dir DIR      metrics.csv and checkpoint.safetensors go here (default runs/MODEL-TIME)\n"
+    "  --resume FILE      continue from a checkpoint of the same model, batch and seed\n\n"
+    "Ctrl-C saves a checkpoint and exits. Exit codes: 0 done, 1 error, 2 usage, 3 memory budget,\n"
+    "130 interrupted.\n%s";
+
+std::vector<float> parseFractions(const std::string& text) {
+    std::vector<float> out;
+    std::stringstream s(text);
+    for (std::string part; std::getline(s, part, ',');) {
+        try {
+            out.push_back(std::stof(part));
+        } catch (const std::exception&) {
+            throw UsageError("--milestones takes fractions such as 0.5,0.75, not '" + text + "'");
+        }
+    }
+    return out;
+}
+
+std::string defaultRunDirectory(const std::string& model) {
+    const std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+    return "runs/" + model + "-" + stamp;
+}
+
+}  // namespace
+
+int trainCommand(Arguments& args) {
+    if (args.help()) {
+        std::printf(kTrainHelp, kEngineOptionsHelp);
+        return 0;
+    }
+    training::TrainConfig c;
+    c.model = args.option("model").value_or(c.model);
+    c.data = args.option("data").value_or("");
+    c.epochs = uint32_t(args.count("epochs", c.epochs));
+    c.batch = uint32_t(args.count("batch", c.batch));
+    c.lr = float(args.real("lr", c.lr));
+    c.lrDecay = 1.0f / float(args.real("lr-decay", 10.0));
+    if (auto m = args.option("milestones")) c.milestones = parseFractions(*m);
+    c.momentum = float(args.real("momentum", c.momentum));
+    c.weightDecay = float(args.real("weight-decay", c.weightDecay));
+    c.nesterov = args.flag("nesterov");
+    if (auto p = args.option("pad")) c.pad = int(std::stoul(*p));
+    if (args.flag("flip")) c.flip = 1;
+    if (args.flag("no-flip")) c.flip = 0;
+    const std::string backprop = args.option("backprop").value_or("reversible");
+    if (backprop != "reversible" && backprop != "stored") throw UsageError("--backprop takes reversible or stored");
+    c.backprop = backprop == "stored" ? models::Backprop::Stored : models::Backprop::Reversible;
+    c.seed = args.count("seed", c.seed);
+    c.runDirectory = args.option("run-dir").value_or("");
+    const auto resume = args.option("resume");
+    const EngineOptions options = engineOptions(args);
+    args.finish();
+    if (c.epochs == 0 || c.batch == 0) throw UsageError("--epochs and --batch must be at least 1");
+    if (c.runDirectory.empty()) c.runDirectory = resume ? std::filesystem::path(*resume).parent_path().string() : defaultRunDirectory(c.model);
+    if (c.runDirectory.empty()) c.runDirectory = ".";
+    models::modelByName(c.model);  // an unknown model fails before the data loads
+
+    std::printf("loading %s\n", c.data.empty() ? "Fashion-MNIST" : c.data.c_str());
+    const datasets::Split data = datasets::loadData(c.data);
+    Engine engine(options);
+    training::Trainer trainer(engine, c, data);
+    if (resume) trainer.restore(*resume);
+    const auto& net = trainer.network();
+    std::printf("%s on %s: %zu training and %zu test images %ux%ux%u, %u classes; %llu parameters; batch %u, %s "
+                "backprop; device %s\nrun directory %s\n",
+                c.model.c_str(), data.train.name.c_str(), data.train.size(), data.test.size(), data.train.channels,
+                data.train.height, data.train.width, data.train.classes,
+                static_cast<unsigned long long>(net.architecture().parameterCount()), c.batch,
+                c.backprop == models::Backprop::Reversible ? "reversible" : "stored", engine.info().name.c_str(),
+                c.runDirectory.c_str());
+    return trainer.run();
+}
+
+int evalCommand(Arguments& args) {
+    if (args.help()) {
+        std::printf("usage: revnet eval CHECKPOINT [--data SOURCE] [engine options]\n\n"
+                    "Test loss and top-1 accuracy of a checkpoint, in inference mode (running statistics),\n"
+                    "on the test split of its run's data or of --data.\n%s",
+                    kEngineOptionsHelp);
+        return 0;
+    }
+    const auto data = args.option("data");
+    const EngineOptions options = engineOptions(args);
+    const auto files = args.rest();
+    args.finish();
+    if (files.size() != 1) throw UsageError("give one checkpoint file");
+    const training::Checkpoint checkpoint = training::readCheckpoint(files[0]);
+    training::TrainConfig c = training::TrainConfig::fromJson(nlohmann::json::parse(checkpoint.metadata.at("config")));
+    if (data) c.data = *data;
+    const datasets::Split split = datasets::loadData(c.data);
+    Engine engine(options);
+    training::Trainer trainer(engine, c, split);
+    trainer.restore(files[0]);
+    const auto result = trainer.evaluate();
+    std::printf("%s: test loss %.4f, accuracy %.2f%% on %zu images of %s\n", files[0].c_str(), result.loss,
+                100 * result.accuracy, result.samples, split.test.name.c_str());
+    return 0;
+}
+
+}  // namespace revnet::cli

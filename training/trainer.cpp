@@ -1,0 +1,285 @@
+#include "training/trainer.hpp"
+
+#include "kernels/augment.hpp"
+#include "kernels/loss.hpp"
+#include "kernels/sgd.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <unistd.h>
+
+namespace revnet::training {
+
+namespace {
+
+// The one piece of process-wide state: a signal handler can only set a flag.
+volatile std::sig_atomic_t interrupted = 0;
+void onInterrupt(int) { interrupted = 1; }
+
+using nlohmann::json;
+
+const char* backpropName(models::Backprop b) { return b == models::Backprop::Reversible ? "reversible" : "stored"; }
+
+}  // namespace
+
+json TrainConfig::toJson() const {
+    return {{"model", model}, {"data", data}, {"epochs", epochs}, {"batch", batch}, {"lr", lr},
+            {"momentum", momentum}, {"weight_decay", weightDecay}, {"nesterov", nesterov},
+            {"milestones", milestones}, {"lr_decay", lrDecay}, {"pad", pad}, {"flip", flip}, {"seed", seed},
+            {"backprop", backpropName(backprop)}, {"run_directory", runDirectory}};
+}
+
+TrainConfig TrainConfig::fromJson(const json& j) {
+    TrainConfig c;
+    c.model = j.at("model");
+    c.data = j.at("data");
+    c.epochs = j.at("epochs");
+    c.batch = j.at("batch");
+    c.lr = j.at("lr");
+    c.momentum = j.at("momentum");
+    c.weightDecay = j.at("weight_decay");
+    c.nesterov = j.at("nesterov");
+    c.milestones = j.at("milestones").get<std::vector<float>>();
+    c.lrDecay = j.at("lr_decay");
+    c.pad = j.at("pad");
+    c.flip = j.at("flip");
+    c.seed = j.at("seed");
+    c.backprop = j.at("backprop") == "stored" ? models::Backprop::Stored : models::Backprop::Reversible;
+    c.runDirectory = j.at("run_directory");
+    return c;
+}
+
+float TrainConfig::learningRate(uint64_t step, uint64_t totalSteps) const {
+    float rate = lr;
+    for (float m : milestones)
+        if (double(step) >= double(m) * double(totalSteps)) rate *= lrDecay;
+    return rate;
+}
+
+struct Trainer::Impl {
+    Tensor images, testImages, normalization, counter, hyper, momentum;
+    std::unique_ptr<Recorder> trainStep, evalStep;
+    uint32_t startEpoch = 0;
+    std::size_t startBatch = 0;  // within startEpoch
+};
+
+Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data)
+    : engine_(engine), config_(std::move(config)), data_(data), impl_(std::make_unique<Impl>()) {
+    const datasets::Dataset& train = data.train;
+    if (train.size() < config_.batch)
+        throw std::invalid_argument("the training set has " + std::to_string(train.size()) + " images, fewer than a batch of " +
+                                    std::to_string(config_.batch));
+    const bool color = train.channels == 3 && train.height >= 32;
+    if (config_.pad < 0) config_.pad = color ? 4 : 0;
+    if (config_.flip < 0) config_.flip = color ? 1 : 0;
+    const auto arch = models::expand(models::modelByName(config_.model), train.channels, train.height, train.width, train.classes);
+    models::NetworkOptions options;
+    options.batch = config_.batch;
+    options.backprop = config_.backprop;
+    network_ = std::make_unique<models::Network>(engine, arch, options);
+    network_->initialize(config_.seed);
+
+    for (float m : train.channelMeans()) normalization_.push_back(m);
+    for (float s : train.channelDeviations()) normalization_.push_back(s);
+    Impl& m = *impl_;
+    const uint32_t words = uint32_t((uint64_t(config_.batch) * train.imageBytes() + 3) / 4);
+    m.images = engine.tensor({1, 1, 1, words}, Category::Data, "image batch");
+    m.testImages = engine.tensor({1, 1, 1, words}, Category::Data, "test image batch");
+    m.normalization = engine.tensor({1, 1, 1, uint32_t(normalization_.size())}, Category::Data, "normalization");
+    m.counter = engine.tensor({1, 1, 1, 1}, Category::Data, "augmentation counter");
+    m.hyper = engine.tensor({1, 1, 1, 1}, Category::OptimizerState, "learning rate");
+    m.momentum = engine.tensor(network_->weights().shape(), Category::OptimizerState, "momentum");
+    engine.upload(m.normalization, normalization_);
+    engine.upload(m.momentum, std::vector<float>(m.momentum.shape().elements(), 0.0f));
+
+    auto& p = engine.pipelines();
+    const models::Network& net = *network_;
+    m.trainStep = std::make_unique<Recorder>(engine.device());
+    kernels::AugmentOptions augment{uint32_t(config_.pad), config_.flip != 0, config_.seed, 0};
+    kernels::augmentImages(p, *m.trainStep, m.images, 0, m.normalization, m.counter, 0, net.input(), augment);
+    net.recordTrainingStep(*m.trainStep);
+    const uint64_t all = net.weights().shape().elements(), decayed = net.decayedElements();
+    auto range = [](const Tensor& t, uint64_t first, uint64_t count) { return t.view({1, 1, 1, uint32_t(count)}, first); };
+    kernels::sgdStep(p, *m.trainStep, range(net.weights(), 0, decayed), range(net.gradients(), 0, decayed),
+                     range(m.momentum, 0, decayed), m.hyper, 0, {config_.momentum, config_.weightDecay, config_.nesterov});
+    kernels::sgdStep(p, *m.trainStep, range(net.weights(), decayed, all - decayed),
+                     range(net.gradients(), decayed, all - decayed), range(m.momentum, decayed, all - decayed), m.hyper,
+                     0, {config_.momentum, 0.0f, config_.nesterov});
+
+    m.evalStep = std::make_unique<Recorder>(engine.device());
+    kernels::augmentImages(p, *m.evalStep, m.testImages, 0, m.normalization, m.counter, 0, net.input(), {0, false, 0, 0});
+    net.recordInference(*m.evalStep);
+}
+
+Trainer::~Trainer() = default;
+
+std::vector<uint32_t> Trainer::epochOrder(uint32_t epoch) const {
+    std::vector<uint32_t> order(data_.train.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = uint32_t(i);
+    std::mt19937_64 random(config_.seed * 0x9E3779B97F4A7C15ull + epoch);
+    std::shuffle(order.begin(), order.end(), random);
+    return order;
+}
+
+void Trainer::uploadBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order, std::size_t first, bool test) {
+    const std::size_t bytes = data.imageBytes(), n = config_.batch;
+    std::vector<std::byte> images(n * bytes, std::byte{0});
+    std::vector<uint32_t> labels(n, kernels::kIgnoredLabel);
+    for (std::size_t i = 0; i < n && first + i < order.size(); ++i) {
+        const std::size_t at = order[first + i];
+        std::memcpy(images.data() + i * bytes, data.images.data() + at * bytes, bytes);
+        labels[i] = data.labels[at];
+    }
+    engine_.uploadBytes(test ? impl_->testImages : impl_->images, images);
+    engine_.uploadBytes(network_->labels(), std::as_bytes(std::span(labels)));
+}
+
+EvalResult Trainer::evaluate() {
+    const datasets::Dataset& test = data_.test;
+    std::vector<uint32_t> order(test.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = uint32_t(i);
+    engine_.upload(network_->metrics(), std::vector<float>{0.0f, 0.0f});
+    for (std::size_t first = 0; first < order.size(); first += config_.batch) {
+        uploadBatch(test, order, first, true);
+        impl_->evalStep->run();
+    }
+    const auto m = engine_.download(network_->metrics());
+    EvalResult r;
+    r.samples = test.size();
+    if (r.samples) r.loss = m[0] / r.samples, r.accuracy = m[1] / r.samples;
+    return r;
+}
+
+void Trainer::saveCheckpoint(const std::filesystem::path& file) const {
+    Checkpoint c;
+    const models::Network& net = *network_;
+    const auto weights = engine_.download(net.weights()), momentum = engine_.download(impl_->momentum);
+    const auto stats = engine_.download(net.statistics());
+    for (const auto& p : net.parameters()) {
+        std::vector<uint32_t> shape(p.spec.shape.begin(), p.spec.shape.end());
+        const auto begin = weights.begin() + std::ptrdiff_t(p.offset);
+        c.tensors.push_back({p.spec.name, shape, {begin, begin + std::ptrdiff_t(p.spec.elements())}});
+        const auto mb = momentum.begin() + std::ptrdiff_t(p.offset);
+        c.tensors.push_back({"optimizer.momentum." + p.spec.name, shape, {mb, mb + std::ptrdiff_t(p.spec.elements())}});
+    }
+    for (const auto& [name, channels] : net.architecture().batchNorms()) {
+        const auto at = net.statisticsOf(name);
+        const auto begin = stats.begin() + std::ptrdiff_t(at.running);
+        c.tensors.push_back({name + ".running_mean", {channels}, {begin, begin + channels}});
+        c.tensors.push_back({name + ".running_var", {channels}, {begin + channels, begin + 2 * channels}});
+    }
+    c.metadata["config"] = config_.toJson().dump();
+    c.metadata["step"] = std::to_string(step_);
+    c.metadata["normalization"] = json(normalization_).dump();
+    writeCheckpoint(file, c);
+}
+
+void Trainer::restore(const std::filesystem::path& file) {
+    const Checkpoint c = readCheckpoint(file);
+    const TrainConfig saved = TrainConfig::fromJson(json::parse(c.metadata.at("config")));
+    if (saved.model != config_.model || saved.batch != config_.batch || saved.seed != config_.seed)
+        throw CheckpointError(file, "was written by a run of " + saved.model + ", batch " + std::to_string(saved.batch) +
+                                        ", seed " + std::to_string(saved.seed) + "; this run is " + config_.model +
+                                        ", batch " + std::to_string(config_.batch) + ", seed " + std::to_string(config_.seed));
+    const models::Network& net = *network_;
+    std::vector<float> weights(net.weights().shape().elements(), 0.0f), momentum(weights.size(), 0.0f);
+    for (const auto& p : net.parameters()) {
+        const NamedTensor& w = c.tensor(p.spec.name, file);
+        const NamedTensor& v = c.tensor("optimizer.momentum." + p.spec.name, file);
+        if (w.values.size() != p.spec.elements() || v.values.size() != p.spec.elements())
+            throw CheckpointError(file, p.spec.name + " has " + std::to_string(w.values.size()) + " values, the model needs " +
+                                            std::to_string(p.spec.elements()));
+        std::copy(w.values.begin(), w.values.end(), weights.begin() + std::ptrdiff_t(p.offset));
+        std::copy(v.values.begin(), v.values.end(), momentum.begin() + std::ptrdiff_t(p.offset));
+    }
+    std::vector<float> stats = engine_.download(net.statistics());
+    for (const auto& [name, channels] : net.architecture().batchNorms()) {
+        const auto at = net.statisticsOf(name);
+        const NamedTensor& mean = c.tensor(name + ".running_mean", file);
+        const NamedTensor& var = c.tensor(name + ".running_var", file);
+        if (mean.values.size() != channels || var.values.size() != channels)
+            throw CheckpointError(file, name + " statistics do not match the model");
+        std::copy(mean.values.begin(), mean.values.end(), stats.begin() + std::ptrdiff_t(at.running));
+        std::copy(var.values.begin(), var.values.end(), stats.begin() + std::ptrdiff_t(at.running + channels));
+    }
+    engine_.upload(net.weights(), weights);
+    engine_.upload(impl_->momentum, momentum);
+    engine_.upload(net.statistics(), stats);
+    step_ = std::stoull(c.metadata.at("step"));
+    const std::size_t perEpoch = data_.train.size() / config_.batch;
+    impl_->startEpoch = uint32_t(step_ / perEpoch);
+    impl_->startBatch = step_ % perEpoch;
+}
+
+int Trainer::run() {
+    namespace fs = std::filesystem;
+    const fs::path dir = config_.runDirectory;
+    fs::create_directories(dir);
+    const datasets::Dataset& train = data_.train;
+    const std::size_t perEpoch = train.size() / config_.batch;
+    const uint64_t total = uint64_t(perEpoch) * config_.epochs;
+    const bool terminal = ::isatty(::fileno(stdout));
+    const fs::path metricsFile = dir / "metrics.csv";
+    const bool fresh = !fs::exists(metricsFile) || step_ == 0;
+    std::ofstream metrics(metricsFile, fresh ? std::ios::trunc : std::ios::app);
+    if (fresh)
+        metrics << "step,epoch,lr,train_loss,train_accuracy,test_loss,test_accuracy,images_per_second,peak_device_mib\n";
+    interrupted = 0;
+    auto previous = std::signal(SIGINT, onInterrupt);
+    const auto started = std::chrono::steady_clock::now();
+    const uint64_t firstStep = step_;
+    Impl& m = *impl_;
+    for (uint32_t epoch = m.startEpoch; epoch < config_.epochs; ++epoch) {
+        const auto order = epochOrder(epoch);
+        double lossSum = 0, correct = 0, seen = 0;
+        const std::size_t firstBatch = epoch == m.startEpoch ? m.startBatch : 0;
+        for (std::size_t b = firstBatch; b < perEpoch; ++b) {
+            uploadBatch(train, order, b * config_.batch, false);
+            const uint32_t counter = uint32_t(step_);
+            engine_.uploadBytes(m.counter, std::as_bytes(std::span(&counter, 1)));
+            const float rate = config_.learningRate(step_, total);
+            engine_.upload(m.hyper, std::span(&rate, 1));
+            m.trainStep->run();
+            const auto result = engine_.download(network_->metrics());
+            ++step_;
+            lossSum += result[0], correct += result[1], seen += config_.batch;
+            stepLosses_.push_back(result[0] / config_.batch);
+            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            const double rateImages = double(step_ - firstStep) * config_.batch / elapsed;
+            const double eta = (total - step_) * config_.batch / std::max(rateImages, 1e-9);
+            if (terminal || b + 1 == perEpoch || (b + 1) % std::max<std::size_t>(perEpoch / 10, 1) == 0) {
+                std::printf("%sepoch %u/%u  step %zu/%zu  loss %.4f  acc %.2f%%  %.0f img/s  eta %.0fs  peak %.0f MiB%s",
+                            terminal ? "\r" : "", epoch + 1, config_.epochs, b + 1, perEpoch, lossSum / seen,
+                            100 * correct / seen, rateImages, eta, engine_.memory().ledger().peakTotal() / 1048576.0,
+                            terminal ? "   " : "\n");
+                std::fflush(stdout);
+            }
+            if (interrupted) {
+                saveCheckpoint(dir / "checkpoint.safetensors");
+                std::printf("\ninterrupted: checkpoint saved to %s (continue with --resume)\n",
+                            (dir / "checkpoint.safetensors").c_str());
+                std::signal(SIGINT, previous);
+                return 130;
+            }
+        }
+        const EvalResult test = evaluate();
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        std::printf("%sepoch %u/%u  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  (%.0f s)\n", terminal ? "\n" : "",
+                    epoch + 1, config_.epochs, lossSum / std::max(seen, 1.0), 100 * correct / std::max(seen, 1.0),
+                    test.loss, 100 * test.accuracy, elapsed);
+        metrics << step_ << ',' << epoch + 1 << ',' << config_.learningRate(step_ - 1, total) << ','
+                << lossSum / std::max(seen, 1.0) << ',' << correct / std::max(seen, 1.0) << ',' << test.loss << ','
+                << test.accuracy << ',' << double(step_ - firstStep) * config_.batch / elapsed << ','
+                << engine_.memory().ledger().peakTotal() / 1048576.0 << '\n';
+        metrics.flush();
+        saveCheckpoint(dir / "checkpoint.safetensors");
+    }
+    std::signal(SIGINT, previous);
+    return 0;
+}
+
+}  // namespace revnet::training

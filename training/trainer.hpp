@@ -1,0 +1,78 @@
+// The training loop: shuffled batches uploaded as uint8 and augmented on the device, one recorded
+// step (augmentation, forward, loss, backward, SGD) replayed for every batch with the learning
+// rate and augmentation counter rewritten in small device buffers, evaluation after each epoch,
+// a progress line, a metrics file and checkpoints in the run directory.
+#pragma once
+
+#include "datasets/dataset.hpp"
+#include "engine/engine.hpp"
+#include "models/network.hpp"
+#include "training/checkpoint.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace revnet::training {
+
+struct TrainConfig {
+    std::string model = "revnet-20";
+    std::string data;  // empty: Fashion-MNIST
+    uint32_t epochs = 4, batch = 128;
+    float lr = 0.1f, momentum = 0.9f, weightDecay = 2e-4f;
+    bool nesterov = false;
+    std::vector<float> milestones{0.5f, 0.75f};  // fractions of training where the rate drops
+    float lrDecay = 0.1f;
+    int pad = -1, flip = -1;  // augmentation; -1: 4-pixel crop and flips for color images, none otherwise
+    uint64_t seed = 1;
+    models::Backprop backprop = models::Backprop::Reversible;
+    std::string runDirectory;
+
+    nlohmann::json toJson() const;
+    static TrainConfig fromJson(const nlohmann::json& j);
+    float learningRate(uint64_t step, uint64_t totalSteps) const;
+};
+
+struct EvalResult {
+    double loss = 0, accuracy = 0;
+    std::size_t samples = 0;
+};
+
+class Trainer {
+public:
+    Trainer(Engine& engine, TrainConfig config, const datasets::Split& data);
+    ~Trainer();
+
+    // Continues from a checkpoint of the same configuration: weights, momentum, statistics, position.
+    void restore(const std::filesystem::path& checkpoint);
+    // Trains to the last epoch; returns 0, or 130 after an interrupt (a checkpoint is saved first).
+    int run();
+    EvalResult evaluate();
+    void saveCheckpoint(const std::filesystem::path& file) const;
+
+    const models::Network& network() const { return *network_; }
+    const TrainConfig& config() const { return config_; }
+    uint64_t step() const { return step_; }
+    // Mean training loss of each step run so far in this process (for tests and the metrics file).
+    const std::vector<double>& stepLosses() const { return stepLosses_; }
+
+private:
+    struct Impl;
+    void uploadBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order, std::size_t first, bool pad);
+    std::vector<uint32_t> epochOrder(uint32_t epoch) const;
+
+    Engine& engine_;
+    TrainConfig config_;
+    const datasets::Split& data_;
+    std::unique_ptr<models::Network> network_;
+    std::unique_ptr<Impl> impl_;
+    std::vector<float> normalization_;
+    uint64_t step_ = 0;  // steps done
+    std::vector<double> stepLosses_;
+};
+
+}  // namespace revnet::training
