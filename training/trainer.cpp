@@ -215,7 +215,7 @@ void Trainer::restore(const std::filesystem::path& file) {
     impl_->startBatch = step_ % perEpoch;
 }
 
-int Trainer::run() {
+int Trainer::run(std::optional<uint64_t> stopAfter) {
     namespace fs = std::filesystem;
     const fs::path dir = config_.runDirectory;
     fs::create_directories(dir);
@@ -258,7 +258,7 @@ int Trainer::run() {
                             terminal ? "   " : "\n");
                 std::fflush(stdout);
             }
-            if (interrupted) {
+            if (interrupted || (stopAfter && step_ >= *stopAfter)) {
                 saveCheckpoint(dir / "checkpoint.safetensors");
                 std::printf("\ninterrupted: checkpoint saved to %s (continue with --resume)\n",
                             (dir / "checkpoint.safetensors").c_str());

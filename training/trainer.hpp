@@ -49,8 +49,9 @@ public:
 
     // Continues from a checkpoint of the same configuration: weights, momentum, statistics, position.
     void restore(const std::filesystem::path& checkpoint);
-    // Trains to the last epoch; returns 0, or 130 after an interrupt (a checkpoint is saved first).
-    int run();
+    // Trains to the last epoch; returns 0, or 130 after an interrupt (a checkpoint is saved
+    // first). With stopAfter, stops like an interrupt once that many steps are done.
+    int run(std::optional<uint64_t> stopAfter = std::nullopt);
     EvalResult evaluate();
     void saveCheckpoint(const std::filesystem::path& file) const;
 
