@@ -191,6 +191,10 @@ const Network::Parameter& Network::parameter(const std::string& name) const {
     throw std::invalid_argument("network has no parameter " + name);
 }
 
+TensorView Network::batchInput() const {
+    return input_->view({options_.batch, architecture_.inChannels, architecture_.height, architecture_.width});
+}
+
 Network::StatisticsLocation Network::statisticsOf(const std::string& batchNorm) const {
     for (const auto& [name, location] : statisticsLocations_)
         if (name == batchNorm) return location;

@@ -69,6 +69,7 @@ public:
     // What a step reads: images (N x C x H x W), labels (N uint32), and writes: metrics [sum of
     // losses, correct count].
     const Tensor& input() const { return *input_; }
+    TensorView batchInput() const;  // input() as N x C x H x W
     const Tensor& labels() const { return *labels_; }
     const Tensor& metrics() const { return *metrics_; }
 

@@ -233,7 +233,8 @@ TEST_CASE("device augmentation crops, flips and normalizes as the host draws say
         uint32_t pad, skipImages;
         bool flip;
     };
-    for (const Case c : {Case{{5, 3, 32, 32}, 4, 0, true}, Case{{3, 1, 7, 9}, 2, 1, true}, Case{{2, 1, 28, 28}, 0, 3, false}}) {
+    for (const Case c : {Case{{5, 3, 32, 32}, 4, 0, true}, Case{{3, 1, 7, 9}, 2, 1, true}, Case{{2, 1, 28, 28}, 0, 3, false},
+                         Case{{128, 1, 28, 28}, 0, 0, false}}) {
         INFO(toString(c.s) << " pad " << c.pad << " flip " << c.flip);
         const std::size_t imageBytes = std::size_t(c.s.c) * c.s.h * c.s.w;
         std::vector<uint8_t> bytes((c.s.n + c.skipImages) * imageBytes);

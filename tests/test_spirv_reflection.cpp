@@ -30,7 +30,7 @@ TEST_CASE("reflection reads access qualifiers, push-constant size and specializa
 
     // Texel buffers: a samplerBuffer reads R32F texels, an imageBuffer has its declared format.
     const ShaderInterface conv = reflect(embeddedShader("conv2d_forward"));
-    REQUIRE(conv.bindings.size() == 3);
+    REQUIRE(conv.bindings.size() == 4);  // the input is bound twice: R32F texels and RGBA32F ones
     CHECK(conv.bindings[0].kind == DescriptorKind::UniformTexelBuffer);
     CHECK(conv.bindings[0].format == TexelFormat::R32f);
     CHECK_FALSE(conv.bindings[0].writes);
@@ -38,6 +38,8 @@ TEST_CASE("reflection reads access qualifiers, push-constant size and specializa
     CHECK(conv.bindings[1].format == TexelFormat::Rgba32f);
     CHECK((conv.bindings[1].reads && !conv.bindings[1].writes));
     CHECK(conv.bindings[2].kind == DescriptorKind::StorageBuffer);
+    CHECK(conv.bindings[2].writes);
+    CHECK(conv.bindings[3].format == TexelFormat::Rgba32f);
     CHECK(conv.specDefaults.at(1) == 3);  // R
 
     const ShaderInterface fill = reflect(embeddedShader("fill"));

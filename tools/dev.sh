@@ -2,7 +2,7 @@
 # One entry point for a fresh Debian 12 machine: installs what is missing, builds, then runs.
 #   tools/dev.sh build          install dependencies and build into build/
 #   tools/dev.sh test           ... then run the whole test suite (validation on)
-#   tools/dev.sh train [ARGS]   ... then train (until the trainer lands: the engine's smoke run)
+#   tools/dev.sh train [ARGS]   ... then train (default: a small RevNet on Fashion-MNIST)
 #   tools/dev.sh revnet ARGS    ... then run any revnet command
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +25,7 @@ case "$command" in
     ;;
   train)
     build
-    exec "$build/revnet" smoke "$@"
+    exec "$build/revnet" train "$@"
     ;;
   revnet)
     build

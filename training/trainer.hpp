@@ -22,7 +22,7 @@ namespace revnet::training {
 struct TrainConfig {
     std::string model = "revnet-20";
     std::string data;  // empty: Fashion-MNIST
-    uint32_t epochs = 4, batch = 128;
+    uint32_t epochs = 2, batch = 128;
     float lr = 0.1f, momentum = 0.9f, weightDecay = 2e-4f;
     bool nesterov = false;
     std::vector<float> milestones{0.5f, 0.75f};  // fractions of training where the rate drops
