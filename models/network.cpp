@@ -86,7 +86,9 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
         if (u.shortcut == Shortcut::Projection)
             convWork = std::max(convWork, kernels::Conv2d(device, projectionShape(u, n, div), o.variant).workspaceElements());
         for (const FunctionSpec* f : functionsOf(u)) {
-            const auto convs = functionConvs(*f, n, u.inSize, u.inWidth);
+            // F sees the unit's input; G sees y1, at the unit's output size.
+            const bool isF = f == &u.f;
+            const auto convs = functionConvs(*f, n, isF ? u.inSize : u.outSize, isF ? u.inWidth : u.outWidth);
             for (std::size_t i = 0; i < convs.size(); ++i) {
                 const uint64_t in = convs[i].input.elements(), result = convs[i].output().elements();
                 largestStepInput = std::max(largestStepInput, in);
