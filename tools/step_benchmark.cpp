@@ -65,6 +65,7 @@ void benchOne(Engine& engine, const models::Architecture& arch, models::NetworkO
                 mib(ledger.peak(Category::Activations)), mib(ledger.peak(Category::Workspace)),
                 mib(ledger.peak(Category::Activations) + ledger.peak(Category::Workspace)), mib(ledger.peakTotal()),
                 mib(planned));
+    std::fflush(stdout);  // rows come minutes apart on a CPU device
 }
 
 }  // namespace
