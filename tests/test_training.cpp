@@ -125,3 +125,29 @@ TEST_CASE("a memory budget that cannot hold the run is refused before training",
     CHECK_THROWS_AS(Trainer(e, smallRun(scratch("run-c").string()), data), BudgetExceeded);
     test::countValidation(e);
 }
+
+TEST_CASE("the training plan is exact: its figure fits, a byte less does not", "[training]") {
+    const datasets::Split data = datasets::loadData("synthetic:1x16x16:10");
+    const TrainConfig config = smallRun(scratch("run-plan").string());
+    uint64_t planned = 0;
+    {
+        Engine probe(test::options());
+        planned = plannedTrainingBytes(probe, config, 1, 16, 16, 10);
+        CHECK(largestBatchWithin(probe, config, 1, 16, 16, 10, planned) == config.batch);
+        CHECK(largestBatchWithin(probe, config, 1, 16, 16, 10, 1024) == 0);
+        test::countValidation(probe);
+    }
+    for (uint64_t budget : {planned, planned - 1}) {
+        EngineOptions o = test::options();
+        o.budget = budget;
+        Engine e(o);
+        if (budget == planned) {
+            Trainer t(e, config, data);
+            CHECK(t.run(1) == 130);
+            CHECK(e.memory().ledger().peakTotal() == planned);
+        } else {
+            CHECK_THROWS_AS(Trainer(e, config, data), BudgetExceeded);
+        }
+        test::countValidation(e);
+    }
+}

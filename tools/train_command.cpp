@@ -2,6 +2,7 @@
 #include "tools/commands.hpp"
 
 #include "datasets/data_source.hpp"
+#include "engine/memory_ledger.hpp"
 #include "training/trainer.hpp"
 
 #include <chrono>
@@ -22,7 +23,7 @@ const char* kTrainHelp =
     "  --data SOURCE      fashion-mnist (default), synthetic[:CxHxW:K], or a directory of CIFAR-10\n"
     "                     (data_batch_*.bin), CIFAR-100 (train.bin) or IDX files\n"
     "  --epochs N         default 2 (Fashion-MNIST: 89% test accuracy in 6 minutes on 2 CPU cores)\n"
-    "  --batch N          default 128\n"
+    "  --batch N|auto     default 128; auto: the largest batch whose memory plan fits --budget\n"
     "  --lr X             initial learning rate (default 0.1), divided by --lr-decay 10 at\n"
     "  --milestones A,B   these fractions of training (default 0.5,0.75)\n"
     "  --momentum X       default 0.9\n"
@@ -68,7 +69,15 @@ int trainCommand(Arguments& args) {
     c.model = args.option("model").value_or(c.model);
     c.data = args.option("data").value_or("");
     c.epochs = uint32_t(args.count("epochs", c.epochs));
-    c.batch = uint32_t(args.count("batch", c.batch));
+    const std::string batchText = args.option("batch").value_or(std::to_string(c.batch));
+    const bool autoBatch = batchText == "auto";
+    if (!autoBatch) {
+        try {
+            c.batch = uint32_t(std::stoul(batchText));
+        } catch (const std::exception&) {
+            throw UsageError("--batch takes a whole number or auto, not '" + batchText + "'");
+        }
+    }
     c.lr = float(args.real("lr", c.lr));
     c.lrDecay = 1.0f / float(args.real("lr-decay", 10.0));
     if (auto m = args.option("milestones")) c.milestones = parseFractions(*m);
@@ -87,6 +96,7 @@ int trainCommand(Arguments& args) {
     const EngineOptions options = engineOptions(args);
     args.finish();
     if (c.epochs == 0 || c.batch == 0) throw UsageError("--epochs and --batch must be at least 1");
+    if (autoBatch && !options.budget) throw UsageError("--batch auto needs --budget SIZE");
     if (c.runDirectory.empty()) c.runDirectory = resume ? std::filesystem::path(*resume).parent_path().string() : defaultRunDirectory(c.model);
     if (c.runDirectory.empty()) c.runDirectory = ".";
     models::modelByName(c.model);  // an unknown model fails before the data loads
@@ -94,6 +104,22 @@ int trainCommand(Arguments& args) {
     std::printf("loading %s\n", c.data.empty() ? "Fashion-MNIST" : c.data.c_str());
     const datasets::Split data = datasets::loadData(c.data);
     Engine engine(options);
+    const auto& shape = data.train;
+    if (options.budget) {
+        // Refuse, or choose the batch, from the plan: before allocating anything.
+        if (autoBatch) {
+            c.batch = training::largestBatchWithin(engine, c, shape.channels, shape.height, shape.width, shape.classes,
+                                                   *options.budget);
+            if (c.batch == 0) c.batch = 1;  // refused below with batch 1's figures
+            else std::printf("--batch auto: %u is the largest batch whose plan fits %s\n", c.batch,
+                             formatBytes(*options.budget).c_str());
+        }
+        const uint64_t planned = training::plannedTrainingBytes(engine, c, shape.channels, shape.height, shape.width,
+                                                                shape.classes);
+        if (planned > *options.budget)
+            throw BudgetExceeded(c.model + " at batch " + std::to_string(c.batch) + " plans " + formatBytes(planned) +
+                                 " of device memory, past the budget of " + formatBytes(*options.budget));
+    }
     training::Trainer trainer(engine, c, data);
     if (resume) trainer.restore(*resume);
     const auto& net = trainer.network();

@@ -60,6 +60,40 @@ float TrainConfig::learningRate(uint64_t step, uint64_t totalSteps) const {
     return rate;
 }
 
+uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, uint32_t channels, uint32_t height,
+                              uint32_t width, uint32_t classes) {
+    const auto arch = models::expand(models::modelByName(config.model), channels, height, width, classes);
+    models::NetworkOptions options;
+    options.batch = config.batch;
+    options.backprop = config.backprop;
+    const MemoryArena& arena = const_cast<Engine&>(engine).memory();
+    uint64_t bytes = 0, weights = 0;
+    for (const auto& t : models::planTensors(arch, options, engine.info())) {
+        bytes += arena.chargedSize(t.elements * 4);
+        if (t.category == Category::Parameters) weights = t.elements;
+    }
+    const uint64_t imageWords = (uint64_t(config.batch) * channels * height * width + 3) / 4;
+    bytes += 2 * arena.chargedSize(imageWords * 4);                     // training and test batches
+    bytes += arena.chargedSize(weights * 4);                            // momentum
+    bytes += arena.chargedSize(2 * channels * 4) + 2 * arena.chargedSize(4);  // normalization, counter, rate
+    return bytes;
+}
+
+uint32_t largestBatchWithin(const Engine& engine, TrainConfig config, uint32_t channels, uint32_t height, uint32_t width,
+                            uint32_t classes, uint64_t budget, uint32_t limit) {
+    auto fits = [&](uint32_t batch) {
+        config.batch = batch;
+        return plannedTrainingBytes(engine, config, channels, height, width, classes) <= budget;
+    };
+    if (!fits(1)) return 0;
+    uint32_t good = 1, bad = limit + 1;  // the plan grows with the batch
+    while (bad - good > 1) {
+        const uint32_t mid = good + (bad - good) / 2;
+        (fits(mid) ? good : bad) = mid;
+    }
+    return good;
+}
+
 struct Trainer::Impl {
     Tensor images, testImages, normalization, counter, hyper, momentum;
     std::unique_ptr<Recorder> trainStep, evalStep;

@@ -42,6 +42,14 @@ struct EvalResult {
     std::size_t samples = 0;
 };
 
+// Device bytes a training run of `config` on data of this shape holds at its peak, as the engine
+// will charge them: the network's plan plus the trainer's batches, momentum and small buffers.
+uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, uint32_t channels, uint32_t height,
+                              uint32_t width, uint32_t classes);
+// The largest batch (up to `limit`) whose plan fits `budget`; 0 when not even batch 1 does.
+uint32_t largestBatchWithin(const Engine& engine, TrainConfig config, uint32_t channels, uint32_t height,
+                            uint32_t width, uint32_t classes, uint64_t budget, uint32_t limit = 4096);
+
 class Trainer {
 public:
     Trainer(Engine& engine, TrainConfig config, const datasets::Split& data);
