@@ -53,7 +53,11 @@ Recorder::Recorder(const Device& device, RecorderOptions options) : device_(devi
     fence_ = UniqueHandle<VkFence>(fence, [d](VkFence f) { vkDestroyFence(d, f, nullptr); });
 }
 
-Recorder::~Recorder() = default;
+Recorder::~Recorder() {
+    if (!pending_) return;  // the command buffers must outlive their execution
+    VkFence fence = fence_.get();
+    vkWaitForFences(device_.handle(), 1, &fence, VK_TRUE, UINT64_MAX);
+}
 
 Recorder::Chunk& Recorder::current() {
     if (closed_) throw std::logic_error("recorder: cannot record after run(); make a new recorder");
@@ -223,6 +227,12 @@ void Recorder::copy(const BufferRegion& source, const BufferRegion& destination)
 }
 
 void Recorder::run() {
+    submit();
+    wait();
+}
+
+void Recorder::submit() {
+    if (pending_) throw std::logic_error("recorder: submit() again before wait()");
     if (chunks_.empty()) return;
     if (!closed_) {
         // Results are read by the host after the fence.
@@ -240,8 +250,15 @@ void Recorder::run() {
         const bool last = i + 1 == chunks_.size();
         check(vkQueueSubmit(device_.queue(), 1, &submit, last ? fence : VK_NULL_HANDLE), "vkQueueSubmit");
     }
-    check(vkWaitForFences(d, 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences",
+    pending_ = true;
+}
+
+void Recorder::wait() {
+    if (!pending_) return;
+    VkFence fence = fence_.get();
+    check(vkWaitForFences(device_.handle(), 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences",
           std::to_string(dispatches_) + " dispatches");
+    pending_ = false;
     if (options_.profile) collectTimings();
 }
 

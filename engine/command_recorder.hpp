@@ -52,8 +52,10 @@ public:
     void copy(const BufferRegion& source, const BufferRegion& destination);
 
     // Submits everything recorded and waits. The first call closes the recording; later calls
-    // replay it.
+    // replay it. submit() and wait() are its halves, for host work between them.
     void run();
+    void submit();
+    void wait();
 
     std::size_t dispatches() const { return dispatches_; }
     std::size_t barriers() const { return barriers_; }
@@ -80,7 +82,7 @@ private:
     uint32_t setsInPool_ = 0;
     std::vector<std::unique_ptr<Chunk>> chunks_;
     HazardTracker hazards_;
-    bool closed_ = false;
+    bool closed_ = false, pending_ = false;
     std::size_t dispatches_ = 0, barriers_ = 0;
     std::map<std::string, KernelTiming> timings_;
 };

@@ -159,17 +159,22 @@ std::vector<uint32_t> Trainer::epochOrder(uint32_t epoch) const {
     return order;
 }
 
-void Trainer::uploadBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order, std::size_t first, bool test) {
+// A batch gathered on the host; past the end of the data, padding samples that count for nothing.
+Trainer::HostBatch Trainer::gatherBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order,
+                                        std::size_t first) const {
     const std::size_t bytes = data.imageBytes(), n = config_.batch;
-    std::vector<std::byte> images(n * bytes, std::byte{0});
-    std::vector<uint32_t> labels(n, kernels::kIgnoredLabel);
+    HostBatch b{std::vector<std::byte>(n * bytes, std::byte{0}), std::vector<uint32_t>(n, kernels::kIgnoredLabel)};
     for (std::size_t i = 0; i < n && first + i < order.size(); ++i) {
         const std::size_t at = order[first + i];
-        std::memcpy(images.data() + i * bytes, data.images.data() + at * bytes, bytes);
-        labels[i] = data.labels[at];
+        std::memcpy(b.images.data() + i * bytes, data.images.data() + at * bytes, bytes);
+        b.labels[i] = data.labels[at];
     }
-    engine_.uploadBytes(test ? impl_->testImages : impl_->images, images);
-    engine_.uploadBytes(network_->labels(), std::as_bytes(std::span(labels)));
+    return b;
+}
+
+void Trainer::uploadBatch(const HostBatch& batch, bool test) {
+    engine_.uploadBytes(test ? impl_->testImages : impl_->images, batch.images);
+    engine_.uploadBytes(network_->labels(), std::as_bytes(std::span(batch.labels)));
 }
 
 EvalResult Trainer::evaluate() {
@@ -178,7 +183,7 @@ EvalResult Trainer::evaluate() {
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = uint32_t(i);
     engine_.upload(network_->metrics(), std::vector<float>{0.0f, 0.0f});
     for (std::size_t first = 0; first < order.size(); first += config_.batch) {
-        uploadBatch(test, order, first, true);
+        uploadBatch(gatherBatch(test, order, first), true);
         impl_->evalStep->run();
     }
     const auto m = engine_.download(network_->metrics());
@@ -271,13 +276,17 @@ int Trainer::run(std::optional<uint64_t> stopAfter) {
         const auto order = epochOrder(epoch);
         double lossSum = 0, correct = 0, seen = 0;
         const std::size_t firstBatch = epoch == m.startEpoch ? m.startBatch : 0;
+        HostBatch next = gatherBatch(train, order, firstBatch * config_.batch);
         for (std::size_t b = firstBatch; b < perEpoch; ++b) {
-            uploadBatch(train, order, b * config_.batch, false);
+            uploadBatch(next, false);
             const uint32_t counter = uint32_t(step_);
             engine_.uploadBytes(m.counter, std::as_bytes(std::span(&counter, 1)));
             const float rate = config_.learningRate(step_, total);
             engine_.upload(m.hyper, std::span(&rate, 1));
-            m.trainStep->run();
+            m.trainStep->submit();
+            // The next batch is gathered while the device works on this one.
+            if (b + 1 < perEpoch) next = gatherBatch(train, order, (b + 1) * config_.batch);
+            m.trainStep->wait();
             const auto result = engine_.download(network_->metrics());
             ++step_;
             lossSum += result[0], correct += result[1], seen += config_.batch;

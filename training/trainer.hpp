@@ -71,7 +71,12 @@ public:
 
 private:
     struct Impl;
-    void uploadBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order, std::size_t first, bool pad);
+    struct HostBatch {
+        std::vector<std::byte> images;
+        std::vector<uint32_t> labels;
+    };
+    HostBatch gatherBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order, std::size_t first) const;
+    void uploadBatch(const HostBatch& batch, bool test);
     std::vector<uint32_t> epochOrder(uint32_t epoch) const;
 
     Engine& engine_;
