@@ -1,5 +1,7 @@
 #include "engine/engine.hpp"
 
+#include <limits>
+
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -26,7 +28,8 @@ EngineOptions EngineOptions::fromEnvironment() {
 }
 
 Engine::Engine(const EngineOptions& options)
-    : instance_(options.validation),
+    : poison_(options.poisonTensors),
+      instance_(options.validation),
       device_(chooseDevice(instance_, options.device)),
       arena_(device_, ArenaOptions{options.blockSize, options.forceStaging}),
       pipelines_(device_, options.pipelineCache) {
@@ -40,7 +43,9 @@ Tensor Engine::tensor(Shape shape, Category category, std::string name) {
                                  ") is larger than the device's maxStorageBufferRange of " +
                                  formatBytes(info().limits.maxStorageBufferRange));
     Allocation allocation = arena_.allocate(bytes, category, "tensor " + name + " " + toString(shape));
-    return Tensor(std::move(allocation), arena_.alignment(), shape, std::move(name));
+    Tensor tensor(std::move(allocation), arena_.alignment(), shape, std::move(name));
+    if (poison_) upload(tensor, std::vector<float>(shape.elements(), std::numeric_limits<float>::quiet_NaN()));
+    return tensor;
 }
 
 void Engine::upload(const Tensor& tensor, std::span<const float> values) {

@@ -25,6 +25,8 @@ struct EngineOptions {
     std::optional<std::uint64_t> budget;
     std::optional<std::filesystem::path> pipelineCache;
     VkDeviceSize blockSize = VkDeviceSize{256} << 20;
+    // Fill every new tensor with NaN, so that reading memory nothing wrote shows (tests).
+    bool poisonTensors = false;
 
     // REVNET_DEVICE, REVNET_VALIDATION, REVNET_FORCE_STAGING and REVNET_PIPELINE_CACHE.
     static EngineOptions fromEnvironment();
@@ -47,6 +49,7 @@ public:
     std::vector<float> download(const Tensor& tensor);
 
 private:
+    bool poison_ = false;
     Instance instance_;
     Device device_;
     MemoryArena arena_;

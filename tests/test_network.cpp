@@ -42,9 +42,13 @@ TEST_CASE("reversible gradients equal stored-activation gradients", "[network]")
     Engine& e = test::engine();
     for (const ModelSpec& spec : {modelByName("revnet-38"), kBottleneck}) {
         INFO(spec.name);
-        const Architecture arch = expand(spec, 3, 8, 8, 10);
+        // Rebuilt activations differ from the stored ones in their last bits; where one lands
+        // within that of a ReLU's kink the two modes take different branches, and batch norm
+        // spreads the difference over its channel. Batch 8 at 16x16 keeps every batch-norm
+        // channel at 128+ values, so a rare flip moves gradients far less than the tolerance.
+        const Architecture arch = expand(spec, 3, 16, 16, 10);
         NetworkOptions options;
-        options.batch = 4;
+        options.batch = 8;
         options.backprop = Backprop::Reversible;
         Network reversible(e, arch, options);
         options.backprop = Backprop::Stored;
