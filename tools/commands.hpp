@@ -14,6 +14,7 @@ int modelsCommand(Arguments& args);
 int benchStep(Arguments& args);  // `revnet bench step`
 int trainCommand(Arguments& args);
 int evalCommand(Arguments& args);
+int memoryCommand(Arguments& args);
 
 // Engine options from the environment, overridden by --device, --budget and --staging.
 EngineOptions engineOptions(Arguments& args);
