@@ -15,6 +15,7 @@ int benchStep(Arguments& args);  // `revnet bench step`
 int trainCommand(Arguments& args);
 int evalCommand(Arguments& args);
 int memoryCommand(Arguments& args);
+int demoCommand(Arguments& args);  // `revnet demo memory`
 
 // Engine options from the environment, overridden by --device, --budget and --staging.
 EngineOptions engineOptions(Arguments& args);

@@ -20,6 +20,7 @@ constexpr const char* kUsage =
     "  train     train a model (default: a small RevNet on Fashion-MNIST)\n"
     "  eval      test loss and accuracy of a checkpoint\n"
     "  memory    the device memory a training run plans, and the largest batch a budget allows\n"
+    "  demo      'demo memory': peak memory against depth for ResNets and RevNets, with a chart\n"
     "  devices   list Vulkan devices with the limits the engine relies on\n"
     "  smoke     run every engine kernel once on the chosen device and check the results\n"
     "  bench     measure the device's peaks, the kernels, and whole training steps\n"
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
         if (command == "train") return cli::trainCommand(args);
         if (command == "eval") return cli::evalCommand(args);
         if (command == "memory") return cli::memoryCommand(args);
+        if (command == "demo") return cli::demoCommand(args);
         std::fprintf(stderr, "revnet: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const cli::UsageError& e) {

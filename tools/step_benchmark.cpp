@@ -5,35 +5,23 @@
 #include "kernels/sgd.hpp"
 #include "models/network.hpp"
 #include "tools/kernel_benchmarks.hpp"
+#include "tools/step_measurement.hpp"
 
 #include <cstdio>
 #include <random>
 
 namespace revnet::cli {
 
-namespace {
-
-const char* kHelp =
-    "usage: revnet bench step [MODEL...] [--batch N] [--input CxHxW] [--classes K]\n"
-    "                         [--backprop reversible|stored|both] [--runs N] [engine options]\n\n"
-    "Times training steps (forward, loss, backward and an SGD update, recorded once and replayed)\n"
-    "of each model (default: revnet-38) on random data: the median of N runs (default 3) after one\n"
-    "warm-up, in ms and images/s, with the peak device memory the engine measured by category and\n"
-    "the plan made before allocating. RevNets run with reversible backprop, stored backprop, or\n"
-    "both (default both); ResNets always store. Defaults: batch 128, 3x32x32 inputs, 10 classes.\n%s";
-
-double mib(uint64_t bytes) { return bytes / (1024.0 * 1024.0); }
-
-void benchOne(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs) {
+StepMeasurement measureStep(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs) {
     MemoryLedger& ledger = engine.memory().ledger();
     ledger.resetPeaks();
-    uint64_t planned = 0;
-    for (const auto& t : models::planTensors(arch, options, engine.info())) planned += engine.memory().chargedSize(t.elements * 4);
+    StepMeasurement m;
+    for (const auto& t : models::planTensors(arch, options, engine.info())) m.planned += engine.memory().chargedSize(t.elements * 4);
     models::Network net(engine, arch, options);
     net.initialize(1);
     Tensor momentum = engine.tensor(net.weights().shape(), Category::OptimizerState, "momentum");
     Tensor hyper = engine.tensor({1, 1, 1, 1}, Category::OptimizerState, "learning rate");
-    planned += engine.memory().chargedSize(momentum.bytes()) + engine.memory().chargedSize(hyper.bytes());
+    m.planned += engine.memory().chargedSize(momentum.bytes()) + engine.memory().chargedSize(hyper.bytes());
     engine.upload(momentum, std::vector<float>(momentum.shape().elements(), 0.0f));
     engine.upload(hyper, std::vector<float>{0.01f});
 
@@ -58,13 +46,33 @@ void benchOne(Engine& engine, const models::Architecture& arch, models::NetworkO
                          range(net.gradients(), decayed, all - decayed), range(momentum, decayed, all - decayed), hyper,
                          0, {0.9f, 0.0f, false});
     recorder.run();  // warm-up: compiles the pipelines
-    const double seconds = medianSeconds(recorder, runs);  // two more warm-ups inside
+    m.seconds = runs > 0 ? medianSeconds(recorder, runs) : 0;  // two more warm-ups inside
+    m.savedActivations = ledger.peak(Category::Activations);
+    m.workspace = ledger.peak(Category::Workspace);
+    m.peak = ledger.peakTotal();
+    return m;
+}
+
+namespace {
+
+const char* kHelp =
+    "usage: revnet bench step [MODEL...] [--batch N] [--input CxHxW] [--classes K]\n"
+    "                         [--backprop reversible|stored|both] [--runs N] [engine options]\n\n"
+    "Times training steps (forward, loss, backward and an SGD update, recorded once and replayed)\n"
+    "of each model (default: revnet-38) on random data: the median of N runs (default 3) after one\n"
+    "warm-up, in ms and images/s, with the peak device memory the engine measured by category and\n"
+    "the plan made before allocating. RevNets run with reversible backprop, stored backprop, or\n"
+    "both (default both); ResNets always store. Defaults: batch 128, 3x32x32 inputs, 10 classes.\n%s";
+
+double mib(uint64_t bytes) { return bytes / (1024.0 * 1024.0); }
+
+void benchOne(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs) {
+    const StepMeasurement m = measureStep(engine, arch, options, runs);
     const bool reversible = arch.spec.family == models::Family::RevNet && options.backprop == models::Backprop::Reversible;
     std::printf("%-11s %-10s %5u %9.0f %8.1f %10.1f %10.1f %10.1f %10.1f %10.1f\n", arch.spec.name.c_str(),
-                reversible ? "reversible" : "stored", options.batch, seconds * 1e3, options.batch / seconds,
-                mib(ledger.peak(Category::Activations)), mib(ledger.peak(Category::Workspace)),
-                mib(ledger.peak(Category::Activations) + ledger.peak(Category::Workspace)), mib(ledger.peakTotal()),
-                mib(planned));
+                reversible ? "reversible" : "stored", options.batch, m.seconds * 1e3, options.batch / m.seconds,
+                mib(m.savedActivations), mib(m.workspace), mib(m.savedActivations + m.workspace), mib(m.peak),
+                mib(m.planned));
     std::fflush(stdout);  // rows come minutes apart on a CPU device
 }
 
