@@ -130,12 +130,20 @@ TEST_CASE("saved activations stay flat in depth for RevNets and grow for ResNets
 }
 
 TEST_CASE("the engine's measured memory of a training step equals the plan", "[network][memory]") {
-    for (const char* name : {"revnet-38", "resnet-32"}) {
-        INFO(name);
+    struct Case {
+        ModelSpec spec;
+        uint32_t batch;
+        Backprop backprop;
+    };
+    for (const Case& c : {Case{modelByName("revnet-38"), 5, Backprop::Reversible}, Case{modelByName("revnet-38"), 12, Backprop::Stored},
+                          Case{modelByName("resnet-32"), 7, Backprop::Stored}, Case{kBottleneck, 3, Backprop::Reversible},
+                          Case{modelByName("resnet-164"), 2, Backprop::Stored}}) {
+        INFO(c.spec.name << " batch " << c.batch);
         Engine e(test::options());
-        const Architecture arch = expand(modelByName(name), 3, 16, 16, 10);
+        const Architecture arch = expand(c.spec, 3, 16, 16, 10);
         NetworkOptions options;
-        options.batch = 5;
+        options.batch = c.batch;
+        options.backprop = c.backprop;
         const auto plan = planTensors(arch, options, e.info());
         {
             Network net(e, arch, options);
