@@ -219,17 +219,34 @@ Shape shapeOf(const ParameterSpec& p) { return {p.shape[0], p.shape[1], p.shape[
 
 }  // namespace
 
+TensorView Network::weightOf(const std::string& name) const {
+    const Parameter& p = parameter(name);
+    return weights_->view(shapeOf(p.spec), p.offset);
+}
+
+TensorView Network::gradientOf(const std::string& name) const {
+    const Parameter& p = parameter(name);
+    return gradients_->view(shapeOf(p.spec), p.offset);
+}
+
+BatchNormLayer Network::batchNorm(const std::string& prefix) const {
+    return {weightOf(prefix + ".weight"), weightOf(prefix + ".bias"), gradientOf(prefix + ".weight"),
+            gradientOf(prefix + ".bias"), batchStatistics(prefix), runningStatistics(prefix)};
+}
+
+kernels::Conv2d Network::stemConvolution() const {
+    const auto& a = architecture_;
+    return kernels::Conv2d(engine_.info(), {{options_.batch, a.inChannels, a.height, a.width}, a.stem.out, 3, 3, 1, 1},
+                           options_.variant);
+}
+
 void Network::buildUnits() {
     const uint32_t n = options_.batch, div = halves(architecture_);
     const bool rev = reversibleMode(architecture_, options_);
     const Buffers& b = *buffers_;
-    auto weight = [&](const std::string& name) { const Parameter& p = parameter(name); return weights_->view(shapeOf(p.spec), p.offset); };
-    auto grad = [&](const std::string& name) { const Parameter& p = parameter(name); return gradients_->view(shapeOf(p.spec), p.offset); };
-    auto norm = [&](const std::string& prefix, uint32_t channels) {
-        (void)channels;
-        return BatchNormLayer{weight(prefix + ".weight"), weight(prefix + ".bias"), grad(prefix + ".weight"),
-                              grad(prefix + ".bias"), batchStatistics(prefix), runningStatistics(prefix)};
-    };
+    auto weight = [&](const std::string& name) { return weightOf(name); };
+    auto grad = [&](const std::string& name) { return gradientOf(name); };
+    auto norm = [&](const std::string& prefix, uint32_t) { return batchNorm(prefix); };
     auto function = [&](const FunctionSpec& f, uint32_t h, uint32_t w, FunctionBuffers& buffers) {
         ResidualFunction out;
         const auto convs = functionConvs(f, n, h, w);
@@ -355,18 +372,12 @@ void Network::recordForward(Context& c, Pass pass) const {
     const uint32_t n = options_.batch;
     const auto& a = architecture_;
     const Shape stemShape{n, a.stem.out, a.height, a.width};
-    const kernels::Conv2d stem(engine_.info(), {{n, a.inChannels, a.height, a.width}, a.stem.out, 3, 3, 1, 1}, options_.variant);
     const TensorView s = b["stem conv output"].view(stemShape), a0 = b["stem output"].view(stemShape);
-    const Parameter& stemWeight = parameter("stem.conv.weight");
-    stem.forward(c.pipelines, c.recorder, input_->view({n, a.inChannels, a.height, a.width}),
-                 weights_->view(shapeOf(stemWeight.spec), stemWeight.offset), s, c.convWorkspace);
-    BatchNormLayer stemNorm{weights_->view({1, 1, 1, a.stem.out}, parameter("stem.bn.weight").offset),
-                            weights_->view({1, 1, 1, a.stem.out}, parameter("stem.bn.bias").offset), {}, {}, {}, {}};
-    const TensorView running = runningStatistics("stem.bn");
-    const TensorView stats = batchStatistics("stem.bn");
-    if (pass == Pass::Train) kernels::batchNormStatistics(c.pipelines, c.recorder, s, stats, running, true, c.bn);
-    kernels::batchNormForward(c.pipelines, c.recorder, s, pass == Pass::Inference ? running : stats, stemNorm.gamma,
-                              stemNorm.beta, a0, c.bn);
+    stemConvolution().forward(c.pipelines, c.recorder, batchInput(), weightOf("stem.conv.weight"), s, c.convWorkspace);
+    const BatchNormLayer stem = batchNorm("stem.bn");
+    if (pass == Pass::Train) kernels::batchNormStatistics(c.pipelines, c.recorder, s, stem.stats, stem.running, true, c.bn);
+    kernels::batchNormForward(c.pipelines, c.recorder, s, pass == Pass::Inference ? stem.running : stem.stats, stem.gamma,
+                              stem.beta, a0, c.bn);
 
     const bool rev = reversibleMode(architecture_, options_);
     for (const Unit& unit : units_) {
@@ -398,17 +409,15 @@ void Network::recordHeadForward(Context& c, Pass pass) const {
     const uint32_t n = options_.batch;
     const Shape topShape{n, a.topChannels, a.topHeight, a.topWidth};
     const TensorView top = units_.back().output->view(topShape), act = b["head activation"].view(topShape);
-    const TensorView gamma = weights_->view({1, 1, 1, a.topChannels}, parameter("head.bn.weight").offset);
-    const TensorView beta = weights_->view({1, 1, 1, a.topChannels}, parameter("head.bn.bias").offset);
-    const TensorView running = runningStatistics("head.bn");
-    const TensorView stats = batchStatistics("head.bn");
-    if (pass == Pass::Train) kernels::batchNormStatistics(c.pipelines, c.recorder, top, stats, running, true, c.bn);
-    kernels::batchNormForward(c.pipelines, c.recorder, top, pass == Pass::Inference ? running : stats, gamma, beta, act, c.bn);
+    const BatchNormLayer head = batchNorm("head.bn");
+    if (pass == Pass::Train) kernels::batchNormStatistics(c.pipelines, c.recorder, top, head.stats, head.running, true, c.bn);
+    kernels::batchNormForward(c.pipelines, c.recorder, top, pass == Pass::Inference ? head.running : head.stats,
+                              head.gamma, head.beta, act, c.bn);
     const TensorView pooled = b["pooled"].view({n, a.topChannels, 1, 1});
     kernels::globalAvgPoolForward(c.pipelines, c.recorder, act, pooled);
     const kernels::LinearShape fc{n, a.topChannels, a.classes};
-    kernels::linearForward(c.pipelines, c.recorder, fc, pooled, weights_->view({1, 1, a.classes, a.topChannels}, parameter("head.fc.weight").offset),
-                           weights_->view({1, 1, 1, a.classes}, parameter("head.fc.bias").offset), b["logits"]);
+    kernels::linearForward(c.pipelines, c.recorder, fc, pooled, weightOf("head.fc.weight"), weightOf("head.fc.bias"),
+                           b["logits"]);
     kernels::softmaxCrossEntropy(c.pipelines, c.recorder, n, a.classes, b["logits"], *labels_, b["logit gradients"],
                                  *metrics_, 1.0f / float(n), pass == Pass::Inference);
 }
@@ -424,21 +433,15 @@ void Network::recordBackward(Context& c) const {
     // Head: fully connected, global pooling, batch norm + ReLU, into the top's gradient.
     const Shape topShape{n, a.topChannels, a.topHeight, a.topWidth};
     const kernels::LinearShape fc{n, a.topChannels, a.classes};
-    const Parameter& fcw = parameter("head.fc.weight");
-    kernels::linearGradParams(c.pipelines, c.recorder, fc, b["pooled"], b["logit gradients"],
-                              gradients_->view({1, 1, a.classes, a.topChannels}, fcw.offset),
-                              gradients_->view({1, 1, 1, a.classes}, parameter("head.fc.bias").offset));
-    kernels::linearGradInput(c.pipelines, c.recorder, fc, b["logit gradients"], weights_->view({1, 1, a.classes, a.topChannels}, fcw.offset),
+    kernels::linearGradParams(c.pipelines, c.recorder, fc, b["pooled"], b["logit gradients"], gradientOf("head.fc.weight"),
+                              gradientOf("head.fc.bias"));
+    kernels::linearGradInput(c.pipelines, c.recorder, fc, b["logit gradients"], weightOf("head.fc.weight"),
                              b["pooled gradients"]);
     const TensorView dAct = b["head gradients"].view(topShape);
     kernels::globalAvgPoolBackward(c.pipelines, c.recorder, b["pooled gradients"].view({n, a.topChannels, 1, 1}), dAct, false);
-    kernels::batchNormBackward(c.pipelines, c.recorder, units_.back().output->view(topShape), dAct,
-                               batchStatistics("head.bn"),
-                               weights_->view({1, 1, 1, a.topChannels}, parameter("head.bn.weight").offset),
-                               weights_->view({1, 1, 1, a.topChannels}, parameter("head.bn.bias").offset),
-                               gradients_->view({1, 1, 1, a.topChannels}, parameter("head.bn.weight").offset),
-                               gradients_->view({1, 1, 1, a.topChannels}, parameter("head.bn.bias").offset),
-                               gradientTensors[current]->view(topShape), false, c.bn);
+    const BatchNormLayer head = batchNorm("head.bn");
+    kernels::batchNormBackward(c.pipelines, c.recorder, units_.back().output->view(topShape), dAct, head.stats, head.gamma,
+                               head.beta, head.dgamma, head.dbeta, gradientTensors[current]->view(topShape), false, c.bn);
 
     for (auto it = units_.rbegin(); it != units_.rend(); ++it) {
         const Unit& unit = *it;
@@ -488,19 +491,14 @@ void Network::recordBackward(Context& c) const {
 
     // Stem: batch norm + ReLU, then the convolution's weight gradient (the images need none).
     const Shape stemShape{n, a.stem.out, a.height, a.width};
-    const kernels::Conv2d stem(engine_.info(), {{n, a.inChannels, a.height, a.width}, a.stem.out, 3, 3, 1, 1}, options_.variant);
-    const Parameter& stemWeight = parameter("stem.conv.weight");
-    const TensorView image = input_->view({n, a.inChannels, a.height, a.width}), s = b["stem conv output"].view(stemShape);
-    if (rev) stem.forward(c.pipelines, c.recorder, image, weights_->view(shapeOf(stemWeight.spec), stemWeight.offset), s, c.convWorkspace);
+    const kernels::Conv2d stemConv = stemConvolution();
+    const TensorView image = batchInput(), s = b["stem conv output"].view(stemShape);
+    if (rev) stemConv.forward(c.pipelines, c.recorder, image, weightOf("stem.conv.weight"), s, c.convWorkspace);
     const TensorView ds = c.gradScratch[0]->view(stemShape);
-    kernels::batchNormBackward(c.pipelines, c.recorder, s, gradientTensors[current]->view(stemShape),
-                               batchStatistics("stem.bn"),
-                               weights_->view({1, 1, 1, a.stem.out}, parameter("stem.bn.weight").offset),
-                               weights_->view({1, 1, 1, a.stem.out}, parameter("stem.bn.bias").offset),
-                               gradients_->view({1, 1, 1, a.stem.out}, parameter("stem.bn.weight").offset),
-                               gradients_->view({1, 1, 1, a.stem.out}, parameter("stem.bn.bias").offset), ds, false, c.bn);
-    stem.gradWeight(c.pipelines, c.recorder, image, ds, gradients_->view(shapeOf(stemWeight.spec), stemWeight.offset),
-                    c.convWorkspace);
+    const BatchNormLayer stem = batchNorm("stem.bn");
+    kernels::batchNormBackward(c.pipelines, c.recorder, s, gradientTensors[current]->view(stemShape), stem.stats,
+                               stem.gamma, stem.beta, stem.dgamma, stem.dbeta, ds, false, c.bn);
+    stemConv.gradWeight(c.pipelines, c.recorder, image, ds, gradientOf("stem.conv.weight"), c.convWorkspace);
 }
 
 void Network::recordTrainingStep(Recorder& recorder) const {

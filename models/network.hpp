@@ -108,6 +108,10 @@ private:
     std::vector<std::pair<std::string, StatisticsLocation>> statisticsLocations_;
     TensorView runningStatistics(const std::string& batchNorm) const;
     TensorView batchStatistics(const std::string& batchNorm) const;
+    TensorView weightOf(const std::string& parameter) const;
+    TensorView gradientOf(const std::string& parameter) const;
+    BatchNormLayer batchNorm(const std::string& prefix) const;
+    kernels::Conv2d stemConvolution() const;
     std::vector<std::pair<Tensor, Tensor>> probes_;
 };
 
