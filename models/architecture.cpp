@@ -87,7 +87,7 @@ Architecture expand(const ModelSpec& spec, uint32_t inChannels, uint32_t height,
             unit.f = residualFunction(unit.prefix + ".F", spec.block, unit.inChannels / div, outChannels / div,
                                       unit.stride, firstOfNetwork);
             if (rev) unit.g = residualFunction(unit.prefix + ".G", spec.block, outChannels / 2, outChannels / 2, 1, false);
-            unit.reversible = rev && u > 0;
+            unit.reversible = rev && unit.shortcut == Shortcut::Identity;
             h = unit.outSize;
             w = unit.outWidth;
             a.units.push_back(std::move(unit));

@@ -56,7 +56,8 @@ struct UnitSpec {
     uint32_t inWidth, outWidth;
     Shortcut shortcut;
     FunctionSpec f, g;  // a ResNet unit has only f
-    // A RevNet unit is reversible unless it is the first of its stage (strided or widening).
+    // A RevNet unit is reversible when its shortcut is the identity: all but the first unit of a
+    // stage that strides or widens (stage 1 of the basic RevNets neither strides nor widens).
     bool reversible;
 };
 

@@ -6,6 +6,7 @@
 #include "kernels/pooling.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -49,6 +50,22 @@ kernels::Conv2dShape projectionShape(const UnitSpec& u, uint32_t n, uint32_t div
 
 uint32_t halves(const Architecture& a) { return a.spec.family == Family::RevNet ? 2 : 1; }
 
+// A unit whose shortcut is the identity updates its output's gradient in place into its input's;
+// any other writes its input's gradient into the other of the two activation-gradient tensors.
+bool gradientInPlace(const UnitSpec& u) { return u.shortcut == Shortcut::Identity; }
+
+// The two activation-gradient tensors' sizes: the top's gradient starts in the first.
+std::array<uint64_t, 2> gradientSizes(const Architecture& a, uint32_t n) {
+    std::array<uint64_t, 2> sizes{uint64_t{n} * a.topChannels * a.topHeight * a.topWidth, 0};
+    int current = 0;
+    for (auto it = a.units.rbegin(); it != a.units.rend(); ++it) {
+        if (gradientInPlace(*it)) continue;
+        current = 1 - current;
+        sizes[current] = std::max(sizes[current], unitInput(*it, n).elements());
+    }
+    return sizes;
+}
+
 }  // namespace
 
 std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptions& o, const DeviceInfo& device) {
@@ -69,57 +86,47 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
     add("labels", Category::Data, n);
     add("metrics", Category::Workspace, 2);
 
-    const uint64_t stemOut = uint64_t{n} * a.stem.out * a.height * a.width;
-    add("stem output", Category::Activations, stemOut);
-    add("stem conv output", rev ? Category::Workspace : Category::Activations, stemOut);
-
-    // Unit outputs: reversible units update their stage's tensor in place.
-    uint64_t largestUnit = stemOut, largestStepInput = stemOut, convWork = 0;
-    std::vector<uint64_t> sharedPre(3, 0), sharedOut(3, 0);
-    const uint32_t div = halves(a);
+    // The stem's output, also its convolution's (batch norm runs in place; the backward pass
+    // recomputes the convolution there once the first unit no longer needs its input).
+    const uint64_t top = uint64_t{n} * a.topChannels * a.topHeight * a.topWidth;
+    add("stem output", Category::Activations, uint64_t{n} * a.stem.out * a.height * a.width);
+    uint64_t scratch = top, convWork = 0;
     convWork = kernels::Conv2d(device, {{n, a.inChannels, a.height, a.width}, a.stem.out, 3, 3, 1, 1}, o.variant)
                    .workspaceElements();
+    std::vector<uint64_t> shared;  // reversible: the kept conv outputs every function shares
+    const uint32_t div = halves(a);
     for (const auto& u : a.units) {
-        const uint64_t out = unitOutput(u, n).elements();
-        largestUnit = std::max({largestUnit, out, unitInput(u, n).elements()});
-        if (!rev || !u.reversible) add(u.prefix + (rev ? " output (stage)" : " output"), Category::Activations, out);
+        // Reversible units update their stage's tensor in place.
+        if (!rev || !u.reversible) add(u.prefix + " output", Category::Activations, unitOutput(u, n).elements());
         if (u.shortcut == Shortcut::Projection)
             convWork = std::max(convWork, kernels::Conv2d(device, projectionShape(u, n, div), o.variant).workspaceElements());
         for (const FunctionSpec* f : functionsOf(u)) {
             // F sees the unit's input; G sees y1, at the unit's output size.
             const bool isF = f == &u.f;
             const auto convs = functionConvs(*f, n, isF ? u.inSize : u.outSize, isF ? u.inWidth : u.outWidth);
+            scratch = std::max(scratch, convs.back().output().elements());
+            if (shared.size() + 1 < convs.size()) shared.resize(convs.size() - 1, 0);
             for (std::size_t i = 0; i < convs.size(); ++i) {
-                const uint64_t in = convs[i].input.elements(), result = convs[i].output().elements();
-                largestStepInput = std::max(largestStepInput, in);
+                scratch = std::max(scratch, convs[i].input.elements());
                 convWork = std::max(convWork, kernels::Conv2d(device, convs[i], o.variant).workspaceElements());
-                if (rev) {
-                    if (f->steps[i].bn) sharedPre[i] = std::max(sharedPre[i], in);
-                    sharedOut[i] = std::max(sharedOut[i], result);
-                } else {
-                    const std::string step = f->prefix + ".step" + std::to_string(i + 1);
-                    if (f->steps[i].bn) add(step + " bn output", Category::Activations, in);
-                    add(step + " conv output", Category::Activations, result);
-                }
+                if (i + 1 == convs.size()) continue;
+                const uint64_t kept = convs[i].output().elements();
+                if (rev) shared[i] = std::max(shared[i], kept);
+                else add(f->prefix + ".conv" + std::to_string(i + 1) + " output", Category::Activations, kept);
             }
         }
     }
-    if (rev)
-        for (std::size_t i = 0; i < 3; ++i) {
-            if (sharedPre[i]) add("shared step" + std::to_string(i + 1) + " bn output", Category::Workspace, sharedPre[i]);
-            if (sharedOut[i]) add("shared step" + std::to_string(i + 1) + " conv output", Category::Workspace, sharedOut[i]);
-        }
-    const uint64_t top = uint64_t{n} * a.topChannels * a.topHeight * a.topWidth;
+    for (std::size_t i = 0; i < shared.size(); ++i)
+        add("shared conv" + std::to_string(i + 1) + " output", Category::Workspace, shared[i]);
     add("pooled", Category::Activations, uint64_t{n} * a.topChannels);
-    add("head activation", Category::Workspace, top);
     add("logits", Category::Workspace, uint64_t{n} * a.classes);
     add("logit gradients", Category::Workspace, uint64_t{n} * a.classes);
     add("pooled gradients", Category::Workspace, uint64_t{n} * a.topChannels);
-    add("head gradients", Category::Workspace, top);
-    add("gradient scratch 1", Category::Workspace, largestStepInput);
-    add("gradient scratch 2", Category::Workspace, largestStepInput);
-    add("activation gradients 1", Category::Workspace, largestUnit);
-    add("activation gradients 2", Category::Workspace, largestUnit);
+    add("scratch 1", Category::Workspace, scratch);
+    add("scratch 2", Category::Workspace, scratch);
+    const auto gradients = gradientSizes(a, n);
+    add("activation gradients 1", Category::Workspace, gradients[0]);
+    add("activation gradients 2", Category::Workspace, std::max<uint64_t>(gradients[1], 4));
     add("convolution workspace", Category::Workspace, std::max<uint64_t>(convWork, 4));
     return plan;
 }
@@ -157,13 +164,8 @@ Network::Network(Engine& engine, Architecture architecture, NetworkOptions optio
     input_ = &b["input"];
     labels_ = &b["labels"];
     metrics_ = &b["metrics"];
-    if (reversibleMode(architecture_, options_))
-        for (int i = 1; i <= 3; ++i) {
-            const std::string s = "shared step" + std::to_string(i);
-            if (!b.byName.count(s + " conv output")) break;
-            buffers_->shared.pre.push_back(b.byName.count(s + " bn output") ? &b[s + " bn output"] : nullptr);
-            buffers_->shared.out.push_back(&b[s + " conv output"]);
-        }
+    for (int i = 1; b.byName.count("shared conv" + std::to_string(i) + " output"); ++i)
+        buffers_->shared.kept.push_back(&b["shared conv" + std::to_string(i) + " output"]);
     buildParameters();
     buildUnits();
 }
@@ -244,29 +246,23 @@ void Network::buildUnits() {
     const uint32_t n = options_.batch, div = halves(architecture_);
     const bool rev = reversibleMode(architecture_, options_);
     const Buffers& b = *buffers_;
-    auto weight = [&](const std::string& name) { return weightOf(name); };
-    auto grad = [&](const std::string& name) { return gradientOf(name); };
-    auto norm = [&](const std::string& prefix, uint32_t) { return batchNorm(prefix); };
     auto function = [&](const FunctionSpec& f, uint32_t h, uint32_t w, FunctionBuffers& buffers) {
         ResidualFunction out;
         const auto convs = functionConvs(f, n, h, w);
         for (std::size_t i = 0; i < f.steps.size(); ++i) {
-            const std::string step = f.prefix + ".step" + std::to_string(i + 1), index = std::to_string(i + 1);
+            const std::string index = std::to_string(i + 1);
             Step s{std::nullopt, {kernels::Conv2d(engine_.info(), convs[i], options_.variant),
-                                  weight(f.prefix + ".conv" + index + ".weight"), grad(f.prefix + ".conv" + index + ".weight")}};
-            if (f.steps[i].bn) s.norm = norm(f.prefix + ".bn" + index, f.steps[i].conv.in);
+                                  weightOf(f.prefix + ".conv" + index + ".weight"), gradientOf(f.prefix + ".conv" + index + ".weight")}};
+            if (f.steps[i].bn) s.norm = batchNorm(f.prefix + ".bn" + index);
             out.steps.push_back(std::move(s));
-            if (!rev) {
-                buffers.pre.push_back(f.steps[i].bn ? &b[step + " bn output"] : nullptr);
-                buffers.out.push_back(&b[step + " conv output"]);
-            }
+            if (!rev && i + 1 < f.steps.size()) buffers.kept.push_back(&b[f.prefix + ".conv" + index + " output"]);
         }
         if (rev) buffers = b.shared;
         return out;
     };
 
     const Tensor* current = &b["stem output"];
-    const Tensor* stage = nullptr;
+    const Tensor* stage = current;
     for (const auto& u : architecture_.units) {
         Unit unit{&u, {}, {}, {}, {}, {}, current, nullptr};
         unit.f = function(u.f, u.inSize, u.inWidth, unit.fBuffers);
@@ -275,12 +271,13 @@ void Network::buildUnits() {
             const kernels::Conv2d conv(engine_.info(), projectionShape(u, n, div), options_.variant);
             const std::vector<std::string> names = div == 2 ? std::vector<std::string>{".shortcut1.weight", ".shortcut2.weight"}
                                                             : std::vector<std::string>{".shortcut.weight"};
-            for (const auto& name : names) unit.projections.push_back({conv, weight(u.prefix + name), grad(u.prefix + name)});
+            for (const auto& name : names)
+                unit.projections.push_back({conv, weightOf(u.prefix + name), gradientOf(u.prefix + name)});
         }
         if (rev && u.reversible) {
             unit.output = stage;  // in place on the stage's tensor
         } else {
-            unit.output = &b[u.prefix + (rev ? " output (stage)" : " output")];
+            unit.output = &b[u.prefix + " output"];
             stage = unit.output;
         }
         current = unit.output;
@@ -322,7 +319,7 @@ Context Network::context(Recorder& recorder) const {
     bn.relu = true;  // every batch norm here is followed by a ReLU
     bn.variant = options_.variant;
     return Context{engine_.pipelines(), recorder, b["convolution workspace"],
-                   {&b["gradient scratch 1"], &b["gradient scratch 2"]}, bn};
+                   {&b["scratch 1"], &b["scratch 2"]}, bn};
 }
 
 namespace {
@@ -371,13 +368,14 @@ void Network::recordForward(Context& c, Pass pass) const {
     const Buffers& b = *buffers_;
     const uint32_t n = options_.batch;
     const auto& a = architecture_;
-    const Shape stemShape{n, a.stem.out, a.height, a.width};
-    const TensorView s = b["stem conv output"].view(stemShape), a0 = b["stem output"].view(stemShape);
-    stemConvolution().forward(c.pipelines, c.recorder, batchInput(), weightOf("stem.conv.weight"), s, c.convWorkspace);
+    const TensorView stemOut = b["stem output"].view({n, a.stem.out, a.height, a.width});
+    stemConvolution().forward(c.pipelines, c.recorder, batchInput(), weightOf("stem.conv.weight"), stemOut,
+                              c.convWorkspace);
     const BatchNormLayer stem = batchNorm("stem.bn");
-    if (pass == Pass::Train) kernels::batchNormStatistics(c.pipelines, c.recorder, s, stem.stats, stem.running, true, c.bn);
-    kernels::batchNormForward(c.pipelines, c.recorder, s, pass == Pass::Inference ? stem.running : stem.stats, stem.gamma,
-                              stem.beta, a0, c.bn);
+    if (pass == Pass::Train)
+        kernels::batchNormStatistics(c.pipelines, c.recorder, stemOut, stem.stats, stem.running, true, c.bn);
+    kernels::batchNormForward(c.pipelines, c.recorder, stemOut, pass == Pass::Inference ? stem.running : stem.stats,
+                              stem.gamma, stem.beta, stemOut, c.bn);
 
     const bool rev = reversibleMode(architecture_, options_);
     for (const Unit& unit : units_) {
@@ -408,7 +406,7 @@ void Network::recordHeadForward(Context& c, Pass pass) const {
     const auto& a = architecture_;
     const uint32_t n = options_.batch;
     const Shape topShape{n, a.topChannels, a.topHeight, a.topWidth};
-    const TensorView top = units_.back().output->view(topShape), act = b["head activation"].view(topShape);
+    const TensorView top = units_.back().output->view(topShape), act = c.scratch[0]->view(topShape);
     const BatchNormLayer head = batchNorm("head.bn");
     if (pass == Pass::Train) kernels::batchNormStatistics(c.pipelines, c.recorder, top, head.stats, head.running, true, c.bn);
     kernels::batchNormForward(c.pipelines, c.recorder, top, pass == Pass::Inference ? head.running : head.stats,
@@ -437,7 +435,7 @@ void Network::recordBackward(Context& c) const {
                               gradientOf("head.fc.bias"));
     kernels::linearGradInput(c.pipelines, c.recorder, fc, b["logit gradients"], weightOf("head.fc.weight"),
                              b["pooled gradients"]);
-    const TensorView dAct = b["head gradients"].view(topShape);
+    const TensorView dAct = c.scratch[1]->view(topShape);
     kernels::globalAvgPoolBackward(c.pipelines, c.recorder, b["pooled gradients"].view({n, a.topChannels, 1, 1}), dAct, false);
     const BatchNormLayer head = batchNorm("head.bn");
     kernels::batchNormBackward(c.pipelines, c.recorder, units_.back().output->view(topShape), dAct, head.stats, head.gamma,
@@ -448,15 +446,11 @@ void Network::recordBackward(Context& c) const {
         const UnitSpec& u = *unit.spec;
         const TensorView x = unit.input->view(unitInput(u, n)), y = unit.output->view(unitOutput(u, n));
         const TensorView dy = gradientTensors[current]->view(unitOutput(u, n));
-        const TensorView dxOther = gradientTensors[1 - current]->view(unitInput(u, n));
-        if (a.spec.family == Family::ResNet) {
-            if (u.shortcut == Shortcut::Identity) {  // dx = dy + F^T(dy), in place
-                unit.f.backward(c, x, dy, dy, true, unit.fBuffers);
-                continue;
-            }
-            shortcutBackward(c, u, unit.projections.empty() ? nullptr : &unit.projections[0], x, dy, dxOther);
-            unit.f.backward(c, x, dy, dxOther, true, unit.fBuffers);
-            current = 1 - current;
+        const TensorView dx = gradientInPlace(u) ? dy : gradientTensors[1 - current]->view(unitInput(u, n));
+        if (!gradientInPlace(u)) current = 1 - current;
+        if (a.spec.family == Family::ResNet) {  // dx = h^T(dy) + F^T(dy)
+            if (!gradientInPlace(u)) shortcutBackward(c, u, unit.projections.empty() ? nullptr : &unit.projections[0], x, dy, dx);
+            unit.f.backward(c, x, dy, dx, true, unit.fBuffers);
             continue;
         }
         const Halves ys = halvesOf(y), dys = halvesOf(dy);
@@ -472,32 +466,30 @@ void Network::recordBackward(Context& c) const {
             unit.f.backward(c, ys.second, dys.first, dys.second, true, unit.fBuffers);
             continue;
         }
-        const Halves xs = halvesOf(x);
-        if (rev) unit.g.forward(c, ys.first, unit.gBuffers, Pass::Recompute);
-        unit.g.backward(c, ys.first, dys.second, dys.first, true, unit.gBuffers);
-        if (u.shortcut == Shortcut::Identity && u.inChannels == u.outChannels && u.stride == 1 && !rev) {
-            unit.f.backward(c, xs.second, dys.first, dys.second, true, unit.fBuffers);  // in place
-            continue;
-        }
-        const Halves dxs = halvesOf(dxOther);
+        // y1 = h(x1) + F(x2), y2 = h(x2) + G(y1): dy1 += G^T(dy2), dx2 = h^T(dy2) + F^T(dy1),
+        // dx1 = h^T(dy1). In place (h the identity), dx2 = dy2 and dx1 = dy1 already.
+        const Halves xs = halvesOf(x), dxs = halvesOf(dx);
         const ConvLayer* p1 = unit.projections.empty() ? nullptr : &unit.projections[0];
         const ConvLayer* p2 = unit.projections.empty() ? nullptr : &unit.projections[1];
-        shortcutBackward(c, u, p2, xs.second, dys.second, dxs.second);
+        if (rev) unit.g.forward(c, ys.first, unit.gBuffers, Pass::Recompute);
+        unit.g.backward(c, ys.first, dys.second, dys.first, true, unit.gBuffers);
+        if (!gradientInPlace(u)) shortcutBackward(c, u, p2, xs.second, dys.second, dxs.second);
         if (rev) unit.f.forward(c, xs.second, unit.fBuffers, Pass::Recompute);
         unit.f.backward(c, xs.second, dys.first, dxs.second, true, unit.fBuffers);
-        shortcutBackward(c, u, p1, xs.first, dys.first, dxs.first);
-        current = 1 - current;
+        if (!gradientInPlace(u)) shortcutBackward(c, u, p1, xs.first, dys.first, dxs.first);
     }
 
-    // Stem: batch norm + ReLU, then the convolution's weight gradient (the images need none).
+    // Stem: the first unit no longer needs its input, so the stem's convolution is recomputed
+    // there for batch norm + ReLU's backward (in place on the gradient), then its weight gradient
+    // (the images need none).
     const Shape stemShape{n, a.stem.out, a.height, a.width};
     const kernels::Conv2d stemConv = stemConvolution();
-    const TensorView image = batchInput(), s = b["stem conv output"].view(stemShape);
-    if (rev) stemConv.forward(c.pipelines, c.recorder, image, weightOf("stem.conv.weight"), s, c.convWorkspace);
-    const TensorView ds = c.gradScratch[0]->view(stemShape);
+    const TensorView image = batchInput(), s = b["stem output"].view(stemShape);
+    const TensorView ds = gradientTensors[current]->view(stemShape);
+    stemConv.forward(c.pipelines, c.recorder, image, weightOf("stem.conv.weight"), s, c.convWorkspace);
     const BatchNormLayer stem = batchNorm("stem.bn");
-    kernels::batchNormBackward(c.pipelines, c.recorder, s, gradientTensors[current]->view(stemShape), stem.stats,
-                               stem.gamma, stem.beta, stem.dgamma, stem.dbeta, ds, false, c.bn);
+    kernels::batchNormBackward(c.pipelines, c.recorder, s, ds, stem.stats, stem.gamma, stem.beta, stem.dgamma,
+                               stem.dbeta, ds, false, c.bn);
     stemConv.gradWeight(c.pipelines, c.recorder, image, ds, gradientOf("stem.conv.weight"), c.convWorkspace);
 }
 

@@ -18,17 +18,20 @@ TensorView ResidualFunction::forward(Context& c, const TensorView& input, const 
             const BatchNormLayer& n = *step.norm;
             if (pass == Pass::Train)
                 kernels::batchNormStatistics(c.pipelines, c.recorder, current, n.stats, n.running, true, c.bn);
-            convInput = shaped(buffers.pre[i], current.shape());
+            convInput = shaped(c.scratch[1], current.shape());
             kernels::batchNormForward(c.pipelines, c.recorder, current, pass == Pass::Inference ? n.running : n.stats,
                                       n.gamma, n.beta, convInput, c.bn);
         }
-        const TensorView output = shaped(buffers.out[i], step.conv.conv.shape().output());
+        const Tensor* out = i + 1 < steps.size() ? buffers.kept[i] : c.scratch[0];
+        const TensorView output = shaped(out, step.conv.conv.shape().output());
         step.conv.conv.forward(c.pipelines, c.recorder, convInput, step.conv.weight, output, c.convWorkspace);
         current = output;
     }
     return current;
 }
 
+// Step k works in scratch[(last - k) % 2]: the batch-norm output is rebuilt there for the weight
+// gradient, then overwritten by the input gradient, while the upstream gradient sits in the other.
 void ResidualFunction::backward(Context& c, const TensorView& input, const TensorView& dOutput,
                                 const TensorView& dInput, bool accumulate, const FunctionBuffers& buffers) const {
     TensorView upstream = dOutput;
@@ -36,26 +39,25 @@ void ResidualFunction::backward(Context& c, const TensorView& input, const Tenso
         const Step& step = steps[k];
         const kernels::Conv2d& conv = step.conv.conv;
         const Shape& inShape = conv.shape().input;
-        const TensorView convInput = step.norm ? shaped(buffers.pre[k], inShape) : (k == 0 ? input : shaped(buffers.out[k - 1], inShape));
-        conv.gradWeight(c.pipelines, c.recorder, convInput, upstream, step.conv.grad, c.convWorkspace);
+        const TensorView stepInput = k == 0 ? input : shaped(buffers.kept[k - 1], inShape);
+        const TensorView work = shaped(c.scratch[(steps.size() - 1 - k) % 2], inShape);
+        if (step.norm) {
+            const BatchNormLayer& n = *step.norm;
+            kernels::batchNormForward(c.pipelines, c.recorder, stepInput, n.stats, n.gamma, n.beta, work, c.bn);
+        }
+        conv.gradWeight(c.pipelines, c.recorder, step.norm ? work : stepInput, upstream, step.conv.grad, c.convWorkspace);
         if (k == 0 && !step.norm) {
             conv.gradInput(c.pipelines, c.recorder, upstream, step.conv.weight, dInput, c.convWorkspace, accumulate);
             return;
         }
-        // Ping-pong between the two scratch tensors: this step's input gradient must not overwrite
-        // the upstream gradient it is computed from.
-        const TensorView dPre = shaped(c.gradScratch[(steps.size() - 1 - k) % 2], inShape);
-        conv.gradInput(c.pipelines, c.recorder, upstream, step.conv.weight, dPre, c.convWorkspace);
-        if (!step.norm) {
-            upstream = dPre;
-            continue;
+        conv.gradInput(c.pipelines, c.recorder, upstream, step.conv.weight, work, c.convWorkspace);
+        if (step.norm) {
+            const BatchNormLayer& n = *step.norm;
+            const bool last = k == 0;
+            kernels::batchNormBackward(c.pipelines, c.recorder, stepInput, work, n.stats, n.gamma, n.beta, n.dgamma,
+                                       n.dbeta, last ? dInput : work, last && accumulate, c.bn);
         }
-        const BatchNormLayer& n = *step.norm;
-        const TensorView bnInput = k == 0 ? input : shaped(buffers.out[k - 1], inShape);
-        const bool last = k == 0;
-        kernels::batchNormBackward(c.pipelines, c.recorder, bnInput, dPre, n.stats, n.gamma, n.beta, n.dgamma, n.dbeta,
-                                   last ? dInput : dPre, last && accumulate, c.bn);
-        upstream = dPre;
+        upstream = work;
     }
 }
 

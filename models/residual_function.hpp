@@ -1,7 +1,13 @@
 // A residual function (F or G of a unit, or a ResNet unit's branch) on the device: its steps of
-// [batch norm + ReLU] then convolution, recorded forward and backward. Where the intermediates live
-// is the caller's choice (FunctionBuffers): reversible backprop lends every function the same
-// buffers and refills them by recomputing, stored backprop gives each function its own.
+// [batch norm + ReLU] then convolution, recorded forward and backward.
+//
+// What it keeps between its forward and backward passes is the output of every convolution but
+// the last (the next step's batch-norm input), in tensors the caller lends (FunctionBuffers):
+// reversible backprop lends every function the same ones and refills them by recomputing, stored
+// backprop gives each function its own. Nothing else is kept: the batch-norm + ReLU outputs that
+// feed the convolutions live in the two scratch tensors only while they are used (the backward
+// pass rebuilds each from its input, one elementwise pass), and the last convolution's output,
+// the function's result, is left in scratch 1 for the caller to add in at once.
 #pragma once
 
 #include "engine/command_recorder.hpp"
@@ -31,19 +37,19 @@ struct Step {
     ConvLayer conv;
 };
 
-// For step i: the batch-norm output feeding conv i (null when the step has none) and conv i's
-// output. Tensors at least as large as the shapes they hold.
+// kept[i]: where conv i's output stays, for every step but the last; at least as large as it.
 struct FunctionBuffers {
-    std::vector<const Tensor*> pre, out;
+    std::vector<const Tensor*> kept;
 };
 
 // Everything a recording needs besides the layer: where to record, the convolutions' shared
-// workspace, two gradient scratch tensors, batch-norm settings.
+// workspace, two scratch tensors (each as large as any step's input or any function's output),
+// batch-norm settings.
 struct Context {
     Pipelines& pipelines;
     Recorder& recorder;
     const Tensor& convWorkspace;
-    std::array<const Tensor*, 2> gradScratch;
+    std::array<const Tensor*, 2> scratch;
     kernels::BatchNormOptions bn;
 };
 
@@ -57,11 +63,13 @@ class ResidualFunction {
 public:
     std::vector<Step> steps;
 
-    // Records the function on `input`; returns its output (a view of buffers.out.back()).
+    // Records the function on `input`; returns its output, a view of scratch 1 (c.scratch[0])
+    // valid until the next use of the scratch tensors. Overwrites both scratch tensors.
     TensorView forward(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass) const;
     // Records the backward pass from the gradient of the output: parameter gradients, and the
-    // input gradient written to (or with accumulate added to) dInput. Needs the buffers as the
-    // training (or recomputing) forward left them.
+    // input gradient written to (or with accumulate added to) dInput. Needs `input` and the kept
+    // buffers as the training (or recomputing) forward left them; dOutput may not be a scratch
+    // tensor, dInput may be dOutput.
     void backward(Context& c, const TensorView& input, const TensorView& dOutput, const TensorView& dInput,
                   bool accumulate, const FunctionBuffers& buffers) const;
 };
