@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 namespace revnet::test {
@@ -44,8 +46,10 @@ std::vector<float> randomValues(std::size_t count, std::mt19937& random, float l
 }
 
 std::mt19937 freshRandom() {
-    const auto seed = std::random_device{}();
-    UNSCOPED_INFO("random seed " << seed);
+    const char* fixed = std::getenv("REVNET_TEST_SEED");
+    const auto seed = fixed ? static_cast<std::uint32_t>(std::strtoul(fixed, nullptr, 10)) : std::random_device{}();
+    // On stderr, which ctest shows for a failing test: each test case runs in a process of its own.
+    std::fprintf(stderr, "random seed %u (REVNET_TEST_SEED=%u repeats it)\n", seed, seed);
     return std::mt19937(seed);
 }
 

@@ -18,6 +18,8 @@ void countValidation(const Engine& engine);  // call before destroying an engine
 EngineOptions options();  // the environment's options with validation forced on
 
 std::vector<float> randomValues(std::size_t count, std::mt19937& random, float low = -1.0f, float high = 1.0f);
-std::mt19937 freshRandom();  // seeded differently every run; the seed is printed on failure
+// Seeded differently every run unless REVNET_TEST_SEED is set; the seed goes to stderr, which
+// ctest shows when a test fails.
+std::mt19937 freshRandom();
 
 }  // namespace revnet::test

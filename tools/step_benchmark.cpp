@@ -12,7 +12,8 @@
 
 namespace revnet::cli {
 
-StepMeasurement measureStep(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs) {
+StepMeasurement measureStep(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs,
+                            bool profile) {
     MemoryLedger& ledger = engine.memory().ledger();
     ledger.resetPeaks();
     StepMeasurement m;
@@ -34,7 +35,7 @@ StepMeasurement measureStep(Engine& engine, const models::Architecture& arch, mo
     engine.upload(net.input(), images);
     engine.uploadBytes(net.labels(), std::as_bytes(std::span(labels)));
 
-    Recorder recorder(engine.device());
+    Recorder recorder(engine.device(), RecorderOptions{profile});
     net.recordTrainingStep(recorder);
     const uint64_t all = net.weights().shape().elements(), decayed = net.decayedElements();
     auto range = [](const Tensor& t, uint64_t first, uint64_t count) { return t.view({1, 1, 1, uint32_t(count)}, first); };
@@ -47,6 +48,12 @@ StepMeasurement measureStep(Engine& engine, const models::Architecture& arch, mo
                          0, {0.9f, 0.0f, false});
     recorder.run();  // warm-up: compiles the pipelines
     m.seconds = runs > 0 ? medianSeconds(recorder, runs) : 0;  // two more warm-ups inside
+    const int replays = 1 + (runs > 0 ? 2 + runs : 0);
+    for (KernelTiming t : recorder.timings()) {
+        t.count /= replays;
+        t.totalMs /= replays;
+        m.kernels.push_back(t);
+    }
     m.savedActivations = ledger.peak(Category::Activations);
     m.workspace = ledger.peak(Category::Workspace);
     m.peak = ledger.peakTotal();
@@ -57,22 +64,36 @@ namespace {
 
 const char* kHelp =
     "usage: revnet bench step [MODEL...] [--batch N] [--input CxHxW] [--classes K]\n"
-    "                         [--backprop reversible|stored|both] [--runs N] [engine options]\n\n"
+    "                         [--backprop reversible|stored|both] [--runs N] [--profile]\n"
+    "                         [engine options]\n\n"
     "Times training steps (forward, loss, backward and an SGD update, recorded once and replayed)\n"
     "of each model (default: revnet-38) on random data: the median of N runs (default 3) after one\n"
     "warm-up, in ms and images/s, with the peak device memory the engine measured by category and\n"
     "the plan made before allocating. RevNets run with reversible backprop, stored backprop, or\n"
-    "both (default both); ResNets always store. Defaults: batch 128, 3x32x32 inputs, 10 classes.\n%s";
+    "both (default both); ResNets always store. Defaults: batch 128, 3x32x32 inputs, 10 classes.\n"
+    "  --profile        after each row, the device time per step of each kernel (timestamp\n"
+    "                   queries around every dispatch; steps run slower with them)\n%s";
 
 double mib(uint64_t bytes) { return bytes / (1024.0 * 1024.0); }
 
-void benchOne(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs) {
-    const StepMeasurement m = measureStep(engine, arch, options, runs);
+void printProfile(const std::vector<KernelTiming>& kernels) {
+    double total = 0;
+    for (const auto& k : kernels) total += k.totalMs;
+    std::printf("  %-28s %10s %12s %7s\n", "kernel", "per step", "ms per step", "share");
+    for (const auto& k : kernels)
+        std::printf("  %-28s %10llu %12.1f %6.1f%%\n", k.name.c_str(), static_cast<unsigned long long>(k.count),
+                    k.totalMs, 100.0 * k.totalMs / total);
+    std::printf("  %-28s %10s %12.1f\n\n", "all kernels", "", total);
+}
+
+void benchOne(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs, bool profile) {
+    const StepMeasurement m = measureStep(engine, arch, options, runs, profile);
     const bool reversible = arch.spec.family == models::Family::RevNet && options.backprop == models::Backprop::Reversible;
     std::printf("%-11s %-10s %5u %9.0f %8.1f %10.1f %10.1f %10.1f %10.1f %10.1f\n", arch.spec.name.c_str(),
                 reversible ? "reversible" : "stored", options.batch, m.seconds * 1e3, options.batch / m.seconds,
                 mib(m.savedActivations), mib(m.workspace), mib(m.savedActivations + m.workspace), mib(m.peak),
                 mib(m.planned));
+    if (profile) printProfile(m.kernels);
     std::fflush(stdout);  // rows come minutes apart on a CPU device
 }
 
@@ -88,6 +109,7 @@ int benchStep(Arguments& args) {
     const auto classes = static_cast<uint32_t>(args.count("classes", 10));
     const std::string mode = args.option("backprop").value_or("both");
     const int runs = static_cast<int>(args.count("runs", 3));
+    const bool profile = args.flag("profile");
     const EngineOptions engineOpts = engineOptions(args);
     auto names = args.rest();
     args.finish();
@@ -97,6 +119,8 @@ int benchStep(Arguments& args) {
     if (names.empty()) names = {"revnet-38"};
 
     Engine engine(engineOpts);
+    if (profile && !engine.info().timestamps)
+        throw std::runtime_error("--profile needs timestamp queries, which " + engine.info().name + " lacks");
     std::printf("device: %s; median of %d step%s after warm-up; memory in MiB, measured by the engine\n\n",
                 engine.info().name.c_str(), runs, runs > 1 ? "s" : "");
     std::printf("%-11s %-10s %5s %9s %8s %10s %10s %10s %10s %10s\n", "model", "backprop", "batch", "ms/step",
@@ -106,10 +130,10 @@ int benchStep(Arguments& args) {
         models::NetworkOptions o;
         o.batch = batch;
         const bool rev = arch.spec.family == models::Family::RevNet;
-        if (!rev || mode != "stored") benchOne(engine, arch, o, runs);  // ResNets always store
+        if (!rev || mode != "stored") benchOne(engine, arch, o, runs, profile);  // ResNets always store
         if (rev && mode != "reversible") {
             o.backprop = models::Backprop::Stored;
-            benchOne(engine, arch, o, runs);
+            benchOne(engine, arch, o, runs, profile);
         }
     }
     return 0;

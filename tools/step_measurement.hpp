@@ -10,8 +10,10 @@ namespace revnet::cli {
 struct StepMeasurement {
     double seconds = 0;  // median of `runs` replays; 0 when runs is 0 (one step only)
     uint64_t savedActivations = 0, workspace = 0, peak = 0, planned = 0;  // bytes
+    std::vector<KernelTiming> kernels;  // with profiling: per kernel name, per step
 };
 
-StepMeasurement measureStep(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs);
+StepMeasurement measureStep(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs,
+                            bool profile = false);
 
 }  // namespace revnet::cli

@@ -22,7 +22,7 @@ const char* kTrainHelp =
     "  --model NAME       a model of 'revnet models' (default revnet-20)\n"
     "  --data SOURCE      fashion-mnist (default), synthetic[:CxHxW:K], or a directory of CIFAR-10\n"
     "                     (data_batch_*.bin), CIFAR-100 (train.bin) or IDX files\n"
-    "  --epochs N         default 2 (Fashion-MNIST: 89% test accuracy in 6 minutes on 2 CPU cores)\n"
+    "  --epochs N         default 2 (Fashion-MNIST: 89%% test accuracy in 6 minutes on 2 CPU cores)\n"
     "  --batch N|auto     default 128; auto: the largest batch whose memory plan fits --budget\n"
     "  --lr X             initial learning rate (default 0.1), divided by --lr-decay 10 at\n"
     "  --milestones A,B   these fractions of training (default 0.5,0.75)\n"
@@ -130,6 +130,8 @@ int trainCommand(Arguments& args) {
                 static_cast<unsigned long long>(net.architecture().parameterCount()), c.batch,
                 c.backprop == models::Backprop::Reversible ? "reversible" : "stored", engine.info().name.c_str(),
                 c.runDirectory.c_str());
+    if (resume)
+        std::printf("resumed from %s after step %llu\n", resume->c_str(), static_cast<unsigned long long>(trainer.step()));
     return trainer.run();
 }
 

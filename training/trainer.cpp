@@ -3,11 +3,13 @@
 #include "kernels/augment.hpp"
 #include "kernels/loss.hpp"
 #include "kernels/sgd.hpp"
+#include "engine/upload_ring.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <unistd.h>
@@ -21,6 +23,8 @@ volatile std::sig_atomic_t interrupted = 0;
 void onInterrupt(int) { interrupted = 1; }
 
 using nlohmann::json;
+
+constexpr uint32_t kSlots = 2;  // upload slots: the host fills one while the device reads the other
 
 const char* backpropName(models::Backprop b) { return b == models::Backprop::Reversible ? "reversible" : "stored"; }
 
@@ -72,10 +76,12 @@ uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, u
         bytes += arena.chargedSize(t.elements * 4);
         if (t.category == Category::Parameters) weights = t.elements;
     }
-    const uint64_t imageWords = (uint64_t(config.batch) * channels * height * width + 3) / 4;
-    bytes += 2 * arena.chargedSize(imageWords * 4);                     // training and test batches
-    bytes += arena.chargedSize(weights * 4);                            // momentum
+    const uint64_t imageBytes = (uint64_t(config.batch) * channels * height * width + 3) / 4 * 4;
+    bytes += arena.chargedSize(imageBytes);                                   // the uint8 batch
+    bytes += arena.chargedSize(weights * 4);                                  // momentum
     bytes += arena.chargedSize(2 * channels * 4) + 2 * arena.chargedSize(4);  // normalization, counter, rate
+    bytes += UploadRing::plannedBytes(arena, {imageBytes, config.batch * 4ull, 4, 4}, kSlots);
+    bytes += UploadRing::plannedBytes(arena, {imageBytes, config.batch * 4ull}, kSlots);
     return bytes;
 }
 
@@ -94,9 +100,14 @@ uint32_t largestBatchWithin(const Engine& engine, TrainConfig config, uint32_t c
     return good;
 }
 
+// What each replay reads from the host, in the order of the upload rings' targets.
+enum TrainInput { kImages, kLabels, kCounter, kRate };
+
 struct Trainer::Impl {
-    Tensor images, testImages, normalization, counter, hyper, momentum;
-    std::unique_ptr<Recorder> trainStep, evalStep;
+    Tensor images, normalization, counter, hyper, momentum;
+    // The host fills one slot while the device runs the recording made for the other.
+    std::unique_ptr<UploadRing> trainInputs, testInputs;
+    std::vector<std::unique_ptr<Recorder>> trainSteps, evalSteps;  // one per slot
     uint32_t startEpoch = 0;
     std::size_t startBatch = 0;  // within startEpoch
 };
@@ -122,7 +133,6 @@ Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data
     Impl& m = *impl_;
     const uint32_t words = uint32_t((uint64_t(config_.batch) * train.imageBytes() + 3) / 4);
     m.images = engine.tensor({1, 1, 1, words}, Category::Data, "image batch");
-    m.testImages = engine.tensor({1, 1, 1, words}, Category::Data, "test image batch");
     m.normalization = engine.tensor({1, 1, 1, uint32_t(normalization_.size())}, Category::Data, "normalization");
     m.counter = engine.tensor({1, 1, 1, 1}, Category::Data, "augmentation counter");
     m.hyper = engine.tensor({1, 1, 1, 1}, Category::OptimizerState, "learning rate");
@@ -130,23 +140,43 @@ Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data
     engine.upload(m.normalization, normalization_);
     engine.upload(m.momentum, std::vector<float>(m.momentum.shape().elements(), 0.0f));
 
-    auto& p = engine.pipelines();
     const models::Network& net = *network_;
-    m.trainStep = std::make_unique<Recorder>(engine.device());
+    m.trainInputs = std::make_unique<UploadRing>(
+        engine, std::vector<const Tensor*>{&m.images, &net.labels(), &m.counter, &m.hyper}, kSlots, "training inputs");
+    m.testInputs = std::make_unique<UploadRing>(engine, std::vector<const Tensor*>{&m.images, &net.labels()}, kSlots,
+                                                "test inputs");
+    for (uint32_t slot = 0; slot < kSlots; ++slot) {
+        m.trainSteps.push_back(recordTrainingStep(slot));
+        m.evalSteps.push_back(recordEvaluationStep(slot));
+    }
+}
+
+std::unique_ptr<Recorder> Trainer::recordTrainingStep(uint32_t slot) const {
+    const Impl& m = *impl_;
+    const models::Network& net = *network_;
+    auto& p = engine_.pipelines();
+    auto r = std::make_unique<Recorder>(engine_.device());
+    m.trainInputs->recordCopies(*r, slot);
     kernels::AugmentOptions augment{uint32_t(config_.pad), config_.flip != 0, config_.seed, 0};
-    kernels::augmentImages(p, *m.trainStep, m.images, 0, m.normalization, m.counter, 0, net.batchInput(), augment);
-    net.recordTrainingStep(*m.trainStep);
+    kernels::augmentImages(p, *r, m.images, 0, m.normalization, m.counter, 0, net.batchInput(), augment);
+    net.recordTrainingStep(*r);
     const uint64_t all = net.weights().shape().elements(), decayed = net.decayedElements();
     auto range = [](const Tensor& t, uint64_t first, uint64_t count) { return t.view({1, 1, 1, uint32_t(count)}, first); };
-    kernels::sgdStep(p, *m.trainStep, range(net.weights(), 0, decayed), range(net.gradients(), 0, decayed),
+    kernels::sgdStep(p, *r, range(net.weights(), 0, decayed), range(net.gradients(), 0, decayed),
                      range(m.momentum, 0, decayed), m.hyper, 0, {config_.momentum, config_.weightDecay, config_.nesterov});
-    kernels::sgdStep(p, *m.trainStep, range(net.weights(), decayed, all - decayed),
-                     range(net.gradients(), decayed, all - decayed), range(m.momentum, decayed, all - decayed), m.hyper,
-                     0, {config_.momentum, 0.0f, config_.nesterov});
+    kernels::sgdStep(p, *r, range(net.weights(), decayed, all - decayed), range(net.gradients(), decayed, all - decayed),
+                     range(m.momentum, decayed, all - decayed), m.hyper, 0, {config_.momentum, 0.0f, config_.nesterov});
+    return r;
+}
 
-    m.evalStep = std::make_unique<Recorder>(engine.device());
-    kernels::augmentImages(p, *m.evalStep, m.testImages, 0, m.normalization, m.counter, 0, net.batchInput(), {0, false, 0, 0});
-    net.recordInference(*m.evalStep);
+std::unique_ptr<Recorder> Trainer::recordEvaluationStep(uint32_t slot) const {
+    const Impl& m = *impl_;
+    auto r = std::make_unique<Recorder>(engine_.device());
+    m.testInputs->recordCopies(*r, slot);
+    kernels::augmentImages(engine_.pipelines(), *r, m.images, 0, m.normalization, m.counter, 0, network_->batchInput(),
+                           {0, false, 0, 0});
+    network_->recordInference(*r);
+    return r;
 }
 
 Trainer::~Trainer() = default;
@@ -159,37 +189,40 @@ std::vector<uint32_t> Trainer::epochOrder(uint32_t epoch) const {
     return order;
 }
 
-// A batch gathered on the host; past the end of the data, padding samples that count for nothing.
-Trainer::HostBatch Trainer::gatherBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order,
-                                        std::size_t first) const {
+// A batch gathered into an upload slot; past the end of the data, padding samples that count for nothing.
+void Trainer::fillBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order, std::size_t first,
+                        const UploadRing& ring, uint32_t slot) const {
     const std::size_t bytes = data.imageBytes(), n = config_.batch;
-    HostBatch b{std::vector<std::byte>(n * bytes, std::byte{0}), std::vector<uint32_t>(n, kernels::kIgnoredLabel)};
+    const auto images = ring.bytes(slot, kImages);
+    const auto labels = ring.values<uint32_t>(slot, kLabels);
+    std::fill(images.begin(), images.end(), std::byte{0});
+    std::fill(labels.begin(), labels.end(), kernels::kIgnoredLabel);
     for (std::size_t i = 0; i < n && first + i < order.size(); ++i) {
         const std::size_t at = order[first + i];
-        std::memcpy(b.images.data() + i * bytes, data.images.data() + at * bytes, bytes);
-        b.labels[i] = data.labels[at];
+        std::memcpy(images.data() + i * bytes, data.images.data() + at * bytes, bytes);
+        labels[i] = data.labels[at];
     }
-    return b;
-}
-
-void Trainer::uploadBatch(const HostBatch& batch, bool test) {
-    engine_.uploadBytes(test ? impl_->testImages : impl_->images, batch.images);
-    engine_.uploadBytes(network_->labels(), std::as_bytes(std::span(batch.labels)));
 }
 
 EvalResult Trainer::evaluate() {
     const datasets::Dataset& test = data_.test;
+    const Impl& m = *impl_;
     std::vector<uint32_t> order(test.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = uint32_t(i);
     engine_.upload(network_->metrics(), std::vector<float>{0.0f, 0.0f});
-    for (std::size_t first = 0; first < order.size(); first += config_.batch) {
-        uploadBatch(gatherBatch(test, order, first), true);
-        impl_->evalStep->run();
+    const std::size_t batches = (order.size() + config_.batch - 1) / config_.batch;
+    if (batches) fillBatch(test, order, 0, *m.testInputs, 0);
+    for (std::size_t b = 0; b < batches; ++b) {
+        const uint32_t slot = b % kSlots;
+        m.testInputs->flush(slot);
+        m.evalSteps[slot]->submit();
+        if (b + 1 < batches) fillBatch(test, order, (b + 1) * config_.batch, *m.testInputs, (b + 1) % kSlots);
+        m.evalSteps[slot]->wait();
     }
-    const auto m = engine_.download(network_->metrics());
+    const auto result = engine_.download(network_->metrics());
     EvalResult r;
     r.samples = test.size();
-    if (r.samples) r.loss = m[0] / r.samples, r.accuracy = m[1] / r.samples;
+    if (r.samples) r.loss = result[0] / r.samples, r.accuracy = result[1] / r.samples;
     return r;
 }
 
@@ -276,17 +309,16 @@ int Trainer::run(std::optional<uint64_t> stopAfter) {
         const auto order = epochOrder(epoch);
         double lossSum = 0, correct = 0, seen = 0;
         const std::size_t firstBatch = epoch == m.startEpoch ? m.startBatch : 0;
-        HostBatch next = gatherBatch(train, order, firstBatch * config_.batch);
+        fillBatch(train, order, firstBatch * config_.batch, *m.trainInputs, firstBatch % kSlots);
         for (std::size_t b = firstBatch; b < perEpoch; ++b) {
-            uploadBatch(next, false);
-            const uint32_t counter = uint32_t(step_);
-            engine_.uploadBytes(m.counter, std::as_bytes(std::span(&counter, 1)));
-            const float rate = config_.learningRate(step_, total);
-            engine_.upload(m.hyper, std::span(&rate, 1));
-            m.trainStep->submit();
+            const uint32_t slot = b % kSlots;
+            m.trainInputs->values<uint32_t>(slot, kCounter)[0] = uint32_t(step_);
+            m.trainInputs->values<float>(slot, kRate)[0] = config_.learningRate(step_, total);
+            m.trainInputs->flush(slot);
+            m.trainSteps[slot]->submit();
             // The next batch is gathered while the device works on this one.
-            if (b + 1 < perEpoch) next = gatherBatch(train, order, (b + 1) * config_.batch);
-            m.trainStep->wait();
+            if (b + 1 < perEpoch) fillBatch(train, order, (b + 1) * config_.batch, *m.trainInputs, (b + 1) % kSlots);
+            m.trainSteps[slot]->wait();
             const auto result = engine_.download(network_->metrics());
             ++step_;
             lossSum += result[0], correct += result[1], seen += config_.batch;

@@ -1,11 +1,13 @@
-// The training loop: shuffled batches uploaded as uint8 and augmented on the device, one recorded
-// step (augmentation, forward, loss, backward, SGD) replayed for every batch with the learning
-// rate and augmentation counter rewritten in small device buffers, evaluation after each epoch,
+// The training loop: shuffled batches uploaded as uint8 through a two-slot upload ring (the host
+// fills one slot while the device works on the other) and augmented on the device, one recorded
+// step per slot (copies in, augmentation, forward, loss, backward, SGD) replayed for every batch
+// with the learning rate and augmentation counter in the same slot, evaluation after each epoch,
 // a progress line, a metrics file and checkpoints in the run directory.
 #pragma once
 
 #include "datasets/dataset.hpp"
 #include "engine/engine.hpp"
+#include "engine/upload_ring.hpp"
 #include "models/network.hpp"
 #include "training/checkpoint.hpp"
 
@@ -71,12 +73,10 @@ public:
 
 private:
     struct Impl;
-    struct HostBatch {
-        std::vector<std::byte> images;
-        std::vector<uint32_t> labels;
-    };
-    HostBatch gatherBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order, std::size_t first) const;
-    void uploadBatch(const HostBatch& batch, bool test);
+    std::unique_ptr<Recorder> recordTrainingStep(uint32_t slot) const;
+    std::unique_ptr<Recorder> recordEvaluationStep(uint32_t slot) const;
+    void fillBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order, std::size_t first,
+                   const UploadRing& ring, uint32_t slot) const;
     std::vector<uint32_t> epochOrder(uint32_t epoch) const;
 
     Engine& engine_;
