@@ -2,7 +2,8 @@
 // front from the architecture, and the recordings of a training step (forward, loss, backward)
 // and of inference. Reversible backprop keeps only the inputs of non-reversible units and the top
 // output and rebuilds the rest; stored backprop (and every ResNet) keeps every unit's output and
-// every intermediate, as ordinary backprop does.
+// the conv outputs inside its functions, as ordinary backprop does. Neither keeps batch-norm +
+// ReLU outputs: the backward pass rebuilds each from its input where it needs it.
 #pragma once
 
 #include "engine/engine.hpp"
