@@ -34,6 +34,8 @@ constexpr const char* kUsage =
 
 int main(int argc, char** argv) {
     using namespace revnet;
+    // Line by line even into a file or pipe, so that a log keeps errors beside what led to them.
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
     std::vector<std::string> words(argv + 1, argv + argc);
     if (words.empty() || words[0] == "--help" || words[0] == "-h" || words[0] == "help") {
         std::fputs(kUsage, words.empty() ? stderr : stdout);

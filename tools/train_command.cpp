@@ -120,6 +120,9 @@ int trainCommand(Arguments& args) {
             throw BudgetExceeded(c.model + " at batch " + std::to_string(c.batch) + " plans " + formatBytes(planned) +
                                  " of device memory, past the budget of " + formatBytes(*options.budget));
     }
+    std::error_code error;
+    std::filesystem::create_directories(c.runDirectory, error);
+    if (error) throw std::runtime_error("cannot create the run directory " + c.runDirectory + ": " + error.message());
     training::Trainer trainer(engine, c, data);
     if (resume) trainer.restore(*resume);
     const auto& net = trainer.network();
