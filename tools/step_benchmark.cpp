@@ -7,49 +7,66 @@
 #include "tools/kernel_benchmarks.hpp"
 #include "tools/step_measurement.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <random>
 
 namespace revnet::cli {
 
+namespace {
+
+uint64_t plannedStepBytes(Engine& engine, const models::Architecture& arch, const models::NetworkOptions& options) {
+    uint64_t bytes = 0;
+    for (const auto& t : models::planTensors(arch, options, engine.info())) bytes += engine.memory().chargedSize(t.elements * 4);
+    return bytes;
+}
+
+}  // namespace
+
+StepRecording::StepRecording(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, bool profile)
+    : planned_(plannedStepBytes(engine, arch, options)),
+      net_(engine, arch, options),
+      momentum_(engine.tensor(net_.weights().shape(), Category::OptimizerState, "momentum")),
+      hyper_(engine.tensor({1, 1, 1, 1}, Category::OptimizerState, "learning rate")),
+      recorder_(engine.device(), RecorderOptions{profile}) {
+    planned_ += engine.memory().chargedSize(momentum_.bytes()) + engine.memory().chargedSize(hyper_.bytes());
+    net_.initialize(1);
+    engine.upload(momentum_, std::vector<float>(momentum_.shape().elements(), 0.0f));
+    engine.upload(hyper_, std::vector<float>{0.01f});
+
+    std::mt19937 random(3);
+    std::normal_distribution<float> normal;
+    std::vector<float> images(net_.input().shape().elements());
+    for (auto& v : images) v = normal(random);
+    std::vector<uint32_t> labels(options.batch);
+    for (auto& l : labels) l = random() % arch.classes;
+    engine.upload(net_.input(), images);
+    engine.uploadBytes(net_.labels(), std::as_bytes(std::span(labels)));
+
+    net_.recordTrainingStep(recorder_);
+    const uint64_t all = net_.weights().shape().elements(), decayed = net_.decayedElements();
+    auto range = [](const Tensor& t, uint64_t first, uint64_t count) { return t.view({1, 1, 1, uint32_t(count)}, first); };
+    auto& p = engine.pipelines();
+    kernels::sgdStep(p, recorder_, range(net_.weights(), 0, decayed), range(net_.gradients(), 0, decayed),
+                     range(momentum_, 0, decayed), hyper_, 0, {0.9f, 2e-4f, false});
+    if (all > decayed)
+        kernels::sgdStep(p, recorder_, range(net_.weights(), decayed, all - decayed),
+                         range(net_.gradients(), decayed, all - decayed), range(momentum_, decayed, all - decayed),
+                         hyper_, 0, {0.9f, 0.0f, false});
+}
+
 StepMeasurement measureStep(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs,
                             bool profile) {
     MemoryLedger& ledger = engine.memory().ledger();
     ledger.resetPeaks();
+    StepRecording step(engine, arch, options, profile);
     StepMeasurement m;
-    for (const auto& t : models::planTensors(arch, options, engine.info())) m.planned += engine.memory().chargedSize(t.elements * 4);
-    models::Network net(engine, arch, options);
-    net.initialize(1);
-    Tensor momentum = engine.tensor(net.weights().shape(), Category::OptimizerState, "momentum");
-    Tensor hyper = engine.tensor({1, 1, 1, 1}, Category::OptimizerState, "learning rate");
-    m.planned += engine.memory().chargedSize(momentum.bytes()) + engine.memory().chargedSize(hyper.bytes());
-    engine.upload(momentum, std::vector<float>(momentum.shape().elements(), 0.0f));
-    engine.upload(hyper, std::vector<float>{0.01f});
-
-    std::mt19937 random(3);
-    std::normal_distribution<float> normal;
-    std::vector<float> images(net.input().shape().elements());
-    for (auto& v : images) v = normal(random);
-    std::vector<uint32_t> labels(options.batch);
-    for (auto& l : labels) l = random() % arch.classes;
-    engine.upload(net.input(), images);
-    engine.uploadBytes(net.labels(), std::as_bytes(std::span(labels)));
-
-    Recorder recorder(engine.device(), RecorderOptions{profile});
-    net.recordTrainingStep(recorder);
-    const uint64_t all = net.weights().shape().elements(), decayed = net.decayedElements();
-    auto range = [](const Tensor& t, uint64_t first, uint64_t count) { return t.view({1, 1, 1, uint32_t(count)}, first); };
-    auto& p = engine.pipelines();
-    kernels::sgdStep(p, recorder, range(net.weights(), 0, decayed), range(net.gradients(), 0, decayed),
-                     range(momentum, 0, decayed), hyper, 0, {0.9f, 2e-4f, false});
-    if (all > decayed)
-        kernels::sgdStep(p, recorder, range(net.weights(), decayed, all - decayed),
-                         range(net.gradients(), decayed, all - decayed), range(momentum, decayed, all - decayed), hyper,
-                         0, {0.9f, 0.0f, false});
-    recorder.run();  // warm-up: compiles the pipelines
-    m.seconds = runs > 0 ? medianSeconds(recorder, runs) : 0;  // two more warm-ups inside
+    m.planned = step.plannedBytes();
+    step.recorder().run();  // warm-up: compiles the pipelines
+    m.seconds = runs > 0 ? medianSeconds(step.recorder(), runs) : 0;  // two more warm-ups inside
     const int replays = 1 + (runs > 0 ? 2 + runs : 0);
-    for (KernelTiming t : recorder.timings()) {
+    for (KernelTiming t : step.recorder().timings()) {
         t.count /= replays;
         t.totalMs /= replays;
         m.kernels.push_back(t);
@@ -70,7 +87,8 @@ const char* kHelp =
     "of each model (default: revnet-38) on random data: the median of N runs (default 3) after one\n"
     "warm-up, in ms and images/s, with the peak device memory the engine measured by category and\n"
     "the plan made before allocating. RevNets run with reversible backprop, stored backprop, or\n"
-    "both (default both); ResNets always store. Defaults: batch 128, 3x32x32 inputs, 10 classes.\n"
+    "both (default both; both also times N alternating pairs of reversible and stored steps and\n"
+    "prints the median ratio); ResNets always store. Defaults: batch 128, 3x32x32 inputs, 10 classes.\n"
     "  --profile        after each row, the device time per step of each kernel (timestamp\n"
     "                   queries around every dispatch; steps run slower with them)\n%s";
 
@@ -95,6 +113,29 @@ void benchOne(Engine& engine, const models::Architecture& arch, models::NetworkO
                 mib(m.planned));
     if (profile) printProfile(m.kernels);
     std::fflush(stdout);  // rows come minutes apart on a CPU device
+}
+
+double secondsOf(Recorder& recorder) {
+    const auto start = std::chrono::steady_clock::now();
+    recorder.run();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Reversible over stored step time, the median over alternating replays: on a shared machine the
+// load drifts between two table rows minutes apart, far less between two neighbouring steps.
+void printAlternatingRatio(Engine& engine, const models::Architecture& arch, models::NetworkOptions o, int pairs) {
+    o.backprop = models::Backprop::Reversible;
+    StepRecording reversible(engine, arch, o);
+    o.backprop = models::Backprop::Stored;
+    StepRecording stored(engine, arch, o);
+    reversible.recorder().run();
+    stored.recorder().run();
+    std::vector<double> ratios;
+    for (int i = 0; i < pairs; ++i) ratios.push_back(secondsOf(reversible.recorder()) / secondsOf(stored.recorder()));
+    std::nth_element(ratios.begin(), ratios.begin() + ratios.size() / 2, ratios.end());
+    std::printf("%-11s reversible / stored step time: %.2fx (median of %d alternating pairs)\n", arch.spec.name.c_str(),
+                ratios[ratios.size() / 2], pairs);
+    std::fflush(stdout);
 }
 
 }  // namespace
@@ -135,6 +176,7 @@ int benchStep(Arguments& args) {
             o.backprop = models::Backprop::Stored;
             benchOne(engine, arch, o, runs, profile);
         }
+        if (rev && mode == "both") printAlternatingRatio(engine, arch, o, runs);
     }
     return 0;
 }

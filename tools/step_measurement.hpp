@@ -7,6 +7,20 @@
 
 namespace revnet::cli {
 
+// A network on random data with its training step recorded (with momentum SGD), ready to replay.
+class StepRecording {
+public:
+    StepRecording(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, bool profile = false);
+    Recorder& recorder() { return recorder_; }
+    uint64_t plannedBytes() const { return planned_; }
+
+private:
+    uint64_t planned_ = 0;
+    models::Network net_;
+    Tensor momentum_, hyper_;
+    Recorder recorder_;
+};
+
 struct StepMeasurement {
     double seconds = 0;  // median of `runs` replays; 0 when runs is 0 (one step only)
     uint64_t savedActivations = 0, workspace = 0, peak = 0, planned = 0;  // bytes
