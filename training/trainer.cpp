@@ -3,6 +3,7 @@
 #include "kernels/augment.hpp"
 #include "kernels/loss.hpp"
 #include "kernels/sgd.hpp"
+#include "engine/readback_buffer.hpp"
 #include "engine/upload_ring.hpp"
 
 #include <algorithm>
@@ -82,6 +83,7 @@ uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, u
     bytes += arena.chargedSize(2 * channels * 4) + 2 * arena.chargedSize(4);  // normalization, counter, rate
     bytes += UploadRing::plannedBytes(arena, {imageBytes, config.batch * 4ull, 4, 4}, kSlots);
     bytes += UploadRing::plannedBytes(arena, {imageBytes, config.batch * 4ull}, kSlots);
+    bytes += ReadbackBuffer::plannedBytes(arena, 2 * 4);  // the metrics each step hands back
     return bytes;
 }
 
@@ -107,6 +109,7 @@ struct Trainer::Impl {
     Tensor images, normalization, counter, hyper, momentum;
     // The host fills one slot while the device runs the recording made for the other.
     std::unique_ptr<UploadRing> trainInputs, testInputs;
+    std::unique_ptr<ReadbackBuffer> readback;  // the metrics, copied out at the end of every recording
     std::vector<std::unique_ptr<Recorder>> trainSteps, evalSteps;  // one per slot
     uint32_t startEpoch = 0;
     std::size_t startBatch = 0;  // within startEpoch
@@ -145,6 +148,7 @@ Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data
         engine, std::vector<const Tensor*>{&m.images, &net.labels(), &m.counter, &m.hyper}, kSlots, "training inputs");
     m.testInputs = std::make_unique<UploadRing>(engine, std::vector<const Tensor*>{&m.images, &net.labels()}, kSlots,
                                                 "test inputs");
+    m.readback = std::make_unique<ReadbackBuffer>(engine, net.metrics(), "metrics readback");
     for (uint32_t slot = 0; slot < kSlots; ++slot) {
         m.trainSteps.push_back(recordTrainingStep(slot));
         m.evalSteps.push_back(recordEvaluationStep(slot));
@@ -166,6 +170,7 @@ std::unique_ptr<Recorder> Trainer::recordTrainingStep(uint32_t slot) const {
                      range(m.momentum, 0, decayed), m.hyper, 0, {config_.momentum, config_.weightDecay, config_.nesterov});
     kernels::sgdStep(p, *r, range(net.weights(), decayed, all - decayed), range(net.gradients(), decayed, all - decayed),
                      range(m.momentum, decayed, all - decayed), m.hyper, 0, {config_.momentum, 0.0f, config_.nesterov});
+    m.readback->recordCopy(*r);
     return r;
 }
 
@@ -176,6 +181,7 @@ std::unique_ptr<Recorder> Trainer::recordEvaluationStep(uint32_t slot) const {
     kernels::augmentImages(engine_.pipelines(), *r, m.images, 0, m.normalization, m.counter, 0, network_->batchInput(),
                            {0, false, 0, 0});
     network_->recordInference(*r);
+    m.readback->recordCopy(*r);
     return r;
 }
 
@@ -219,7 +225,7 @@ EvalResult Trainer::evaluate() {
         if (b + 1 < batches) fillBatch(test, order, (b + 1) * config_.batch, *m.testInputs, (b + 1) % kSlots);
         m.evalSteps[slot]->wait();
     }
-    const auto result = engine_.download(network_->metrics());
+    const auto result = batches ? m.readback->read() : std::vector<float>{0.0f, 0.0f};
     EvalResult r;
     r.samples = test.size();
     if (r.samples) r.loss = result[0] / r.samples, r.accuracy = result[1] / r.samples;
@@ -319,7 +325,7 @@ int Trainer::run(std::optional<uint64_t> stopAfter) {
             // The next batch is gathered while the device works on this one.
             if (b + 1 < perEpoch) fillBatch(train, order, (b + 1) * config_.batch, *m.trainInputs, (b + 1) % kSlots);
             m.trainSteps[slot]->wait();
-            const auto result = engine_.download(network_->metrics());
+            const auto result = m.readback->read();
             ++step_;
             lossSum += result[0], correct += result[1], seen += config_.batch;
             stepLosses_.push_back(result[0] / config_.batch);
