@@ -90,8 +90,8 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
     // recomputes the convolution there once the first unit no longer needs its input).
     const uint64_t top = uint64_t{n} * a.topChannels * a.topHeight * a.topWidth;
     add("stem output", Category::Activations, uint64_t{n} * a.stem.out * a.height * a.width);
-    uint64_t scratch = top, convWork = 0;
-    convWork = kernels::Conv2d(device, {{n, a.inChannels, a.height, a.width}, a.stem.out, 3, 3, 1, 1}, o.variant)
+    uint64_t scratch = top;
+    uint64_t convWork = kernels::Conv2d(device, {{n, a.inChannels, a.height, a.width}, a.stem.out, 3, 3, 1, 1}, o.variant)
                    .workspaceElements();
     std::vector<uint64_t> shared;  // reversible: the kept conv outputs every function shares
     const uint32_t div = halves(a);
@@ -502,6 +502,21 @@ void Network::recordTrainingStep(Recorder& recorder) const {
 void Network::recordInference(Recorder& recorder) const {
     Context c = context(recorder);
     recordForward(c, Pass::Inference);
+}
+
+void Network::recordSgdUpdate(Recorder& recorder, const Tensor& momentum, const Tensor& rate,
+                              const kernels::SgdOptions& options) const {
+    const uint64_t all = weights_->shape().elements();
+    auto range = [](const Tensor& t, uint64_t first, uint64_t count) { return t.view({1, 1, 1, uint32_t(count)}, first); };
+    auto update = [&](uint64_t first, uint64_t count, float decay) {
+        if (count == 0) return;
+        kernels::SgdOptions o = options;
+        o.weightDecay = decay;
+        kernels::sgdStep(engine_.pipelines(), recorder, range(*weights_, first, count), range(*gradients_, first, count),
+                         range(momentum, first, count), rate.view(), 0, o);
+    };
+    update(0, decayed_, options.weightDecay);
+    update(decayed_, all - decayed_, 0.0f);
 }
 
 void Network::enableReconstructionCheck() {

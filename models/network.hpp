@@ -8,6 +8,7 @@
 
 #include "engine/engine.hpp"
 #include "models/architecture.hpp"
+#include "kernels/sgd.hpp"
 #include "models/residual_function.hpp"
 
 #include <memory>
@@ -51,10 +52,9 @@ public:
     const std::vector<Parameter>& parameters() const { return parameters_; }
     const Parameter& parameter(const std::string& name) const;
     // All weights in one tensor (and their gradients in another, same layout): the ones taking
-    // weight decay first, in [0, decayedElements()).
+    // weight decay (conv and fully connected weights) first.
     const Tensor& weights() const { return *weights_; }
     const Tensor& gradients() const { return *gradients_; }
-    uint64_t decayedElements() const { return decayed_; }
     // Batch-norm running statistics then batch statistics, per layer [mean C, var C].
     const Tensor& statistics() const { return *statistics_; }
     struct StatisticsLocation {
@@ -79,6 +79,10 @@ public:
     void recordTrainingStep(Recorder& recorder) const;
     // Forward with running statistics; metrics accumulate over the batches it is replayed on.
     void recordInference(Recorder& recorder) const;
+    // Momentum SGD of every weight from gradients(), the learning rate read from rate[0] on the
+    // device; options.weightDecay applies to the weights that take decay only.
+    void recordSgdUpdate(Recorder& recorder, const Tensor& momentum, const Tensor& rate,
+                         const kernels::SgdOptions& options) const;
 
     // Reversible backprop's rebuilt unit inputs against the forward's: a copy of each reversible
     // unit's input is taken in the forward and after its rebuild in the backward. Call before

@@ -19,15 +19,17 @@
 namespace revnet::cli {
 
 // Median wall time of `runs` replays of `recorder`, after two warm-up runs.
+double secondsOf(Recorder& recorder) {
+    const auto start = std::chrono::steady_clock::now();
+    recorder.run();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 double medianSeconds(Recorder& recorder, int runs) {
     recorder.run();
     recorder.run();
     std::vector<double> times;
-    for (int i = 0; i < runs; ++i) {
-        const auto start = std::chrono::steady_clock::now();
-        recorder.run();
-        times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    }
+    for (int i = 0; i < runs; ++i) times.push_back(secondsOf(recorder));
     std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
     return times[times.size() / 2];
 }

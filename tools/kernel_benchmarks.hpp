@@ -8,6 +8,8 @@
 
 namespace revnet::cli {
 
+// Wall time of one replay of `recorder`.
+double secondsOf(Recorder& recorder);
 // Median wall time of `runs` replays of `recorder`, after two warm-up runs.
 double medianSeconds(Recorder& recorder, int runs);
 

@@ -2,13 +2,11 @@
 // random data, timed, with the device memory the engine measured during them by category.
 #include "tools/commands.hpp"
 
-#include "kernels/sgd.hpp"
 #include "models/network.hpp"
 #include "tools/kernel_benchmarks.hpp"
 #include "tools/step_measurement.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <random>
 
@@ -45,15 +43,7 @@ StepRecording::StepRecording(Engine& engine, const models::Architecture& arch, m
     engine.uploadBytes(net_.labels(), std::as_bytes(std::span(labels)));
 
     net_.recordTrainingStep(recorder_);
-    const uint64_t all = net_.weights().shape().elements(), decayed = net_.decayedElements();
-    auto range = [](const Tensor& t, uint64_t first, uint64_t count) { return t.view({1, 1, 1, uint32_t(count)}, first); };
-    auto& p = engine.pipelines();
-    kernels::sgdStep(p, recorder_, range(net_.weights(), 0, decayed), range(net_.gradients(), 0, decayed),
-                     range(momentum_, 0, decayed), hyper_, 0, {0.9f, 2e-4f, false});
-    if (all > decayed)
-        kernels::sgdStep(p, recorder_, range(net_.weights(), decayed, all - decayed),
-                         range(net_.gradients(), decayed, all - decayed), range(momentum_, decayed, all - decayed),
-                         hyper_, 0, {0.9f, 0.0f, false});
+    net_.recordSgdUpdate(recorder_, momentum_, hyper_, {0.9f, 2e-4f, false});
 }
 
 StepMeasurement measureStep(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs,
@@ -113,12 +103,6 @@ void benchOne(Engine& engine, const models::Architecture& arch, models::NetworkO
                 mib(m.planned));
     if (profile) printProfile(m.kernels);
     std::fflush(stdout);  // rows come minutes apart on a CPU device
-}
-
-double secondsOf(Recorder& recorder) {
-    const auto start = std::chrono::steady_clock::now();
-    recorder.run();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 // Reversible over stored step time, the median over alternating replays: on a shared machine the

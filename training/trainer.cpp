@@ -2,7 +2,6 @@
 
 #include "kernels/augment.hpp"
 #include "kernels/loss.hpp"
-#include "kernels/sgd.hpp"
 #include "engine/readback_buffer.hpp"
 #include "engine/upload_ring.hpp"
 
@@ -164,12 +163,7 @@ std::unique_ptr<Recorder> Trainer::recordTrainingStep(uint32_t slot) const {
     kernels::AugmentOptions augment{uint32_t(config_.pad), config_.flip != 0, config_.seed, 0};
     kernels::augmentImages(p, *r, m.images, 0, m.normalization, m.counter, 0, net.batchInput(), augment);
     net.recordTrainingStep(*r);
-    const uint64_t all = net.weights().shape().elements(), decayed = net.decayedElements();
-    auto range = [](const Tensor& t, uint64_t first, uint64_t count) { return t.view({1, 1, 1, uint32_t(count)}, first); };
-    kernels::sgdStep(p, *r, range(net.weights(), 0, decayed), range(net.gradients(), 0, decayed),
-                     range(m.momentum, 0, decayed), m.hyper, 0, {config_.momentum, config_.weightDecay, config_.nesterov});
-    kernels::sgdStep(p, *r, range(net.weights(), decayed, all - decayed), range(net.gradients(), decayed, all - decayed),
-                     range(m.momentum, decayed, all - decayed), m.hyper, 0, {config_.momentum, 0.0f, config_.nesterov});
+    net.recordSgdUpdate(*r, m.momentum, m.hyper, {config_.momentum, config_.weightDecay, config_.nesterov});
     m.readback->recordCopy(*r);
     return r;
 }
