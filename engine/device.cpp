@@ -39,9 +39,17 @@ Device::Device(const DeviceInfo& info) : info_(info) {
     queueInfo.queueCount = 1;
     queueInfo.pQueuePriorities = &priority;
 
+    // MoltenVK's devices must be opened with the portability subset they advertise; the memory
+    // budget extension must be enabled for its figures to be queried.
+    std::vector<const char*> extensions;
+    if (info.portabilitySubset) extensions.push_back("VK_KHR_portability_subset");
+    if (info.hasMemoryBudget) extensions.push_back(VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+
     VkDeviceCreateInfo createInfo{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
     createInfo.queueCreateInfoCount = 1;
     createInfo.pQueueCreateInfos = &queueInfo;
+    createInfo.enabledExtensionCount = static_cast<uint32_t>(extensions.size());
+    createInfo.ppEnabledExtensionNames = extensions.data();
 
     VkDevice device = VK_NULL_HANDLE;
     check(vkCreateDevice(info.handle, &createInfo, nullptr, &device), "vkCreateDevice", info.name);

@@ -64,6 +64,7 @@ DeviceInfo describePhysicalDevice(VkPhysicalDevice handle, uint32_t index) {
 
     const bool driverProps = hasExtension(handle, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME);
     info.hasMemoryBudget = hasExtension(handle, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+    info.portabilitySubset = hasExtension(handle, "VK_KHR_portability_subset");
 
     VkPhysicalDeviceDriverPropertiesKHR driver{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES_KHR};
     VkPhysicalDeviceMaintenance3Properties maintenance3{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
@@ -86,14 +87,13 @@ DeviceInfo describePhysicalDevice(VkPhysicalDevice handle, uint32_t index) {
     info.driver = driverProps ? std::string(driver.driverName) + " " + driver.driverInfo
                               : "driver version " + std::to_string(p.driverVersion);
 
-    VkPhysicalDeviceMemoryProperties memory{};
-    vkGetPhysicalDeviceMemoryProperties(handle, &memory);
-    for (uint32_t h = 0; h < memory.memoryHeapCount; ++h)
-        info.heaps.push_back({memory.memoryHeaps[h].size,
-                              (memory.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) != 0});
-    const VkMemoryPropertyFlags both = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
-    for (uint32_t t = 0; t < memory.memoryTypeCount; ++t)
-        if ((memory.memoryTypes[t].propertyFlags & both) == both) info.deviceLocalIsHostVisible = true;
+    VkPhysicalDeviceMemoryBudgetPropertiesEXT budget{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+    VkPhysicalDeviceMemoryProperties2 memory{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2};
+    if (info.hasMemoryBudget) memory.pNext = &budget;
+    vkGetPhysicalDeviceMemoryProperties2(handle, &memory);
+    info.memory = MemoryLayout::of(memory.memoryProperties);
+    if (info.hasMemoryBudget)
+        info.heapBudgets.assign(budget.heapBudget, budget.heapBudget + memory.memoryProperties.memoryHeapCount);
     return info;
 }
 
@@ -109,14 +109,25 @@ const char* deviceTypeName(VkPhysicalDeviceType type) {
     }
 }
 
-std::vector<DeviceInfo> enumerateDevices(VkInstance instance) {
+std::vector<DeviceInfo> enumerateDevices(VkInstance instance, const LimitOverrides& overrides) {
     uint32_t count = 0;
     check(vkEnumeratePhysicalDevices(instance, &count, nullptr), "vkEnumeratePhysicalDevices");
     std::vector<VkPhysicalDevice> handles(count);
     check(vkEnumeratePhysicalDevices(instance, &count, handles.data()), "vkEnumeratePhysicalDevices");
     std::vector<DeviceInfo> devices;
-    for (uint32_t i = 0; i < count; ++i) devices.push_back(describePhysicalDevice(handles[i], i));
+    for (uint32_t i = 0; i < count; ++i) {
+        devices.push_back(describePhysicalDevice(handles[i], i));
+        overrides.applyTo(devices.back());
+    }
     return devices;
+}
+
+VkDeviceSize defaultBudget(const DeviceInfo& device) {
+    const auto choice = chooseMemoryTypes(device.memory, ~0u, MemoryUse::Tensors);
+    if (choice.candidates.empty()) return 0;
+    const uint32_t heap = device.memory.types[choice.candidates.front()].heap;
+    const VkDeviceSize available = heap < device.heapBudgets.size() ? device.heapBudgets[heap] : device.memory.heaps[heap].size;
+    return available - available / 10;
 }
 
 std::size_t selectDevice(const std::vector<DeviceInfo>& devices, std::string_view selector) {
@@ -159,10 +170,19 @@ std::string describeDevice(const DeviceInfo& d) {
         << "   driver                      " << d.driver << "\n"
         << "   Vulkan                      " << versionString(d.apiVersion)
         << (d.usable() ? "" : "  (too old: revnet-vk needs 1.1)") << "\n";
-    for (std::size_t h = 0; h < d.heaps.size(); ++h)
-        out << "   memory heap " << h << "               " << mib(d.heaps[h].size)
-            << (d.heaps[h].deviceLocal ? " device-local" : " host") << "\n";
-    out << "   device-local host-visible   " << (d.deviceLocalIsHostVisible ? "yes (no staging)" : "no (staging)") << "\n"
+    for (std::size_t h = 0; h < d.memory.heaps.size(); ++h)
+        out << "   memory heap " << h << "               " << mib(d.memory.heaps[h].size)
+            << (d.memory.heaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT ? " device-local" : " host")
+            << (h < d.heapBudgets.size() ? ", budget " + mib(d.heapBudgets[h]) : std::string()) << "\n";
+    for (std::size_t t = 0; t < d.memory.types.size(); ++t)
+        out << "   memory type " << t << (t < 10 ? " " : "") << "              heap " << d.memory.types[t].heap << ", "
+            << memoryFlagsText(d.memory.types[t].flags) << "\n";
+    for (MemoryUse use : {MemoryUse::Tensors, MemoryUse::Upload, MemoryUse::Readback}) {
+        const std::string label = std::string("memory for ") + memoryUseName(use);
+        out << "   " << label << std::string(28 - label.size(), ' ') << chooseMemoryTypes(d.memory, ~0u, use).why << "\n";
+    }
+    out << "   default budget              " << mib(defaultBudget(d))
+        << (d.heapBudgets.empty() ? " (nine tenths of the heap)" : " (nine tenths of VK_EXT_memory_budget's)") << "\n"
         << "   max workgroup size          " << l.maxComputeWorkGroupSize[0] << " x "
         << l.maxComputeWorkGroupSize[1] << " x " << l.maxComputeWorkGroupSize[2] << "\n"
         << "   max workgroup invocations   " << l.maxComputeWorkGroupInvocations << "\n"
@@ -176,7 +196,10 @@ std::string describeDevice(const DeviceInfo& d) {
         << "   storage buffer alignment    " << l.minStorageBufferOffsetAlignment << " bytes\n"
         << "   timestamps                  "
         << (d.timestamps ? "yes, " + std::to_string(l.timestampPeriod) + " ns period" : std::string("no")) << "\n"
-        << "   VK_EXT_memory_budget        " << (d.hasMemoryBudget ? "yes" : "no") << "\n";
+        << "   VK_EXT_memory_budget        " << (d.hasMemoryBudget ? "yes" : "no") << "\n"
+        << "   maxTexelBufferElements      " << l.maxTexelBufferElements << "\n"
+        << "   portability subset          " << (d.portabilitySubset ? "yes (MoltenVK-style)" : "no") << "\n";
+    if (!d.limitsLowered.empty()) out << "   limits lowered by           REVNET_LIMITS=" << d.limitsLowered << "\n";
     return out.str();
 }
 

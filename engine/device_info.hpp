@@ -1,6 +1,9 @@
 // What the engine knows about each Vulkan device before opening it, and how one is chosen.
 #pragma once
 
+#include "engine/limit_overrides.hpp"
+#include "engine/memory_types.hpp"
+
 #include <vulkan/vulkan.h>
 
 #include <array>
@@ -10,11 +13,6 @@
 #include <vector>
 
 namespace revnet {
-
-struct MemoryHeapInfo {
-    VkDeviceSize size = 0;
-    bool deviceLocal = false;
-};
 
 struct DeviceInfo {
     uint32_t index = 0;
@@ -26,10 +24,12 @@ struct DeviceInfo {
     VkPhysicalDeviceLimits limits{};
     uint32_t subgroupSize = 0;
     VkDeviceSize maxMemoryAllocationSize = 0;
-    std::vector<MemoryHeapInfo> heaps;
-    bool deviceLocalIsHostVisible = false;  // no staging copies needed (iGPUs, lavapipe)
+    MemoryLayout memory;
     bool timestamps = false;
-    bool hasMemoryBudget = false;  // VK_EXT_memory_budget
+    bool hasMemoryBudget = false;           // VK_EXT_memory_budget
+    std::vector<VkDeviceSize> heapBudgets;  // per heap, from VK_EXT_memory_budget; empty without
+    bool portabilitySubset = false;         // VK_KHR_portability_subset (MoltenVK): must be enabled
+    std::string limitsLowered;              // the REVNET_LIMITS that lowered `limits`, if any
     std::array<uint8_t, VK_UUID_SIZE> pipelineCacheUuid{};
 
     bool usable() const { return apiVersion >= VK_API_VERSION_1_1; }
@@ -37,7 +37,11 @@ struct DeviceInfo {
 
 const char* deviceTypeName(VkPhysicalDeviceType type);
 
-std::vector<DeviceInfo> enumerateDevices(VkInstance instance);
+std::vector<DeviceInfo> enumerateDevices(VkInstance instance, const LimitOverrides& overrides = {});
+
+// What a run may allocate by default: the budget VK_EXT_memory_budget gives for the tensors'
+// heap (else that heap's size), less a tenth for other programs and the driver.
+VkDeviceSize defaultBudget(const DeviceInfo& device);
 
 // Picks a device by `selector`: empty = the preferred type (discrete GPU, integrated, virtual,
 // CPU); all digits = that index; otherwise a case-insensitive part of the name. Throws with the

@@ -10,8 +10,8 @@ namespace revnet {
 
 namespace {
 
-DeviceInfo chooseDevice(const Instance& instance, const std::string& selector) {
-    const auto devices = enumerateDevices(instance.handle());
+DeviceInfo chooseDevice(const Instance& instance, const std::string& selector, const LimitOverrides& limits) {
+    const auto devices = enumerateDevices(instance.handle(), limits);
     return devices[selectDevice(devices, selector)];
 }
 
@@ -24,16 +24,17 @@ EngineOptions EngineOptions::fromEnvironment() {
     const char* staging = std::getenv("REVNET_FORCE_STAGING");
     options.forceStaging = staging && *staging && std::strcmp(staging, "0") != 0;
     options.pipelineCache = defaultPipelineCacheFile();
+    options.limits = LimitOverrides::fromEnvironment();
     return options;
 }
 
 Engine::Engine(const EngineOptions& options)
     : poison_(options.poisonTensors),
       instance_(options.validation),
-      device_(chooseDevice(instance_, options.device)),
+      device_(chooseDevice(instance_, options.device, options.limits)),
       arena_(device_, ArenaOptions{options.blockSize, options.forceStaging}),
       pipelines_(device_, options.pipelineCache) {
-    arena_.ledger().setBudget(options.budget);
+    arena_.ledger().setBudget(options.budget ? *options.budget : defaultBudget(info()));
 }
 
 Tensor Engine::tensor(Shape shape, Category category, std::string name) {
@@ -83,7 +84,7 @@ std::vector<float> Engine::download(const Tensor& tensor) {
         std::memcpy(values.data(), source.mapped(), bytes);
         return values;
     }
-    Allocation staging = arena_.allocateStaging(bytes, "download of " + tensor.name());
+    Allocation staging = arena_.allocateReadback(bytes, "download of " + tensor.name());
     Recorder recorder(device_);
     recorder.copy({source.buffer(), source.offset(), bytes}, {staging.buffer(), staging.offset(), bytes});
     recorder.run();

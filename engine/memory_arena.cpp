@@ -10,9 +10,6 @@ namespace revnet {
 
 namespace {
 
-constexpr std::size_t kDevicePool = 0;
-constexpr std::size_t kStagingPool = 1;
-
 constexpr VkBufferUsageFlags kBufferUsage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
                                             VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT |
                                             VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
@@ -24,19 +21,10 @@ VkDeviceSize roundUp(VkDeviceSize value, VkDeviceSize multiple) {
     return (value + multiple - 1) / multiple * multiple;
 }
 
-// The first memory type allowed by `typeBits` that has all of `required`, preferring one that
-// also has all of `preferred`.
-int findMemoryType(const VkPhysicalDeviceMemoryProperties& memory, uint32_t typeBits,
-                   VkMemoryPropertyFlags required, VkMemoryPropertyFlags preferred) {
-    int fallback = -1;
-    for (uint32_t t = 0; t < memory.memoryTypeCount; ++t) {
-        if (!(typeBits & (1u << t))) continue;
-        const VkMemoryPropertyFlags flags = memory.memoryTypes[t].propertyFlags;
-        if ((flags & required) != required) continue;
-        if ((flags & preferred) == preferred) return static_cast<int>(t);
-        if (fallback < 0) fallback = static_cast<int>(t);
-    }
-    return fallback;
+std::size_t poolOf(MemoryUse use) { return static_cast<std::size_t>(use); }
+
+bool outOfMemory(VkResult result) {
+    return result == VK_ERROR_OUT_OF_DEVICE_MEMORY || result == VK_ERROR_OUT_OF_HOST_MEMORY;
 }
 
 std::string mibText(VkDeviceSize bytes) { return std::to_string(bytes >> 20) + " MiB"; }
@@ -46,6 +34,8 @@ std::string mibText(VkDeviceSize bytes) { return std::to_string(bytes >> 20) + "
 struct MemoryArena::Block {
     UniqueHandle<VkDeviceMemory> memory;
     UniqueHandle<VkBuffer> buffer;
+    uint32_t memoryType = 0;
+    bool coherent = true;
     std::byte* mapped = nullptr;
     BlockSuballocator ranges;
     explicit Block(VkDeviceSize size) : ranges(size) {}
@@ -89,32 +79,23 @@ MemoryArena::MemoryArena(const Device& device, ArenaOptions options) : device_(d
 
     VkPhysicalDeviceMemoryProperties memory{};
     vkGetPhysicalDeviceMemoryProperties(device.physical(), &memory);
-    const VkMemoryPropertyFlags local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
-    const VkMemoryPropertyFlags visible = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
-    const VkMemoryPropertyFlags coherent = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-
-    int deviceType = findMemoryType(memory, requirements.memoryTypeBits, local | visible, 0);
-    needsStaging_ = options.forceStaging || deviceType < 0;
-    if (deviceType < 0 || options.forceStaging)
-        deviceType = findMemoryType(memory, requirements.memoryTypeBits, local, 0);
-    if (deviceType < 0) deviceType = findMemoryType(memory, requirements.memoryTypeBits, 0, 0);
-    const int stagingType = findMemoryType(memory, requirements.memoryTypeBits, visible | coherent,
-                                           VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
-    if (deviceType < 0 || stagingType < 0)
-        throw std::runtime_error("device " + device.info().name + " offers no memory type for storage buffers");
-
-    auto poolFor = [&](int type, bool map) {
+    layout_ = MemoryLayout::of(memory);
+    for (MemoryUse use : {MemoryUse::Tensors, MemoryUse::Upload, MemoryUse::Readback}) {
         Pool pool;
-        pool.memoryType = static_cast<uint32_t>(type);
-        const VkMemoryPropertyFlags flags = memory.memoryTypes[type].propertyFlags;
-        pool.mapped = map && (flags & visible);
-        pool.coherent = flags & coherent;
-        return pool;
-    };
-    pools_.push_back(poolFor(deviceType, !needsStaging_));
-    pools_.push_back(poolFor(stagingType, true));
-    if (!pools_[kDevicePool].coherent)
-        alignment_ = std::max(alignment_, device.info().limits.nonCoherentAtomSize);
+        pool.choice = chooseMemoryTypes(layout_, requirements.memoryTypeBits, use);
+        if (pool.choice.candidates.empty())
+            throw std::runtime_error("device " + device.info().name + " offers no memory type for " +
+                                     memoryUseName(use) + " storage buffers");
+        pool.map = use != MemoryUse::Tensors || !options.forceStaging;
+        pools_.push_back(std::move(pool));
+    }
+    const auto hostVisible = [&](uint32_t type) { return layout_.types[type].flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT; };
+    needsStaging_ = options.forceStaging || !hostVisible(choice(MemoryUse::Tensors).candidates.front());
+    // Flushes and invalidations of non-coherent memory work in whole atoms.
+    for (const Pool& pool : pools_)
+        for (uint32_t type : pool.choice.candidates)
+            if (hostVisible(type) && !(layout_.types[type].flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT))
+                alignment_ = std::max(alignment_, device.info().limits.nonCoherentAtomSize);
 }
 
 MemoryArena::~MemoryArena() = default;
@@ -122,12 +103,18 @@ MemoryArena::~MemoryArena() = default;
 VkDeviceSize MemoryArena::chargedSize(VkDeviceSize bytes) const { return roundUp(std::max<VkDeviceSize>(bytes, 1), alignment_); }
 
 Allocation MemoryArena::allocate(VkDeviceSize bytes, Category category, std::string_view what) {
-    return allocateIn(kDevicePool, bytes, category, what);
+    return allocateIn(poolOf(MemoryUse::Tensors), bytes, category, what);
 }
 
 Allocation MemoryArena::allocateStaging(VkDeviceSize bytes, std::string_view what) {
-    return allocateIn(kStagingPool, bytes, Category::Staging, what);
+    return allocateIn(poolOf(MemoryUse::Upload), bytes, Category::Staging, what);
 }
+
+Allocation MemoryArena::allocateReadback(VkDeviceSize bytes, std::string_view what) {
+    return allocateIn(poolOf(MemoryUse::Readback), bytes, Category::Staging, what);
+}
+
+const MemoryChoice& MemoryArena::choice(MemoryUse use) const { return pools_[poolOf(use)].choice; }
 
 Allocation MemoryArena::allocateIn(std::size_t poolIndex, VkDeviceSize bytes, Category category,
                                    std::string_view what) {
@@ -178,30 +165,19 @@ std::size_t MemoryArena::addBlock(std::size_t poolIndex, VkDeviceSize size, Cate
                                 ", category " + categoryName(category);
 
     Pool& pool = pools_[poolIndex];
-    VkDevice device = device_.handle();
-    auto block = std::make_unique<Block>(blockSize);
-
-    VkBufferCreateInfo bufferInfo{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
-    bufferInfo.size = blockSize;
-    bufferInfo.usage = kBufferUsage;
-    VkBuffer buffer = VK_NULL_HANDLE;
-    check(vkCreateBuffer(device, &bufferInfo, nullptr, &buffer), "vkCreateBuffer", context);
-    block->buffer = UniqueHandle<VkBuffer>(buffer, [device](VkBuffer b) { vkDestroyBuffer(device, b, nullptr); });
-    VkMemoryRequirements requirements{};
-    vkGetBufferMemoryRequirements(device, buffer, &requirements);
-
-    VkMemoryAllocateInfo allocInfo{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
-    allocInfo.allocationSize = requirements.size;
-    allocInfo.memoryTypeIndex = pool.memoryType;
-    VkDeviceMemory memory = VK_NULL_HANDLE;
-    check(vkAllocateMemory(device, &allocInfo, nullptr, &memory), "vkAllocateMemory", context);
-    block->memory = UniqueHandle<VkDeviceMemory>(memory, [device](VkDeviceMemory m) { vkFreeMemory(device, m, nullptr); });
-    check(vkBindBufferMemory(device, buffer, memory, 0), "vkBindBufferMemory", context);
-    if (pool.mapped) {
-        void* pointer = nullptr;
-        check(vkMapMemory(device, memory, 0, VK_WHOLE_SIZE, 0, &pointer), "vkMapMemory", context);
-        block->mapped = static_cast<std::byte*>(pointer);
-    }
+    std::unique_ptr<Block> block;
+    std::string tried;
+    allocateFromCandidates(layout_, pool.choice.candidates, size, [&](uint32_t type) {
+        // A block no bigger than its heap, though never smaller than the request.
+        const VkDeviceSize bytes = std::max(size, std::min(blockSize, layout_.heaps[layout_.types[type].heap].size));
+        block = createBlock(type, pool.map, bytes, context);
+        tried += (tried.empty() ? "" : ", ") + std::to_string(type);
+        return block != nullptr;
+    });
+    if (!block)
+        throw VulkanError(VK_ERROR_OUT_OF_DEVICE_MEMORY, "vkAllocateMemory",
+                          context + ": the device is out of memory (memory types tried: " +
+                              (tried.empty() ? std::string("none, every heap is smaller") : tried) + ")");
 
     // Reuse a slot that trim() emptied, so that live allocations keep their block index.
     for (std::size_t b = 0; b < pool.blocks.size(); ++b)
@@ -211,6 +187,41 @@ std::size_t MemoryArena::addBlock(std::size_t poolIndex, VkDeviceSize size, Cate
         }
     pool.blocks.push_back(std::move(block));
     return pool.blocks.size() - 1;
+}
+
+// nullptr when the driver is out of memory for this type; throws on any other failure.
+std::unique_ptr<MemoryArena::Block> MemoryArena::createBlock(uint32_t type, bool map, VkDeviceSize bytes,
+                                                             const std::string& context) {
+    VkDevice device = device_.handle();
+    auto block = std::make_unique<Block>(bytes);
+    VkBufferCreateInfo bufferInfo{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+    bufferInfo.size = bytes;
+    bufferInfo.usage = kBufferUsage;
+    VkBuffer buffer = VK_NULL_HANDLE;
+    check(vkCreateBuffer(device, &bufferInfo, nullptr, &buffer), "vkCreateBuffer", context);
+    block->buffer = UniqueHandle<VkBuffer>(buffer, [device](VkBuffer b) { vkDestroyBuffer(device, b, nullptr); });
+    VkMemoryRequirements requirements{};
+    vkGetBufferMemoryRequirements(device, buffer, &requirements);
+    if (!(requirements.memoryTypeBits & (1u << type))) return nullptr;
+
+    VkMemoryAllocateInfo allocInfo{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
+    allocInfo.allocationSize = requirements.size;
+    allocInfo.memoryTypeIndex = type;
+    VkDeviceMemory memory = VK_NULL_HANDLE;
+    const VkResult result = vkAllocateMemory(device, &allocInfo, nullptr, &memory);
+    if (outOfMemory(result)) return nullptr;
+    check(result, "vkAllocateMemory", context);
+    block->memory = UniqueHandle<VkDeviceMemory>(memory, [device](VkDeviceMemory m) { vkFreeMemory(device, m, nullptr); });
+    check(vkBindBufferMemory(device, buffer, memory, 0), "vkBindBufferMemory", context);
+    const VkMemoryPropertyFlags flags = layout_.types[type].flags;
+    block->memoryType = type;
+    block->coherent = flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    if (map && (flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)) {
+        void* pointer = nullptr;
+        check(vkMapMemory(device, memory, 0, VK_WHOLE_SIZE, 0, &pointer), "vkMapMemory", context);
+        block->mapped = static_cast<std::byte*>(pointer);
+    }
+    return block;
 }
 
 void MemoryArena::release(const Allocation& a) {
@@ -233,13 +244,13 @@ void MemoryArena::trim() {
 }
 
 void MemoryArena::syncRange(const Allocation& a, bool flush) const {
-    const Pool& pool = pools_[a.pool_];
-    if (pool.coherent || !a.mapped()) return;
+    const Block& block = *pools_[a.pool_].blocks[a.block_];
+    if (block.coherent || !a.mapped()) return;
     const VkDeviceSize atom = device_.info().limits.nonCoherentAtomSize;
     VkMappedMemoryRange range{VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE};
-    range.memory = pool.blocks[a.block_]->memory.get();
+    range.memory = block.memory.get();
     range.offset = a.offset_ / atom * atom;
-    range.size = std::min(roundUp(a.offset_ + a.size_, atom), pool.blocks[a.block_]->ranges.size()) - range.offset;
+    range.size = std::min(roundUp(a.offset_ + a.size_, atom), block.ranges.size()) - range.offset;
     if (flush)
         check(vkFlushMappedMemoryRanges(device_.handle(), 1, &range), "vkFlushMappedMemoryRanges");
     else

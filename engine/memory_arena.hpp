@@ -1,12 +1,15 @@
 // Device memory in large blocks, sub-allocated to tensors at the device's alignment, with every
-// byte charged to the ledger by category. Staging memory for host transfers comes from a second,
-// host-visible pool that is only used when device-local memory cannot be mapped (or when told to,
-// so that the staging path can be tested on lavapipe).
+// byte charged to the ledger by category. Host transfers go through two more pools: upload
+// staging (host writes, device reads) and readback (device writes, host reads). Each pool's
+// memory types come from chooseMemoryTypes(), best first; when the driver refuses a block for
+// lack of memory, the next type is tried. Tensors are mapped only where their memory type is
+// host-visible and staging is not forced (so that the staging path can be tested on lavapipe).
 #pragma once
 
 #include "engine/block_suballocator.hpp"
 #include "engine/device.hpp"
 #include "engine/memory_ledger.hpp"
+#include "engine/memory_types.hpp"
 
 #include <vulkan/vulkan.h>
 
@@ -62,10 +65,15 @@ public:
 
     // Device memory for tensors. `what` names the request in errors.
     Allocation allocate(VkDeviceSize bytes, Category category, std::string_view what);
-    // Host-visible memory for transfers, charged as staging.
+    // Host-visible memory the host writes for the device to read, charged as staging.
     Allocation allocateStaging(VkDeviceSize bytes, std::string_view what);
+    // Host-visible memory the device writes for the host to read, charged as staging.
+    Allocation allocateReadback(VkDeviceSize bytes, std::string_view what);
 
+    // Whether tensors are copied through staging rather than mapped (for the best memory type).
     bool needsStaging() const { return needsStaging_; }
+    // The memory types of each use, best first, and why the first.
+    const MemoryChoice& choice(MemoryUse use) const;
     VkDeviceSize alignment() const { return alignment_; }
     // Bytes charged for a request of `bytes`: what the ledger counts, for planners to reproduce.
     VkDeviceSize chargedSize(VkDeviceSize bytes) const;
@@ -86,14 +94,14 @@ private:
     friend class Allocation;
     struct Block;
     struct Pool {
-        uint32_t memoryType = 0;
-        bool mapped = false;
-        bool coherent = true;
+        MemoryChoice choice;
+        bool map = false;  // map the blocks whose type is host-visible
         std::vector<std::unique_ptr<Block>> blocks;
     };
 
     Allocation allocateIn(std::size_t pool, VkDeviceSize bytes, Category category, std::string_view what);
     std::size_t addBlock(std::size_t pool, VkDeviceSize bytes, Category category, std::string_view what);
+    std::unique_ptr<Block> createBlock(uint32_t type, bool map, VkDeviceSize bytes, const std::string& context);
     void release(const Allocation& allocation);
     void syncRange(const Allocation& allocation, bool flush) const;
 
@@ -102,7 +110,8 @@ private:
     VkDeviceSize alignment_ = 16;
     bool needsStaging_ = false;
     MemoryLedger ledger_;
-    std::vector<Pool> pools_;  // [0] device memory for tensors, [1] host memory for staging
+    MemoryLayout layout_;
+    std::vector<Pool> pools_;  // indexed by MemoryUse
 };
 
 }  // namespace revnet

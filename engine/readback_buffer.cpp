@@ -5,7 +5,7 @@
 namespace revnet {
 
 ReadbackBuffer::ReadbackBuffer(Engine& engine, const Tensor& source, const std::string& name)
-    : engine_(engine), source_(source), copy_(engine.memory().allocateStaging(source.bytes(), name)) {}
+    : engine_(engine), source_(source), copy_(engine.memory().allocateReadback(source.bytes(), name)) {}
 
 void ReadbackBuffer::recordCopy(Recorder& recorder) const {
     const Allocation& from = source_.allocation();

@@ -54,11 +54,54 @@ TEST_CASE("the real devices are listed with the limits the engine relies on", "[
     CHECK(d.subgroupSize > 0);
     CHECK(d.limits.maxStorageBufferRange >= (1u << 27) - 1);  // Vulkan guarantees 2^27 - 1
     CHECK(d.maxMemoryAllocationSize > 0);
-    CHECK_FALSE(d.heaps.empty());
+    CHECK_FALSE(d.memory.heaps.empty());
     // The same device is found again by its index and by its own name.
     CHECK(selectDevice(devices, std::to_string(d.index)) == d.index);
     CHECK(selectDevice(devices, d.name) == d.index);
     const std::string text = describeDevice(d);
     CHECK(text.find("maxStorageBufferRange") != std::string::npos);
     CHECK(text.find("subgroup size") != std::string::npos);
+}
+
+TEST_CASE("REVNET_LIMITS lowers the limits the engine reads, never raises them", "[device][portability]") {
+    Engine& e = test::engine();
+    DeviceInfo d = e.info();
+    const DeviceInfo original = d;
+    LimitOverrides::parse("maxTexelBufferElements=65536,maxStorageBufferRange=0x100000,maxComputeWorkGroupCount=1000000000000")
+        .applyTo(d);
+    CHECK(d.limits.maxTexelBufferElements == std::min<uint32_t>(65536, original.limits.maxTexelBufferElements));
+    CHECK(d.limits.maxStorageBufferRange == (1u << 20));
+    for (int axis = 0; axis < 3; ++axis)  // a value above the device's leaves it as it is
+        CHECK(d.limits.maxComputeWorkGroupCount[axis] == original.limits.maxComputeWorkGroupCount[axis]);
+    CHECK(d.limitsLowered.find("maxTexelBufferElements=65536") != std::string::npos);
+    CHECK(describeDevice(d).find("limits lowered by") != std::string::npos);
+
+    DeviceInfo m = original;
+    LimitOverrides::parse("minimum").applyTo(m);
+    CHECK(m.limits.maxComputeWorkGroupInvocations <= 128);
+    CHECK(m.limits.maxComputeWorkGroupSize[0] <= 128);
+    CHECK(m.limits.maxComputeWorkGroupSize[2] <= 64);
+    CHECK(m.limits.maxComputeSharedMemorySize <= 16384);
+    CHECK(m.limits.maxTexelBufferElements <= 65536);
+    CHECK(m.limits.maxStorageBufferRange <= (1u << 27));
+    CHECK(m.limits.maxPushConstantsSize <= 128);
+    CHECK(m.maxMemoryAllocationSize <= (VkDeviceSize{1} << 30));
+
+    CHECK_THROWS_WITH(LimitOverrides::parse("maxTexels=5"), Catch::Contains("'maxTexels=5'") && Catch::Contains("maxTexelBufferElements"));
+    CHECK_THROWS_WITH(LimitOverrides::parse("maxStorageBufferRange=12MiB"), Catch::Contains("not a whole number"));
+    CHECK_THROWS_WITH(LimitOverrides::parse("maxStorageBufferRange=-1"), Catch::Contains("not a whole number"));
+    CHECK(LimitOverrides::parse("").empty());
+}
+
+TEST_CASE("the default budget is nine tenths of the tensors' heap", "[device][memory]") {
+    Engine& e = test::engine();
+    const DeviceInfo& d = e.info();
+    const uint32_t type = e.memory().choice(MemoryUse::Tensors).candidates.front();
+    const uint32_t heap = d.memory.types[type].heap;
+    const VkDeviceSize available = d.heapBudgets.empty() ? d.memory.heaps[heap].size : d.heapBudgets[heap];
+    CHECK(defaultBudget(d) == available - available / 10);
+    EngineOptions o = test::options();
+    o.budget.reset();
+    Engine fresh(o);
+    CHECK(fresh.memory().ledger().budget() == defaultBudget(fresh.info()));
 }

@@ -26,7 +26,7 @@ int devicesCommand(Arguments& args) {
     args.finish();
 
     const Instance instance(validationFromEnvironment());
-    const auto devices = enumerateDevices(instance.handle());
+    const auto devices = enumerateDevices(instance.handle(), LimitOverrides::fromEnvironment());
     const std::size_t chosen = selectDevice(devices, selector);
     for (const auto& d : devices) {
         std::printf("%s%s", d.index == chosen ? "* " : "  ", describeDevice(d).c_str());
