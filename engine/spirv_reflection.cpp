@@ -14,13 +14,13 @@ enum Op : uint32_t {
     OpExecutionMode = 16, OpTypeInt = 21, OpTypeFloat = 22, OpTypeVector = 23, OpTypeArray = 28,
     OpTypeImage = 25, OpTypeSampledImage = 27, OpTypeStruct = 30, OpTypePointer = 32, OpConstant = 43, OpSpecConstantTrue = 48,
     OpSpecConstantFalse = 49, OpSpecConstant = 50,
-    OpSpecConstantComposite = 51, OpVariable = 59, OpDecorate = 71, OpMemberDecorate = 72,
+    OpSpecConstantComposite = 51, OpSpecConstantOp = 52, OpVariable = 59, OpDecorate = 71, OpMemberDecorate = 72,
 };
 enum Decoration : uint32_t {
     SpecId = 1, Block = 2, BufferBlock = 3, ArrayStride = 6, BuiltIn = 11, NonWritable = 24,
     NonReadable = 25, Binding = 33, DescriptorSet = 34, Offset = 35,
 };
-enum StorageClass : uint32_t { UniformConstant = 0, Uniform = 2, PushConstant = 9, StorageBuffer = 12 };
+enum StorageClass : uint32_t { UniformConstant = 0, Uniform = 2, Workgroup = 4, PushConstant = 9, StorageBuffer = 12 };
 constexpr uint32_t kBuiltInWorkgroupSize = 25;
 constexpr uint32_t kDimBuffer = 5, kFormatRgba32f = 1, kFormatR32f = 3;
 constexpr uint32_t kExecutionModeLocalSize = 17;
@@ -33,6 +33,7 @@ struct Module {
     std::unordered_map<uint32_t, std::unordered_map<uint32_t, std::unordered_map<uint32_t, uint32_t>>> members;
     std::unordered_map<uint32_t, uint32_t> specIds;                 // const id -> SpecId
     std::unordered_map<uint32_t, std::vector<uint32_t>> composites; // spec composite id -> parts
+    std::unordered_set<uint32_t> specConstants;                     // ids whose value specialization sets
     std::vector<std::pair<uint32_t, uint32_t>> variables;           // (pointer type, id)
     uint32_t localSize[3] = {1, 1, 1};
 };
@@ -85,11 +86,15 @@ Module parse(std::span<const uint32_t> words) {
                 m.types[w[1]].insert(m.types[w[1]].end(), w + 2, w + count);
                 break;
             case OpTypePointer: m.pointers[w[1]] = {w[2], w[3]}; break;
-            case OpConstant:
-            case OpSpecConstant: m.constants[w[2]] = w[3]; break;
-            case OpSpecConstantTrue: m.constants[w[2]] = 1; break;
-            case OpSpecConstantFalse: m.constants[w[2]] = 0; break;
-            case OpSpecConstantComposite: m.composites[w[2]].assign(w + 3, w + count); break;
+            case OpConstant: m.constants[w[2]] = w[3]; break;
+            case OpSpecConstant: m.constants[w[2]] = w[3], m.specConstants.insert(w[2]); break;
+            case OpSpecConstantTrue: m.constants[w[2]] = 1, m.specConstants.insert(w[2]); break;
+            case OpSpecConstantFalse: m.constants[w[2]] = 0, m.specConstants.insert(w[2]); break;
+            case OpSpecConstantOp: m.specConstants.insert(w[2]); break;
+            case OpSpecConstantComposite:
+                m.composites[w[2]].assign(w + 3, w + count);
+                m.specConstants.insert(w[2]);
+                break;
             case OpVariable: m.variables.emplace_back(w[1], w[2]); break;
             case OpDecorate: m.decorations[w[1]][w[2]] = count > 3 ? w[3] : 0; break;
             case OpMemberDecorate: m.members[w[1]][w[2]][w[3]] = count > 4 ? w[4] : 0; break;
@@ -101,6 +106,17 @@ Module parse(std::span<const uint32_t> words) {
         i += count;
     }
     return m;
+}
+
+// Whether `typeId` is, or holds, an array whose length specialization sets.
+bool sizedBySpecialization(const Module& m, uint32_t typeId) {
+    const auto it = m.types.find(typeId);
+    if (it == m.types.end()) return false;
+    const auto& t = it->second;
+    if (t[0] == OpTypeArray) return m.specConstants.count(t[2]) || sizedBySpecialization(m, t[1]);
+    if (t[0] == OpTypeStruct)
+        return std::any_of(t.begin() + 1, t.end(), [&](uint32_t member) { return sizedBySpecialization(m, member); });
+    return false;
 }
 
 ShaderBinding texelBinding(const Module& m, uint32_t type, uint32_t id) {
@@ -149,6 +165,10 @@ ShaderInterface reflect(std::span<const uint32_t> spirv) {
         const auto [storage, type] = m.pointers.at(pointerType);
         if (storage == PushConstant) {
             out.pushConstantBytes = sizeOf(m, type);
+            continue;
+        }
+        if (storage == Workgroup) {
+            out.sharedArraySizedBySpecialization |= sizedBySpecialization(m, type);
             continue;
         }
         if (storage != Uniform && storage != StorageBuffer && storage != UniformConstant) continue;

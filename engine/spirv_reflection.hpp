@@ -31,6 +31,9 @@ struct ShaderInterface {
     // Workgroup size: each axis a constant_id (from local_size_*_id) or a fixed value.
     struct Axis { bool specialized = false; uint32_t value = 1; };
     Axis localSize[3];
+    // A shared (Workgroup) array whose length is a specialization constant: older MoltenVK and
+    // SPIRV-Cross miscompile it, so no shader of the engine may have one.
+    bool sharedArraySizedBySpecialization = false;
 };
 
 ShaderInterface reflect(std::span<const uint32_t> spirv);

@@ -10,7 +10,7 @@ namespace {
 // the final tree suspends every SIMD chunk of the group.
 uint32_t reductionGroup(const Pipelines& pipelines, uint32_t items, Variant variant) {
     const uint32_t limit = resolve(variant, pipelines.device().info()) == Variant::Cpu ? 64 : 256;
-    return powerOfTwoAtMost(items, limit);
+    return powerOfTwoAtMost(items, workgroupAtMost(pipelines.device(), limit));
 }
 
 struct Params {
@@ -35,7 +35,7 @@ void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorV
         float momentum;
     } push{s.n, s.c, s.h * s.w, channelView(x, name), denseOffset(stats, 2 * uint64_t{s.c}, name, "statistics"),
            denseOffset(running, 2 * uint64_t{s.c}, name, "running statistics"), options.momentum};
-    const PlaneLayout l = planeLayout(push.plane, {push.x});
+    const PlaneLayout l = planeLayout(push.plane, {push.x}, workgroupAtMost(pipelines.device(), 256));
     const uint32_t group = reductionGroup(pipelines, l.items, options.variant);
     const Kernel& kernel = pipelines.get(name, {{0, group}, {1, updateRunning ? 1u : 0u}, {9, l.vec4 ? 1u : 0u}});
     recorder.dispatch(kernel, {x, stats, running}, push, {s.c, 1, 1});
@@ -54,7 +54,7 @@ void batchNormForward(Pipelines& pipelines, Recorder& recorder, const TensorView
         uint32_t statsOffset, gammaOffset, betaOffset;
         float eps;
     } push{s.n, s.c, s.h * s.w, channelView(x, name), channelView(y, name), at.stats, at.gamma, at.beta, options.eps};
-    const PlaneLayout l = planeLayout(push.plane, {push.x, push.y});
+    const PlaneLayout l = planeLayout(push.plane, {push.x, push.y}, workgroupAtMost(pipelines.device(), 256));
     const Kernel& kernel = pipelines.get(name, {{0, l.group}, {1, options.relu ? 1u : 0u}, {8, l.perInvocation}, {9, l.vec4 ? 1u : 0u}});
     recorder.dispatch(kernel, {x, stats, gamma, beta, y}, push, rowsGrid(pipelines.device(), uint64_t{s.n} * s.c, l.items, l.group * l.perInvocation));
 }
@@ -90,7 +90,7 @@ void batchNormBackward(Pipelines& pipelines, Recorder& recorder, const TensorVie
         float eps;
     } push{s.n, s.c, s.h * s.w, reduce.x, reduce.dy, channelView(dx, name), at.stats, at.gamma, at.beta, dg, db,
            options.eps};
-    const PlaneLayout l = planeLayout(push.plane, {push.x, push.dy, push.dx});
+    const PlaneLayout l = planeLayout(push.plane, {push.x, push.dy, push.dx}, workgroupAtMost(pipelines.device(), 256));
     const Kernel& kernel =
         pipelines.get(name, {{0, l.group}, {1, relu}, {2, accumulate ? 1u : 0u}, {8, l.perInvocation}, {9, l.vec4 ? 1u : 0u}});
     recorder.dispatch(kernel, {x, dy, stats, gamma, beta, dgamma, dbeta, dx}, push,

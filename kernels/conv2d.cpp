@@ -20,6 +20,14 @@ void requireDense(const TensorView& v, const Shape& shape, const char* what) {
     if (!v.samplesContiguous()) throw std::invalid_argument(std::string("conv2d: ") + what + " must keep samples contiguous");
 }
 
+// Texel bindings hold at most maxTexelBufferElements texels (65536 on SwiftShader, the Vulkan
+// minimum): past that a kernel's *_storage twin reads the same data through storage buffers.
+bool fitsTexels(const Pipelines& pipelines, const TensorView& view, uint64_t floatsPerTexel) {
+    return view.binding().bytes / (4 * floatsPerTexel) <= pipelines.device().info().limits.maxTexelBufferElements;
+}
+
+std::string withLoads(std::string shader, bool texels) { return texels ? shader : shader + "_storage"; }
+
 }  // namespace
 
 Shape Conv2dShape::output() const {
@@ -106,7 +114,8 @@ void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader,
     } push{in.shape().n, in.shape().c, in.shape().h, in.shape().w, uint32_t(in.offset()), uint32_t(in.strides()[0]),
            out.shape().c, out.shape().h, out.shape().w, uint32_t(out.offset()), uint32_t(out.strides()[0]),
            uint32_t(packed.offset() / 4), rowLength / 4};
-    recorder.dispatch(pipelines.get(shader, spec), {in, packed, out, in}, push, {ceilDiv(tiles, tiles_.workgroup), ceilDiv(out.shape().c, 4 * tile.outVec4), 1});
+    const bool texels = fitsTexels(pipelines, in, 1) && fitsTexels(pipelines, packed, 4);
+    recorder.dispatch(pipelines.get(withLoads(shader, texels), spec), {in, packed, out, in}, push, {ceilDiv(tiles, tiles_.workgroup), ceilDiv(out.shape().c, 4 * tile.outVec4), 1});
 }
 
 void Conv2d::forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& weight,
@@ -151,7 +160,8 @@ void Conv2d::gradWeight(Pipelines& pipelines, Recorder& recorder, const TensorVi
     } push{s.input.n, s.input.c, s.input.h, s.input.w, uint32_t(x.offset()), uint32_t(x.strides()[0]),
            out.c, out.h, out.w, uint32_t(dy.offset()), uint32_t(dy.strides()[0]), parts_, uint32_t(target.offset()),
            cLanes_};
-    recorder.dispatch(pipelines.get("conv2d_grad_weight", spec), {x, dy, target, dy}, push,
+    const bool texels = fitsTexels(pipelines, x, 1) && fitsTexels(pipelines, dy, 1);
+    recorder.dispatch(pipelines.get(withLoads("conv2d_grad_weight", texels), spec), {x, dy, target, dy}, push,
                       {parts_, ceilDiv(ceilDiv(out.c, tiles_.gradK), kTilesPerGroup_), ceilDiv(s.input.c, cLanes_)});
     if (parts_ > 1) {
         struct Reduce {

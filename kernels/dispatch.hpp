@@ -84,4 +84,11 @@ inline uint32_t powerOfTwoAtMost(uint64_t items, uint32_t limit) {
     return size;
 }
 
+// A one-dimensional workgroup size: `wanted`, lowered to a power of two the device allows
+// (Vulkan guarantees 128 invocations; SwiftShader has 256, most GPUs 1024).
+inline uint32_t workgroupAtMost(const Device& device, uint32_t wanted) {
+    const auto& l = device.info().limits;
+    return powerOfTwoAtMost(wanted, std::min({wanted, l.maxComputeWorkGroupInvocations, l.maxComputeWorkGroupSize[0]}));
+}
+
 }  // namespace revnet::kernels

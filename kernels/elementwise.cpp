@@ -52,12 +52,12 @@ Layout layoutOf(std::initializer_list<TensorView> views, const char* kernel) {
 }
 
 const Kernel& kernelFor(Pipelines& pipelines, const char* shader, const Layout& layout) {
-    return pipelines.get(shader, {{0, kWorkgroupSize}, {2, layout.vec4 ? 1u : 0u}});
+    return pipelines.get(shader, {{0, workgroupAtMost(pipelines.device(), kWorkgroupSize)}, {2, layout.vec4 ? 1u : 0u}});
 }
 
 std::array<uint32_t, 3> groupsFor(const Layout& layout, const Device& device) {
     const uint64_t items = layout.vec4 ? layout.rowLength / 4 : layout.rowLength;
-    return rowsGrid(device, layout.rows, items, kWorkgroupSize);
+    return rowsGrid(device, layout.rows, items, workgroupAtMost(device, kWorkgroupSize));
 }
 
 }  // namespace

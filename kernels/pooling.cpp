@@ -36,7 +36,7 @@ void avgPool2x2Forward(Pipelines& pipelines, Recorder& recorder, const TensorVie
     push.second = channelView(y, name);
     const Shape& o = y.shape();
     const bool vec4 = planeLayout(x.shape().w, {push.first, push.second}).vec4;  // W % 4, offsets, strides
-    const uint32_t items = o.h * o.w / (vec4 ? 2 : 1), group = powerOfTwoAtMost(std::max(items / kItems, 1u), kGroup);
+    const uint32_t items = o.h * o.w / (vec4 ? 2 : 1), group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(pipelines.device(), kGroup));
     recorder.dispatch(pipelines.get(name, {{0, group}, {8, kItems}, {9, vec4 ? 1u : 0u}}), {x, y}, push,
                       rowsGrid(pipelines.device(), uint64_t{o.n} * o.c, items, group * kItems));
 }
@@ -49,7 +49,7 @@ void avgPool2x2Backward(Pipelines& pipelines, Recorder& recorder, const TensorVi
     push.second = channelView(dx, name);
     const Shape& i = dx.shape();
     const bool vec4 = planeLayout(i.w, {push.second}).vec4 && push.first.offset % 2 == 0 && push.first.sampleStride % 2 == 0;
-    const uint32_t items = i.h * i.w / (vec4 ? 4 : 1), group = powerOfTwoAtMost(std::max(items / kItems, 1u), kGroup);
+    const uint32_t items = i.h * i.w / (vec4 ? 4 : 1), group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(pipelines.device(), kGroup));
     recorder.dispatch(pipelines.get(name, {{0, group}, {1, accumulate ? 1u : 0u}, {8, kItems}, {9, vec4 ? 1u : 0u}}), {dy, dx}, push,
                       rowsGrid(pipelines.device(), uint64_t{i.n} * i.c, items, group * kItems));
 }
@@ -76,7 +76,7 @@ void globalAvgPoolBackward(Pipelines& pipelines, Recorder& recorder, const Tenso
         uint32_t dyOffset;
         ChannelView dx;
     } push{s.n, s.c, s.h * s.w, denseOffset(dy, uint64_t{s.n} * s.c, name, "output gradient"), channelView(dx, name)};
-    const uint32_t group = powerOfTwoAtMost(push.plane, kGroup);
+    const uint32_t group = powerOfTwoAtMost(push.plane, workgroupAtMost(pipelines.device(), kGroup));
     recorder.dispatch(pipelines.get(name, {{0, group}, {1, accumulate ? 1u : 0u}}), {dy, dx}, push,
                       rowsGrid(pipelines.device(), uint64_t{s.n} * s.c, push.plane, group));
 }

@@ -16,9 +16,10 @@ void sgdStep(Pipelines& pipelines, Recorder& recorder, const TensorView& weights
            denseOffset(velocity, count, name, "momentum"), uint32_t(hyper.offset()) + lrIndex, options.momentum,
            options.weightDecay};
     const bool vec4 = count % 4 == 0 && push.wOffset % 4 == 0 && push.gOffset % 4 == 0 && push.vOffset % 4 == 0;
-    const Kernel& kernel = pipelines.get(name, {{0, 256}, {1, options.nesterov ? 1u : 0u}, {2, vec4 ? 1u : 0u}});
+    const uint32_t group = workgroupAtMost(pipelines.device(), 256);
+    const Kernel& kernel = pipelines.get(name, {{0, group}, {1, options.nesterov ? 1u : 0u}, {2, vec4 ? 1u : 0u}});
     recorder.dispatch(kernel, {weights, grads, velocity, hyper}, push,
-                      rowsGrid(pipelines.device(), 1, vec4 ? count / 4 : count, 256));
+                      rowsGrid(pipelines.device(), 1, vec4 ? count / 4 : count, group));
 }
 
 }  // namespace revnet::kernels

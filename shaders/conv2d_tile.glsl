@@ -28,12 +28,26 @@ layout(constant_id = 7) const int PY = 0;
 layout(constant_id = 8) const int PX = 0;
 layout(constant_id = 9) const int PAD = 1;
 
-layout(binding = 0) uniform samplerBuffer inp;                // R32F texels
+// `in` is bound twice, as floats and as vec4s: with IN_VEC4 (unit input step, TW and the row
+// length multiples of 4, offsets and strides too) the TW middle columns of each tile row load as
+// TW/4 vec4s. Texel buffers are the fast path on CPU devices; STORAGE_LOADS (the *_storage
+// shaders) reads storage buffers instead, for bindings past the device's maxTexelBufferElements.
+#ifdef STORAGE_LOADS
+layout(binding = 0) readonly buffer In { float inp[]; };
+layout(binding = 1) readonly buffer Weights { vec4 w[]; };
+layout(binding = 3) readonly buffer In4 { vec4 inp4[]; };
+#define LOAD_IN(i) inp[i]
+#define LOAD_IN4(i) inp4[i]
+#define LOAD_W(i) w[i]
+#else
+layout(binding = 0) uniform samplerBuffer inp;  // R32F texels
 layout(binding = 1, rgba32f) uniform readonly imageBuffer w;
-layout(binding = 2) buffer Out { float outp[]; };  // ACCUMULATE adds to it
-// `in` again as vec4 texels: with IN_VEC4 (unit input step, TW and the row length multiples of
-// 4, offsets and strides too) the TW middle columns of each tile row load as TW/4 texels.
 layout(binding = 3, rgba32f) uniform readonly imageBuffer inp4;
+#define LOAD_IN(i) texelFetch(inp, i).r
+#define LOAD_IN4(i) imageLoad(inp4, i)
+#define LOAD_W(i) imageLoad(w, i)
+#endif
+layout(binding = 2) buffer Out { float outp[]; };  // ACCUMULATE adds to it
 layout(constant_id = 10) const bool IN_VEC4 = false;
 layout(constant_id = 11) const bool ACCUMULATE = false;
 
@@ -98,19 +112,19 @@ void main() {
         [[unroll]] for (int i = 0; i < PH; ++i)
             [[unroll]] for (int j = 0; j < PW; ++j)
                 if (!IN_VEC4 || j < -MIN_COL || j >= TW - MIN_COL)
-                    tile[i][j] = texelFetch(inp, base + rowAt[i] + colAt[j]).r * (rowIn[i] * colIn[j]);
+                    tile[i][j] = LOAD_IN(base + rowAt[i] + colAt[j]) * (rowIn[i] * colIn[j]);
         if (IN_VEC4)
             [[unroll]] for (int i = 0; i < PH; ++i)
                 [[unroll]] for (int q = 0; q < TW / 4; ++q) {
                     const bool inside = a0 + 4 * q < int(p.inW);  // whole texels: inW % 4 == 0
-                    const vec4 v = inside ? imageLoad(inp4, (base + rowAt[i] + a0 + 4 * q) / 4) * rowIn[i] : vec4(0.0);
+                    const vec4 v = inside ? LOAD_IN4((base + rowAt[i] + a0 + 4 * q) / 4) * rowIn[i] : vec4(0.0);
                     [[unroll]] for (int e = 0; e < 4; ++e) tile[i][4 * q + e - MIN_COL] = v[e];
                 }
         vec4 wk[R][S][TO4];
         [[unroll]] for (int r = 0; r < R; ++r)
             [[unroll]] for (int s = 0; s < S; ++s)
                 [[unroll]] for (int k = 0; k < TO4; ++k)
-                    if (tapUsed(r, PY) && tapUsed(s, PX)) wk[r][s][k] = imageLoad(w, wRow + (r * S + s) * int(p.wRow4) + k);
+                    if (tapUsed(r, PY) && tapUsed(s, PX)) wk[r][s][k] = LOAD_W(wRow + (r * S + s) * int(p.wRow4) + k);
         // Accumulators outermost: each stays in a register while its taps are summed, and the
         // operands come from memory (spilled tiles cost a load, spilled sums a load and a store).
         [[unroll]] for (int k = 0; k < TO4; ++k)

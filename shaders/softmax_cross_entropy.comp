@@ -20,7 +20,9 @@ layout(push_constant) uniform Push {
     float gradScale;
 } p;
 
-shared vec2 partial[gl_WorkGroupSize.x];  // (loss, correct)
+// (loss, correct). A fixed size, not gl_WorkGroupSize.x: shared arrays sized by specialization
+// constants are miscompiled by older MoltenVK/SPIRV-Cross. The host's workgroup is at most 64.
+shared vec2 partial[64];
 
 void main() {
     const uint t = gl_LocalInvocationID.x;

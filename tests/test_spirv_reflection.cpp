@@ -13,6 +13,7 @@ TEST_CASE("every shader is embedded and reflects to set-0 bindings", "[shaders]"
         CHECK_FALSE(iface.bindings.empty());
         CHECK(iface.pushConstantBytes <= 128);
         CHECK(iface.localSize[0].specialized);  // workgroup size is a specialization constant
+        CHECK_FALSE(iface.sharedArraySizedBySpecialization);  // MoltenVK miscompiles those
     }
     CHECK_THROWS_WITH(embeddedShader("no_such_shader"), Catch::Contains("no_such_shader"));
 }
@@ -50,4 +51,16 @@ TEST_CASE("reflection reads access qualifiers, push-constant size and specializa
     std::vector<uint32_t> truncated(embeddedShader("fill").begin(), embeddedShader("fill").begin() + 40);
     CHECK_THROWS(reflect(truncated));
     CHECK_THROWS_WITH(reflect(std::vector<uint32_t>{1, 2, 3, 4, 5}), Catch::Contains("not a SPIR-V"));
+}
+
+namespace {
+const uint32_t kSpecSizedShared[] = {
+#include "spec_sized_shared.spv.inc"
+};
+}  // namespace
+
+TEST_CASE("reflection finds a shared array sized by a specialization constant", "[shaders][portability]") {
+    CHECK(reflect(kSpecSizedShared).sharedArraySizedBySpecialization);
+    // The fixed-size shared arrays of the engine's reductions pass.
+    CHECK_FALSE(reflect(embeddedShader("softmax_cross_entropy")).sharedArraySizedBySpecialization);
 }

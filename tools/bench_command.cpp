@@ -2,6 +2,7 @@
 // and each kernel at the shapes of RevNet layers, as the median of repeated runs after warm-up.
 #include "tools/commands.hpp"
 
+#include "kernels/dispatch.hpp"
 #include "tools/kernel_benchmarks.hpp"
 
 #include <algorithm>
@@ -13,7 +14,8 @@ namespace revnet::cli {
 namespace {
 
 double peakGflops(Engine& engine, int runs) {
-    constexpr uint32_t kLocal = 256, kGroups = 256, kIterations = 4096;
+    constexpr uint32_t kGroups = 256, kIterations = 4096;
+    const uint32_t kLocal = kernels::workgroupAtMost(engine.device(), 256);
     Tensor out = engine.tensor({1, 1, 1, kLocal * kGroups}, Category::Workspace, "fma probe");
     const Kernel& kernel = engine.pipelines().get("peak_fma", {{0, kLocal}});
     struct Push {
@@ -27,7 +29,8 @@ double peakGflops(Engine& engine, int runs) {
 }
 
 double copyGBs(Engine& engine, int runs) {
-    constexpr uint32_t kLocal = 256, kFloats = 16u << 20;  // 64 MiB each way
+    constexpr uint32_t kFloats = 16u << 20;  // 64 MiB each way
+    const uint32_t kLocal = kernels::workgroupAtMost(engine.device(), 256);
     const Shape shape{1, 1, 1, kFloats};
     Tensor x = engine.tensor(shape, Category::Workspace, "copy probe source");
     Tensor y = engine.tensor(shape, Category::Workspace, "copy probe target");

@@ -1,0 +1,111 @@
+// Convolution backward to the weights, in parts:
+//   partial[q][k][c][r][s] = sum over the q-th part of the (sample, output row) pairs, over
+//                            output columns, of dy[n][k][oy][ox] * x[n][c][oy*STRIDE-PAD+r][ox*STRIDE-PAD+s]
+// reduce_parts.comp then sums the parts in a fixed order (deterministic: no atomics). NCHW
+// float32; x and dy may be channel ranges of bigger tensors (per-sample strides).
+// An invocation owns one input channel c and TK output channels x all taps of one part. Lanes
+// run over cLanes input channels and, when there are few (the stem), over several k tiles too.
+// Per step of TW output columns it loads R*((TW-1)*STRIDE+S) floats of x and TK*TW of dy for
+// TK*R*S*TW FMAs.
+// Dispatch: x = part, y = group of workgroupSize/cLanes k tiles, z = block of cLanes input channels.
+// Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TK, 6 = TW, 9 = PAD, 10 = DY_VEC4.
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const int R = 3;
+layout(constant_id = 2) const int S = 3;
+layout(constant_id = 3) const int STRIDE = 1;
+layout(constant_id = 4) const int TK = 8;
+layout(constant_id = 6) const int TW = 4;
+layout(constant_id = 9) const int PAD = 1;
+
+// dy is bound twice, as floats and as vec4s: with DY_VEC4 (OW, offsets and strides multiples of
+// 4, TW a multiple of 4) a step loads TW/4 vec4s per output channel instead of TW floats. Texel
+// buffers are the fast path on CPU devices; STORAGE_LOADS (conv2d_grad_weight_storage) reads
+// storage buffers instead, for bindings past the device's maxTexelBufferElements.
+#ifdef STORAGE_LOADS
+layout(binding = 0) readonly buffer X { float x[]; };
+layout(binding = 1) readonly buffer Dy { float dy[]; };
+layout(binding = 3) readonly buffer Dy4 { vec4 dy4[]; };
+#define LOAD_X(i) x[i]
+#define LOAD_DY(i) dy[i]
+#define LOAD_DY4(i) dy4[i]
+#else
+layout(binding = 0) uniform samplerBuffer x;
+layout(binding = 1) uniform samplerBuffer dy;
+layout(binding = 3, rgba32f) uniform readonly imageBuffer dy4;
+#define LOAD_X(i) texelFetch(x, i).r
+#define LOAD_DY(i) texelFetch(dy, i).r
+#define LOAD_DY4(i) imageLoad(dy4, i)
+#endif
+layout(binding = 2) writeonly buffer Partial { float partial[]; };
+layout(constant_id = 10) const bool DY_VEC4 = false;
+
+layout(push_constant) uniform Push {
+    uint N, C, H, W, xOffset, xSampleStride;
+    uint K, OH, OW, dyOffset, dySampleStride;
+    uint parts, partialOffset, cLanes;
+} p;
+
+const int PW = (TW - 1) * STRIDE + S;
+
+void main() {
+    const int K = int(p.K), C = int(p.C), OH = int(p.OH), OW = int(p.OW), H = int(p.H), W = int(p.W);
+    const uint lane = gl_LocalInvocationID.x, kTiles = gl_WorkGroupSize.x / p.cLanes;
+    const int c = int(gl_WorkGroupID.z * p.cLanes + lane % p.cLanes);
+    const int k0 = int((gl_WorkGroupID.y * kTiles + lane / p.cLanes) * TK), part = int(gl_WorkGroupID.x);
+    if (c >= C || k0 >= K || lane / p.cLanes >= kTiles) return;
+    const int rowsTotal = int(p.N) * OH;
+    const int rowBegin = rowsTotal * part / int(p.parts), rowEnd = rowsTotal * (part + 1) / int(p.parts);
+
+    float acc[TK][R][S];
+    [[unroll]] for (int k = 0; k < TK; ++k)
+        [[unroll]] for (int r = 0; r < R; ++r)
+            [[unroll]] for (int s = 0; s < S; ++s) acc[k][r][s] = 0.0;
+
+    // Output channels past the end are clamped: their sums are computed and never written.
+    int dyChannel[TK];
+    [[unroll]] for (int k = 0; k < TK; ++k) dyChannel[k] = min(k0 + k, K - 1) * OH * OW;
+
+    for (int row = rowBegin; row < rowEnd; ++row) {
+        const int n = row / OH, oy = row % OH;
+        const int dyRow = int(p.dyOffset) + n * int(p.dySampleStride) + oy * OW;
+        const int xPlane = int(p.xOffset) + n * int(p.xSampleStride) + c * H * W;
+        for (int ox0 = 0; ox0 < OW; ox0 += TW) {
+            float d[TK][TW];
+            if (DY_VEC4) {
+                [[unroll]] for (int k = 0; k < TK; ++k)
+                    [[unroll]] for (int q = 0; q < TW / 4; ++q) {
+                        const vec4 v = LOAD_DY4((dyRow + dyChannel[k] + ox0) / 4 + q);
+                        [[unroll]] for (int j = 0; j < 4; ++j) d[k][4 * q + j] = v[j];
+                    }
+            } else {
+                [[unroll]] for (int j = 0; j < TW; ++j) {
+                    const float inside = ox0 + j < OW ? 1.0 : 0.0;
+                    [[unroll]] for (int k = 0; k < TK; ++k)
+                        d[k][j] = inside * LOAD_DY(dyRow + dyChannel[k] + min(ox0 + j, OW - 1));
+                }
+            }
+            float xs[R][PW];
+            [[unroll]] for (int r = 0; r < R; ++r) {
+                const int iy = oy * STRIDE - PAD + r;
+                const float rowInside = (iy >= 0 && iy < H) ? 1.0 : 0.0;
+                [[unroll]] for (int j = 0; j < PW; ++j) {
+                    const int ix = ox0 * STRIDE - PAD + j;
+                    const float inside = (ix >= 0 && ix < W) ? rowInside : 0.0;
+                    xs[r][j] = inside * LOAD_X(xPlane + clamp(iy, 0, H - 1) * W + clamp(ix, 0, W - 1));
+                }
+            }
+            // Sums outermost, so each stays in a register across its TW products.
+            [[unroll]] for (int k = 0; k < TK; ++k)
+                [[unroll]] for (int r = 0; r < R; ++r)
+                    [[unroll]] for (int s = 0; s < S; ++s)
+                        [[unroll]] for (int j = 0; j < TW; ++j) acc[k][r][s] += d[k][j] * xs[r][j * STRIDE + s];
+        }
+    }
+
+    const int taps = R * S;
+    [[unroll]] for (int k = 0; k < TK; ++k)
+        if (k0 + k < K)
+            [[unroll]] for (int r = 0; r < R; ++r)
+                [[unroll]] for (int s = 0; s < S; ++s)
+                    partial[int(p.partialOffset) + ((part * K + k0 + k) * C + c) * taps + r * S + s] = acc[k][r][s];
+}

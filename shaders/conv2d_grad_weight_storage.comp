@@ -1,0 +1,7 @@
+#version 450
+// Convolution backward to the weights, reading x and dy through storage buffers: for bindings
+// past the device's maxTexelBufferElements. See conv2d_grad_weight.glsl.
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#define STORAGE_LOADS
+#include "conv2d_grad_weight.glsl"
