@@ -220,6 +220,7 @@ void Recorder::dispatch(const Kernel& kernel, std::span<const TensorView> views,
 
 void Recorder::copy(const BufferRegion& source, const BufferRegion& destination) {
     if (source.bytes != destination.bytes) throw std::invalid_argument("recorder: copy between ranges of different sizes");
+    if (source.bytes == 0) return;  // Vulkan forbids empty copy regions
     Chunk& chunk = current();
     beforeCommand({&source, 1}, {&destination, 1});
     const VkBufferCopy region{source.offset, destination.offset, source.bytes};

@@ -1,5 +1,6 @@
 #include "engine/engine.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include <cstdlib>
@@ -35,6 +36,14 @@ Engine::Engine(const EngineOptions& options)
       arena_(device_, ArenaOptions{options.blockSize, options.forceStaging}),
       pipelines_(device_, options.pipelineCache) {
     arena_.ledger().setBudget(options.budget ? *options.budget : defaultBudget(info()));
+    // Readback memory: host-cached where the device has it, which serves writes as well.
+    if (arena_.needsStaging()) transferBuffer();
+}
+
+const Allocation& Engine::transferBuffer() {
+    // Readback memory: host-cached where the device has it, which serves writes as well.
+    if (!transfer_) transfer_ = arena_.allocateReadback(kTransferChunk, "transfer staging");
+    return transfer_;
 }
 
 Tensor Engine::tensor(Shape shape, Category category, std::string name) {
@@ -67,12 +76,15 @@ void Engine::uploadBytes(const Tensor& tensor, std::span<const std::byte> bytes,
         arena_.flush(target);
         return;
     }
-    Allocation staging = arena_.allocateStaging(bytes.size(), "upload of " + tensor.name());
-    std::memcpy(staging.mapped(), bytes.data(), bytes.size());
-    Recorder recorder(device_);
-    recorder.copy({staging.buffer(), staging.offset(), bytes.size()},
-                  {target.buffer(), target.offset() + offset, bytes.size()});
-    recorder.run();
+    const Allocation& transfer = transferBuffer();
+    for (std::size_t done = 0; done < bytes.size(); done += kTransferChunk) {
+        const std::size_t size = std::min<std::size_t>(kTransferChunk, bytes.size() - done);
+        std::memcpy(transfer.mapped(), bytes.data() + done, size);
+        arena_.flush(transfer);
+        Recorder recorder(device_);
+        recorder.copy({transfer.buffer(), transfer.offset(), size}, {target.buffer(), target.offset() + offset + done, size});
+        recorder.run();
+    }
 }
 
 std::vector<float> Engine::download(const Tensor& tensor) {
@@ -84,11 +96,15 @@ std::vector<float> Engine::download(const Tensor& tensor) {
         std::memcpy(values.data(), source.mapped(), bytes);
         return values;
     }
-    Allocation staging = arena_.allocateReadback(bytes, "download of " + tensor.name());
-    Recorder recorder(device_);
-    recorder.copy({source.buffer(), source.offset(), bytes}, {staging.buffer(), staging.offset(), bytes});
-    recorder.run();
-    std::memcpy(values.data(), staging.mapped(), bytes);
+    const Allocation& transfer = transferBuffer();
+    for (std::size_t done = 0; done < bytes; done += kTransferChunk) {
+        const std::size_t size = std::min<std::size_t>(kTransferChunk, bytes - done);
+        Recorder recorder(device_);
+        recorder.copy({source.buffer(), source.offset() + done, size}, {transfer.buffer(), transfer.offset(), size});
+        recorder.run();
+        arena_.invalidate(transfer);
+        std::memcpy(reinterpret_cast<std::byte*>(values.data()) + done, transfer.mapped(), size);
+    }
     return values;
 }
 

@@ -49,12 +49,21 @@ public:
     void uploadBytes(const Tensor& tensor, std::span<const std::byte> bytes, std::uint64_t offset = 0);
     std::vector<float> download(const Tensor& tensor);
 
+    // Where tensors cannot be mapped, uploads and downloads go through one staging buffer of this
+    // size, held for the engine's life so that the memory plan counts it (transferBytes()).
+    static constexpr std::uint64_t kTransferChunk = std::uint64_t{1} << 20;
+    // Device memory charged for that buffer: 0 where tensors are mapped.
+    std::uint64_t transferBytes() const { return transfer_ ? transfer_.size() : 0; }
+
 private:
+    const Allocation& transferBuffer();
+
     bool poison_ = false;
     Instance instance_;
     Device device_;
     MemoryArena arena_;
     Pipelines pipelines_;
+    Allocation transfer_;  // host-visible; only where tensors need staging
 };
 
 }  // namespace revnet

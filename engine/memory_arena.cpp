@@ -231,9 +231,14 @@ void MemoryArena::release(const Allocation& a) {
 
 VkDeviceSize MemoryArena::reservedBytes() const {
     VkDeviceSize total = 0;
-    for (const auto& pool : pools_)
-        for (const auto& block : pool.blocks)
-            if (block) total += block->ranges.size();
+    for (MemoryUse use : {MemoryUse::Tensors, MemoryUse::Upload, MemoryUse::Readback}) total += reservedBytes(use);
+    return total;
+}
+
+VkDeviceSize MemoryArena::reservedBytes(MemoryUse use) const {
+    VkDeviceSize total = 0;
+    for (const auto& block : pools_[poolOf(use)].blocks)
+        if (block) total += block->ranges.size();
     return total;
 }
 

@@ -80,8 +80,9 @@ public:
 
     MemoryLedger& ledger() { return ledger_; }
     const MemoryLedger& ledger() const { return ledger_; }
-    // Device memory held in blocks, used or not.
+    // Device memory held in blocks, used or not: in all, or for one use.
     VkDeviceSize reservedBytes() const;
+    VkDeviceSize reservedBytes(MemoryUse use) const;
     // Returns blocks with nothing in them to the driver.
     void trim();
 

@@ -34,6 +34,12 @@ Engine& engine() {
 
 void countValidation(const Engine& e) { finishedMessages() += e.instance().validationMessages(); }
 
+void releaseEngine() {
+    if (!shared()) return;
+    countValidation(*shared());
+    shared().reset();
+}
+
 std::uint64_t validationMessages() {
     return finishedMessages() + (shared() ? shared()->instance().validationMessages() : 0);
 }

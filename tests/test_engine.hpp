@@ -14,6 +14,9 @@ Engine& engine();
 // Messages reported by every engine the tests made, including the shared one.
 std::uint64_t validationMessages();
 void countValidation(const Engine& engine);  // call before destroying an engine a test made
+// Destroys the shared engine while the driver is whole: at exit, a driver's own statics
+// (SwiftShader's threads) may be gone before ours, and tearing down after them crashes.
+void releaseEngine();
 
 EngineOptions options();  // the environment's options with validation forced on
 

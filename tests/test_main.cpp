@@ -9,6 +9,7 @@
 
 int main(int argc, char** argv) {
     int result = Catch::Session().run(argc, argv);
+    revnet::test::releaseEngine();
     if (const auto messages = revnet::test::validationMessages()) {
         std::fprintf(stderr, "FAILED: the Vulkan validation layer reported %llu message(s) (printed above)\n",
                      static_cast<unsigned long long>(messages));

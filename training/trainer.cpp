@@ -83,6 +83,7 @@ uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, u
     bytes += UploadRing::plannedBytes(arena, {imageBytes, config.batch * 4ull, 4, 4}, kSlots);
     bytes += UploadRing::plannedBytes(arena, {imageBytes, config.batch * 4ull}, kSlots);
     bytes += ReadbackBuffer::plannedBytes(arena, 2 * 4);  // the metrics each step hands back
+    bytes += engine.transferBytes();                      // uploads where tensors are not mapped
     return bytes;
 }
 
