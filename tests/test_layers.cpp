@@ -276,3 +276,48 @@ TEST_CASE("device augmentation crops, flips and normalizes as the host draws say
         }
     }
 }
+
+TEST_CASE("a grid capped by maxComputeWorkGroupCount still covers every element", "[linear][pooling][portability]") {
+    // With two workgroups at most, each invocation loops over many elements: a kernel that did
+    // not would leave the poison in place.
+    auto random = test::freshRandom();
+    EngineOptions o = test::options();
+    o.limits = LimitOverrides::parse("maxComputeWorkGroupCount=2");
+    Engine e(o);
+    {
+        const kernels::LinearShape s{37, 29, 11};
+        const auto x = test::randomValues(std::size_t(s.batch) * s.in, random);
+        const auto w = test::randomValues(std::size_t(s.out) * s.in, random), b = test::randomValues(s.out, random);
+        const auto dy = test::randomValues(std::size_t(s.batch) * s.out, random);
+        Tensor tx = filled(e, {s.batch, s.in, 1, 1}, x, "x"), tw = filled(e, flat(w.size()), w, "w");
+        Tensor tb = filled(e, flat(s.out), b, "b"), tdy = filled(e, flat(dy.size()), dy, "dy");
+        Tensor ty = poisoned(e, flat(dy.size()), "y"), tdx = poisoned(e, flat(x.size()), "dx");
+        Tensor tdw = poisoned(e, flat(w.size()), "dw"), tdb = poisoned(e, flat(s.out), "db");
+        const Shape pooledIn{13, 23, 3, 5};
+        const auto px = test::randomValues(pooledIn.elements(), random);
+        Tensor tpx = filled(e, pooledIn, px, "pool x"), tpy = poisoned(e, {pooledIn.n, pooledIn.c, 1, 1}, "pool y");
+        Recorder recorder(e.device());
+        kernels::linearForward(e.pipelines(), recorder, s, tx, tw, tb, ty);
+        kernels::linearGradInput(e.pipelines(), recorder, s, tdy, tw, tdx);
+        kernels::linearGradParams(e.pipelines(), recorder, s, tx, tdy, tdw, tdb);
+        kernels::globalAvgPoolForward(e.pipelines(), recorder, tpx, tpy);
+        recorder.run();
+        const auto xd = ref::widen(x), wd = ref::widen(w), dyd = ref::widen(dy);
+        checkClose("forward", e.download(ty), ref::linear(s.batch, s.in, s.out, xd, wd, ref::widen(b)));
+        // Direct sums in double precision: dx = dy w, dw = dy^T x, db = column sums of dy.
+        ref::Values dx(x.size()), dw(w.size()), db(s.out);
+        for (uint32_t n = 0; n < s.batch; ++n)
+            for (uint32_t k = 0; k < s.out; ++k) {
+                db[k] += dyd[n * s.out + k];
+                for (uint32_t i = 0; i < s.in; ++i) {
+                    dx[n * s.in + i] += dyd[n * s.out + k] * wd[k * s.in + i];
+                    dw[k * s.in + i] += dyd[n * s.out + k] * xd[n * s.in + i];
+                }
+            }
+        checkClose("grad input", e.download(tdx), dx);
+        checkClose("grad weight", e.download(tdw), dw);
+        checkClose("grad bias", e.download(tdb), db);
+        checkClose("global pool", e.download(tpy), ref::globalAvgPool(pooledIn, ref::widen(px)));
+    }
+    test::countValidation(e);
+}
