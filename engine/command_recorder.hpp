@@ -60,8 +60,10 @@ public:
     std::size_t dispatches() const { return dispatches_; }
     std::size_t barriers() const { return barriers_; }
     std::size_t submissionsPerRun() const { return chunks_.size(); }
-    // Accumulated over every run, slowest first (profiling only).
+    // Accumulated over every run, slowest first (profiling only). Profiling on a device without
+    // timestamp queries records nothing; timingReport() says they are unavailable.
     std::vector<KernelTiming> timings() const;
+    bool timingsAvailable() const { return !timingsUnavailable_; }
     std::string timingReport() const;
 
 private:
@@ -83,6 +85,7 @@ private:
     std::vector<std::unique_ptr<Chunk>> chunks_;
     HazardTracker hazards_;
     bool closed_ = false, pending_ = false;
+    bool timingsUnavailable_ = false;  // profiling asked for on a device without timestamps
     std::size_t dispatches_ = 0, barriers_ = 0;
     std::map<std::string, KernelTiming> timings_;
 };

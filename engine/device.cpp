@@ -2,6 +2,7 @@
 
 #include "engine/vulkan_error.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -31,7 +32,7 @@ Device::Device(const DeviceInfo& info) : info_(info) {
     std::vector<VkQueueFamilyProperties> families(count);
     vkGetPhysicalDeviceQueueFamilyProperties(info.handle, &count, families.data());
     queueFamily_ = pickComputeFamily(families, info.name);
-    timestampValidBits_ = info.timestamps ? families[queueFamily_].timestampValidBits : 0;
+    timestampValidBits_ = info.timestamps ? std::min(families[queueFamily_].timestampValidBits, info.maxTimestampBits) : 0;
 
     const float priority = 1.0f;
     VkDeviceQueueCreateInfo queueInfo{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};

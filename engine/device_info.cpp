@@ -82,7 +82,7 @@ DeviceInfo describePhysicalDevice(VkPhysicalDevice handle, uint32_t index) {
     info.limits = p.limits;
     info.subgroupSize = subgroup.subgroupSize;
     info.maxMemoryAllocationSize = maintenance3.maxMemoryAllocationSize;
-    info.timestamps = p.limits.timestampComputeAndGraphics && p.limits.timestampPeriod > 0;
+    info.timestamps = p.limits.timestampPeriod > 0;  // the queue family's valid bits decide
     std::memcpy(info.pipelineCacheUuid.data(), p.pipelineCacheUUID, VK_UUID_SIZE);
     info.driver = driverProps ? std::string(driver.driverName) + " " + driver.driverInfo
                               : "driver version " + std::to_string(p.driverVersion);

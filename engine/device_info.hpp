@@ -26,6 +26,7 @@ struct DeviceInfo {
     VkDeviceSize maxMemoryAllocationSize = 0;
     MemoryLayout memory;
     bool timestamps = false;
+    uint32_t maxTimestampBits = 64;  // lowered by REVNET_LIMITS=timestampValidBits=0 to test without
     bool hasMemoryBudget = false;           // VK_EXT_memory_budget
     std::vector<VkDeviceSize> heapBudgets;  // per heap, from VK_EXT_memory_budget; empty without
     bool portabilitySubset = false;         // VK_KHR_portability_subset (MoltenVK): must be enabled

@@ -18,6 +18,7 @@ const std::vector<std::pair<std::string, std::uint64_t>> kMinimums = {
     {"maxComputeSharedMemorySize", 16384},   {"maxStorageBufferRange", std::uint64_t{1} << 27},
     {"maxTexelBufferElements", 65536},       {"maxUniformBufferRange", 16384},
     {"maxMemoryAllocationSize", std::uint64_t{1} << 30}, {"maxPushConstantsSize", 128},
+    {"timestampValidBits", 0},  // timestamps are optional on a compute queue
 };
 
 template <typename T>
@@ -95,6 +96,7 @@ void LimitOverrides::applyTo(DeviceInfo& device) const {
         else if (name == "maxUniformBufferRange") lower(l.maxUniformBufferRange, value);
         else if (name == "maxMemoryAllocationSize") lower(device.maxMemoryAllocationSize, value);
         else if (name == "maxPushConstantsSize") lower(l.maxPushConstantsSize, value);
+        else if (name == "timestampValidBits") lower(device.maxTimestampBits, value);
     }
     if (!empty()) device.limitsLowered = text_;
 }

@@ -100,7 +100,7 @@ int smokeCommand(Arguments& args) {
         }
     }
 
-    Recorder replay(engine.device(), RecorderOptions{profile && engine.info().timestamps});
+    Recorder replay(engine.device(), RecorderOptions{profile});
     for (std::uint64_t i = 0; i < 4; ++i) kernels::add(p, replay, ta, tb, out);
     replay.run();  // warm-up
     const auto start = std::chrono::steady_clock::now();

@@ -85,6 +85,10 @@ const char* kHelp =
 double mib(uint64_t bytes) { return bytes / (1024.0 * 1024.0); }
 
 void printProfile(const std::vector<KernelTiming>& kernels) {
+    if (kernels.empty()) {
+        std::printf("  kernel timings unavailable: the device has no timestamp queries on its compute queue\n\n");
+        return;
+    }
     double total = 0;
     for (const auto& k : kernels) total += k.totalMs;
     std::printf("  %-28s %10s %12s %7s\n", "kernel", "per step", "ms per step", "share");
@@ -144,8 +148,6 @@ int benchStep(Arguments& args) {
     if (names.empty()) names = {"revnet-38"};
 
     Engine engine(engineOpts);
-    if (profile && !engine.info().timestamps)
-        throw std::runtime_error("--profile needs timestamp queries, which " + engine.info().name + " lacks");
     std::printf("device: %s; median of %d step%s after warm-up; memory in MiB, measured by the engine\n\n",
                 engine.info().name.c_str(), runs, runs > 1 ? "s" : "");
     std::printf("%-11s %-10s %5s %9s %8s %10s %10s %10s %10s %10s\n", "model", "backprop", "batch", "ms/step",
