@@ -78,6 +78,7 @@ DeviceInfo describePhysicalDevice(VkPhysicalDevice handle, uint32_t index) {
     const auto& p = props.properties;
     info.name = p.deviceName;
     info.type = p.deviceType;
+    info.kernelShapes = p.deviceType;
     info.apiVersion = p.apiVersion;
     info.limits = p.limits;
     info.subgroupSize = subgroup.subgroupSize;
@@ -107,6 +108,12 @@ const char* deviceTypeName(VkPhysicalDeviceType type) {
         case VK_PHYSICAL_DEVICE_TYPE_CPU: return "CPU";
         default: return "other";
     }
+}
+
+VkPhysicalDeviceType kernelShapesFromName(std::string_view name) {
+    if (name == "cpu") return VK_PHYSICAL_DEVICE_TYPE_CPU;
+    if (name == "gpu") return VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+    throw std::invalid_argument("'" + std::string(name) + "' is not a kernel variant: use cpu or gpu");
 }
 
 std::vector<DeviceInfo> enumerateDevices(VkInstance instance, const LimitOverrides& overrides) {
@@ -166,7 +173,8 @@ std::string describeDevice(const DeviceInfo& d) {
     const auto& l = d.limits;
     std::ostringstream out;
     out << d.index << ": " << d.name << "\n"
-        << "   type                        " << deviceTypeName(d.type) << "\n"
+        << "   type                        " << deviceTypeName(d.type)
+        << (d.kernelShapes != d.type ? std::string(", kernels shaped for a ") + deviceTypeName(d.kernelShapes) : "") << "\n"
         << "   driver                      " << d.driver << "\n"
         << "   Vulkan                      " << versionString(d.apiVersion)
         << (d.usable() ? "" : "  (too old: revnet-vk needs 1.1)") << "\n";

@@ -26,7 +26,10 @@ struct DeviceInfo {
     VkDeviceSize maxMemoryAllocationSize = 0;
     MemoryLayout memory;
     bool timestamps = false;
-    uint32_t maxTimestampBits = 64;  // lowered by REVNET_LIMITS=timestampValidBits=0 to test without
+    uint32_t maxTimestampBits = 64;
+    // The device type kernels choose their shapes for: `type` unless REVNET_VARIANT says otherwise,
+    // so that the GPU-shaped kernels can be tested on a CPU device and the other way round.
+    VkPhysicalDeviceType kernelShapes = VK_PHYSICAL_DEVICE_TYPE_OTHER;  // lowered by REVNET_LIMITS=timestampValidBits=0 to test without
     bool hasMemoryBudget = false;           // VK_EXT_memory_budget
     std::vector<VkDeviceSize> heapBudgets;  // per heap, from VK_EXT_memory_budget; empty without
     bool portabilitySubset = false;         // VK_KHR_portability_subset (MoltenVK): must be enabled
@@ -37,6 +40,10 @@ struct DeviceInfo {
 };
 
 const char* deviceTypeName(VkPhysicalDeviceType type);
+
+// "cpu" or "gpu" (REVNET_VARIANT, --variant) to the device type kernels shape for; throws
+// std::invalid_argument on anything else.
+VkPhysicalDeviceType kernelShapesFromName(std::string_view name);
 
 std::vector<DeviceInfo> enumerateDevices(VkInstance instance, const LimitOverrides& overrides = {});
 

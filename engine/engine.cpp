@@ -11,9 +11,11 @@ namespace revnet {
 
 namespace {
 
-DeviceInfo chooseDevice(const Instance& instance, const std::string& selector, const LimitOverrides& limits) {
-    const auto devices = enumerateDevices(instance.handle(), limits);
-    return devices[selectDevice(devices, selector)];
+DeviceInfo chooseDevice(const Instance& instance, const EngineOptions& options) {
+    const auto devices = enumerateDevices(instance.handle(), options.limits);
+    DeviceInfo chosen = devices[selectDevice(devices, options.device)];
+    if (options.kernelShapes) chosen.kernelShapes = *options.kernelShapes;
+    return chosen;
 }
 
 }  // namespace
@@ -26,13 +28,20 @@ EngineOptions EngineOptions::fromEnvironment() {
     options.forceStaging = staging && *staging && std::strcmp(staging, "0") != 0;
     options.pipelineCache = defaultPipelineCacheFile();
     options.limits = LimitOverrides::fromEnvironment();
+    if (const char* variant = std::getenv("REVNET_VARIANT"); variant && *variant) {
+        try {
+            options.kernelShapes = kernelShapesFromName(variant);
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument(std::string("REVNET_VARIANT: ") + e.what());
+        }
+    }
     return options;
 }
 
 Engine::Engine(const EngineOptions& options)
     : poison_(options.poisonTensors),
       instance_(options.validation),
-      device_(chooseDevice(instance_, options.device, options.limits)),
+      device_(chooseDevice(instance_, options)),
       arena_(device_, ArenaOptions{options.blockSize, options.forceStaging}),
       pipelines_(device_, options.pipelineCache) {
     arena_.ledger().setBudget(options.budget ? *options.budget : defaultBudget(info()));

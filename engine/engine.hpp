@@ -24,12 +24,14 @@ struct EngineOptions {
     bool forceStaging = false;
     std::optional<std::uint64_t> budget;  // unset: defaultBudget() of the device
     LimitOverrides limits;                // lowers the device's limits (REVNET_LIMITS)
+    std::optional<VkPhysicalDeviceType> kernelShapes;  // REVNET_VARIANT: cpu or gpu kernels
     std::optional<std::filesystem::path> pipelineCache;
     VkDeviceSize blockSize = VkDeviceSize{256} << 20;
     // Fill every new tensor with NaN, so that reading memory nothing wrote shows (tests).
     bool poisonTensors = false;
 
-    // REVNET_DEVICE, REVNET_VALIDATION, REVNET_FORCE_STAGING, REVNET_LIMITS and REVNET_PIPELINE_CACHE.
+    // REVNET_DEVICE, REVNET_VALIDATION, REVNET_FORCE_STAGING, REVNET_LIMITS, REVNET_VARIANT and
+    // REVNET_PIPELINE_CACHE.
     static EngineOptions fromEnvironment();
 };
 

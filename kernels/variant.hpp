@@ -11,7 +11,7 @@ enum class Variant { Auto, Cpu, Gpu };
 
 inline Variant resolve(Variant variant, const DeviceInfo& device) {
     if (variant != Variant::Auto) return variant;
-    return device.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? Variant::Cpu : Variant::Gpu;
+    return device.kernelShapes == VK_PHYSICAL_DEVICE_TYPE_CPU ? Variant::Cpu : Variant::Gpu;
 }
 
 }  // namespace revnet::kernels

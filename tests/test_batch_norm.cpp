@@ -5,7 +5,7 @@
 // <= 1e-3 of the largest |expected|; an indexing error gives O(1). Inputs offset by 1000 check the
 // variance to 1e-5, where E[x^2] - E[x]^2 in float32 would be off by about 10%.
 #include "kernels/batch_norm.hpp"
-#include "tests/reference.hpp"
+#include "reference/reference.hpp"
 #include "tests/test_engine.hpp"
 
 #include <catch2/catch.hpp>

@@ -6,7 +6,7 @@
 // sums of up to a few thousand products stay near 1e-6; a wrong index or a missed tap gives
 // errors of order 1.
 #include "kernels/conv2d.hpp"
-#include "tests/reference.hpp"
+#include "reference/reference.hpp"
 #include "tests/test_engine.hpp"
 
 #include <catch2/catch.hpp>

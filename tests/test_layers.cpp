@@ -8,7 +8,7 @@
 #include "kernels/philox.hpp"
 #include "kernels/pooling.hpp"
 #include "kernels/sgd.hpp"
-#include "tests/reference.hpp"
+#include "reference/reference.hpp"
 #include "tests/test_engine.hpp"
 
 #include <catch2/catch.hpp>

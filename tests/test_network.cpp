@@ -4,7 +4,7 @@
 // unit inputs match the forward's; running statistics move once per step; saved activations stay
 // flat in depth; the engine's measured memory equals the plan.
 #include "models/network.hpp"
-#include "tests/reference.hpp"
+#include "reference/reference.hpp"
 #include "tests/test_engine.hpp"
 
 #include <catch2/catch.hpp>

@@ -16,13 +16,17 @@ int trainCommand(Arguments& args);
 int evalCommand(Arguments& args);
 int memoryCommand(Arguments& args);
 int demoCommand(Arguments& args);  // `revnet demo memory`
+int selftestCommand(Arguments& args);
 
 // Engine options from the environment, overridden by --device, --budget and --staging.
 EngineOptions engineOptions(Arguments& args);
 constexpr const char* kEngineOptionsHelp =
     "  --device SEL     device index or part of its name (default: $REVNET_DEVICE, else the first\n"
     "                   discrete GPU, integrated GPU, virtual GPU, then CPU device)\n"
-    "  --budget SIZE    refuse device allocations past SIZE (e.g. 512MiB)\n"
-    "  --staging        copy through host staging buffers even where device memory is mappable\n";
+    "  --budget SIZE    refuse device allocations past SIZE (e.g. 512MiB; default: nine tenths\n"
+    "                   of the device memory's budget, see revnet devices)\n"
+    "  --staging        copy through host staging buffers even where device memory is mappable\n"
+    "  --variant V      kernel shapes for a cpu or gpu device (default: $REVNET_VARIANT, else the\n"
+    "                   device's type)\n";
 
 }  // namespace revnet::cli

@@ -2,6 +2,7 @@
 # One entry point for a fresh Debian 12 machine: installs what is missing, builds, then runs.
 #   tools/dev.sh build          install dependencies and build into build/
 #   tools/dev.sh test           ... then run the whole test suite (validation on)
+#   tools/dev.sh test-portability  ... then the suite as other devices see it (see the script)
 #   tools/dev.sh train [ARGS]   ... then train (default: a small RevNet on Fashion-MNIST)
 #   tools/dev.sh revnet ARGS    ... then run any revnet command
 set -euo pipefail
@@ -9,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build="${REVNET_BUILD_DIR:-$root/build}"
 
 build() {
-  bash "$root/tools/install-deps.sh"
+  bash "$root/tools/install-deps.sh" "$@"
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$build" --parallel "$(nproc)"
 }
@@ -19,9 +20,13 @@ command=${1:-}
 case "$command" in
   build) build ;;
   test)
-    build
+    build --tests
     cd "$build"
     ctest --output-on-failure --parallel "$(nproc)" "$@"
+    ;;
+  test-portability)
+    build --tests
+    bash "$root/tools/portability-tests.sh" "$build"
     ;;
   train)
     build
@@ -32,7 +37,7 @@ case "$command" in
     exec "$build/revnet" "$@"
     ;;
   *)
-    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

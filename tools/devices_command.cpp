@@ -9,6 +9,13 @@ EngineOptions engineOptions(Arguments& args) {
     if (auto device = args.option("device")) options.device = *device;
     if (auto budget = args.option("budget")) options.budget = parseBytes(*budget);
     if (args.flag("staging")) options.forceStaging = true;
+    if (auto variant = args.option("variant")) {
+        try {
+            options.kernelShapes = kernelShapesFromName(*variant);
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(std::string("--variant: ") + e.what());
+        }
+    }
     return options;
 }
 

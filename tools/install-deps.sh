@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages revnet-vk builds, tests and trains with, if any are missing.
+# With --tests, also what only the tests need (SwiftShader, the second Vulkan driver they run on).
 # When not root, prints the exact command to run instead.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ packages=(
   glslc libshaderc-dev spirv-tools libglm-dev catch2 zlib1g-dev nlohmann-json3-dev
   dataset-fashion-mnist
 )
+[ "${1:-}" = "--tests" ] && packages+=(chromium-common)  # ships SwiftShader's Vulkan driver
 
 missing=()
 for p in "${packages[@]}"; do

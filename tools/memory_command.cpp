@@ -72,6 +72,9 @@ int memoryCommand(Arguments& args) {
     for (const auto& [category, b] : bytes) std::printf("  %-28s %s\n", categoryName(category), formatBytes(b).c_str());
     std::printf("  %-28s %s\n", "trainer (momentum, batches)", formatBytes(total - network).c_str());
     std::printf("  %-28s %s\n", "total", formatBytes(total).c_str());
+    const uint64_t deviceBudget = defaultBudget(engine.info());
+    std::printf("\n%s's default budget: %s (%s)\n", engine.info().name.c_str(), formatBytes(deviceBudget).c_str(),
+                total <= deviceBudget ? "fits" : "does not fit");
     return 0;
 }
 

@@ -22,12 +22,14 @@ constexpr const char* kUsage =
     "  memory    the device memory a training run plans, and the largest batch a budget allows\n"
     "  demo      'demo memory': peak memory against depth for ResNets and RevNets, with a chart\n"
     "  devices   list Vulkan devices with the limits the engine relies on\n"
+    "  selftest  check every kernel and a few training steps on this device (first time on a GPU?)\n"
     "  smoke     run every engine kernel once on the chosen device and check the results\n"
     "  bench     measure the device's peaks, the kernels, and whole training steps\n"
     "  models    the models and their parameter counts, layers, and a reconstruction check\n"
     "\n"
     "Run 'revnet <command> --help' for a command's options.\n"
     "Environment: REVNET_DEVICE, REVNET_VALIDATION (0, 1, sync), REVNET_FORCE_STAGING,\n"
+    "REVNET_LIMITS (lower device limits: name=value,... or minimum), REVNET_VARIANT (cpu, gpu),\n"
     "REVNET_PIPELINE_CACHE (a file, or none).\n";
 
 }  // namespace
@@ -52,6 +54,7 @@ int main(int argc, char** argv) {
         if (command == "eval") return cli::evalCommand(args);
         if (command == "memory") return cli::memoryCommand(args);
         if (command == "demo") return cli::demoCommand(args);
+        if (command == "selftest") return cli::selftestCommand(args);
         std::fprintf(stderr, "revnet: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const cli::UsageError& e) {

@@ -24,6 +24,7 @@ const char* kTrainHelp =
     "                     (data_batch_*.bin), CIFAR-100 (train.bin) or IDX files\n"
     "  --epochs N         default 2 (Fashion-MNIST: 89%% test accuracy in 6 minutes on 2 CPU cores)\n"
     "  --batch N|auto     default 128; auto: the largest batch whose memory plan fits --budget\n"
+    "                     (or the device's default budget)\n"
     "  --lr X             initial learning rate (default 0.1), divided by --lr-decay 10 at\n"
     "  --milestones A,B   these fractions of training (default 0.5,0.75)\n"
     "  --momentum X       default 0.9\n"
@@ -96,7 +97,6 @@ int trainCommand(Arguments& args) {
     const EngineOptions options = engineOptions(args);
     args.finish();
     if (c.epochs == 0 || c.batch == 0) throw UsageError("--epochs and --batch must be at least 1");
-    if (autoBatch && !options.budget) throw UsageError("--batch auto needs --budget SIZE");
     if (c.runDirectory.empty()) c.runDirectory = resume ? std::filesystem::path(*resume).parent_path().string() : defaultRunDirectory(c.model);
     if (c.runDirectory.empty()) c.runDirectory = ".";
     models::modelByName(c.model);  // an unknown model fails before the data loads
@@ -105,20 +105,22 @@ int trainCommand(Arguments& args) {
     const datasets::Split data = datasets::loadData(c.data);
     Engine engine(options);
     const auto& shape = data.train;
-    if (options.budget) {
-        // Refuse, or choose the batch, from the plan: before allocating anything.
+    {
+        // Refuse, or choose the batch, from the plan: before allocating anything. Without
+        // --budget, the device's default budget (revnet devices prints it).
+        const uint64_t budget = *engine.memory().ledger().budget();
+        const std::string budgetText = formatBytes(budget) + (options.budget ? "" : " (the device's default budget)");
         if (autoBatch) {
             c.batch = training::largestBatchWithin(engine, c, shape.channels, shape.height, shape.width, shape.classes,
-                                                   *options.budget);
+                                                   budget);
             if (c.batch == 0) c.batch = 1;  // refused below with batch 1's figures
-            else std::printf("--batch auto: %u is the largest batch whose plan fits %s\n", c.batch,
-                             formatBytes(*options.budget).c_str());
+            else std::printf("--batch auto: %u is the largest batch whose plan fits %s\n", c.batch, budgetText.c_str());
         }
         const uint64_t planned = training::plannedTrainingBytes(engine, c, shape.channels, shape.height, shape.width,
                                                                 shape.classes);
-        if (planned > *options.budget)
+        if (planned > budget)
             throw BudgetExceeded(c.model + " at batch " + std::to_string(c.batch) + " plans " + formatBytes(planned) +
-                                 " of device memory, past the budget of " + formatBytes(*options.budget));
+                                 " of device memory, past the budget of " + budgetText);
     }
     std::error_code error;
     std::filesystem::create_directories(c.runDirectory, error);

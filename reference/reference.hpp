@@ -1,5 +1,6 @@
-// Independent host references in double precision for the kernels' tests: the plain loops of each
-// layer's definition, nothing shared with the shaders. Tensors are dense NCHW vectors.
+// Independent host references in double precision for the kernels: the plain loops of each
+// layer's definition, nothing shared with the shaders. The tests and `revnet selftest` compare
+// against them. Tensors are dense NCHW vectors.
 #pragma once
 
 #include "engine/tensor.hpp"

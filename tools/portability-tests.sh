@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The test suite as other devices see it, on this machine's CPU drivers (docs/PORTABILITY.md):
+#   1. lavapipe with every limit lowered to the Vulkan 1.1 minimum (REVNET_LIMITS=minimum);
+#   2. lavapipe as a discrete GPU without ReBAR: tensors copied through staging, GPU-shaped kernels;
+#   3. SwiftShader, a second driver with limits near the minimums, and revnet train on it.
+# The slowest tests (the CPU convolution sweep, whole training runs) run once, in the main pass;
+# SwiftShader runs 20-40x slower than lavapipe on training steps, so it takes the fast part of
+# the suite, the self-test and one short training run. Usage: portability-tests.sh BUILD_DIR
+set -euo pipefail
+build=${1:?usage: portability-tests.sh BUILD_DIR}
+cd "$build"
+jobs=$(nproc)
+slow='CPU variant|cli.interrupt_resume|cli.bench'
+swiftshader_slow="$slow|finite differences|training|plan is exact|cli.train|cli.memory|reversible gradients"
+swiftshader=/usr/lib/chromium/vk_swiftshader_icd.json
+
+echo "== lavapipe, REVNET_LIMITS=minimum"
+REVNET_LIMITS=minimum ctest --output-on-failure --parallel "$jobs" -E "$slow"
+
+echo "== lavapipe, REVNET_FORCE_STAGING=1 REVNET_VARIANT=gpu"
+REVNET_FORCE_STAGING=1 REVNET_VARIANT=gpu ctest --output-on-failure --parallel "$jobs" -E "$slow"
+
+echo "== SwiftShader"
+[ -f "$swiftshader" ] || { echo "SwiftShader is missing: apt-get install chromium-common" >&2; exit 1; }
+log="$build/swiftshader-train.log"
+VK_ICD_FILENAMES=$swiftshader REVNET_VALIDATION=1 ./revnet train --data synthetic:1x8x8:3 --epochs 1 --batch 64 \
+  --run-dir "$build/swiftshader-run" > "$log" 2>&1 || { cat "$log"; exit 1; }
+rm -rf "$build/swiftshader-run"
+if grep -q "vulkan validation" "$log"; then cat "$log"; echo "validation messages in revnet train on SwiftShader" >&2; exit 1; fi
+tail -n 1 "$log"
+VK_ICD_FILENAMES=$swiftshader ctest --output-on-failure --parallel "$jobs" -E "$swiftshader_slow"
