@@ -56,11 +56,8 @@ const Allocation& Engine::transferBuffer() {
 }
 
 Tensor Engine::tensor(Shape shape, Category category, std::string name) {
+    // Past maxStorageBufferRange is fine: kernels bind it in batch chunks (kernels/dispatch.hpp).
     const std::uint64_t bytes = shape.elements() * sizeof(float);
-    if (bytes > info().limits.maxStorageBufferRange)
-        throw std::runtime_error("tensor " + name + " (" + toString(shape) + ", " + formatBytes(bytes) +
-                                 ") is larger than the device's maxStorageBufferRange of " +
-                                 formatBytes(info().limits.maxStorageBufferRange));
     Allocation allocation = arena_.allocate(bytes, category, "tensor " + name + " " + toString(shape));
     Tensor tensor(std::move(allocation), arena_.alignment(), shape, std::move(name));
     if (poison_) upload(tensor, std::vector<float>(shape.elements(), std::numeric_limits<float>::quiet_NaN()));

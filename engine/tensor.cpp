@@ -34,6 +34,15 @@ TensorView TensorView::slice(int axis, uint32_t first, uint32_t count, const cha
 TensorView TensorView::channels(uint32_t first, uint32_t count) const { return slice(1, first, count, "channels"); }
 TensorView TensorView::batch(uint32_t first, uint32_t count) const { return slice(0, first, count, "samples"); }
 
+TensorView TensorView::prefix(uint64_t count) const {
+    if (shape_.n != 1 || shape_.c != 1 || shape_.h != 1 || count > shape_.w)
+        throw std::out_of_range("the first " + std::to_string(count) + " elements of a " + toString(shape_) +
+                                " view: it must be flat and at least that long");
+    TensorView v = *this;
+    v.shape_.w = static_cast<uint32_t>(count);
+    return v;
+}
+
 bool TensorView::samplesContiguous() const {
     const Strides dense = denseStrides(shape_);
     return strides_[3] == 1 && (shape_.h == 1 || strides_[2] == dense[2]) &&

@@ -52,6 +52,9 @@ public:
 
     TensorView channels(uint32_t first, uint32_t count) const;
     TensorView batch(uint32_t first, uint32_t count) const;
+    // The first `count` elements of a flat view (1 x 1 x 1 x W): what a kernel binds of a
+    // workspace it uses only part of.
+    TensorView prefix(uint64_t count) const;
 
     // c, h and w dense: each sample is one contiguous run (true of channel ranges of a dense tensor).
     bool samplesContiguous() const;

@@ -24,26 +24,36 @@ Params params(const TensorView& stats, const TensorView& gamma, const TensorView
 
 }  // namespace
 
-void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& stats,
+// Batch chunks (dispatch.hpp): each merges its statistics into those of the chunks before it;
+// the last one moves the running statistics.
+void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorView& whole, const TensorView& stats,
                          const TensorView& running, bool updateRunning, const BatchNormOptions& options) {
     const char* name = "batch_norm_statistics";
-    const Shape& s = x.shape();
-    struct Push {
-        uint32_t N, C, plane;
-        ChannelView x;
-        uint32_t statsOffset, runningOffset;
-        float momentum;
-    } push{s.n, s.c, s.h * s.w, channelView(x, name), denseOffset(stats, 2 * uint64_t{s.c}, name, "statistics"),
-           denseOffset(running, 2 * uint64_t{s.c}, name, "running statistics"), options.momentum};
-    const PlaneLayout l = planeLayout(push.plane, {push.x}, workgroupAtMost(pipelines.device(), 256));
-    const uint32_t group = reductionGroup(pipelines, l.items, options.variant);
-    const Kernel& kernel = pipelines.get(name, {{0, group}, {1, updateRunning ? 1u : 0u}, {9, l.vec4 ? 1u : 0u}});
-    recorder.dispatch(kernel, {x, stats, running}, push, {s.c, 1, 1});
+    const uint32_t samples = whole.shape().n;
+    forBatchChunks(samples, samplesPerDispatch(pipelines.device(), {whole}, name), [&](uint32_t first, uint32_t count) {
+        const TensorView x = whole.batch(first, count);
+        const Shape& s = x.shape();
+        struct Push {
+            uint32_t N, C, plane;
+            ChannelView x;
+            uint32_t statsOffset, runningOffset;
+            float momentum;
+            uint32_t priorSamples;
+        } push{s.n, s.c, s.h * s.w, channelView(x, name), denseOffset(stats, 2 * uint64_t{s.c}, name, "statistics"),
+               denseOffset(running, 2 * uint64_t{s.c}, name, "running statistics"), options.momentum, first};
+        const PlaneLayout l = planeLayout(push.plane, {push.x}, workgroupAtMost(pipelines.device(), 256));
+        const uint32_t group = reductionGroup(pipelines, l.items, options.variant);
+        const bool update = updateRunning && first + count == samples;
+        const Kernel& kernel = pipelines.get(
+            name, {{0, group}, {1, update ? 1u : 0u}, {2, first > 0 ? 1u : 0u}, {9, l.vec4 ? 1u : 0u}});
+        recorder.dispatch(kernel, {x, stats, running}, push, {s.c, 1, 1});
+    });
 }
 
-void batchNormForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& stats,
-                      const TensorView& gamma, const TensorView& beta, const TensorView& y,
-                      const BatchNormOptions& options) {
+namespace {
+
+void forwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& stats,
+                  const TensorView& gamma, const TensorView& beta, const TensorView& y, const BatchNormOptions& options) {
     const char* name = "batch_norm_forward";
     const Shape& s = x.shape();
     requireShape(y, s, name, "output");
@@ -59,14 +69,11 @@ void batchNormForward(Pipelines& pipelines, Recorder& recorder, const TensorView
     recorder.dispatch(kernel, {x, stats, gamma, beta, y}, push, rowsGrid(pipelines.device(), uint64_t{s.n} * s.c, l.items, l.group * l.perInvocation));
 }
 
-void batchNormBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
-                       const TensorView& stats, const TensorView& gamma, const TensorView& beta,
-                       const TensorView& dgamma, const TensorView& dbeta, const TensorView& dx, bool accumulate,
-                       const BatchNormOptions& options) {
+void backwardReduceChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+                         const TensorView& stats, const TensorView& gamma, const TensorView& beta,
+                         const TensorView& dgamma, const TensorView& dbeta, bool accumulate, const BatchNormOptions& options) {
     const char* name = "batch_norm_backward";
     const Shape& s = x.shape();
-    requireShape(dy, s, name, "output gradient");
-    requireShape(dx, s, name, "input gradient");
     const Params at = params(stats, gamma, beta, s.c, name);
     const uint32_t dg = denseOffset(dgamma, s.c, name, "dgamma"), db = denseOffset(dbeta, s.c, name, "dbeta");
     const uint32_t relu = options.relu ? 1 : 0;
@@ -80,21 +87,65 @@ void batchNormBackward(Pipelines& pipelines, Recorder& recorder, const TensorVie
              options.eps};
     const PlaneLayout reduceLayout = planeLayout(reduce.plane, {reduce.x, reduce.dy});
     const uint32_t group = reductionGroup(pipelines, reduceLayout.items, options.variant);
-    recorder.dispatch(pipelines.get("batch_norm_backward_reduce", {{0, group}, {1, relu}, {9, reduceLayout.vec4 ? 1u : 0u}}),
+    recorder.dispatch(pipelines.get("batch_norm_backward_reduce",
+                                    {{0, group}, {1, relu}, {2, accumulate ? 1u : 0u}, {9, reduceLayout.vec4 ? 1u : 0u}}),
                       {x, dy, stats, gamma, beta, dgamma, dbeta}, reduce, {s.c, 1, 1});
+}
 
+void backwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+                   const TensorView& stats, const TensorView& gamma, const TensorView& beta, const TensorView& dgamma,
+                   const TensorView& dbeta, const TensorView& dx, bool accumulate, uint32_t totalSamples,
+                   const BatchNormOptions& options) {
+    const char* name = "batch_norm_backward";
+    const Shape& s = x.shape();
+    const Params at = params(stats, gamma, beta, s.c, name);
+    const uint32_t dg = denseOffset(dgamma, s.c, name, "dgamma"), db = denseOffset(dbeta, s.c, name, "dbeta");
+    const uint32_t relu = options.relu ? 1 : 0;
     struct Push {
         uint32_t N, C, plane;
         ChannelView x, dy, dx;
         uint32_t statsOffset, gammaOffset, betaOffset, dgammaOffset, dbetaOffset;
         float eps;
-    } push{s.n, s.c, s.h * s.w, reduce.x, reduce.dy, channelView(dx, name), at.stats, at.gamma, at.beta, dg, db,
-           options.eps};
+        uint32_t totalSamples;
+    } push{s.n, s.c, s.h * s.w, channelView(x, name), channelView(dy, name), channelView(dx, name), at.stats, at.gamma,
+           at.beta, dg, db, options.eps, totalSamples};
     const PlaneLayout l = planeLayout(push.plane, {push.x, push.dy, push.dx}, workgroupAtMost(pipelines.device(), 256));
     const Kernel& kernel =
         pipelines.get(name, {{0, l.group}, {1, relu}, {2, accumulate ? 1u : 0u}, {8, l.perInvocation}, {9, l.vec4 ? 1u : 0u}});
     recorder.dispatch(kernel, {x, dy, stats, gamma, beta, dgamma, dbeta, dx}, push,
                       rowsGrid(pipelines.device(), uint64_t{s.n} * s.c, l.items, l.group * l.perInvocation));
+}
+
+}  // namespace
+
+void batchNormForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& stats,
+                      const TensorView& gamma, const TensorView& beta, const TensorView& y,
+                      const BatchNormOptions& options) {
+    requireShape(y, x.shape(), "batch_norm_forward", "output");
+    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, y}, "batch_norm_forward"),
+                   [&](uint32_t first, uint32_t count) {
+                       forwardChunk(pipelines, recorder, x.batch(first, count), stats, gamma, beta, y.batch(first, count),
+                                    options);
+                   });
+}
+
+void batchNormBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+                       const TensorView& stats, const TensorView& gamma, const TensorView& beta,
+                       const TensorView& dgamma, const TensorView& dbeta, const TensorView& dx, bool accumulate,
+                       const BatchNormOptions& options) {
+    const char* name = "batch_norm_backward";
+    requireShape(dy, x.shape(), name, "output gradient");
+    requireShape(dx, x.shape(), name, "input gradient");
+    // Every chunk's parameter gradients (summed in order) before any chunk's input gradient.
+    const uint32_t samples = x.shape().n, chunk = samplesPerDispatch(pipelines.device(), {x, dy, dx}, name);
+    forBatchChunks(samples, chunk, [&](uint32_t first, uint32_t count) {
+        backwardReduceChunk(pipelines, recorder, x.batch(first, count), dy.batch(first, count), stats, gamma, beta,
+                            dgamma, dbeta, first > 0, options);
+    });
+    forBatchChunks(samples, chunk, [&](uint32_t first, uint32_t count) {
+        backwardChunk(pipelines, recorder, x.batch(first, count), dy.batch(first, count), stats, gamma, beta, dgamma,
+                      dbeta, dx.batch(first, count), accumulate, samples, options);
+    });
 }
 
 }  // namespace revnet::kernels

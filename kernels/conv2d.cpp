@@ -1,5 +1,7 @@
 #include "kernels/conv2d.hpp"
 
+#include "kernels/dispatch.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -10,7 +12,6 @@ namespace {
 
 enum SpecId : uint32_t { kWorkgroup = 0, kR, kS, kStride, kTileOut, kTileRows, kTileCols, kPY, kPX, kPad };
 
-uint32_t ceilDiv(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
 uint32_t roundUp(uint32_t a, uint32_t b) { return ceilDiv(a, b) * b; }
 
 void requireDense(const TensorView& v, const Shape& shape, const char* what) {
@@ -66,7 +67,10 @@ Conv2d::Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant)
     kTilesPerGroup_ = std::min(ceilDiv(out.c, tiles_.gradK), std::max(1u, tiles_.workgroup / cLanes_));
     gradWorkgroup_ = cLanes_ * kTilesPerGroup_;
     const uint32_t groups = ceilDiv(ceilDiv(out.c, tiles_.gradK), kTilesPerGroup_) * ceilDiv(shape.input.c, cLanes_);
-    parts_ = std::clamp<uint32_t>(ceilDiv(tiles_.gradGroups, groups), 1, out.n * out.h);
+    // As many parts as fill the device, as long as their partial sums fit one storage binding.
+    const uint64_t partsInRange = device.limits.maxStorageBufferRange / (shape.weight().elements() * sizeof(float));
+    parts_ = std::clamp<uint32_t>(ceilDiv(tiles_.gradGroups, groups), 1,
+                                  std::max<uint64_t>(1, std::min<uint64_t>(out.n * out.h, partsInRange)));
 }
 
 std::uint64_t Conv2d::workspaceElements() const {
@@ -88,7 +92,7 @@ void Conv2d::pack(Pipelines& pipelines, Recorder& recorder, const TensorView& we
     const uint64_t total = uint64_t{transpose ? push.K : push.C} * push.taps * rowLength;
     const Kernel& kernel = pipelines.get("conv2d_pack_weights", {{0, 64}, {1, transpose ? 1u : 0u}});
     const uint32_t groups = std::min<uint32_t>(ceilDiv(total, 64), pipelines.device().info().limits.maxComputeWorkGroupCount[0]);
-    recorder.dispatch(kernel, {weight, workspace}, push, {groups, 1, 1});
+    recorder.dispatch(kernel, {weight, workspace.prefix(total)}, push, {groups, 1, 1});
 }
 
 void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader, const TileShape& tile,
@@ -123,8 +127,13 @@ void Conv2d::forward(Pipelines& pipelines, Recorder& recorder, const TensorView&
     requireDense(x, shape_.input, "input");
     requireDense(y, shape_.output(), "output");
     const uint32_t rowLength = roundUp(shape_.outChannels, 4 * tiles_.forward.outVec4);
-    pack(pipelines, recorder, weight, workspace, false, rowLength);
-    tiled(pipelines, recorder, "conv2d_forward", tiles_.forward, x, y, workspace, rowLength, 0, 0, false);
+    const TensorView packed = workspace.prefix(uint64_t{shape_.input.c} * shape_.kernelH * shape_.kernelW * rowLength);
+    pack(pipelines, recorder, weight, packed, false, rowLength);
+    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, y}, "conv2d_forward"),
+                   [&](uint32_t first, uint32_t count) {
+                       tiled(pipelines, recorder, "conv2d_forward", tiles_.forward, x.batch(first, count),
+                             y.batch(first, count), packed, rowLength, 0, 0, false);
+                   });
 }
 
 void Conv2d::gradInput(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& weight,
@@ -132,12 +141,16 @@ void Conv2d::gradInput(Pipelines& pipelines, Recorder& recorder, const TensorVie
     requireDense(dy, shape_.output(), "output gradient");
     requireDense(dx, shape_.input, "input gradient");
     const uint32_t rowLength = roundUp(shape_.input.c, 4 * tiles_.gradInput.outVec4);
-    pack(pipelines, recorder, weight, workspace, true, rowLength);
-    for (uint32_t py = 0; py < shape_.stride; ++py)
-        for (uint32_t px = 0; px < shape_.stride; ++px)
-            if (py < shape_.input.h && px < shape_.input.w)
-                tiled(pipelines, recorder, "conv2d_grad_input", tiles_.gradInput, dy, dx, workspace, rowLength, py, px,
-                      accumulate);
+    const TensorView packed = workspace.prefix(uint64_t{shape_.outChannels} * shape_.kernelH * shape_.kernelW * rowLength);
+    pack(pipelines, recorder, weight, packed, true, rowLength);
+    forBatchChunks(dy.shape().n, samplesPerDispatch(pipelines.device(), {dy, dx}, "conv2d_grad_input"),
+                   [&](uint32_t first, uint32_t count) {
+                       for (uint32_t py = 0; py < shape_.stride; ++py)
+                           for (uint32_t px = 0; px < shape_.stride; ++px)
+                               if (py < shape_.input.h && px < shape_.input.w)
+                                   tiled(pipelines, recorder, "conv2d_grad_input", tiles_.gradInput, dy.batch(first, count),
+                                         dx.batch(first, count), packed, rowLength, py, px, accumulate);
+                   });
 }
 
 void Conv2d::gradWeight(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
@@ -145,19 +158,30 @@ void Conv2d::gradWeight(Pipelines& pipelines, Recorder& recorder, const TensorVi
     requireDense(x, shape_.input, "input");
     requireDense(dy, shape_.output(), "output gradient");
     requireDense(dweight, shape_.weight(), "weight gradient");
+    // A sum over the batch: chunks after the first add to the weight gradient, in order.
+    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, dy}, "conv2d_grad_weight"),
+                   [&](uint32_t first, uint32_t count) {
+                       gradWeightChunk(pipelines, recorder, x.batch(first, count), dy.batch(first, count), dweight,
+                                       workspace, first > 0);
+                   });
+}
+
+void Conv2d::gradWeightChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+                             const TensorView& dweight, const TensorView& workspace, bool accumulate) const {
     const auto& s = shape_;
-    const Shape out = s.output();
-    const TensorView& target = parts_ > 1 ? workspace : dweight;
+    const Shape out{x.shape().n, s.outChannels, s.output().h, s.output().w};
+    const TensorView partials = parts_ > 1 ? workspace.prefix(uint64_t{parts_} * s.weight().elements()) : workspace;
+    const TensorView target = parts_ > 1 ? partials : dweight;
     // dy read as vec4 texels, four output columns a step, where its layout allows.
     const bool dyVec4 = out.w % 4 == 0 && dy.offset() % 4 == 0 && dy.strides()[0] % 4 == 0;
     const Specialization spec{{kWorkgroup, gradWorkgroup_}, {kR, s.kernelH}, {kS, s.kernelW}, {kStride, s.stride},
                               {kTileOut, tiles_.gradK}, {kTileCols, dyVec4 ? 4u : tiles_.gradCols}, {kPad, s.pad},
-                              {10, dyVec4 ? 1u : 0u}};
+                              {10, dyVec4 ? 1u : 0u}, {11, accumulate && parts_ == 1 ? 1u : 0u}};
     struct Push {
         uint32_t N, C, H, W, xOffset, xSampleStride;
         uint32_t K, OH, OW, dyOffset, dySampleStride;
         uint32_t parts, partialOffset, cLanes;
-    } push{s.input.n, s.input.c, s.input.h, s.input.w, uint32_t(x.offset()), uint32_t(x.strides()[0]),
+    } push{x.shape().n, s.input.c, s.input.h, s.input.w, uint32_t(x.offset()), uint32_t(x.strides()[0]),
            out.c, out.h, out.w, uint32_t(dy.offset()), uint32_t(dy.strides()[0]), parts_, uint32_t(target.offset()),
            cLanes_};
     const bool texels = fitsTexels(pipelines, x, 1) && fitsTexels(pipelines, dy, 1);
@@ -166,9 +190,10 @@ void Conv2d::gradWeight(Pipelines& pipelines, Recorder& recorder, const TensorVi
     if (parts_ > 1) {
         struct Reduce {
             uint32_t count, parts, xOffset, yOffset;
-        } reduce{uint32_t(s.weight().elements()), parts_, uint32_t(workspace.offset()), uint32_t(dweight.offset())};
+        } reduce{uint32_t(s.weight().elements()), parts_, uint32_t(partials.offset()), uint32_t(dweight.offset())};
         const uint32_t groups = std::min<uint32_t>(ceilDiv(reduce.count, 64), pipelines.device().info().limits.maxComputeWorkGroupCount[0]);
-        recorder.dispatch(pipelines.get("reduce_parts", {{0, 64}}), {workspace, dweight}, reduce, {groups, 1, 1});
+        recorder.dispatch(pipelines.get("reduce_parts", {{0, 64}, {1, accumulate ? 1u : 0u}}), {partials, dweight}, reduce,
+                          {groups, 1, 1});
     }
 }
 

@@ -56,6 +56,8 @@ public:
 private:
     void pack(Pipelines& pipelines, Recorder& recorder, const TensorView& weight, const TensorView& workspace,
               bool transpose, uint32_t rowLength) const;
+    void gradWeightChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+                         const TensorView& dweight, const TensorView& workspace, bool accumulate) const;
     void tiled(Pipelines& pipelines, Recorder& recorder, const char* shader, const TileShape& tile, const TensorView& in,
                const TensorView& out, const TensorView& packed, uint32_t rowLength, uint32_t py, uint32_t px,
                bool accumulate) const;

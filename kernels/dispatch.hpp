@@ -34,6 +34,32 @@ inline std::array<uint32_t, 3> rowsGrid(const Device& device, uint64_t rows, uin
     return {uint32_t(x), uint32_t(y), uint32_t(z)};
 }
 
+// Batch splitting: a storage binding holds at most maxStorageBufferRange bytes (128 MiB on
+// lavapipe and the Vulkan minimum), so a kernel over samples runs in chunks of consecutive
+// samples whose bindings fit: the whole batch at once where it does. Views are sliced with
+// TensorView::batch. Throws, naming the kernel, when one sample alone is past the range.
+inline uint32_t samplesPerDispatch(const Device& device, std::initializer_list<TensorView> views, const char* kernel) {
+    constexpr uint64_t kMaxAlignment = 256;  // the largest offset alignment Vulkan allows
+    const uint64_t range = device.info().limits.maxStorageBufferRange;
+    uint64_t samples = UINT32_MAX;
+    for (const auto& v : views) {
+        if (v.binding().bytes <= range) continue;
+        const uint64_t sampleBytes = v.strides()[0] * sizeof(float);
+        if (range <= kMaxAlignment || (range - kMaxAlignment) / sampleBytes == 0)
+            throw std::invalid_argument(std::string(kernel) + ": one sample of a " + toString(v.shape()) +
+                                        " view is past the device's maxStorageBufferRange of " + std::to_string(range) +
+                                        " bytes");
+        samples = std::min(samples, (range - kMaxAlignment) / sampleBytes);
+    }
+    return static_cast<uint32_t>(samples);
+}
+
+// Calls run(first, count) over the batch of `samples` in chunks of at most `chunk`.
+template <typename Run>
+void forBatchChunks(uint32_t samples, uint32_t chunk, Run&& run) {
+    for (uint32_t first = 0; first < samples; first += chunk) run(first, std::min(chunk, samples - first));
+}
+
 // channels.glsl's View: where sample 0 starts and the distance between samples, in elements.
 struct ChannelView {
     uint32_t offset, sampleStride;

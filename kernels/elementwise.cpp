@@ -60,9 +60,7 @@ std::array<uint32_t, 3> groupsFor(const Layout& layout, const Device& device) {
     return rowsGrid(device, layout.rows, items, workgroupAtMost(device, kWorkgroupSize));
 }
 
-}  // namespace
-
-void fill(Pipelines& pipelines, Recorder& recorder, const TensorView& y, float value) {
+void fillChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& y, float value) {
     const Layout l = layoutOf({y}, "fill");
     struct Push {
         uint32_t rows, rowLength, yOffset, yStride;
@@ -71,7 +69,7 @@ void fill(Pipelines& pipelines, Recorder& recorder, const TensorView& y, float v
     recorder.dispatch(kernelFor(pipelines, "fill", l), {y}, push, groupsFor(l, pipelines.device()));
 }
 
-void copy(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
+void copyChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
     const Layout l = layoutOf({x, y}, "copy");
     struct Push {
         uint32_t rows, rowLength, xOffset, xStride, yOffset, yStride;
@@ -79,8 +77,8 @@ void copy(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const T
     recorder.dispatch(kernelFor(pipelines, "copy", l), {x, y}, push, groupsFor(l, pipelines.device()));
 }
 
-void axpby(Pipelines& pipelines, Recorder& recorder, float alpha, const TensorView& x, float beta,
-           const TensorView& y, const TensorView& z) {
+void axpbyChunk(Pipelines& pipelines, Recorder& recorder, float alpha, const TensorView& x, float beta,
+                const TensorView& y, const TensorView& z) {
     const Layout l = layoutOf({x, y, z}, "axpby");
     struct Push {
         uint32_t rows, rowLength, xOffset, xStride, yOffset, yStride, zOffset, zStride;
@@ -90,7 +88,7 @@ void axpby(Pipelines& pipelines, Recorder& recorder, float alpha, const TensorVi
     recorder.dispatch(kernelFor(pipelines, "axpby", l), {x, y, z}, push, groupsFor(l, pipelines.device()));
 }
 
-void reluForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
+void reluForwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
     const Layout l = layoutOf({x, y}, "relu_forward");
     struct Push {
         uint32_t rows, rowLength, xOffset, xStride, yOffset, yStride;
@@ -99,8 +97,8 @@ void reluForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, 
                       groupsFor(l, pipelines.device()));
 }
 
-void reluBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
-                  const TensorView& dx) {
+void reluBackwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+                       const TensorView& dx) {
     const Layout l = layoutOf({x, dy, dx}, "relu_backward");
     struct Push {
         uint32_t rows, rowLength, xOffset, xStride, dyOffset, dyStride, dxOffset, dxStride;
@@ -108,6 +106,46 @@ void reluBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& x,
            l.views[2].offset, l.views[2].stride};
     recorder.dispatch(kernelFor(pipelines, "relu_backward", l), {x, dy, dx}, push,
                       groupsFor(l, pipelines.device()));
+}
+
+}  // namespace
+
+// Each runs in batch chunks whose bindings fit the device's storage range (dispatch.hpp).
+void fill(Pipelines& pipelines, Recorder& recorder, const TensorView& y, float value) {
+    forBatchChunks(y.shape().n, samplesPerDispatch(pipelines.device(), {y}, "fill"), [&](uint32_t first, uint32_t count) {
+        fillChunk(pipelines, recorder, y.batch(first, count), value);
+    });
+}
+
+void copy(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
+    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, y}, "copy"), [&](uint32_t first, uint32_t count) {
+        copyChunk(pipelines, recorder, x.batch(first, count), y.batch(first, count));
+    });
+}
+
+void axpby(Pipelines& pipelines, Recorder& recorder, float alpha, const TensorView& x, float beta,
+           const TensorView& y, const TensorView& z) {
+    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, y, z}, "axpby"),
+                   [&](uint32_t first, uint32_t count) {
+                       axpbyChunk(pipelines, recorder, alpha, x.batch(first, count), beta, y.batch(first, count),
+                                  z.batch(first, count));
+                   });
+}
+
+void reluForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
+    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, y}, "relu_forward"),
+                   [&](uint32_t first, uint32_t count) {
+                       reluForwardChunk(pipelines, recorder, x.batch(first, count), y.batch(first, count));
+                   });
+}
+
+void reluBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+                  const TensorView& dx) {
+    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, dy, dx}, "relu_backward"),
+                   [&](uint32_t first, uint32_t count) {
+                       reluBackwardChunk(pipelines, recorder, x.batch(first, count), dy.batch(first, count),
+                                         dx.batch(first, count));
+                   });
 }
 
 }  // namespace revnet::kernels

@@ -26,9 +26,7 @@ PoolPush poolPush(const TensorView& x, const TensorView& y, uint32_t padBefore, 
     return {in.n, in.c, in.h, in.w, out.c, padBefore};
 }
 
-}  // namespace
-
-void avgPool2x2Forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y,
+void avgPool2x2ForwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y,
                        uint32_t padBefore) {
     const char* name = "avg_pool_2x2_forward";
     PoolPush push = poolPush(x, y, padBefore, name);
@@ -41,7 +39,7 @@ void avgPool2x2Forward(Pipelines& pipelines, Recorder& recorder, const TensorVie
                       rowsGrid(pipelines.device(), uint64_t{o.n} * o.c, items, group * kItems));
 }
 
-void avgPool2x2Backward(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& dx,
+void avgPool2x2BackwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& dx,
                         uint32_t padBefore, bool accumulate) {
     const char* name = "avg_pool_2x2_backward";
     PoolPush push = poolPush(dx, dy, padBefore, name);
@@ -54,7 +52,7 @@ void avgPool2x2Backward(Pipelines& pipelines, Recorder& recorder, const TensorVi
                       rowsGrid(pipelines.device(), uint64_t{i.n} * i.c, items, group * kItems));
 }
 
-void globalAvgPoolForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
+void globalAvgPoolForwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
     const char* name = "global_avg_pool_forward";
     const Shape& s = x.shape();
     struct Push {
@@ -67,7 +65,7 @@ void globalAvgPoolForward(Pipelines& pipelines, Recorder& recorder, const Tensor
                       {groupsFor(pipelines.device(), uint64_t{s.n} * s.c, 64), 1, 1});
 }
 
-void globalAvgPoolBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& dx,
+void globalAvgPoolBackwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& dx,
                            bool accumulate) {
     const char* name = "global_avg_pool_backward";
     const Shape& s = dx.shape();
@@ -79,6 +77,44 @@ void globalAvgPoolBackward(Pipelines& pipelines, Recorder& recorder, const Tenso
     const uint32_t group = powerOfTwoAtMost(push.plane, workgroupAtMost(pipelines.device(), kGroup));
     recorder.dispatch(pipelines.get(name, {{0, group}, {1, accumulate ? 1u : 0u}}), {dy, dx}, push,
                       rowsGrid(pipelines.device(), uint64_t{s.n} * s.c, push.plane, group));
+}
+
+}  // namespace
+
+// Each runs in batch chunks whose bindings fit the device's storage range (dispatch.hpp).
+void avgPool2x2Forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y,
+                       uint32_t padBefore) {
+    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, y}, "avg_pool_2x2_forward"),
+                   [&](uint32_t first, uint32_t count) {
+                       avgPool2x2ForwardChunk(pipelines, recorder, x.batch(first, count), y.batch(first, count), padBefore);
+                   });
+}
+
+void avgPool2x2Backward(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& dx,
+                        uint32_t padBefore, bool accumulate) {
+    forBatchChunks(dx.shape().n, samplesPerDispatch(pipelines.device(), {dy, dx}, "avg_pool_2x2_backward"),
+                   [&](uint32_t first, uint32_t count) {
+                       avgPool2x2BackwardChunk(pipelines, recorder, dy.batch(first, count), dx.batch(first, count),
+                                               padBefore, accumulate);
+                   });
+}
+
+// The pooled side is N x C: sliced along with the batch (it must then be an N x C x 1 x 1 view).
+void globalAvgPoolForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
+    const uint32_t chunk = samplesPerDispatch(pipelines.device(), {x}, "global_avg_pool_forward");
+    if (chunk >= x.shape().n) return globalAvgPoolForwardChunk(pipelines, recorder, x, y);
+    forBatchChunks(x.shape().n, chunk, [&](uint32_t first, uint32_t count) {
+        globalAvgPoolForwardChunk(pipelines, recorder, x.batch(first, count), y.batch(first, count));
+    });
+}
+
+void globalAvgPoolBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& dx,
+                           bool accumulate) {
+    const uint32_t chunk = samplesPerDispatch(pipelines.device(), {dx}, "global_avg_pool_backward");
+    if (chunk >= dx.shape().n) return globalAvgPoolBackwardChunk(pipelines, recorder, dy, dx, accumulate);
+    forBatchChunks(dx.shape().n, chunk, [&](uint32_t first, uint32_t count) {
+        globalAvgPoolBackwardChunk(pipelines, recorder, dy.batch(first, count), dx.batch(first, count), accumulate);
+    });
 }
 
 }  // namespace revnet::kernels

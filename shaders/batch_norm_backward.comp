@@ -1,6 +1,7 @@
 #version 450
 // Batch norm backward (training mode), second pass, given dgamma and dbeta from the first:
-//   dx = gamma * invStd * (dy' - (dbeta + xhat * dgamma) / M),   M = N*H*W
+//   dx = gamma * invStd * (dy' - (dbeta + xhat * dgamma) / M),   M = totalSamples*H*W
+// (a dispatch may cover a chunk of N of the batch's totalSamples samples)
 // with dy' = dy, or dy * (y > 0) when fused with ReLU (y recomputed from x). ACCUMULATE adds to
 // dx instead of overwriting it (a residual branch's gradient joining the identity's). dx may be
 // dy. Layout, dispatch and specialization: channels.glsl; 1 = RELU, 2 = ACCUMULATE.
@@ -27,10 +28,11 @@ layout(push_constant) uniform Push {
     View x, dy, dx;
     uint statsOffset, gammaOffset, betaOffset, dgammaOffset, dbetaOffset;
     float eps;
+    uint totalSamples;
 } p;
 
 #define CHANNEL(n, c)                                                                             \
-    const float invCount = 1.0 / float(p.N * p.plane);                                            \
+    const float invCount = 1.0 / float(p.totalSamples * p.plane);                                            \
     const float mean = stats[p.statsOffset + c], invStd = inversesqrt(stats[p.statsOffset + p.C + c] + p.eps); \
     const float g = gamma[p.gammaOffset + c], b = beta[p.betaOffset + c];                         \
     const float meanDy = dbeta[p.dbetaOffset + c] * invCount;                                     \

@@ -2,7 +2,8 @@
 // Batch norm backward, first pass: per channel the parameter gradients
 //   dbeta[c] = sum dy',  dgamma[c] = sum dy' * xhat,  xhat = (x - mean) / sqrt(var + eps)
 // over N*H*W, where dy' = dy, or with RELU dy * (y > 0) for y the fused BN+ReLU output
-// (recomputed from x, not stored). Sums in a fixed order (deterministic). Overwrites dgamma, dbeta.
+// (recomputed from x, not stored). Sums in a fixed order (deterministic). Overwrites dgamma, dbeta,
+// or with ACCUMULATE (spec 2: batch chunks after the first) adds to them.
 // Layout: channels.glsl (VEC4 loads when the layout allows). Dispatch: one workgroup per channel;
 // its size (spec 0) a power of two.
 #extension GL_GOOGLE_include_directive : require
@@ -10,6 +11,7 @@
 #include "channels.glsl"
 #include "workgroup_sum.glsl"
 layout(constant_id = 1) const bool RELU = false;
+layout(constant_id = 2) const bool ACCUMULATE = false;
 
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 0) readonly buffer X4 { vec4 x4[]; };
@@ -18,8 +20,8 @@ layout(binding = 1) readonly buffer DY4 { vec4 dy4[]; };
 layout(binding = 2) readonly buffer Stats { float stats[]; };
 layout(binding = 3) readonly buffer Gamma { float gamma[]; };
 layout(binding = 4) readonly buffer Beta { float beta[]; };
-layout(binding = 5) writeonly buffer DGamma { float dgamma[]; };
-layout(binding = 6) writeonly buffer DBeta { float dbeta[]; };
+layout(binding = 5) buffer DGamma { float dgamma[]; };
+layout(binding = 6) buffer DBeta { float dbeta[]; };
 
 layout(push_constant) uniform Push {
     uint N, C, plane;
@@ -51,6 +53,6 @@ void main() {
     }
     s = workgroupSum(s);
     if (gl_LocalInvocationID.x != 0) return;
-    dbeta[p.dbetaOffset + c] = s.x;
-    dgamma[p.dgammaOffset + c] = s.y;
+    dbeta[p.dbetaOffset + c] = ACCUMULATE ? dbeta[p.dbetaOffset + c] + s.x : s.x;
+    dgamma[p.dgammaOffset + c] = ACCUMULATE ? dgamma[p.dgammaOffset + c] + s.y : s.y;
 }

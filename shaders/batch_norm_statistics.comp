@@ -5,6 +5,10 @@
 //   stats[c] = mean, stats[C + c] = variance   (2*C floats a caller may keep and reuse)
 //   UPDATE: running[c] += momentum * (mean - running[c]), running[C + c] likewise toward the
 //           unbiased variance (as PyTorch does).
+//   MERGE (spec 2): this dispatch covers a later chunk of the batch; its statistics are merged
+//           with those in stats, over priorSamples earlier samples (Chan et al.'s pairwise
+//           update: stable, and deterministic as chunks run in order). UPDATE then belongs to the
+//           last chunk and sees the whole batch.
 // Layout: channels.glsl (VEC4 loads when the layout allows). Dispatch: one workgroup per channel
 // (x); its size (spec 0) a power of two, each invocation walking items i, i+size, ... of each sample.
 #extension GL_GOOGLE_include_directive : require
@@ -12,10 +16,11 @@
 #include "channels.glsl"
 #include "workgroup_sum.glsl"
 layout(constant_id = 1) const bool UPDATE = false;
+layout(constant_id = 2) const bool MERGE = false;
 
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 0) readonly buffer X4 { vec4 x4[]; };
-layout(binding = 1) writeonly buffer Stats { float stats[]; };
+layout(binding = 1) buffer Stats { float stats[]; };
 layout(binding = 2) buffer Running { float running[]; };
 
 layout(push_constant) uniform Push {
@@ -23,6 +28,7 @@ layout(push_constant) uniform Push {
     View x;
     uint statsOffset, runningOffset;
     float momentum;
+    uint priorSamples;  // MERGE: samples the statistics in stats cover
 } p;
 
 // Sum over this invocation's items of f(x), f applied to a float or a vec4 (then summed).
@@ -47,12 +53,20 @@ void main() {
     SUM_ITEMS((v - mean) * (v - mean))
     const float m2 = workgroupSum(vec2(local, 0.0)).x;
     if (gl_LocalInvocationID.x != 0) return;
-    const float variance = m2 / count;
-    stats[p.statsOffset + c] = mean;
+    float total = count, merged = mean, mergedM2 = m2;
+    if (MERGE) {
+        const float prior = float(p.priorSamples * p.plane), priorMean = stats[p.statsOffset + c];
+        const float delta = mean - priorMean;
+        total = prior + count;
+        merged = priorMean + delta * (count / total);
+        mergedM2 = stats[p.statsOffset + p.C + c] * prior + m2 + delta * delta * (prior * count / total);
+    }
+    const float variance = mergedM2 / total;
+    stats[p.statsOffset + c] = merged;
     stats[p.statsOffset + p.C + c] = variance;
     if (UPDATE) {
-        const float unbiased = count > 1.0 ? m2 / (count - 1.0) : variance;
-        running[p.runningOffset + c] += p.momentum * (mean - running[p.runningOffset + c]);
+        const float unbiased = total > 1.0 ? mergedM2 / (total - 1.0) : variance;
+        running[p.runningOffset + c] += p.momentum * (merged - running[p.runningOffset + c]);
         running[p.runningOffset + p.C + c] += p.momentum * (unbiased - running[p.runningOffset + p.C + c]);
     }
 }

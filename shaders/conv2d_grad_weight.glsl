@@ -8,7 +8,8 @@
 // Per step of TW output columns it loads R*((TW-1)*STRIDE+S) floats of x and TK*TW of dy for
 // TK*R*S*TW FMAs.
 // Dispatch: x = part, y = group of workgroupSize/cLanes k tiles, z = block of cLanes input channels.
-// Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TK, 6 = TW, 9 = PAD, 10 = DY_VEC4.
+// Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TK, 6 = TW, 9 = PAD, 10 = DY_VEC4,
+// 11 = ACCUMULATE (add to the target: batch chunks after the first).
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
 layout(constant_id = 2) const int S = 3;
@@ -36,8 +37,9 @@ layout(binding = 3, rgba32f) uniform readonly imageBuffer dy4;
 #define LOAD_DY(i) texelFetch(dy, i).r
 #define LOAD_DY4(i) imageLoad(dy4, i)
 #endif
-layout(binding = 2) writeonly buffer Partial { float partial[]; };
+layout(binding = 2) buffer Partial { float partial[]; };  // ACCUMULATE adds to it
 layout(constant_id = 10) const bool DY_VEC4 = false;
+layout(constant_id = 11) const bool ACCUMULATE = false;  // batch chunks after the first
 
 layout(push_constant) uniform Push {
     uint N, C, H, W, xOffset, xSampleStride;
@@ -107,5 +109,8 @@ void main() {
         if (k0 + k < K)
             [[unroll]] for (int r = 0; r < R; ++r)
                 [[unroll]] for (int s = 0; s < S; ++s)
-                    partial[int(p.partialOffset) + ((part * K + k0 + k) * C + c) * taps + r * S + s] = acc[k][r][s];
+                {
+                    const int at = int(p.partialOffset) + ((part * K + k0 + k) * C + c) * taps + r * S + s;
+                    partial[at] = ACCUMULATE ? partial[at] + acc[k][r][s] : acc[k][r][s];
+                }
 }
