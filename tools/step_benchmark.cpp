@@ -98,15 +98,30 @@ void printProfile(const std::vector<KernelTiming>& kernels) {
     std::printf("  %-28s %10s %12.1f\n\n", "all kernels", "", total);
 }
 
-void benchOne(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs, bool profile) {
-    const StepMeasurement m = measureStep(engine, arch, options, runs, profile);
+// Whether a step's plan fits what the budget leaves; otherwise says so in the table.
+bool fits(Engine& engine, const models::Architecture& arch, const models::NetworkOptions& options, const char* mode) {
+    const uint64_t planned = plannedStepBytes(engine, arch, options);
+    const MemoryLedger& ledger = engine.memory().ledger();
+    const uint64_t room = *ledger.budget() > ledger.total() ? *ledger.budget() - ledger.total() : 0;
+    if (planned <= room) return true;
+    std::printf("%-11s %-10s %5u  plans %.1f MiB, past the %.1f MiB budget: not run\n", arch.spec.name.c_str(), mode,
+                options.batch, mib(planned), mib(*ledger.budget()));
+    std::fflush(stdout);
+    return false;
+}
+
+// Returns whether the step ran (its plan fit the budget).
+bool benchOne(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs, bool profile) {
     const bool reversible = arch.spec.family == models::Family::RevNet && options.backprop == models::Backprop::Reversible;
+    if (!fits(engine, arch, options, reversible ? "reversible" : "stored")) return false;
+    const StepMeasurement m = measureStep(engine, arch, options, runs, profile);
     std::printf("%-11s %-10s %5u %9.0f %8.1f %10.1f %10.1f %10.1f %10.1f %10.1f\n", arch.spec.name.c_str(),
                 reversible ? "reversible" : "stored", options.batch, m.seconds * 1e3, options.batch / m.seconds,
                 mib(m.savedActivations), mib(m.workspace), mib(m.savedActivations + m.workspace), mib(m.peak),
                 mib(m.planned));
     if (profile) printProfile(m.kernels);
     std::fflush(stdout);  // rows come minutes apart on a CPU device
+    return true;
 }
 
 // Reversible over stored step time, the median over alternating replays: on a shared machine the
@@ -157,12 +172,18 @@ int benchStep(Arguments& args) {
         models::NetworkOptions o;
         o.batch = batch;
         const bool rev = arch.spec.family == models::Family::RevNet;
-        if (!rev || mode != "stored") benchOne(engine, arch, o, runs, profile);  // ResNets always store
+        bool ran = true;
+        if (!rev || mode != "stored") ran = benchOne(engine, arch, o, runs, profile);  // ResNets always store
         if (rev && mode != "reversible") {
             o.backprop = models::Backprop::Stored;
-            benchOne(engine, arch, o, runs, profile);
+            ran = benchOne(engine, arch, o, runs, profile) && ran;
         }
-        if (rev && mode == "both") printAlternatingRatio(engine, arch, o, runs);
+        // The ratio holds both steps at once: only where the two plans fit together.
+        models::NetworkOptions reversible = o;
+        reversible.backprop = models::Backprop::Reversible;
+        const uint64_t both = plannedStepBytes(engine, arch, o) + plannedStepBytes(engine, arch, reversible);
+        if (rev && mode == "both" && ran && both <= *engine.memory().ledger().budget() - engine.memory().ledger().total())
+            printAlternatingRatio(engine, arch, o, runs);
     }
     return 0;
 }
