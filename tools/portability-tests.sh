@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test suite as other devices see it, on this machine's CPU drivers (docs/PORTABILITY.md):
-#   1. lavapipe with every limit lowered to the Vulkan 1.1 minimum (REVNET_LIMITS=minimum);
+#   1. lavapipe with every limit lowered to the Vulkan 1.1 minimum (REVNET_LIMITS=minimum), and
+#      the network tests with a 256 KiB storage range, so that training steps run in batch chunks;
 #   2. lavapipe as a discrete GPU without ReBAR: tensors copied through staging, GPU-shaped kernels;
 #   3. SwiftShader, a second driver with limits near the minimums, and revnet train on it.
 # The slowest tests (the CPU convolution sweep, whole training runs) run once, in the main pass;
@@ -16,6 +17,8 @@ swiftshader=/usr/lib/chromium/vk_swiftshader_icd.json
 
 echo "== lavapipe, REVNET_LIMITS=minimum"
 REVNET_LIMITS=minimum ctest --output-on-failure --parallel "$jobs" -E "$slow"
+echo "== lavapipe, REVNET_LIMITS=maxStorageBufferRange=262144: network tests in batch chunks"
+REVNET_LIMITS=maxStorageBufferRange=262144 ctest --output-on-failure --parallel "$jobs" -R "network|gradients|statistics"
 
 echo "== lavapipe, REVNET_FORCE_STAGING=1 REVNET_VARIANT=gpu"
 REVNET_FORCE_STAGING=1 REVNET_VARIANT=gpu ctest --output-on-failure --parallel "$jobs" -E "$slow"
