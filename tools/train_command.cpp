@@ -3,6 +3,7 @@
 
 #include "datasets/data_source.hpp"
 #include "engine/memory_ledger.hpp"
+#include "engine/vulkan_error.hpp"
 #include "training/trainer.hpp"
 
 #include <chrono>
@@ -137,7 +138,17 @@ int trainCommand(Arguments& args) {
                 c.runDirectory.c_str());
     if (resume)
         std::printf("resumed from %s after step %llu\n", resume->c_str(), static_cast<unsigned long long>(trainer.step()));
-    return trainer.run();
+    try {
+        return trainer.run();
+    } catch (const VulkanError& e) {
+        if (e.result() != VK_ERROR_DEVICE_LOST) throw;
+        // Nothing more can be read from a lost device: the last checkpoint is what there is.
+        const auto checkpoint = std::filesystem::path(c.runDirectory) / "checkpoint.safetensors";
+        throw std::runtime_error(std::string(e.what()) + "; " +
+                                 (std::filesystem::exists(checkpoint)
+                                      ? "the last checkpoint is kept: continue with --resume " + checkpoint.string()
+                                      : std::string("no checkpoint was written yet")));
+    }
 }
 
 int evalCommand(Arguments& args) {
