@@ -89,10 +89,20 @@ void runCase(const Case& c, bool relu, bool accumulate, kernels::Variant variant
     const auto f = ref::batchNormForward(s, xd, ref::widen(gamma), ref::widen(beta), kEps, relu);
     const auto g = ref::batchNormBackward(s, xd, dyd, ref::widen(gamma), ref::widen(beta), kEps, relu);
     const auto st = e.download(stats), run = e.download(trun);
-    checkClose("mean", std::span(st).first(s.c), f.mean, 1e-5);
+    const double m = s.n * double(s.h) * s.w;
+    // The mean against the float32 bound of a tree sum, (log2 M + 1) roundings of the sum of |x|:
+    // relative to the mean itself it is unbounded where the values cancel (fresh draws of one
+    // channel failed a relative 1e-5 now and then); a missing or doubled element is off by |x|/M.
+    for (uint32_t k = 0; k < s.c; ++k) {
+        double absSum = 0;
+        for (uint32_t n = 0; n < s.n; ++n)
+            for (uint32_t i = 0; i < s.h * s.w; ++i) absSum += std::abs(xd[(std::size_t(n) * s.c + k) * s.h * s.w + i]);
+        const double bound = 4 * std::ldexp(1.0, -24) * (std::log2(m) + 1) * absSum / m;
+        INFO("mean of channel " << k << ": " << st[k] << " against " << f.mean[k] << ", bound " << bound);
+        CHECK(std::abs(st[k] - f.mean[k]) <= bound);
+    }
     checkClose("variance", std::span(st).last(s.c), f.var, 1e-5);
     ref::Values expectedRunning(2 * s.c);
-    const double m = s.n * double(s.h) * s.w;
     for (uint32_t k = 0; k < s.c; ++k) {
         expectedRunning[k] = running[k] + 0.25 * (f.mean[k] - running[k]);
         const double unbiased = m > 1 ? f.var[k] * m / (m - 1) : f.var[k];
