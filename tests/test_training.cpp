@@ -151,3 +151,23 @@ TEST_CASE("the training plan is exact: its figure fits, a byte less does not", "
         test::countValidation(e);
     }
 }
+
+TEST_CASE("the learning rate drops by the decay factor at each milestone fraction of the run", "[training]") {
+    // Written out by hand for 3 epochs of 7 steps: drops after 50% and 75% of the 21 steps, at
+    // steps 10.5 -> 11 and 15.75 -> 16; a third schedule with one milestone and a factor of 0.5.
+    TrainConfig c;
+    c.lr = 0.2f;
+    c.milestones = {0.5f, 0.75f};
+    c.lrDecay = 0.1f;
+    const std::vector<float> expected = {0.2f,  0.2f,  0.2f,  0.2f,  0.2f,  0.2f,  0.2f,  0.2f,  0.2f,  0.2f,  0.2f,
+                                         0.02f, 0.02f, 0.02f, 0.02f, 0.02f, 0.002f, 0.002f, 0.002f, 0.002f, 0.002f};
+    for (uint64_t step = 0; step < expected.size(); ++step) {
+        INFO("step " << step);
+        CHECK(c.learningRate(step, 21) == Approx(expected[step]).epsilon(1e-6));
+    }
+    c.milestones = {0.3f};
+    c.lrDecay = 0.5f;
+    CHECK(c.learningRate(2, 10) == Approx(0.2f));
+    CHECK(c.learningRate(3, 10) == Approx(0.1f));
+    CHECK(c.learningRate(9, 10) == Approx(0.1f));
+}

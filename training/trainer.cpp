@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -59,8 +60,10 @@ TrainConfig TrainConfig::fromJson(const json& j) {
 
 float TrainConfig::learningRate(uint64_t step, uint64_t totalSteps) const {
     float rate = lr;
+    // The first step at or past each fraction, the product taken in float precision: 0.3f is a
+    // little over 0.3, and 0.3 of 10 steps must still drop at step 3.
     for (float m : milestones)
-        if (double(step) >= double(m) * double(totalSteps)) rate *= lrDecay;
+        if (double(step) >= std::ceil(double(m * float(totalSteps)))) rate *= lrDecay;
     return rate;
 }
 
