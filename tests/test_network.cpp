@@ -276,3 +276,36 @@ TEST_CASE("a real step's update decays the conv and fully connected weights only
         CHECK(ref::compare(av, bv).relativeMax <= 1e-6);
     }
 }
+
+TEST_CASE("running statistics at the default momentum: means and unbiased variances", "[network]") {
+    // PyTorch's rule at momentum 0.1 from mean 0, variance 1: running mean = 0.1 * batch mean,
+    // running variance = 0.9 + 0.1 * the unbiased batch variance, M / (M - 1) times the biased one
+    // over the M = N*H*W values of a channel (the stem sees 8x8, the head 2x2 after two strides).
+    auto random = test::freshRandom();
+    Engine& e = test::engine();
+    const Architecture arch = expand(modelByName("revnet-38"), 1, 8, 8, 10);
+    NetworkOptions options;
+    options.batch = 3;
+    REQUIRE(options.bnMomentum == 0.1f);
+    Network net(e, arch, options);
+    net.initialize(11);
+    load(e, net, randomBatch(arch, options.batch, random));
+    Recorder recorder(e.device());
+    net.recordTrainingStep(recorder);
+    recorder.run();
+    const auto stats = e.download(net.statistics());
+    for (const auto& [name, channels] : arch.batchNorms()) {
+        INFO(name);
+        const auto at = net.statisticsOf(name);
+        for (uint32_t k = 0; k < channels; ++k)
+            CHECK(stats[at.running + k] == Approx(0.1 * stats[at.batch + k]).margin(1e-6));
+    }
+    for (const auto& [name, values] : {std::pair<std::string, double>{"stem.bn", 3.0 * 8 * 8}, {"head.bn", 3.0 * 2 * 2}}) {
+        INFO(name);
+        const auto at = net.statisticsOf(name);
+        for (uint32_t k = 0; k < at.channels; ++k) {
+            const double biased = stats[at.batch + at.channels + k];
+            CHECK(stats[at.running + at.channels + k] == Approx(0.9 + 0.1 * biased * values / (values - 1)).epsilon(1e-5));
+        }
+    }
+}
