@@ -6,10 +6,12 @@ namespace revnet::datasets {
 
 namespace {
 constexpr std::size_t kImageBytes = 3 * 32 * 32;
+// The most one file may hold once gunzipped (4 GiB, over a million images): a hostile .gz stops here.
+constexpr std::uint64_t kMaxFileBytes = std::uint64_t{1} << 32;
 }
 
 void readCifarFile(const std::filesystem::path& file, Cifar kind, CifarLabels which, Dataset& into) {
-    const auto bytes = readFileBytes(file);
+    const auto bytes = readFileBytes(file, kMaxFileBytes);
     const std::size_t labelBytes = kind == Cifar::Ten ? 1 : 2, record = labelBytes + kImageBytes;
     if (bytes.empty()) throw DatasetError(file.string(), 0, "empty file");
     if (bytes.size() % record)
@@ -33,6 +35,7 @@ Split readCifarDirectory(const std::filesystem::path& directory, Cifar kind, Cif
     const std::string name = kind == Cifar::Ten ? "CIFAR-10" : "CIFAR-100";
     s.train.name = name + " train";
     s.test.name = name + " test";
+    s.train.origin = s.test.origin = directory.string();
     if (kind == Cifar::Ten) {
         for (int i = 1; i <= 5; ++i) readCifarFile(directory / ("data_batch_" + std::to_string(i) + ".bin"), kind, labels, s.train);
         readCifarFile(directory / "test_batch.bin", kind, labels, s.test);

@@ -4,11 +4,14 @@
 #include "datasets/idx_reader.hpp"
 #include "datasets/synthetic.hpp"
 
-#include <cstdio>
+#include <charconv>
+#include <cstring>
 
 namespace revnet::datasets {
 
-Split loadData(const std::string& source) {
+namespace {
+
+Split loadUnchecked(const std::string& source) {
     namespace fs = std::filesystem;
     if (source.empty() || source == "fashion-mnist") {
         if (!fs::exists(kFashionMnistDirectory))
@@ -18,10 +21,14 @@ Split loadData(const std::string& source) {
         return readIdxDirectory(kFashionMnistDirectory, "Fashion-MNIST");
     }
     if (source.rfind("synthetic", 0) == 0) {
-        unsigned c = 3, h = 32, w = 32, k = 10;
-        if (source != "synthetic" && std::sscanf(source.c_str(), "synthetic:%ux%ux%u:%u", &c, &h, &w, &k) != 4)
-            throw std::invalid_argument("synthetic data is 'synthetic' or 'synthetic:CxHxW:K', not '" + source + "'");
-        return {synthetic(5000, c, h, w, k, 1, "synthetic train"), synthetic(1000, c, h, w, k, 2, "synthetic test")};
+        const auto spec = parseSynthetic(source);
+        if (!spec)
+            throw std::invalid_argument("synthetic data is 'synthetic' or 'synthetic:CxHxW:K' with C up to 64, H and W "
+                                        "up to 1024, CxHxW up to 2^20 and K from 1 to 100000, not '" + source + "'");
+        const auto [c, h, w, k] = *spec;
+        Split s{synthetic(5000, c, h, w, k, 1, "synthetic train"), synthetic(1000, c, h, w, k, 2, "synthetic test")};
+        s.train.origin = s.test.origin = source;
+        return s;
     }
     const fs::path dir(source);
     if (!fs::is_directory(dir)) throw DatasetError(source, 0, "not a directory (nor fashion-mnist or synthetic)");
@@ -32,6 +39,37 @@ Split loadData(const std::string& source) {
     throw DatasetError(source, 0,
                        "no dataset found: expected CIFAR-10 (data_batch_1.bin), CIFAR-100 (train.bin) or IDX "
                        "(train-images-idx3-ubyte[.gz]) files");
+}
+
+}  // namespace
+
+std::optional<SyntheticSpec> parseSynthetic(const std::string& source) {
+    if (source == "synthetic") return SyntheticSpec{};
+    if (source.rfind("synthetic:", 0) != 0) return std::nullopt;
+    SyntheticSpec spec;
+    const char* at = source.data() + std::strlen("synthetic:");
+    const char* end = source.data() + source.size();
+    uint32_t* fields[] = {&spec.channels, &spec.height, &spec.width, &spec.classes};
+    const char separators[] = {'x', 'x', ':'};
+    for (int i = 0; i < 4; ++i) {
+        const auto [next, error] = std::from_chars(at, end, *fields[i]);
+        if (error != std::errc() || next == at) return std::nullopt;
+        at = next;
+        if (i < 3) {
+            if (at == end || *at != separators[i]) return std::nullopt;
+            ++at;
+        }
+    }
+    const auto [c, h, w, k] = spec;
+    const bool fits = at == end && c >= 1 && c <= 64 && h >= 1 && h <= 1024 && w >= 1 && w <= 1024 &&
+                      uint64_t(c) * h * w <= (1u << 20) && k >= 1 && k <= 100000;
+    return fits ? std::optional(spec) : std::nullopt;
+}
+
+Split loadData(const std::string& source) {
+    Split split = loadUnchecked(source);
+    checkCompatible(split);
+    return split;
 }
 
 }  // namespace revnet::datasets

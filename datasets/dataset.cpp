@@ -9,6 +9,15 @@ DatasetError::DatasetError(const std::string& file, std::uint64_t offset, const 
 
 namespace {
 
+std::string describe(const Dataset& d) {
+    return d.name + " (" + (d.origin.empty() ? std::string("in memory") : d.origin) + ")";
+}
+
+std::string shapeOf(const Dataset& d) {
+    return std::to_string(d.channels) + "x" + std::to_string(d.height) + "x" + std::to_string(d.width) + " images, " +
+           std::to_string(d.classes) + " classes";
+}
+
 // Sums of x and x^2 per channel in double: exact enough for bytes over millions of pixels.
 std::vector<std::pair<double, double>> channelSums(const Dataset& d) {
     std::vector<std::pair<double, double>> sums(d.channels);
@@ -23,6 +32,16 @@ std::vector<std::pair<double, double>> channelSums(const Dataset& d) {
 }
 
 }  // namespace
+
+void checkCompatible(const Split& split) {
+    const Dataset &train = split.train, &test = split.test;
+    for (const Dataset* d : {&train, &test})
+        if (d->size() == 0) throw DatasetError(d->origin, 0, d->name + " has no images");
+    if (train.channels != test.channels || train.height != test.height || train.width != test.width ||
+        train.classes != test.classes)
+        throw DatasetError(test.origin, 0, "the test set " + describe(test) + " has " + shapeOf(test) +
+                                               "; the training set " + describe(train) + " has " + shapeOf(train));
+}
 
 std::vector<float> Dataset::channelMeans() const {
     std::vector<float> out;

@@ -17,6 +17,7 @@ public:
 
 struct Dataset {
     std::string name;
+    std::string origin;  // the file or directory it was read from, for messages
     uint32_t channels = 1, height = 0, width = 0, classes = 0;
     std::vector<uint8_t> images;  // N x C x H x W
     std::vector<uint32_t> labels;
@@ -31,5 +32,9 @@ struct Dataset {
 struct Split {
     Dataset train, test;
 };
+
+// Refuses (DatasetError naming both origins) a split whose test set cannot go through a model
+// made for its training set: another image shape or class count, or no images at all.
+void checkCompatible(const Split& split);
 
 }  // namespace revnet::datasets

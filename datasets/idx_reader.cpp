@@ -12,10 +12,16 @@ uint32_t bigEndian(const std::vector<uint8_t>& b, std::size_t at) {
     return uint32_t(b[at]) << 24 | uint32_t(b[at + 1]) << 16 | uint32_t(b[at + 2]) << 8 | b[at + 3];
 }
 
-std::vector<uint8_t> checkedPayload(const std::vector<uint8_t>& bytes, const std::string& file, uint32_t magic,
-                                    std::size_t header, std::vector<uint32_t>& dims) {
-    if (bytes.size() < header) throw DatasetError(file, bytes.size(), "truncated header (" + std::to_string(bytes.size()) + " bytes)");
-    const uint32_t found = bigEndian(bytes, 0);
+// The header's dimensions and the data they describe. Reads stop at the size the header
+// promises: a .gz holding more is refused without inflating the rest.
+std::vector<uint8_t> checkedPayload(const std::filesystem::path& path, uint32_t magic, std::size_t header,
+                                    std::vector<uint32_t>& dims) {
+    const std::string file = path.string();
+    CompressedFile in(path);
+    std::vector<uint8_t> head;
+    in.read(head, header);
+    if (head.size() < header) throw DatasetError(file, head.size(), "truncated header (" + std::to_string(head.size()) + " bytes)");
+    const uint32_t found = bigEndian(head, 0);
     if (found != magic) {
         char text[80];
         std::snprintf(text, sizeof text, "magic number 0x%08x, expected 0x%08x", found, magic);
@@ -23,16 +29,18 @@ std::vector<uint8_t> checkedPayload(const std::vector<uint8_t>& bytes, const std
     }
     std::uint64_t expected = 1;
     for (std::size_t i = 4; i < header; i += 4) {
-        dims.push_back(bigEndian(bytes, i));
-        expected *= dims.back();
+        dims.push_back(bigEndian(head, i));
+        if (__builtin_mul_overflow(expected, std::uint64_t(dims.back()), &expected) || expected > kMaxIdxBytes)
+            throw DatasetError(file, i, "the header's dimensions describe more than " + std::to_string(kMaxIdxBytes) +
+                                            " bytes of data");
     }
-    if (bytes.size() - header < expected)
-        throw DatasetError(file, bytes.size(), "truncated: the header promises " + std::to_string(expected) +
-                                                   " bytes of data, the file has " + std::to_string(bytes.size() - header));
-    if (bytes.size() - header > expected)
-        throw DatasetError(file, header + expected, std::to_string(bytes.size() - header - expected) +
-                                                        " bytes past the data the header describes");
-    return {bytes.begin() + header, bytes.end()};
+    std::vector<uint8_t> data;
+    in.read(data, expected);
+    if (data.size() < expected)
+        throw DatasetError(file, header + data.size(), "truncated: the header promises " + std::to_string(expected) +
+                                                           " bytes of data, the file has " + std::to_string(data.size()));
+    if (!in.atEnd()) throw DatasetError(file, header + expected, "bytes past the data the header describes");
+    return data;
 }
 
 std::filesystem::path findFile(const std::filesystem::path& directory, const std::string& stem) {
@@ -48,8 +56,9 @@ Dataset readIdx(const std::filesystem::path& images, const std::filesystem::path
     std::vector<uint32_t> imageDims, labelDims;
     Dataset d;
     d.name = std::move(name);
-    d.images = checkedPayload(readFileBytes(images), images.string(), 0x00000803, 16, imageDims);
-    const auto labelBytes = checkedPayload(readFileBytes(labels), labels.string(), 0x00000801, 8, labelDims);
+    d.origin = images.string();
+    d.images = checkedPayload(images, 0x00000803, 16, imageDims);
+    const auto labelBytes = checkedPayload(labels, 0x00000801, 8, labelDims);
     if (imageDims[0] != labelDims[0])
         throw DatasetError(labels.string(), 4, std::to_string(labelDims[0]) + " labels for " +
                                                    std::to_string(imageDims[0]) + " images in " + images.string());

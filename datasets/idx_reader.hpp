@@ -9,6 +9,9 @@
 
 namespace revnet::datasets {
 
+// The most data one IDX file may describe (16 GiB): a header past it is refused before reading.
+constexpr std::uint64_t kMaxIdxBytes = std::uint64_t{1} << 34;
+
 // Reads an image file and its label file into one dataset; checks magic numbers, sizes against
 // the headers, equal counts and labels below `classes`.
 Dataset readIdx(const std::filesystem::path& images, const std::filesystem::path& labels, uint32_t classes,

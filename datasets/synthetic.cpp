@@ -8,7 +8,7 @@ namespace revnet::datasets {
 Dataset synthetic(std::size_t count, uint32_t channels, uint32_t height, uint32_t width, uint32_t classes,
                   uint64_t seed, std::string name) {
     if (!count || !channels || !height || !width || !classes) throw std::invalid_argument("synthetic data of size zero");
-    Dataset d{std::move(name), channels, height, width, classes, {}, {}};
+    Dataset d{std::move(name), {}, channels, height, width, classes, {}, {}};
     std::mt19937_64 random(seed);
     std::uniform_int_distribution<int> noise(0, 96);
     const uint32_t side = std::max(1u, std::min(height, width) / 4);

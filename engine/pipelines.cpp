@@ -24,6 +24,7 @@ bool cacheMatchesDevice(const std::vector<char>& data, const DeviceInfo& info) {
 }
 
 std::vector<char> readFile(const std::filesystem::path& path) {
+    if (!std::filesystem::is_regular_file(path)) return {};  // a device could be endless
     std::ifstream in(path, std::ios::binary);
     if (!in) return {};
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -58,6 +59,13 @@ VkFormat texelFormat(TexelFormat format) {
 
 VkDeviceSize texelBytes(TexelFormat format) { return format == TexelFormat::Rgba32f ? 16 : 4; }
 
+std::optional<std::string> pipelineCacheProblem(const std::filesystem::path& file) {
+    std::error_code error;
+    const auto status = std::filesystem::symlink_status(file, error);
+    if (!std::filesystem::exists(status) || std::filesystem::is_regular_file(status)) return std::nullopt;
+    return "the pipeline cache " + file.string() + " exists and is not a regular file: caching is off";
+}
+
 std::optional<std::filesystem::path> defaultPipelineCacheFile() {
     if (const char* path = std::getenv("REVNET_PIPELINE_CACHE"); path && *path) {
         if (std::strcmp(path, "none") == 0) return std::nullopt;
@@ -72,6 +80,7 @@ std::optional<std::filesystem::path> defaultPipelineCacheFile() {
 
 Pipelines::Pipelines(const Device& device, std::optional<std::filesystem::path> cacheFile)
     : device_(device), cacheFile_(std::move(cacheFile)) {
+    if (cacheFile_ && pipelineCacheProblem(*cacheFile_)) cacheFile_.reset();
     std::vector<char> data;
     if (cacheFile_) data = readFile(*cacheFile_);
     if (!cacheMatchesDevice(data, device.info())) data.clear();
@@ -97,6 +106,7 @@ void Pipelines::save() const {
     check(vkGetPipelineCacheData(device_.handle(), cache_.get(), &size, nullptr), "vkGetPipelineCacheData");
     std::vector<char> data(size);
     check(vkGetPipelineCacheData(device_.handle(), cache_.get(), &size, data.data()), "vkGetPipelineCacheData");
+    if (pipelineCacheProblem(*cacheFile_)) return;  // only a regular file is replaced
     std::filesystem::create_directories(cacheFile_->parent_path());
     // A name of its own per process, so that concurrent runs never write one temporary file.
     const auto temporary = std::filesystem::path(cacheFile_->string() + "." + std::to_string(::getpid()) + ".tmp");

@@ -57,5 +57,8 @@ VkDeviceSize texelBytes(TexelFormat format);
 // $REVNET_PIPELINE_CACHE, else $XDG_CACHE_HOME/revnet-vk/pipelines.bin, else ~/.cache/...;
 // "none" or no home directory gives no file.
 std::optional<std::filesystem::path> defaultPipelineCacheFile();
+// Why `file` cannot hold the cache (it exists and is a link, directory or device, which the cache
+// must never replace), or nullopt. Pipelines then run without a cache file.
+std::optional<std::string> pipelineCacheProblem(const std::filesystem::path& file);
 
 }  // namespace revnet

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sys/resource.h>
 
 using namespace revnet::datasets;
 namespace fs = std::filesystem;
@@ -162,4 +163,86 @@ TEST_CASE("synthetic data is reproducible and its labels follow the images", "[d
         }
         CHECK(uint32_t(best) == a.labels[n]);
     }
+}
+
+TEST_CASE("a test set that does not fit the training set's model is refused, naming both", "[datasets]") {
+    const fs::path dir = scratch("mismatch");
+    fs::create_directories(dir);
+    std::mt19937 random(11);
+    auto images = [&](uint32_t n, uint32_t side) {
+        std::vector<uint8_t> pixels(n * side * side);
+        for (auto& p : pixels) p = uint8_t(random());
+        return idxImages(n, side, side, pixels);
+    };
+    write(dir / "train-images-idx3-ubyte", images(4, 6));
+    write(dir / "train-labels-idx1-ubyte", idxLabels({0, 1, 2, 3}));
+    write(dir / "t10k-labels-idx1-ubyte", idxLabels({3, 2}));
+    // Larger test images once overflowed the trainer's upload slots; smaller ones read garbage.
+    for (uint32_t side : {7u, 5u, 28u}) {
+        write(dir / "t10k-images-idx3-ubyte", images(2, side));
+        CHECK_THROWS_WITH(loadData(dir.string()),
+                          Catch::Contains((dir / "t10k-images-idx3-ubyte").string()) &&
+                              Catch::Contains((dir / "train-images-idx3-ubyte").string()) &&
+                              Catch::Contains("1x" + std::to_string(side) + "x" + std::to_string(side)) &&
+                              Catch::Contains("1x6x6"));
+    }
+    write(dir / "t10k-images-idx3-ubyte", images(2, 6));
+    CHECK(loadData(dir.string()).test.size() == 2);
+
+    Split split{synthetic(8, 3, 8, 8, 10, 1, "a"), synthetic(8, 3, 8, 8, 100, 2, "b")};
+    CHECK_THROWS_WITH(checkCompatible(split), Catch::Contains("100 classes") && Catch::Contains("10 classes"));
+    split.test = synthetic(8, 1, 8, 8, 10, 2, "b");
+    CHECK_THROWS_WITH(checkCompatible(split), Catch::Contains("1x8x8") && Catch::Contains("3x8x8"));
+    split.test = Dataset{"empty test", "nowhere", 3, 8, 8, 10, {}, {}};
+    CHECK_THROWS_WITH(checkCompatible(split), Catch::Contains("nowhere") && Catch::Contains("no images"));
+    split.test = synthetic(8, 3, 8, 8, 10, 2, "b");
+    CHECK_NOTHROW(checkCompatible(split));
+}
+
+TEST_CASE("IDX sizes from hostile headers: products past 64 bits and gzip bombs are refused early", "[datasets]") {
+    const fs::path images = scratch("huge-images"), labels = scratch("huge-labels");
+    write(labels, idxLabels({1, 2}));
+    // 2^32 * 2^32 * 2^32 wraps to small numbers in 64 bits; so do 2^16 * 2^24 * 2^24.
+    for (const auto& dims : {std::vector<uint32_t>{0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu},
+                             std::vector<uint32_t>{1u << 16, 1u << 24, 1u << 24}, std::vector<uint32_t>{2, 1u << 31, 1u << 31}}) {
+        std::vector<uint8_t> bytes;
+        for (uint32_t v : {0x803u, dims[0], dims[1], dims[2]}) bigEndian(bytes, v);
+        bytes.resize(bytes.size() + 64, 1);
+        write(images, bytes);
+        CHECK_THROWS_WITH(readIdx(images, labels, 10, "x"), Catch::Contains(images.string()) && Catch::Contains("describe more than"));
+    }
+
+    // A header promising 8 bytes, then 256 MiB of zeros: a few hundred KiB as .gz. The reader
+    // stops after the promised bytes instead of inflating it all (this test runs in a process of
+    // its own, so its peak resident size shows what the read cost).
+    const std::size_t bomb = std::size_t{256} << 20;
+    {
+        gzFile out = gzopen(images.c_str(), "wb");
+        const auto head = idxImages(2, 2, 2, std::vector<uint8_t>(8, 7));
+        gzwrite(out, head.data(), unsigned(head.size()));
+        const std::vector<uint8_t> zeros(1 << 20, 0);
+        for (std::size_t written = 0; written < bomb; written += zeros.size()) gzwrite(out, zeros.data(), unsigned(zeros.size()));
+        gzclose(out);
+    }
+    rusage before{};
+    getrusage(RUSAGE_SELF, &before);
+    CHECK_THROWS_WITH(readIdx(images, labels, 10, "x"), Catch::Contains("at byte 24: bytes past the data"));
+    rusage after{};
+    getrusage(RUSAGE_SELF, &after);
+    CHECK((after.ru_maxrss - before.ru_maxrss) * 1024 < long(bomb / 4));
+}
+
+TEST_CASE("synthetic data specifications are whole numbers in range, nothing wraps", "[datasets]") {
+    const auto spec = parseSynthetic("synthetic:3x17x9:12");
+    REQUIRE(spec);
+    CHECK(spec->channels == 3);
+    CHECK(spec->height == 17);
+    CHECK(spec->width == 9);
+    CHECK(spec->classes == 12);
+    CHECK(parseSynthetic("synthetic")->classes == 10);
+    for (const char* bad : {"synthetic:", "synthetic:1x8x8", "synthetic:1x8x8:", "synthetic:1x8x8:3x", "synthetic:0x8x8:3",
+                            "synthetic:1x8x8:0", "synthetic:1x4294967297x8:3", "synthetic:1x-8x8:3", "synthetic:1x8x8:3 ",
+                            "synthetic:65x8x8:3", "synthetic:2x1024x1024:3", "synthetic:1x8x8:100001", "synthetics"})
+        CHECK_FALSE(parseSynthetic(bad));
+    CHECK_THROWS_WITH(loadData("synthetic:1x4294967297x8:3"), Catch::Contains("not 'synthetic:1x4294967297x8:3'"));
 }

@@ -57,7 +57,7 @@ int benchCommand(Arguments& args) {
         return 0;
     }
     if (!args.word("kernels")) throw UsageError("say what to measure: revnet bench kernels, or revnet bench step");
-    const int runs = static_cast<int>(args.count("runs", 9));
+    const int runs = static_cast<int>(args.count("runs", 9, 100000));
     const std::string only = args.option("only").value_or("");
     EngineOptions options = engineOptions(args);
     args.finish();

@@ -1,6 +1,9 @@
 #include "tools/command_line.hpp"
 
 #include <cctype>
+#include <charconv>
+#include <cmath>
+#include <sstream>
 #include <cstdio>
 
 namespace revnet::cli {
@@ -24,33 +27,37 @@ std::optional<std::string> Arguments::option(std::string_view name) {
     return std::nullopt;
 }
 
-std::uint64_t Arguments::count(std::string_view name, std::uint64_t fallback) {
-    const auto value = option(name);
-    if (!value) return fallback;
-    std::size_t used = 0;
-    unsigned long long n = 0;
-    try {
-        n = std::stoull(*value, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != value->size() || (*value)[0] == '-')
-        throw UsageError("--" + std::string(name) + " takes a whole number, not '" + *value + "'");
+std::optional<std::uint64_t> parseCount(std::string_view text, std::uint64_t most) {
+    std::uint64_t n = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size() || n > most) return std::nullopt;
     return n;
 }
 
-double Arguments::real(std::string_view name, double fallback) {
+std::optional<double> parseReal(std::string_view text) {
+    double x = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), x);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size() || !std::isfinite(x)) return std::nullopt;
+    return x;
+}
+
+std::uint64_t Arguments::count(std::string_view name, std::uint64_t fallback, std::uint64_t most) {
     const auto value = option(name);
     if (!value) return fallback;
-    std::size_t used = 0;
-    double x = 0;
-    try {
-        x = std::stod(*value, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != value->size()) throw UsageError("--" + std::string(name) + " takes a number, not '" + *value + "'");
-    return x;
+    if (const auto n = parseCount(*value, most)) return *n;
+    throw UsageError("--" + std::string(name) + " takes a whole number up to " + std::to_string(most) + ", not '" +
+                     *value + "'");
+}
+
+double Arguments::real(std::string_view name, double fallback, double least, double most) {
+    const auto value = option(name);
+    if (!value) return fallback;
+    const auto x = parseReal(*value);
+    if (x && *x >= least && *x <= most) return *x;
+    std::ostringstream range;
+    if (least > -std::numeric_limits<double>::max()) range << " from " << least;
+    if (most < std::numeric_limits<double>::max()) range << " up to " << most;
+    throw UsageError("--" + std::string(name) + " takes a finite number" + range.str() + ", not '" + *value + "'");
 }
 
 bool Arguments::flag(std::string_view name) { return word((name.size() == 1 ? "-" : "--") + std::string(name)); }
@@ -84,23 +91,28 @@ ImageShape parseImageShape(const std::string& text, const char* option) {
     return s;
 }
 
-std::uint64_t parseBytes(std::string_view text) {
+std::uint64_t parseBytes(std::string_view text, std::string_view option) {
     std::size_t digits = 0;
     while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
         ++digits;
-    if (digits == 0) throw UsageError("'" + std::string(text) + "' is not a size (try 512MiB or 2GiB)");
-    const double value = std::stod(std::string(text.substr(0, digits)));
+    const auto value = parseReal(text.substr(0, digits));
+    const std::string problem = std::string(option) + ": '" + std::string(text) + "' ";
+    if (!value) throw UsageError(problem + "is not a size (try 512MiB or 2GiB)");
     const std::string unit(text.substr(digits));
     double scale = 0;
     if (unit.empty() || unit == "B") scale = 1;
     else if (unit == "KiB" || unit == "K") scale = 1024.0;
     else if (unit == "MiB" || unit == "M") scale = 1024.0 * 1024;
     else if (unit == "GiB" || unit == "G") scale = 1024.0 * 1024 * 1024;
+    else if (unit == "TiB" || unit == "T") scale = 1024.0 * 1024 * 1024 * 1024;
     else if (unit == "KB") scale = 1e3;
     else if (unit == "MB") scale = 1e6;
     else if (unit == "GB") scale = 1e9;
-    else throw UsageError("unknown size unit '" + unit + "' (use B, KiB, MiB, GiB, KB, MB or GB)");
-    return static_cast<std::uint64_t>(value * scale);
+    else if (unit == "TB") scale = 1e12;
+    else throw UsageError(problem + "has an unknown unit (use B, KiB, MiB, GiB, TiB, KB, MB, GB or TB)");
+    // 2^64 itself is not representable: converting it to an integer is undefined.
+    if (*value * scale >= 18446744073709551616.0) throw UsageError(problem + "is 2^64 bytes or more");
+    return static_cast<std::uint64_t>(*value * scale);
 }
 
 }  // namespace revnet::cli

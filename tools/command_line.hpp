@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -10,6 +11,10 @@
 #include <vector>
 
 namespace revnet::cli {
+
+// The largest batch and class count the commands take: past them, plans and buffers stop making sense.
+constexpr std::uint32_t kMaxBatch = 1u << 20;
+constexpr std::uint32_t kMaxClasses = 1u << 20;
 
 class UsageError : public std::runtime_error {
 public:
@@ -22,8 +27,12 @@ public:
 
     // --name value or --name=value
     std::optional<std::string> option(std::string_view name);
-    std::uint64_t count(std::string_view name, std::uint64_t fallback);
-    double real(std::string_view name, double fallback);
+    // A whole number up to `most` (UsageError past it: nothing wraps).
+    std::uint64_t count(std::string_view name, std::uint64_t fallback,
+                        std::uint64_t most = std::numeric_limits<std::uint64_t>::max());
+    // A finite number in [least, most] (UsageError for NaN, inf or out of range).
+    double real(std::string_view name, double fallback, double least = -std::numeric_limits<double>::max(),
+                double most = std::numeric_limits<double>::max());
     bool flag(std::string_view name);
     // Takes a plain word (a sub-command such as `kernels`) if it is there.
     bool word(std::string_view word);
@@ -36,13 +45,18 @@ private:
     std::vector<std::string> words_;
 };
 
+// A whole number up to `most`, or nullopt (no sign, no spaces, nothing after it).
+std::optional<std::uint64_t> parseCount(std::string_view text, std::uint64_t most);
+// A finite number, or nullopt.
+std::optional<double> parseReal(std::string_view text);
+
 // "3x32x32" -> channels, height, width
 struct ImageShape {
     uint32_t c, h, w;
 };
 ImageShape parseImageShape(const std::string& text, const char* option);
 
-// "512MiB", "2GiB", "1000000" -> bytes
-std::uint64_t parseBytes(std::string_view text);
+// "512MiB", "2GiB", "1000000" -> bytes; UsageError naming `option` past 2^64 bytes or malformed.
+std::uint64_t parseBytes(std::string_view text, std::string_view option = "--budget");
 
 }  // namespace revnet::cli

@@ -1,13 +1,18 @@
 #include "tools/commands.hpp"
 
+#include "engine/pipelines.hpp"
+
 #include <cstdio>
 
 namespace revnet::cli {
 
 EngineOptions engineOptions(Arguments& args) {
     EngineOptions options = EngineOptions::fromEnvironment();
+    if (options.pipelineCache)
+        if (const auto problem = pipelineCacheProblem(*options.pipelineCache))
+            std::fprintf(stderr, "revnet: warning: %s\n", problem->c_str());
     if (auto device = args.option("device")) options.device = *device;
-    if (auto budget = args.option("budget")) options.budget = parseBytes(*budget);
+    if (auto budget = args.option("budget")) options.budget = parseBytes(*budget, "--budget");
     if (args.flag("staging")) options.forceStaging = true;
     if (auto variant = args.option("variant")) {
         try {

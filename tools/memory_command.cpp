@@ -28,9 +28,9 @@ int memoryCommand(Arguments& args) {
         return 0;
     }
     training::TrainConfig c;
-    c.batch = uint32_t(args.count("batch", 128));
+    c.batch = uint32_t(args.count("batch", 128, kMaxBatch));
     const ImageShape input = parseImageShape(args.option("input").value_or("3x32x32"), "--input");
-    const auto classes = uint32_t(args.count("classes", 10));
+    const auto classes = uint32_t(args.count("classes", 10, kMaxClasses));
     const std::string mode = args.option("backprop").value_or("reversible");
     EngineOptions options = engineOptions(args);
     const auto names = args.rest();

@@ -86,7 +86,7 @@ int demoCommand(Arguments& args) {
         std::printf(kHelp, kEngineOptionsHelp);
         return args.help() ? 0 : 2;
     }
-    const auto batch = uint32_t(args.count("batch", 32));
+    const auto batch = uint32_t(args.count("batch", 32, kMaxBatch));
     const ImageShape input = parseImageShape(args.option("input").value_or("3x16x16"), "--input");
     const std::string chart = args.option("chart").value_or("docs/memory-vs-depth.svg");
     EngineOptions options = engineOptions(args);

@@ -61,9 +61,9 @@ int modelsCommand(Arguments& args) {
         return 0;
     }
     const ImageShape input = parseImageShape(args.option("input").value_or("3x32x32"), "--input");
-    const auto classes = static_cast<uint32_t>(args.count("classes", 10));
+    const auto classes = static_cast<uint32_t>(args.count("classes", 10, kMaxClasses));
     const bool check = args.flag("check-reconstruction");
-    const auto batch = static_cast<uint32_t>(args.count("batch", 8));
+    const auto batch = static_cast<uint32_t>(args.count("batch", 8, kMaxBatch));
     const EngineOptions options = engineOptions(args);
     const auto names = args.rest();
     args.finish();

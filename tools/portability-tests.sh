@@ -13,7 +13,7 @@ set -euo pipefail
 build=${1:?usage: portability-tests.sh BUILD_DIR}
 cd "$build"
 jobs=$(nproc)
-slow='CPU variant|cli.interrupt_resume|cli.bench|finite differences of the loss'
+slow='CPU variant|cli.signal|cli.run_directory|cli.bench|finite differences of the loss'
 swiftshader_slow="$slow|finite differences|training|plan is exact|cli.train|cli.memory|reversible gradients"
 swiftshader=/usr/lib/chromium/vk_swiftshader_icd.json
 
@@ -29,7 +29,7 @@ echo "== SwiftShader"
 [ -f "$swiftshader" ] || { echo "SwiftShader is missing: apt-get install chromium-common" >&2; exit 1; }
 log="$build/swiftshader-train.log"
 VK_ICD_FILENAMES=$swiftshader REVNET_VALIDATION=1 ./revnet train --data synthetic:1x8x8:3 --epochs 1 --batch 64 \
-  --run-dir "$build/swiftshader-run" > "$log" 2>&1 || { cat "$log"; exit 1; }
+  --run-dir "$build/swiftshader-run" --overwrite > "$log" 2>&1 || { cat "$log"; exit 1; }
 rm -rf "$build/swiftshader-run"
 if grep -q "vulkan validation" "$log"; then cat "$log"; echo "validation messages in revnet train on SwiftShader" >&2; exit 1; fi
 tail -n 1 "$log"

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,9 @@ int main(int argc, char** argv) {
     } catch (const BudgetExceeded& e) {
         std::fprintf(stderr, "revnet %s: %s\n", command.c_str(), e.what());
         return 3;
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "revnet %s: error: out of host memory\n", command.c_str());
+        return 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "revnet %s: error: %s\n", command.c_str(), e.what());
         return 1;

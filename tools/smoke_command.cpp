@@ -35,8 +35,8 @@ int smokeCommand(Arguments& args) {
             kEngineOptionsHelp);
         return 0;
     }
-    const std::uint64_t elements = args.count("elements", (1u << 20) + 3);
-    const std::uint64_t repeat = args.count("repeat", 20);
+    const std::uint64_t elements = args.count("elements", (1u << 20) + 3, std::uint64_t{1} << 32);
+    const std::uint64_t repeat = args.count("repeat", 20, 1000000);
     const bool profile = args.flag("profile");
     EngineOptions options = engineOptions(args);
     args.finish();

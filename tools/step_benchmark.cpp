@@ -148,11 +148,11 @@ int benchStep(Arguments& args) {
         std::printf(kHelp, kEngineOptionsHelp);
         return 0;
     }
-    const auto batch = static_cast<uint32_t>(args.count("batch", 128));
+    const auto batch = static_cast<uint32_t>(args.count("batch", 128, kMaxBatch));
     const ImageShape input = parseImageShape(args.option("input").value_or("3x32x32"), "--input");
-    const auto classes = static_cast<uint32_t>(args.count("classes", 10));
+    const auto classes = static_cast<uint32_t>(args.count("classes", 10, kMaxClasses));
     const std::string mode = args.option("backprop").value_or("both");
-    const int runs = static_cast<int>(args.count("runs", 3));
+    const int runs = static_cast<int>(args.count("runs", 3, 100000));
     const bool profile = args.flag("profile");
     const EngineOptions engineOpts = engineOptions(args);
     auto names = args.rest();

@@ -4,11 +4,14 @@
 #include "datasets/data_source.hpp"
 #include "engine/memory_ledger.hpp"
 #include "engine/vulkan_error.hpp"
+#include "training/run_directory.hpp"
 #include "training/trainer.hpp"
 
+#include <array>
 #include <chrono>
+#include <csignal>
+#include <cstring>
 #include <cstdio>
-#include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -35,30 +38,52 @@ const char* kTrainHelp =
     "  --flip / --no-flip random horizontal flips (default on for 32x32 color)\n"
     "  --backprop MODE    reversible (default) or stored\n"
     "  --seed N           shuffling, augmentation and initialization (default 1)\n"
-    "  --run-dir DIR      metrics.csv and checkpoint.safetensors go here (default runs/MODEL-TIME)\n"
-    "  --resume FILE      continue from a checkpoint of the same model, batch and seed\n\n"
-    "Ctrl-C saves a checkpoint and exits. Exit codes: 0 done, 1 error, 2 usage, 3 memory budget,\n"
-    "130 interrupted.\n%s";
+    "  --run-dir DIR      metrics.csv and checkpoint.safetensors go here (default runs/MODEL-TIME);\n"
+    "                     it must be empty, unless --resume or --overwrite; one run at a time\n"
+    "  --resume FILE      continue from a checkpoint of the same model, batch and seed\n"
+    "  --overwrite        replace the run directory's metrics and checkpoint\n\n"
+    "Ctrl-C (SIGINT), SIGTERM and SIGHUP save a checkpoint and exit; a second signal exits at once\n"
+    "(the last checkpoint stays whole). Exit codes: 0 done, 1 error, 2 usage, 3 memory budget,\n"
+    "130 SIGINT, 143 SIGTERM, 129 SIGHUP (128 + the signal's number).\n%s";
 
 std::vector<float> parseFractions(const std::string& text) {
     std::vector<float> out;
     std::stringstream s(text);
     for (std::string part; std::getline(s, part, ',');) {
-        try {
-            out.push_back(std::stof(part));
-        } catch (const std::exception&) {
-            throw UsageError("--milestones takes fractions such as 0.5,0.75, not '" + text + "'");
-        }
+        const auto fraction = parseReal(part);
+        if (!fraction || *fraction < 0 || *fraction > 1)
+            throw UsageError("--milestones takes fractions from 0 to 1 such as 0.5,0.75, not '" + text + "'");
+        out.push_back(float(*fraction));
     }
     return out;
 }
 
-std::string defaultRunDirectory(const std::string& model) {
-    const std::time_t now = std::time(nullptr);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-    return "runs/" + model + "-" + stamp;
-}
+// The signal that asked the run to stop, or 0. A handler can only set a flag: this one, which
+// belongs to the command (library code installs no handlers).
+volatile std::sig_atomic_t stopSignal = 0;
+void onStopSignal(int signal) { stopSignal = signal; }
+
+// SIGINT, SIGTERM and SIGHUP set stopSignal while the run lives; the previous handlers return after.
+class StopSignals {
+public:
+    StopSignals() {
+        stopSignal = 0;
+        struct sigaction action{};
+        action.sa_handler = onStopSignal;
+        action.sa_flags = SA_RESETHAND;  // a second signal takes the default action: exit at once
+        sigemptyset(&action.sa_mask);
+        for (std::size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &action, &previous_[i]);
+    }
+    ~StopSignals() {
+        for (std::size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &previous_[i], nullptr);
+    }
+    StopSignals(const StopSignals&) = delete;
+    StopSignals& operator=(const StopSignals&) = delete;
+
+private:
+    static constexpr std::array<int, 3> kSignals{SIGINT, SIGTERM, SIGHUP};
+    std::array<struct sigaction, 3> previous_{};
+};
 
 }  // namespace
 
@@ -70,23 +95,25 @@ int trainCommand(Arguments& args) {
     training::TrainConfig c;
     c.model = args.option("model").value_or(c.model);
     c.data = args.option("data").value_or("");
-    c.epochs = uint32_t(args.count("epochs", c.epochs));
+    c.epochs = uint32_t(args.count("epochs", c.epochs, 1000000));
     const std::string batchText = args.option("batch").value_or(std::to_string(c.batch));
     const bool autoBatch = batchText == "auto";
     if (!autoBatch) {
-        try {
-            c.batch = uint32_t(std::stoul(batchText));
-        } catch (const std::exception&) {
-            throw UsageError("--batch takes a whole number or auto, not '" + batchText + "'");
-        }
+        const auto batch = parseCount(batchText, kMaxBatch);
+        if (!batch) throw UsageError("--batch takes a whole number up to " + std::to_string(kMaxBatch) + " or auto, not '" + batchText + "'");
+        c.batch = uint32_t(*batch);
     }
-    c.lr = float(args.real("lr", c.lr));
-    c.lrDecay = 1.0f / float(args.real("lr-decay", 10.0));
+    c.lr = float(args.real("lr", c.lr, 1e-12, 1e6));
+    c.lrDecay = 1.0f / float(args.real("lr-decay", 10.0, 1e-6, 1e6));
     if (auto m = args.option("milestones")) c.milestones = parseFractions(*m);
-    c.momentum = float(args.real("momentum", c.momentum));
-    c.weightDecay = float(args.real("weight-decay", c.weightDecay));
+    c.momentum = float(args.real("momentum", c.momentum, 0.0, 0.999999));
+    c.weightDecay = float(args.real("weight-decay", c.weightDecay, 0.0, 1.0));
     c.nesterov = args.flag("nesterov");
-    if (auto p = args.option("pad")) c.pad = int(std::stoul(*p));
+    if (auto p = args.option("pad")) {
+        const auto pad = parseCount(*p, 1024);
+        if (!pad) throw UsageError("--pad takes a whole number of pixels up to 1024, not '" + *p + "'");
+        c.pad = int(*pad);
+    }
     if (args.flag("flip")) c.flip = 1;
     if (args.flag("no-flip")) c.flip = 0;
     const std::string backprop = args.option("backprop").value_or("reversible");
@@ -95,12 +122,19 @@ int trainCommand(Arguments& args) {
     c.seed = args.count("seed", c.seed);
     c.runDirectory = args.option("run-dir").value_or("");
     const auto resume = args.option("resume");
+    const bool overwrite = args.flag("overwrite");
     const EngineOptions options = engineOptions(args);
     args.finish();
     if (c.epochs == 0 || c.batch == 0) throw UsageError("--epochs and --batch must be at least 1");
-    if (c.runDirectory.empty()) c.runDirectory = resume ? std::filesystem::path(*resume).parent_path().string() : defaultRunDirectory(c.model);
-    if (c.runDirectory.empty()) c.runDirectory = ".";
+    if (resume && overwrite) throw UsageError("--resume continues a run, --overwrite replaces one: give one of them");
     models::modelByName(c.model);  // an unknown model fails before the data loads
+    if (c.runDirectory.empty() && resume) c.runDirectory = std::filesystem::path(*resume).parent_path().string();
+    if (c.runDirectory.empty() && resume) c.runDirectory = ".";
+    if (c.runDirectory.empty()) c.runDirectory = training::RunDirectory::createUnique("runs", c.model).string();
+    // Held to the end: a second run into it is refused; unwritable fails here, before training.
+    const training::RunDirectory runDirectory(c.runDirectory, resume      ? training::RunMode::Resume
+                                                              : overwrite ? training::RunMode::Overwrite
+                                                                          : training::RunMode::New);
 
     std::printf("loading %s\n", c.data.empty() ? "Fashion-MNIST" : c.data.c_str());
     const datasets::Split data = datasets::loadData(c.data);
@@ -123,9 +157,6 @@ int trainCommand(Arguments& args) {
             throw BudgetExceeded(c.model + " at batch " + std::to_string(c.batch) + " plans " + formatBytes(planned) +
                                  " of device memory, past the budget of " + budgetText);
     }
-    std::error_code error;
-    std::filesystem::create_directories(c.runDirectory, error);
-    if (error) throw std::runtime_error("cannot create the run directory " + c.runDirectory + ": " + error.message());
     training::Trainer trainer(engine, c, data);
     if (resume) trainer.restore(*resume);
     const auto& net = trainer.network();
@@ -139,11 +170,15 @@ int trainCommand(Arguments& args) {
     if (resume)
         std::printf("resumed from %s after step %llu\n", resume->c_str(), static_cast<unsigned long long>(trainer.step()));
     try {
-        return trainer.run();
+        const StopSignals signals;
+        if (trainer.run([](uint64_t) { return stopSignal != 0; }) == training::Trainer::End::Finished) return 0;
+        std::printf("\n%s: checkpoint saved to %s (continue with --resume)\n", strsignal(stopSignal),
+                    runDirectory.checkpoint().c_str());
+        return 128 + stopSignal;
     } catch (const VulkanError& e) {
         if (e.result() != VK_ERROR_DEVICE_LOST) throw;
         // Nothing more can be read from a lost device: the last checkpoint is what there is.
-        const auto checkpoint = std::filesystem::path(c.runDirectory) / "checkpoint.safetensors";
+        const auto checkpoint = runDirectory.checkpoint();
         throw std::runtime_error(std::string(e.what()) + "; " +
                                  (std::filesystem::exists(checkpoint)
                                       ? "the last checkpoint is kept: continue with --resume " + checkpoint.string()
@@ -165,7 +200,7 @@ int evalCommand(Arguments& args) {
     args.finish();
     if (files.size() != 1) throw UsageError("give one checkpoint file");
     const training::Checkpoint checkpoint = training::readCheckpoint(files[0]);
-    training::TrainConfig c = training::TrainConfig::fromJson(nlohmann::json::parse(checkpoint.metadata.at("config")));
+    training::TrainConfig c = training::savedConfig(checkpoint, files[0]);
     if (data) c.data = *data;
     const datasets::Split split = datasets::loadData(c.data);
     Engine engine(options);

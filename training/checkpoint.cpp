@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <unistd.h>
 
 namespace revnet::training {
@@ -57,31 +58,45 @@ void writeCheckpoint(const std::filesystem::path& file, const Checkpoint& checkp
     text.append((8 - text.size() % 8) % 8, ' ');  // safetensors pads the header to 8 bytes
     const uint64_t length = text.size();
 
-    const std::filesystem::path temporary = file.string() + ".tmp-" + std::to_string(::getpid());
-    {
-        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        if (!out) throw CheckpointError(temporary, "cannot create");
-        char size[8];
-        for (int i = 0; i < 8; ++i) size[i] = char(length >> (8 * i));
-        out.write(size, 8);
-        out.write(text.data(), std::streamsize(text.size()));
-        out.write(payload.data(), std::streamsize(payload.size()));
-        out.flush();
-        if (!out) throw CheckpointError(temporary, "write failed (disk full?)");
-    }
-    if (FILE* f = std::fopen(temporary.c_str(), "rb")) {  // to disk before the rename makes it the checkpoint
-        ::fsync(::fileno(f));
-        std::fclose(f);
-    }
-    std::error_code error;
-    std::filesystem::rename(temporary, file, error);
-    if (error) {
-        std::filesystem::remove(temporary);
-        throw CheckpointError(file, "cannot replace: " + error.message());
+    // Only a regular file is replaced: a link, device or directory at `file` is someone else's.
+    const auto status = std::filesystem::symlink_status(file);
+    if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
+        throw CheckpointError(file, "exists and is not a regular file; not replaced");
+    const std::filesystem::path temporary = temporaryCheckpointName(file);
+    try {
+        {
+            std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+            if (!out) throw CheckpointError(temporary, "cannot create");
+            char size[8];
+            for (int i = 0; i < 8; ++i) size[i] = char(length >> (8 * i));
+            out.write(size, 8);
+            out.write(text.data(), std::streamsize(text.size()));
+            out.write(payload.data(), std::streamsize(payload.size()));
+            out.flush();
+            if (!out) throw CheckpointError(temporary, "write failed (disk full?)");
+        }
+        if (FILE* f = std::fopen(temporary.c_str(), "rb")) {  // to disk before the rename makes it the checkpoint
+            const int synced = ::fsync(::fileno(f));
+            std::fclose(f);
+            if (synced != 0) throw CheckpointError(temporary, "cannot flush to disk (disk full?)");
+        }
+        std::error_code error;
+        std::filesystem::rename(temporary, file, error);
+        if (error) throw CheckpointError(file, "cannot replace: " + error.message());
+    } catch (...) {
+        std::error_code ignored;  // a partial temporary file would keep a full disk full
+        std::filesystem::remove(temporary, ignored);
+        throw;
     }
 }
 
+std::filesystem::path temporaryCheckpointName(const std::filesystem::path& file) {
+    return file.string() + kTemporarySuffix + std::to_string(::getpid());
+}
+
 Checkpoint readCheckpoint(const std::filesystem::path& file) {
+    if (!std::filesystem::is_regular_file(file))  // a device or pipe could hang or never end
+        throw CheckpointError(file, std::filesystem::exists(file) ? "not a regular file" : "cannot open: no such file");
     std::ifstream in(file, std::ios::binary);
     if (!in) throw CheckpointError(file, "cannot open");
     std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -109,20 +124,35 @@ Checkpoint readCheckpoint(const std::filesystem::path& file) {
             throw CheckpointError(file, "checksum mismatch: the tensor data is corrupt or truncated");
         for (const auto& [key, value] : meta.items())
             if (key != "format" && key != "format_version" && key != "payload_crc32") out.metadata[key] = value.get<std::string>();
+        // Ranges in order of offset must tile the payload: no overlap, no gap, nothing after.
+        std::map<uint64_t, std::pair<uint64_t, std::string>> ranges;
         for (const auto& [name, entry] : header.items()) {
             if (name == "__metadata__") continue;
             if (entry.at("dtype") != "F32") throw CheckpointError(file, name + ": dtype " + entry.at("dtype").dump() + ", not F32");
             NamedTensor t{name, entry.at("shape").get<std::vector<uint32_t>>(), {}};
             const auto offsets = entry.at("data_offsets").get<std::vector<uint64_t>>();
-            uint64_t elements = 1;
-            for (uint32_t d : t.shape) elements *= d;
+            uint64_t bytes = sizeof(float);
+            for (uint32_t d : t.shape)
+                if (__builtin_mul_overflow(bytes, uint64_t(d), &bytes))
+                    throw CheckpointError(file, name + ": shape describes more than 2^64 bytes");
             if (offsets.size() != 2 || offsets[1] < offsets[0] || offsets[1] > payload.size() ||
-                offsets[1] - offsets[0] != elements * sizeof(float))
+                offsets[1] - offsets[0] != bytes)
                 throw CheckpointError(file, name + ": byte range does not match its shape or the file");
-            t.values.resize(elements);
-            std::memcpy(t.values.data(), payload.data() + offsets[0], elements * sizeof(float));
+            if (!ranges.emplace(offsets[0], std::pair{offsets[1], name}).second)
+                throw CheckpointError(file, name + ": byte range overlaps " + ranges.at(offsets[0]).second);
+            t.values.resize(bytes / sizeof(float));
+            std::memcpy(t.values.data(), payload.data() + offsets[0], bytes);
             out.tensors.push_back(std::move(t));
         }
+        uint64_t end = 0;
+        for (const auto& [begin, range] : ranges) {
+            if (begin != end)
+                throw CheckpointError(file, range.second + ": byte range starts at " + std::to_string(begin) + ", not " +
+                                                std::to_string(end) + (begin < end ? " (overlap)" : " (gap)"));
+            end = range.first;
+        }
+        if (end != payload.size())
+            throw CheckpointError(file, std::to_string(payload.size() - end) + " bytes past the last tensor's data");
     } catch (const json::exception& e) {
         throw CheckpointError(file, std::string("malformed header: ") + e.what());
     }

@@ -36,10 +36,16 @@ struct Checkpoint {
     const NamedTensor& tensor(const std::string& name, const std::filesystem::path& file) const;
 };
 
-// Writes `file` through a temporary file beside it, flushed, then renamed over it.
+// The temporary file a save writes before renaming it over the checkpoint: FILE + this + pid.
+constexpr const char* kTemporarySuffix = ".tmp-";
+std::filesystem::path temporaryCheckpointName(const std::filesystem::path& file);
+
+// Writes `file` through a temporary file beside it, flushed, then renamed over it; on any
+// failure the temporary file is removed and `file` is as it was. Refuses to replace anything
+// but a regular file (a link, a device, a directory).
 void writeCheckpoint(const std::filesystem::path& file, const Checkpoint& checkpoint);
-// Reads and checks it: header bounds, JSON, dtypes, shapes against byte ranges, format, version
-// and checksum. Throws CheckpointError saying what is wrong.
+// Reads and checks it: header bounds, JSON, dtypes, shapes against byte ranges (overflow-checked;
+// the ranges must tile the data in order, without overlap or gaps), format, version and checksum. Throws CheckpointError saying what is wrong.
 Checkpoint readCheckpoint(const std::filesystem::path& file);
 
 }  // namespace revnet::training

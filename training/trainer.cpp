@@ -4,11 +4,12 @@
 #include "kernels/loss.hpp"
 #include "engine/readback_buffer.hpp"
 #include "engine/upload_ring.hpp"
+#include "training/run_directory.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -19,15 +20,37 @@ namespace revnet::training {
 
 namespace {
 
-// The one piece of process-wide state: a signal handler can only set a flag.
-volatile std::sig_atomic_t interrupted = 0;
-void onInterrupt(int) { interrupted = 1; }
-
 using nlohmann::json;
 
 constexpr uint32_t kSlots = 2;  // upload slots: the host fills one while the device reads the other
 
 const char* backpropName(models::Backprop b) { return b == models::Backprop::Reversible ? "reversible" : "stored"; }
+
+constexpr const char* kMetricsHeader =
+    "step,epoch,lr,train_loss,train_accuracy,test_loss,test_accuracy,images_per_second,peak_device_mib\n";
+
+// The metrics file as a run from `step` continues it: a fresh file at step 0, otherwise the
+// rows up to that step (a row past it belongs to an epoch whose checkpoint was not saved).
+void prepareMetrics(const std::filesystem::path& file, uint64_t step) {
+    std::string kept = kMetricsHeader;
+    if (step > 0) {
+        std::ifstream in(file);
+        std::string line;
+        std::getline(in, line);  // the header
+        while (std::getline(in, line)) {
+            uint64_t rowStep = 0;
+            const auto [end, error] = std::from_chars(line.data(), line.data() + line.size(), rowStep);
+            if (error == std::errc() && end != line.data() && *end == ',' && rowStep <= step) kept += line + "\n";
+        }
+    }
+    const auto temporary = file.string() + ".tmp";
+    {
+        std::ofstream out(temporary, std::ios::trunc);
+        out << kept;
+        if (!out.flush()) throw std::runtime_error("cannot write " + temporary + " (disk full?)");
+    }
+    std::filesystem::rename(temporary, file);
+}
 
 }  // namespace
 
@@ -105,6 +128,11 @@ uint32_t largestBatchWithin(const Engine& engine, TrainConfig config, uint32_t c
     return good;
 }
 
+// The training loss and correct predictions summed over the epoch so far, and the samples seen.
+struct EpochSums {
+    double loss = 0, correct = 0, seen = 0;
+};
+
 // What each replay reads from the host, in the order of the upload rings' targets.
 enum TrainInput { kImages, kLabels, kCounter, kRate };
 
@@ -116,10 +144,12 @@ struct Trainer::Impl {
     std::vector<std::unique_ptr<Recorder>> trainSteps, evalSteps;  // one per slot
     uint32_t startEpoch = 0;
     std::size_t startBatch = 0;  // within startEpoch
+    EpochSums epoch;             // of the epoch in progress; a checkpoint keeps them
 };
 
 Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data)
     : engine_(engine), config_(std::move(config)), data_(data), impl_(std::make_unique<Impl>()) {
+    datasets::checkCompatible(data);  // the test batches go through slots sized for training images
     const datasets::Dataset& train = data.train;
     if (train.size() < config_.batch)
         throw std::invalid_argument("the training set has " + std::to_string(train.size()) + " images, fewer than a batch of " +
@@ -199,6 +229,7 @@ void Trainer::fillBatch(const datasets::Dataset& data, const std::vector<uint32_
     const std::size_t bytes = data.imageBytes(), n = config_.batch;
     const auto images = ring.bytes(slot, kImages);
     const auto labels = ring.values<uint32_t>(slot, kLabels);
+    if (images.size() < n * bytes || labels.size() < n) throw std::logic_error("a batch larger than its upload slot");
     std::fill(images.begin(), images.end(), std::byte{0});
     std::fill(labels.begin(), labels.end(), kernels::kIgnoredLabel);
     for (std::size_t i = 0; i < n && first + i < order.size(); ++i) {
@@ -250,13 +281,43 @@ void Trainer::saveCheckpoint(const std::filesystem::path& file) const {
     }
     c.metadata["config"] = config_.toJson().dump();
     c.metadata["step"] = std::to_string(step_);
+    // Exact decimal images of the doubles, so that a resumed epoch reports the same means.
+    const EpochSums& e = impl_->epoch;
+    c.metadata["epoch_sums"] = json{{"loss", e.loss}, {"correct", e.correct}, {"seen", e.seen}}.dump();
     c.metadata["normalization"] = json(normalization_).dump();
     writeCheckpoint(file, c);
 }
 
+TrainConfig savedConfig(const Checkpoint& checkpoint, const std::filesystem::path& file) {
+    const auto config = checkpoint.metadata.find("config");
+    if (config == checkpoint.metadata.end()) throw CheckpointError(file, "holds no training configuration");
+    try {
+        return TrainConfig::fromJson(json::parse(config->second));
+    } catch (const json::exception& e) {
+        throw CheckpointError(file, std::string("malformed training configuration: ") + e.what());
+    }
+}
+
+namespace {
+
+// The tensor `name` of the checkpoint, which must have exactly this shape.
+const std::vector<float>& valuesOf(const Checkpoint& c, const std::string& name, const std::vector<uint32_t>& shape,
+                                   const std::filesystem::path& file) {
+    const NamedTensor& t = c.tensor(name, file);
+    auto text = [](const std::vector<uint32_t>& s) {
+        std::string out;
+        for (uint32_t d : s) out += (out.empty() ? "" : "x") + std::to_string(d);
+        return "[" + out + "]";
+    };
+    if (t.shape != shape) throw CheckpointError(file, name + " has shape " + text(t.shape) + ", the model needs " + text(shape));
+    return t.values;
+}
+
+}  // namespace
+
 void Trainer::restore(const std::filesystem::path& file) {
     const Checkpoint c = readCheckpoint(file);
-    const TrainConfig saved = TrainConfig::fromJson(json::parse(c.metadata.at("config")));
+    const TrainConfig saved = savedConfig(c, file);
     if (saved.model != config_.model || saved.batch != config_.batch || saved.seed != config_.seed)
         throw CheckpointError(file, "was written by a run of " + saved.model + ", batch " + std::to_string(saved.batch) +
                                         ", seed " + std::to_string(saved.seed) + "; this run is " + config_.model +
@@ -264,34 +325,48 @@ void Trainer::restore(const std::filesystem::path& file) {
     const models::Network& net = *network_;
     std::vector<float> weights(net.weights().shape().elements(), 0.0f), momentum(weights.size(), 0.0f);
     for (const auto& p : net.parameters()) {
-        const NamedTensor& w = c.tensor(p.spec.name, file);
-        const NamedTensor& v = c.tensor("optimizer.momentum." + p.spec.name, file);
-        if (w.values.size() != p.spec.elements() || v.values.size() != p.spec.elements())
-            throw CheckpointError(file, p.spec.name + " has " + std::to_string(w.values.size()) + " values, the model needs " +
-                                            std::to_string(p.spec.elements()));
-        std::copy(w.values.begin(), w.values.end(), weights.begin() + std::ptrdiff_t(p.offset));
-        std::copy(v.values.begin(), v.values.end(), momentum.begin() + std::ptrdiff_t(p.offset));
+        const std::vector<uint32_t> shape(p.spec.shape.begin(), p.spec.shape.end());
+        const auto& w = valuesOf(c, p.spec.name, shape, file);
+        const auto& v = valuesOf(c, "optimizer.momentum." + p.spec.name, shape, file);
+        std::copy(w.begin(), w.end(), weights.begin() + std::ptrdiff_t(p.offset));
+        std::copy(v.begin(), v.end(), momentum.begin() + std::ptrdiff_t(p.offset));
     }
     std::vector<float> stats = engine_.download(net.statistics());
     for (const auto& [name, channels] : net.architecture().batchNorms()) {
         const auto at = net.statisticsOf(name);
-        const NamedTensor& mean = c.tensor(name + ".running_mean", file);
-        const NamedTensor& var = c.tensor(name + ".running_var", file);
-        if (mean.values.size() != channels || var.values.size() != channels)
-            throw CheckpointError(file, name + " statistics do not match the model");
-        std::copy(mean.values.begin(), mean.values.end(), stats.begin() + std::ptrdiff_t(at.running));
-        std::copy(var.values.begin(), var.values.end(), stats.begin() + std::ptrdiff_t(at.running + channels));
+        const auto& mean = valuesOf(c, name + ".running_mean", {channels}, file);
+        const auto& var = valuesOf(c, name + ".running_var", {channels}, file);
+        std::copy(mean.begin(), mean.end(), stats.begin() + std::ptrdiff_t(at.running));
+        std::copy(var.begin(), var.end(), stats.begin() + std::ptrdiff_t(at.running + channels));
+    }
+    const auto stepText = c.metadata.find("step");
+    const std::size_t perEpoch = data_.train.size() / config_.batch;
+    uint64_t step = 0;
+    if (stepText == c.metadata.end() ||
+        std::from_chars(stepText->second.data(), stepText->second.data() + stepText->second.size(), step).ptr !=
+            stepText->second.data() + stepText->second.size() ||
+        step > uint64_t(perEpoch) * config_.epochs)
+        throw CheckpointError(file, "its step is missing or past the end of this run (" +
+                                        std::to_string(uint64_t(perEpoch) * config_.epochs) + " steps)");
+    EpochSums sums;
+    if (step % perEpoch != 0) {
+        try {
+            const json e = json::parse(c.metadata.at("epoch_sums"));
+            sums = {e.at("loss"), e.at("correct"), e.at("seen")};
+        } catch (const std::exception&) {
+            throw CheckpointError(file, "its sums of the epoch in progress are missing or malformed");
+        }
     }
     engine_.upload(net.weights(), weights);
     engine_.upload(impl_->momentum, momentum);
     engine_.upload(net.statistics(), stats);
-    step_ = std::stoull(c.metadata.at("step"));
-    const std::size_t perEpoch = data_.train.size() / config_.batch;
+    impl_->epoch = sums;
+    step_ = step;
     impl_->startEpoch = uint32_t(step_ / perEpoch);
     impl_->startBatch = step_ % perEpoch;
 }
 
-int Trainer::run(std::optional<uint64_t> stopAfter) {
+Trainer::End Trainer::run(const std::function<bool(uint64_t)>& stop) {
     namespace fs = std::filesystem;
     const fs::path dir = config_.runDirectory;
     fs::create_directories(dir);
@@ -299,19 +374,17 @@ int Trainer::run(std::optional<uint64_t> stopAfter) {
     const std::size_t perEpoch = train.size() / config_.batch;
     const uint64_t total = uint64_t(perEpoch) * config_.epochs;
     const bool terminal = ::isatty(::fileno(stdout));
-    const fs::path metricsFile = dir / "metrics.csv";
-    const bool fresh = !fs::exists(metricsFile) || step_ == 0;
-    std::ofstream metrics(metricsFile, fresh ? std::ios::trunc : std::ios::app);
-    if (fresh)
-        metrics << "step,epoch,lr,train_loss,train_accuracy,test_loss,test_accuracy,images_per_second,peak_device_mib\n";
-    interrupted = 0;
-    auto previous = std::signal(SIGINT, onInterrupt);
+    const fs::path metricsFile = dir / RunDirectory::kMetrics, checkpointFile = dir / RunDirectory::kCheckpoint;
+    prepareMetrics(metricsFile, step_);
+    std::ofstream metrics(metricsFile, std::ios::app);
     const auto started = std::chrono::steady_clock::now();
     const uint64_t firstStep = step_;
     Impl& m = *impl_;
     for (uint32_t epoch = m.startEpoch; epoch < config_.epochs; ++epoch) {
         const auto order = epochOrder(epoch);
-        double lossSum = 0, correct = 0, seen = 0;
+        EpochSums& sums = impl_->epoch;
+        if (epoch != m.startEpoch || m.startBatch == 0) sums = {};
+        double &lossSum = sums.loss, &correct = sums.correct, &seen = sums.seen;
         const std::size_t firstBatch = epoch == m.startEpoch ? m.startBatch : 0;
         fillBatch(train, order, firstBatch * config_.batch, *m.trainInputs, firstBatch % kSlots);
         for (std::size_t b = firstBatch; b < perEpoch; ++b) {
@@ -337,12 +410,9 @@ int Trainer::run(std::optional<uint64_t> stopAfter) {
                             terminal ? "   " : "\n");
                 std::fflush(stdout);
             }
-            if (interrupted || (stopAfter && step_ >= *stopAfter)) {
-                saveCheckpoint(dir / "checkpoint.safetensors");
-                std::printf("\ninterrupted: checkpoint saved to %s (continue with --resume)\n",
-                            (dir / "checkpoint.safetensors").c_str());
-                std::signal(SIGINT, previous);
-                return 130;
+            if (stop && stop(step_)) {
+                saveCheckpoint(checkpointFile);
+                return End::Stopped;
             }
         }
         const EvalResult test = evaluate();
@@ -354,11 +424,10 @@ int Trainer::run(std::optional<uint64_t> stopAfter) {
                 << lossSum / std::max(seen, 1.0) << ',' << correct / std::max(seen, 1.0) << ',' << test.loss << ','
                 << test.accuracy << ',' << double(step_ - firstStep) * config_.batch / elapsed << ','
                 << engine_.memory().ledger().peakTotal() / 1048576.0 << '\n';
-        metrics.flush();
-        saveCheckpoint(dir / "checkpoint.safetensors");
+        if (!metrics.flush()) throw std::runtime_error("cannot write " + metricsFile.string() + " (disk full?)");
+        saveCheckpoint(checkpointFile);
     }
-    std::signal(SIGINT, previous);
-    return 0;
+    return End::Finished;
 }
 
 }  // namespace revnet::training

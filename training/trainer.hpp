@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,9 @@ struct EvalResult {
     std::size_t samples = 0;
 };
 
+// The configuration a checkpoint was written with; CheckpointError when it has none or it is malformed.
+TrainConfig savedConfig(const Checkpoint& checkpoint, const std::filesystem::path& file);
+
 // Device bytes a training run of `config` on data of this shape holds at its peak, as the engine
 // will charge them: the network's plan plus the trainer's batches, momentum and small buffers.
 uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, uint32_t channels, uint32_t height,
@@ -59,9 +63,12 @@ public:
 
     // Continues from a checkpoint of the same configuration: weights, momentum, statistics, position.
     void restore(const std::filesystem::path& checkpoint);
-    // Trains to the last epoch; returns 0, or 130 after an interrupt (a checkpoint is saved
-    // first). With stopAfter, stops like an interrupt once that many steps are done.
-    int run(std::optional<uint64_t> stopAfter = std::nullopt);
+    // Trains to the last epoch, writing metrics and a checkpoint into the run directory after
+    // each. Asks `stop` after every step (with the steps done): when it says so, saves a
+    // checkpoint and returns Stopped. A resumed run drops metrics rows past its checkpoint (a
+    // save that failed after its row was written), so that no row repeats.
+    enum class End { Finished, Stopped };
+    End run(const std::function<bool(uint64_t step)>& stop = {});
     EvalResult evaluate();
     void saveCheckpoint(const std::filesystem::path& file) const;
 
