@@ -3,6 +3,9 @@
 // resuming from a mid-run checkpoint repeats the uninterrupted run's losses exactly, and a
 // memory budget too small is refused before anything trains.
 #include "datasets/data_source.hpp"
+#include "datasets/synthetic.hpp"
+#include "kernels/augment.hpp"
+#include "reference/reference.hpp"
 #include "engine/memory_ledger.hpp"
 #include "tests/test_engine.hpp"
 #include "training/run_directory.hpp"
@@ -18,7 +21,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cstring>
 #include <numeric>
+#include <random>
 
 using namespace revnet;
 using namespace revnet::training;
@@ -335,4 +340,131 @@ TEST_CASE("the trainer refuses a test set its model cannot take", "[training]") 
     data.test.images.clear();
     data.test.labels.clear();
     CHECK_THROWS_WITH(Trainer(e, smallRun(scratch("run-mismatch").string()), data), Catch::Contains("no images"));
+}
+
+namespace {
+
+// The trainer's documented order for an epoch (trainer.hpp), written out here.
+std::vector<uint32_t> documentedOrder(std::size_t n, uint64_t seed, uint32_t epoch) {
+    std::vector<uint32_t> order(n);
+    std::iota(order.begin(), order.end(), 0u);
+    std::mt19937_64 random(seed * 0x9E3779B97F4A7C15ull + epoch);
+    std::shuffle(order.begin(), order.end(), random);
+    return order;
+}
+
+}  // namespace
+
+TEST_CASE("each epoch trains on a new permutation of the data, cropped and flipped by the step's draws", "[training]") {
+    Engine& e = test::engine();
+    // Colour 32x32 images: crops after 4-pixel padding and flips are on by default.
+    datasets::Split data{datasets::synthetic(200, 3, 32, 32, 10, 21, "train"), datasets::synthetic(40, 3, 32, 32, 10, 22, "test")};
+    TrainConfig config = smallRun(scratch("run-order").string());
+    config.seed = test::freshRandom()() % 1000 + 1;
+    fs::remove_all(config.runDirectory);
+    Trainer trainer(e, config, data);  // 4 steps an epoch
+    const uint32_t c = 3, h = 32, w = 32, batch = config.batch;
+    const std::size_t plane = std::size_t(h) * w, imageBytes = c * plane;
+    std::vector<double> mean(c), deviation(c);
+    for (uint32_t k = 0; k < c; ++k) {
+        double sum = 0, squares = 0;
+        for (std::size_t n = 0; n < data.train.size(); ++n)
+            for (std::size_t i = 0; i < plane; ++i) {
+                const double v = data.train.images[n * imageBytes + k * plane + i] / 255.0;
+                sum += v, squares += v * v;
+            }
+        const double count = double(data.train.size()) * plane;
+        mean[k] = sum / count;
+        deviation[k] = std::sqrt(squares / count - mean[k] * mean[k]);
+    }
+    // Stop after steps 3 (epoch 0, batch 2) and 6 (epoch 1, batch 1): the last batch is still in place.
+    for (const uint64_t stopAt : {3u, 6u}) {
+        CHECK(trainer.run([&](uint64_t step) { return step >= stopAt; }) == Trainer::End::Stopped);
+        const uint32_t step = uint32_t(stopAt - 1), epoch = step / 4, first = step % 4 * batch;
+        INFO("step " << step << ", seed " << config.seed);
+        const auto order = documentedOrder(data.train.size(), config.seed, epoch);
+        const kernels::AugmentOptions augment{4, true, config.seed, 0};
+        ref::Values expected(std::size_t(batch) * imageBytes);
+        std::vector<uint32_t> labels;
+        for (uint32_t n = 0; n < batch; ++n) {
+            const uint32_t at = order[first + n];
+            labels.push_back(data.train.labels[at]);
+            const auto d = kernels::augmentDraw(augment, step, n);
+            for (uint32_t k = 0; k < c; ++k)
+                for (uint32_t y = 0; y < h; ++y)
+                    for (uint32_t x = 0; x < w; ++x) {
+                        const int sx = int(d.flip ? w - 1 - x : x) + d.dx, sy = int(y) + d.dy;
+                        const bool inside = sx >= 0 && sy >= 0 && sx < int(w) && sy < int(h);
+                        const double raw = inside ? data.train.images[at * imageBytes + (k * h + sy) * w + sx] / 255.0 : 0.0;
+                        expected[n * imageBytes + (k * h + y) * w + x] = (raw - mean[k]) / deviation[k];
+                    }
+        }
+        const auto got = e.download(trainer.network().input());
+        const ref::Error error = ref::compare(std::span(got).first(expected.size()), expected);
+        INFO("batch input: relative L2 " << error.relativeL2 << ", max " << error.relativeMax << " at " << error.worst);
+        CHECK(error.relativeL2 < 1e-5);
+        const auto labelWords = e.download(trainer.network().labels());
+        std::vector<uint32_t> gotLabels(batch);
+        std::memcpy(gotLabels.data(), labelWords.data(), batch * sizeof(uint32_t));
+        CHECK(gotLabels == labels);
+    }
+    // The orders themselves: permutations, a new one every epoch and for every seed.
+    const auto a = documentedOrder(200, config.seed, 0), b = documentedOrder(200, config.seed, 1);
+    CHECK(a != b);
+    CHECK(a != documentedOrder(200, config.seed + 1, 0));
+    auto sorted = a;
+    std::sort(sorted.begin(), sorted.end());
+    for (uint32_t i = 0; i < sorted.size(); ++i) CHECK(sorted[i] == i);
+
+}
+
+TEST_CASE("evaluation counts every test image once, a partial last batch included, with running statistics",
+          "[training]") {
+    Engine& e = test::engine();
+    datasets::Split data = datasets::loadData("synthetic:1x16x16:10");
+    TrainConfig config = smallRun(scratch("run-eval").string());
+    config.batch = 64;
+    fs::remove_all(config.runDirectory);
+    Trainer trainer(e, config, data);
+    trainer.run([](uint64_t step) { return step >= 25; });  // running statistics of real batches
+    const datasets::Dataset all = data.test;                // 1000 images: 15 batches of 64 and 40 more
+    auto subset = [&](std::size_t from, std::size_t count, std::size_t repeat) {
+        datasets::Dataset d = all;
+        d.images.clear();
+        d.labels.clear();
+        for (std::size_t r = 0; r < repeat; ++r)
+            for (std::size_t i = from; i < from + count; ++i) {
+                d.images.insert(d.images.end(), all.images.begin() + i * all.imageBytes(), all.images.begin() + (i + 1) * all.imageBytes());
+                d.labels.push_back(all.labels[i]);
+            }
+        return d;
+    };
+    // The trainer reads its split by reference: the test set can be swapped between evaluations.
+    const EvalResult whole = trainer.evaluate();
+    CHECK(whole.samples == 1000);
+    data.test = subset(0, 960, 1);  // whole batches only
+    const EvalResult head = trainer.evaluate();
+    data.test = subset(960, 40, 1);  // one partial batch
+    const EvalResult tail = trainer.evaluate();
+    INFO("whole " << whole.loss << " / " << whole.accuracy << "; head " << head.loss << " / " << head.accuracy << "; tail "
+                  << tail.loss << " / " << tail.accuracy);
+    CHECK(std::round(whole.accuracy * 1000) == std::round(head.accuracy * 960) + std::round(tail.accuracy * 40));
+    CHECK(whole.loss * 1000 == Approx(head.loss * 960 + tail.loss * 40).epsilon(1e-5));
+    // In inference a sample's result does not depend on its batch: the tail repeated to fill
+    // batches, or the whole set in another order, gives the same means (batch statistics would not).
+    data.test = subset(960, 40, 8);
+    const EvalResult repeated = trainer.evaluate();
+    CHECK(repeated.loss == Approx(tail.loss).epsilon(1e-5));
+    CHECK(repeated.accuracy == Approx(tail.accuracy).epsilon(1e-9));
+    data.test = all;
+    std::vector<uint32_t> order(1000);
+    std::iota(order.begin(), order.end(), 0u);
+    std::shuffle(order.begin(), order.end(), std::mt19937(4));
+    for (std::size_t i = 0; i < 1000; ++i) {
+        std::copy_n(all.images.begin() + order[i] * all.imageBytes(), all.imageBytes(), data.test.images.begin() + i * all.imageBytes());
+        data.test.labels[i] = all.labels[order[i]];
+    }
+    const EvalResult shuffled = trainer.evaluate();
+    CHECK(shuffled.loss == Approx(whole.loss).epsilon(1e-5));
+    CHECK(shuffled.accuracy == Approx(whole.accuracy).epsilon(1e-9));
 }

@@ -142,9 +142,7 @@ struct Trainer::Impl {
     std::unique_ptr<UploadRing> trainInputs, testInputs;
     std::unique_ptr<ReadbackBuffer> readback;  // the metrics, copied out at the end of every recording
     std::vector<std::unique_ptr<Recorder>> trainSteps, evalSteps;  // one per slot
-    uint32_t startEpoch = 0;
-    std::size_t startBatch = 0;  // within startEpoch
-    EpochSums epoch;             // of the epoch in progress; a checkpoint keeps them
+    EpochSums epoch;  // of the epoch in progress; a checkpoint keeps them
 };
 
 Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data)
@@ -362,8 +360,6 @@ void Trainer::restore(const std::filesystem::path& file) {
     engine_.upload(net.statistics(), stats);
     impl_->epoch = sums;
     step_ = step;
-    impl_->startEpoch = uint32_t(step_ / perEpoch);
-    impl_->startBatch = step_ % perEpoch;
 }
 
 Trainer::End Trainer::run(const std::function<bool(uint64_t)>& stop) {
@@ -380,12 +376,15 @@ Trainer::End Trainer::run(const std::function<bool(uint64_t)>& stop) {
     const auto started = std::chrono::steady_clock::now();
     const uint64_t firstStep = step_;
     Impl& m = *impl_;
-    for (uint32_t epoch = m.startEpoch; epoch < config_.epochs; ++epoch) {
+    // Where the last stop or the restored checkpoint left off.
+    const uint32_t startEpoch = uint32_t(step_ / perEpoch);
+    const std::size_t startBatch = step_ % perEpoch;
+    for (uint32_t epoch = startEpoch; epoch < config_.epochs; ++epoch) {
         const auto order = epochOrder(epoch);
         EpochSums& sums = impl_->epoch;
-        if (epoch != m.startEpoch || m.startBatch == 0) sums = {};
+        if (epoch != startEpoch || startBatch == 0) sums = {};
         double &lossSum = sums.loss, &correct = sums.correct, &seen = sums.seen;
-        const std::size_t firstBatch = epoch == m.startEpoch ? m.startBatch : 0;
+        const std::size_t firstBatch = epoch == startEpoch ? startBatch : 0;
         fillBatch(train, order, firstBatch * config_.batch, *m.trainInputs, firstBatch % kSlots);
         for (std::size_t b = firstBatch; b < perEpoch; ++b) {
             const uint32_t slot = b % kSlots;

@@ -56,6 +56,9 @@ uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, u
 uint32_t largestBatchWithin(const Engine& engine, TrainConfig config, uint32_t channels, uint32_t height,
                             uint32_t width, uint32_t classes, uint64_t budget, uint32_t limit = 4096);
 
+// Each epoch visits the training set in its own order: 0..N-1 shuffled by std::shuffle with
+// std::mt19937_64 seeded by seed * 0x9E3779B97F4A7C15 + epoch; a last partial batch is left out.
+// Images are augmented with the draws of kernels::augmentDraw(seed, step, index in the batch).
 class Trainer {
 public:
     Trainer(Engine& engine, TrainConfig config, const datasets::Split& data);
