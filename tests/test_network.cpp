@@ -309,3 +309,50 @@ TEST_CASE("running statistics at the default momentum: means and unbiased varian
         }
     }
 }
+
+TEST_CASE("initialization: He-normal convolutions by fan-in, PyTorch's linear layer, unit batch norm", "[network]") {
+    Engine& e = test::engine();
+    const Architecture arch = expand(modelByName("revnet-38"), 3, 8, 8, 10);
+    Network net(e, arch, NetworkOptions{});
+    const uint64_t seed = test::freshRandom()();
+    net.initialize(seed);
+    const auto w = e.download(net.weights());
+    std::size_t checkedConvs = 0, unequalFans = 0;
+    for (const auto& p : net.parameters()) {
+        INFO(p.spec.name << ", seed " << seed);
+        const auto& s = p.spec.shape;
+        const std::span<const float> v(w.data() + p.offset, p.spec.elements());
+        double sum = 0, squares = 0, largest = 0;
+        for (float x : v) sum += x, squares += double(x) * x, largest = std::max(largest, double(std::fabs(x)));
+        const double n = double(v.size()), mean = sum / n, sd = std::sqrt(squares / n - mean * mean);
+        const bool bias = p.spec.name.ends_with(".bias");
+        if (p.spec.name.starts_with("head.fc")) {
+            const double bound = 1 / std::sqrt(double(arch.topChannels));
+            CHECK(largest <= bound);
+            if (!bias) CHECK(sd == Approx(bound / std::sqrt(3.0)).epsilon(0.1));
+        } else if (p.spec.decay) {
+            if (n < 1000) continue;  // too few draws for a 10% check of the deviation
+            const double fanIn = double(s[1]) * s[2] * s[3];
+            CHECK(sd == Approx(std::sqrt(2 / fanIn)).epsilon(0.1));
+            CHECK(std::fabs(mean) <= 5 * std::sqrt(2 / fanIn) / std::sqrt(n));
+            ++checkedConvs;
+            unequalFans += s[0] != s[1];
+        } else {  // batch norm: gamma 1, beta 0
+            for (float x : v) CHECK(x == (bias ? 0.0f : 1.0f));
+        }
+    }
+    CHECK(checkedConvs >= 10);
+    CHECK(unequalFans >= 2);  // fan-in and fan-out differ where the channels grow
+    const auto stats = e.download(net.statistics());
+    for (const auto& [name, channels] : arch.batchNorms()) {
+        const auto at = net.statisticsOf(name);
+        for (uint32_t k = 0; k < channels; ++k) {
+            CHECK(stats[at.running + k] == 0.0f);
+            CHECK(stats[at.running + channels + k] == 1.0f);
+        }
+    }
+    net.initialize(seed);
+    CHECK(e.download(net.weights()) == w);
+    net.initialize(seed + 1);
+    CHECK(e.download(net.weights()) != w);
+}

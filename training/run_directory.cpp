@@ -71,7 +71,9 @@ fs::path RunDirectory::createUnique(const fs::path& parent, const std::string& p
     std::error_code error;
     fs::create_directories(parent, error);
     for (int n = 1; n < 1000; ++n) {
-        const fs::path candidate = parent / (prefix + "-" + stamp + (n > 1 ? "-" + std::to_string(n) : ""));
+        std::string name = prefix + "-" + stamp;
+        if (n > 1) name.append("-").append(std::to_string(n));
+        const fs::path candidate = parent / name;
         if (fs::create_directory(candidate, error)) return candidate;  // false: it exists
         if (error) throw RunDirectoryError("cannot create the run directory " + candidate.string() + ": " + error.message());
     }
