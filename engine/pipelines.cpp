@@ -110,12 +110,17 @@ void Pipelines::save() const {
     std::filesystem::create_directories(cacheFile_->parent_path());
     // A name of its own per process, so that concurrent runs never write one temporary file.
     const auto temporary = std::filesystem::path(cacheFile_->string() + "." + std::to_string(::getpid()) + ".tmp");
+    std::error_code error;
     {
         std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
         out.write(data.data(), static_cast<std::streamsize>(size));
-        if (!out.flush()) throw std::runtime_error("cannot write pipeline cache " + temporary.string());
+        if (!out.flush()) error = std::make_error_code(std::errc::io_error);
     }
-    std::filesystem::rename(temporary, *cacheFile_);
+    if (!error) std::filesystem::rename(temporary, *cacheFile_, error);
+    if (error) {
+        std::filesystem::remove(temporary, error);  // a partial file would keep a full disk full
+        throw std::runtime_error("cannot write pipeline cache " + cacheFile_->string());
+    }
 }
 
 const Kernel& Pipelines::get(std::string_view shader, const Specialization& specialization) {

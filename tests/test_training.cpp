@@ -191,7 +191,7 @@ TEST_CASE("training on synthetic data learns, and resuming repeats the run exact
     {
         Trainer b(e, smallRun(dirB), data);
         // Stops mid-epoch 2 (100 steps an epoch) with a checkpoint.
-        CHECK(b.run([](uint64_t step) { return step >= 130; }) == Trainer::End::Stopped);
+        CHECK(b.run({.stop = [](uint64_t step) { return step >= 130; }}) == Trainer::End::Stopped);
     }
     // As if the run had gone on and written epoch 2's row, then failed to save its checkpoint:
     // the resumed run must not keep that row beside its own.
@@ -257,7 +257,7 @@ TEST_CASE("the training plan is exact: its figure fits, a byte less does not", "
         Engine e(o);
         if (budget == planned) {
             Trainer t(e, config, data);
-            CHECK(t.run([](uint64_t) { return true; }) == Trainer::End::Stopped);
+            CHECK(t.run({.stop = [](uint64_t) { return true; }}) == Trainer::End::Stopped);
             CHECK(e.memory().ledger().peakTotal() == planned);
         } else {
             CHECK_THROWS_AS(Trainer(e, config, data), BudgetExceeded);
@@ -379,7 +379,7 @@ TEST_CASE("each epoch trains on a new permutation of the data, cropped and flipp
     }
     // Stop after steps 3 (epoch 0, batch 2) and 6 (epoch 1, batch 1): the last batch is still in place.
     for (const uint64_t stopAt : {3u, 6u}) {
-        CHECK(trainer.run([&](uint64_t step) { return step >= stopAt; }) == Trainer::End::Stopped);
+        CHECK(trainer.run({.stop = [&](uint64_t step) { return step >= stopAt; }}) == Trainer::End::Stopped);
         const uint32_t step = uint32_t(stopAt - 1), epoch = step / 4, first = step % 4 * batch;
         INFO("step " << step << ", seed " << config.seed);
         const auto order = documentedOrder(data.train.size(), config.seed, epoch);
@@ -426,7 +426,7 @@ TEST_CASE("evaluation counts every test image once, a partial last batch include
     config.batch = 64;
     fs::remove_all(config.runDirectory);
     Trainer trainer(e, config, data);
-    trainer.run([](uint64_t step) { return step >= 25; });  // running statistics of real batches
+    trainer.run({.stop = [](uint64_t step) { return step >= 25; }});  // running statistics of real batches
     const datasets::Dataset all = data.test;                // 1000 images: 15 batches of 64 and 40 more
     auto subset = [&](std::size_t from, std::size_t count, std::size_t repeat) {
         datasets::Dataset d = all;

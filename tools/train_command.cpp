@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unistd.h>
 
 namespace revnet::cli {
 
@@ -84,6 +85,25 @@ private:
     static constexpr std::array<int, 3> kSignals{SIGINT, SIGTERM, SIGHUP};
     std::array<struct sigaction, 3> previous_{};
 };
+
+// Progress on one rewritten line on a terminal, else a line every tenth of an epoch; a line per epoch.
+training::RunObserver printingObserver() {
+    const bool terminal = ::isatty(::fileno(stdout));
+    training::RunObserver o;
+    o.stop = [](uint64_t) { return stopSignal != 0; };
+    o.progress = [terminal](const training::StepProgress& p) {
+        if (!terminal && p.batch != p.batches && p.batch % std::max<std::size_t>(p.batches / 10, 1) != 0) return;
+        std::printf("%sepoch %u/%u  step %zu/%zu  loss %.4f  acc %.2f%%  %.0f img/s  eta %.0fs  peak %.0f MiB%s",
+                    terminal ? "\r" : "", p.epoch + 1, p.epochs, p.batch, p.batches, p.loss, 100 * p.accuracy,
+                    p.imagesPerSecond, p.etaSeconds, p.peakDeviceBytes / 1048576.0, terminal ? "   " : "\n");
+        std::fflush(stdout);
+    };
+    o.epochEnd = [terminal](const training::EpochReport& r) {
+        std::printf("%sepoch %u/%u  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  (%.0f s)\n", terminal ? "\n" : "",
+                    r.epoch + 1, r.epochs, r.trainLoss, 100 * r.trainAccuracy, r.test.loss, 100 * r.test.accuracy, r.seconds);
+    };
+    return o;
+}
 
 }  // namespace
 
@@ -171,7 +191,7 @@ int trainCommand(Arguments& args) {
         std::printf("resumed from %s after step %llu\n", resume->c_str(), static_cast<unsigned long long>(trainer.step()));
     try {
         const StopSignals signals;
-        if (trainer.run([](uint64_t) { return stopSignal != 0; }) == training::Trainer::End::Finished) return 0;
+        if (trainer.run(printingObserver()) == training::Trainer::End::Finished) return 0;
         std::printf("\n%s: checkpoint saved to %s (continue with --resume)\n", strsignal(stopSignal),
                     runDirectory.checkpoint().c_str());
         return 128 + stopSignal;

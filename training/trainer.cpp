@@ -10,11 +10,9 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <random>
-#include <unistd.h>
 
 namespace revnet::training {
 
@@ -362,14 +360,13 @@ void Trainer::restore(const std::filesystem::path& file) {
     step_ = step;
 }
 
-Trainer::End Trainer::run(const std::function<bool(uint64_t)>& stop) {
+Trainer::End Trainer::run(const RunObserver& observer) {
     namespace fs = std::filesystem;
     const fs::path dir = config_.runDirectory;
     fs::create_directories(dir);
     const datasets::Dataset& train = data_.train;
     const std::size_t perEpoch = train.size() / config_.batch;
     const uint64_t total = uint64_t(perEpoch) * config_.epochs;
-    const bool terminal = ::isatty(::fileno(stdout));
     const fs::path metricsFile = dir / RunDirectory::kMetrics, checkpointFile = dir / RunDirectory::kCheckpoint;
     prepareMetrics(metricsFile, step_);
     std::ofstream metrics(metricsFile, std::ios::app);
@@ -401,24 +398,19 @@ Trainer::End Trainer::run(const std::function<bool(uint64_t)>& stop) {
             stepLosses_.push_back(result[0] / config_.batch);
             const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
             const double rateImages = double(step_ - firstStep) * config_.batch / elapsed;
-            const double eta = (total - step_) * config_.batch / std::max(rateImages, 1e-9);
-            if (terminal || b + 1 == perEpoch || (b + 1) % std::max<std::size_t>(perEpoch / 10, 1) == 0) {
-                std::printf("%sepoch %u/%u  step %zu/%zu  loss %.4f  acc %.2f%%  %.0f img/s  eta %.0fs  peak %.0f MiB%s",
-                            terminal ? "\r" : "", epoch + 1, config_.epochs, b + 1, perEpoch, lossSum / seen,
-                            100 * correct / seen, rateImages, eta, engine_.memory().ledger().peakTotal() / 1048576.0,
-                            terminal ? "   " : "\n");
-                std::fflush(stdout);
-            }
-            if (stop && stop(step_)) {
+            if (observer.progress)
+                observer.progress({epoch, config_.epochs, b + 1, perEpoch, lossSum / seen, correct / seen, rateImages,
+                                   (total - step_) * config_.batch / std::max(rateImages, 1e-9),
+                                   engine_.memory().ledger().peakTotal()});
+            if (observer.stop && observer.stop(step_)) {
                 saveCheckpoint(checkpointFile);
                 return End::Stopped;
             }
         }
         const EvalResult test = evaluate();
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        std::printf("%sepoch %u/%u  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  (%.0f s)\n", terminal ? "\n" : "",
-                    epoch + 1, config_.epochs, lossSum / std::max(seen, 1.0), 100 * correct / std::max(seen, 1.0),
-                    test.loss, 100 * test.accuracy, elapsed);
+        if (observer.epochEnd)
+            observer.epochEnd({epoch, config_.epochs, lossSum / std::max(seen, 1.0), correct / std::max(seen, 1.0), test, elapsed});
         metrics << step_ << ',' << epoch + 1 << ',' << config_.learningRate(step_ - 1, total) << ','
                 << lossSum / std::max(seen, 1.0) << ',' << correct / std::max(seen, 1.0) << ',' << test.loss << ','
                 << test.accuracy << ',' << double(step_ - firstStep) * config_.batch / elapsed << ','

@@ -56,6 +56,26 @@ uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, u
 uint32_t largestBatchWithin(const Engine& engine, TrainConfig config, uint32_t channels, uint32_t height,
                             uint32_t width, uint32_t classes, uint64_t budget, uint32_t limit = 4096);
 
+// What a run reports as it goes (the trainer prints nothing; `revnet train` prints these).
+struct StepProgress {
+    uint32_t epoch, epochs;  // epoch from 0
+    std::size_t batch, batches;  // batches done in this epoch, of
+    double loss, accuracy;   // means over the epoch so far
+    double imagesPerSecond, etaSeconds;
+    uint64_t peakDeviceBytes;
+};
+struct EpochReport {
+    uint32_t epoch, epochs;
+    double trainLoss, trainAccuracy;
+    EvalResult test;
+    double seconds;  // since run() began
+};
+struct RunObserver {
+    std::function<bool(uint64_t steps)> stop;  // after every step: stop now?
+    std::function<void(const StepProgress&)> progress;
+    std::function<void(const EpochReport&)> epochEnd;
+};
+
 // Each epoch visits the training set in its own order: 0..N-1 shuffled by std::shuffle with
 // std::mt19937_64 seeded by seed * 0x9E3779B97F4A7C15 + epoch; a last partial batch is left out.
 // Images are augmented with the draws of kernels::augmentDraw(seed, step, index in the batch).
@@ -67,11 +87,11 @@ public:
     // Continues from a checkpoint of the same configuration: weights, momentum, statistics, position.
     void restore(const std::filesystem::path& checkpoint);
     // Trains to the last epoch, writing metrics and a checkpoint into the run directory after
-    // each. Asks `stop` after every step (with the steps done): when it says so, saves a
+    // each. Asks observer.stop after every step (with the steps done): when it says so, saves a
     // checkpoint and returns Stopped. A resumed run drops metrics rows past its checkpoint (a
     // save that failed after its row was written), so that no row repeats.
     enum class End { Finished, Stopped };
-    End run(const std::function<bool(uint64_t step)>& stop = {});
+    End run(const RunObserver& observer = {});
     EvalResult evaluate();
     void saveCheckpoint(const std::filesystem::path& file) const;
 
