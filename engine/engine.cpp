@@ -76,6 +76,7 @@ void Engine::uploadBytes(const Tensor& tensor, std::span<const std::byte> bytes,
         throw std::invalid_argument("upload to " + tensor.name() + ": " + std::to_string(bytes.size()) +
                                     " bytes at " + std::to_string(offset) + " past its " +
                                     std::to_string(tensor.bytes()) + " bytes");
+    if (bytes.empty()) return;  // an empty tensor's span may be null, which memcpy must not see
     const Allocation& target = tensor.allocation();
     if (target.mapped()) {
         std::memcpy(static_cast<std::byte*>(target.mapped()) + offset, bytes.data(), bytes.size());
@@ -96,6 +97,7 @@ void Engine::uploadBytes(const Tensor& tensor, std::span<const std::byte> bytes,
 std::vector<float> Engine::download(const Tensor& tensor) {
     std::vector<float> values(tensor.shape().elements());
     const std::size_t bytes = values.size() * sizeof(float);
+    if (bytes == 0) return values;
     const Allocation& source = tensor.allocation();
     if (source.mapped()) {
         arena_.invalidate(source);
