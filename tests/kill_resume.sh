@@ -20,7 +20,7 @@ start() {
 }
 RANDOM=7
 midsave=0
-for round in $(seq 6); do
+for round in $(seq 4); do
   start
   if [ $((round % 2)) -eq 0 ]; then
     # Wait for a save to begin, then kill it part-way.
