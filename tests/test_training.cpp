@@ -4,9 +4,9 @@
 // memory budget too small is refused before anything trains.
 #include "datasets/data_source.hpp"
 #include "datasets/synthetic.hpp"
+#include "engine/memory_ledger.hpp"
 #include "kernels/augment.hpp"
 #include "reference/reference.hpp"
-#include "engine/memory_ledger.hpp"
 #include "tests/test_engine.hpp"
 #include "training/run_directory.hpp"
 #include "training/trainer.hpp"
@@ -19,11 +19,12 @@
 #include <algorithm>
 #include <csignal>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <cstring>
 #include <numeric>
 #include <random>
+#include <sstream>
 
 using namespace revnet;
 using namespace revnet::training;
@@ -216,6 +217,16 @@ TEST_CASE("training on synthetic data learns, and resuming repeats the run exact
     };
     CHECK(rows(dirA).size() == 3);
     CHECK(rows(dirB) == rows(dirA));
+    // Each row's rate is its epoch's last step's: step 99 before the drop at 100 (0.5 of 200
+    // steps); step 199 after both drops (0.75 of 200 is 150).
+    for (const auto& [row, rate] : {std::pair{1, 0.1}, std::pair{2, 0.001}}) {
+        std::stringstream fields(rows(dirA)[row]);
+        std::string step, epoch, lr;
+        std::getline(fields, step, ',');
+        std::getline(fields, epoch, ',');
+        std::getline(fields, lr, ',');
+        CHECK(std::stod(lr) == Approx(rate).epsilon(1e-6));
+    }
     // A model restored from the last checkpoint evaluates exactly as the run that wrote it: the
     // weights and the running statistics come back.
     const EvalResult last = c.evaluate();
