@@ -228,7 +228,7 @@ TEST_CASE("network gradients agree with finite differences of the loss", "[netwo
 
 TEST_CASE("a real step's update decays the conv and fully connected weights only", "[network][sgd]") {
     // The network's SGD update over all its parameters (the vec4 path every real step takes),
-    // against a double-precision step written from PyTorch's SGD: decay on convolution and fully
+    // plain and Nesterov, against a double-precision step written from PyTorch's SGD: decay on convolution and fully
     // connected weights, none on batch-norm weights and biases, nor on the classifier's bias.
     auto random = test::freshRandom();
     Engine& e = test::engine();
@@ -241,39 +241,42 @@ TEST_CASE("a real step's update decays the conv and fully connected weights only
     const auto v = test::randomValues(count, random);
     Tensor momentum = e.tensor(net.weights().shape(), Category::OptimizerState, "momentum");
     Tensor rate = e.tensor({1, 1, 1, 1}, Category::OptimizerState, "learning rate");
-    e.upload(net.weights(), w);
-    e.upload(net.gradients(), g);
-    e.upload(momentum, v);
     const float lr = 0.1f, mu = 0.9f, decay = 0.05f;
     e.upload(rate, std::vector<float>{lr});
-    Recorder recorder(e.device());
-    net.recordSgdUpdate(recorder, momentum, rate, {mu, decay, false});
-    recorder.run();
+    for (bool nesterov : {false, true}) {
+        INFO("Nesterov " << nesterov);
+        e.upload(net.weights(), w);
+        e.upload(net.gradients(), g);
+        e.upload(momentum, v);
+        Recorder recorder(e.device());
+        net.recordSgdUpdate(recorder, momentum, rate, {mu, decay, nesterov});
+        recorder.run();
 
-    ref::Values expectedW(count), expectedV(count);
-    int decayed = 0, plain = 0;
-    for (const auto& p : net.parameters()) {
-        const std::string& name = p.spec.name;
-        const bool takesDecay = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0 &&
-                                name.find(".bn") == std::string::npos;
-        (takesDecay ? decayed : plain) += 1;
-        for (uint64_t i = p.offset; i < p.offset + p.spec.elements(); ++i) {
-            const double grad = double(g[i]) + (takesDecay ? double(decay) * w[i] : 0.0);
-            expectedV[i] = double(mu) * v[i] + grad;
-            expectedW[i] = w[i] - double(lr) * expectedV[i];
+        ref::Values expectedW(count), expectedV(count);
+        int decayed = 0, plain = 0;
+        for (const auto& p : net.parameters()) {
+            const std::string& name = p.spec.name;
+            const bool takesDecay = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0 &&
+                                    name.find(".bn") == std::string::npos;
+            (takesDecay ? decayed : plain) += 1;
+            for (uint64_t i = p.offset; i < p.offset + p.spec.elements(); ++i) {
+                const double grad = double(g[i]) + (takesDecay ? double(decay) * w[i] : 0.0);
+                expectedV[i] = double(mu) * v[i] + grad;
+                expectedW[i] = w[i] - double(lr) * (nesterov ? grad + double(mu) * expectedV[i] : expectedV[i]);
+            }
         }
-    }
-    REQUIRE(decayed > 0);
-    REQUIRE(plain > 0);
-    const auto gotW = e.download(net.weights()), gotV = e.download(momentum);
-    for (const auto& p : net.parameters()) {
-        INFO(p.spec.name);
-        const std::span<const float> a(gotW.data() + p.offset, p.spec.elements());
-        const ref::Values b(expectedW.begin() + p.offset, expectedW.begin() + p.offset + p.spec.elements());
-        CHECK(ref::compare(a, b).relativeMax <= 1e-6);
-        const std::span<const float> av(gotV.data() + p.offset, p.spec.elements());
-        const ref::Values bv(expectedV.begin() + p.offset, expectedV.begin() + p.offset + p.spec.elements());
-        CHECK(ref::compare(av, bv).relativeMax <= 1e-6);
+        REQUIRE(decayed > 0);
+        REQUIRE(plain > 0);
+        const auto gotW = e.download(net.weights()), gotV = e.download(momentum);
+        for (const auto& p : net.parameters()) {
+            INFO(p.spec.name);
+            const std::span<const float> a(gotW.data() + p.offset, p.spec.elements());
+            const ref::Values b(expectedW.begin() + p.offset, expectedW.begin() + p.offset + p.spec.elements());
+            CHECK(ref::compare(a, b).relativeMax <= 1e-6);
+            const std::span<const float> av(gotV.data() + p.offset, p.spec.elements());
+            const ref::Values bv(expectedV.begin() + p.offset, expectedV.begin() + p.offset + p.spec.elements());
+            CHECK(ref::compare(av, bv).relativeMax <= 1e-6);
+        }
     }
 }
 
