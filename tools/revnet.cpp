@@ -4,6 +4,7 @@
 #include "engine/memory_ledger.hpp"
 #include "engine/vulkan_error.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -39,6 +40,9 @@ int main(int argc, char** argv) {
     using namespace revnet;
     // Line by line even into a file or pipe, so that a log keeps errors beside what led to them.
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    // Past a file size limit (ulimit -f) a write then fails with EFBIG, which a save reports and
+    // survives like a full disk, instead of the default SIGXFSZ killing the process mid-save.
+    std::signal(SIGXFSZ, SIG_IGN);
     std::vector<std::string> words(argv + 1, argv + argc);
     if (words.empty() || words[0] == "--help" || words[0] == "-h" || words[0] == "help") {
         std::fputs(kUsage, words.empty() ? stderr : stdout);
