@@ -92,6 +92,8 @@ TEST_CASE("bad IDX files are refused with the file, offset and problem", "[datas
     write(images, good);
     write(labels, idxLabels({1, 12}));
     CHECK_THROWS_WITH(readIdx(images, labels, 10, "x"), Catch::Contains("at byte 9") && Catch::Contains("label 12 out of range"));
+    write(labels, idxLabels({10, 9}));  // the first label past the last class
+    CHECK_THROWS_WITH(readIdx(images, labels, 10, "x"), Catch::Contains("at byte 8") && Catch::Contains("label 10 out of range"));
     write(labels, idxLabels({1}));
     CHECK_THROWS_WITH(readIdx(images, labels, 10, "x"), Catch::Contains("1 labels for 2 images"));
     std::vector<uint8_t> gz;
