@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Mutation check: does the test suite catch small, realistic bugs?
-#   tools/mutation-test.sh [NAME-PATTERN]
+#   tools/mutation-test.sh [NAME-PATTERN...]
 # Copies the checkout (with uncommitted changes) to $REVNET_MUTATION_DIR (default
 # /tmp/revnet-mutation), builds it, checks that the suite passes there, then for each
-# tools/mutations/*.patch matching the pattern: applies it, rebuilds, runs the suite until its
+# tools/mutations/*.patch whose name contains one of the patterns (all without one): applies it, rebuilds, runs the suite until its
 # first failure, and reverts it. Prints each bug as caught (with the first test that failed) or
 # SURVIVED, then the score. A bug that does not build counts as not caught and is reported.
 # To add a bug: make the change in the source, `git diff -- FILE > tools/mutations/NN-name.patch`,
@@ -12,7 +12,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=${REVNET_MUTATION_DIR:-/tmp/revnet-mutation}
-pattern=${1:-}
+patterns=("$@")
 jobs=$(nproc)
 
 bash "$root/tools/install-deps.sh" --tests
@@ -33,7 +33,11 @@ if ! failed=$(suite); then echo "the unmutated suite fails ($failed): fix that f
 caught=0 total=0 survivors=()
 for patch in "$root"/tools/mutations/*.patch; do
   name=$(basename "$patch" .patch)
-  [[ -n "$pattern" && "$name" != *$pattern* ]] && continue
+  if [ ${#patterns[@]} -gt 0 ]; then
+    chosen=0
+    for p in "${patterns[@]}"; do [[ "$name" == *"$p"* ]] && chosen=1; done
+    [ $chosen -eq 1 ] || continue
+  fi
   total=$((total + 1))
   (cd "$work/src" && git apply "$patch")
   start=$SECONDS
