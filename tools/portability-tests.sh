@@ -4,7 +4,9 @@
 #      the network tests with a 256 KiB storage range, so that training steps run in batch chunks;
 #   2. lavapipe as a discrete GPU without ReBAR: tensors copied through staging, GPU-shaped kernels;
 #   3. SwiftShader, a second driver with limits near the minimums, and revnet train on it.
-# The slowest tests (the CPU convolution sweep, whole training runs) run once, in the main pass,
+# The slowest tests (the CPU convolution sweep, whole training runs, the command-line scripts of
+# signals, kills and a full disk, which test the trainer's logic, not the device) run once, in
+# the main pass; the shorter trainer tests (plan, data order, evaluation) run in every pass;
 # and so does the finite-difference network test, whose fresh draws land near its 5% bound now
 # and then (a ReLU kink; issue "Numerics" makes it exact);
 # SwiftShader runs 20-40x slower than lavapipe on training steps, so it takes the fast part of
@@ -13,7 +15,7 @@ set -euo pipefail
 build=${1:?usage: portability-tests.sh BUILD_DIR}
 cd "$build"
 jobs=$(nproc)
-slow='CPU variant|cli.signal|cli.run_directory|cli.kill_resume|cli.full_disk|cli.train_options|cli.bench|finite differences of the loss'
+slow='CPU variant|training on synthetic data learns|cli.signal|cli.run_directory|cli.kill_resume|cli.full_disk|cli.train_options|cli.bench|finite differences of the loss'
 swiftshader_slow="$slow|finite differences|training|plan is exact|each epoch|evaluation counts|cli.train|cli.memory|reversible gradients"
 swiftshader=/usr/lib/chromium/vk_swiftshader_icd.json
 
