@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 using namespace revnet;
 using namespace revnet::models;
@@ -31,6 +32,18 @@ Batch randomBatch(const Architecture& a, uint32_t n, std::mt19937& random) {
 void load(Engine& e, const Network& net, const Batch& b) {
     e.upload(net.input(), b.images);
     e.uploadBytes(net.labels(), std::as_bytes(std::span(b.labels)));
+}
+
+// A network of fresh weights (this seed) after one training step on a random batch.
+std::unique_ptr<Network> afterOneStep(Engine& e, const Architecture& arch, const NetworkOptions& options, uint64_t seed,
+                                      std::mt19937& random) {
+    auto net = std::make_unique<Network>(e, arch, options);
+    net->initialize(seed);
+    load(e, *net, randomBatch(arch, options.batch, random));
+    Recorder recorder(e.device());
+    net->recordTrainingStep(recorder);
+    recorder.run();
+    return net;
 }
 
 const ModelSpec kBottleneck{"bottleneck-test", Family::RevNet, Block::Bottleneck, {2, 2, 1}, {16, 8, 8, 16}};
@@ -94,12 +107,8 @@ TEST_CASE("running statistics move once per training step", "[network]") {
     NetworkOptions options;
     options.batch = 3;
     options.bnMomentum = 0.25f;
-    Network net(e, arch, options);
-    net.initialize(7);
-    load(e, net, randomBatch(arch, options.batch, random));
-    Recorder recorder(e.device());
-    net.recordTrainingStep(recorder);
-    recorder.run();
+    const auto stepped = afterOneStep(e, arch, options, 7, random);
+    const Network& net = *stepped;
     // From mean 0, variance 1: once is running = 0.25 * batch mean; twice would be 0.4375 * it.
     const auto stats = e.download(net.statistics());
     for (const auto& [name, channels] : arch.batchNorms()) {
@@ -290,12 +299,8 @@ TEST_CASE("running statistics at the default momentum: means and unbiased varian
     NetworkOptions options;
     options.batch = 3;
     REQUIRE(options.bnMomentum == 0.1f);
-    Network net(e, arch, options);
-    net.initialize(11);
-    load(e, net, randomBatch(arch, options.batch, random));
-    Recorder recorder(e.device());
-    net.recordTrainingStep(recorder);
-    recorder.run();
+    const auto stepped = afterOneStep(e, arch, options, 11, random);
+    const Network& net = *stepped;
     const auto stats = e.download(net.statistics());
     for (const auto& [name, channels] : arch.batchNorms()) {
         INFO(name);
