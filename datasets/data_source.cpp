@@ -23,10 +23,11 @@ Split loadUnchecked(const std::string& source) {
     if (source.rfind("synthetic", 0) == 0) {
         const auto spec = parseSynthetic(source);
         if (!spec)
-            throw std::invalid_argument("synthetic data is 'synthetic' or 'synthetic:CxHxW:K' with C up to 64, H and W "
-                                        "up to 1024, CxHxW up to 2^20 and K from 1 to 100000, not '" + source + "'");
-        const auto [c, h, w, k] = *spec;
-        Split s{synthetic(5000, c, h, w, k, 1, "synthetic train"), synthetic(1000, c, h, w, k, 2, "synthetic test")};
+            throw std::invalid_argument("synthetic data is 'synthetic' or 'synthetic:CxHxW:K[:N]' with C up to 64, H "
+                                        "and W up to 1024, CxHxW up to 2^20, K from 1 to 100000 and N from 1 to "
+                                        "1000000 images within 8 GiB, not '" + source + "'");
+        const auto [c, h, w, k, n] = *spec;
+        Split s{synthetic(n, c, h, w, k, 1, "synthetic train"), synthetic(spec->testImages(), c, h, w, k, 2, "synthetic test")};
         s.train.origin = s.test.origin = source;
         return s;
     }
@@ -49,20 +50,21 @@ std::optional<SyntheticSpec> parseSynthetic(const std::string& source) {
     SyntheticSpec spec;
     const char* at = source.data() + std::strlen("synthetic:");
     const char* end = source.data() + source.size();
-    uint32_t* fields[] = {&spec.channels, &spec.height, &spec.width, &spec.classes};
-    const char separators[] = {'x', 'x', ':'};
-    for (int i = 0; i < 4; ++i) {
+    uint32_t* fields[] = {&spec.channels, &spec.height, &spec.width, &spec.classes, &spec.images};
+    const char separators[] = {'x', 'x', ':', ':'};
+    for (int i = 0; i < 5; ++i) {
         const auto [next, error] = std::from_chars(at, end, *fields[i]);
         if (error != std::errc() || next == at) return std::nullopt;
         at = next;
-        if (i < 3) {
-            if (at == end || *at != separators[i]) return std::nullopt;
-            ++at;
-        }
+        if (at == end && i >= 3) break;  // the image count is optional
+        if (i == 4 || at == end || *at != separators[i]) return std::nullopt;
+        ++at;
     }
-    const auto [c, h, w, k] = spec;
+    const auto [c, h, w, k, n] = spec;
+    const uint64_t imageBytes = uint64_t(c) * h * w;
     const bool fits = at == end && c >= 1 && c <= 64 && h >= 1 && h <= 1024 && w >= 1 && w <= 1024 &&
-                      uint64_t(c) * h * w <= (1u << 20) && k >= 1 && k <= 100000;
+                      imageBytes <= (1u << 20) && k >= 1 && k <= 100000 && n >= 1 && n <= 1000000 &&
+                      imageBytes * n <= (uint64_t(1) << 33);
     return fits ? std::optional(spec) : std::nullopt;
 }
 

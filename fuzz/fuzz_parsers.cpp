@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } catch (const cli::UsageError&) {
     }
     if (const auto spec = datasets::parseSynthetic(text);
-        spec && uint64_t(spec->channels) * spec->height * spec->width > (1u << 20))
+        spec && (uint64_t(spec->channels) * spec->height * spec->width > (1u << 20) || spec->images == 0 ||
+                 uint64_t(spec->channels) * spec->height * spec->width * spec->images > (uint64_t(1) << 33)))
         __builtin_trap();
     try {
         (void)LimitOverrides::parse(text);

@@ -6,7 +6,7 @@ set -u
 revnet=$1 dir=$2
 rm -rf "$dir" && mkdir -p "$dir"
 run=$dir/run
-args=(train --data synthetic:1x8x8:3 --batch 250 --run-dir "$run")
+args=(train --data synthetic:1x8x8:3:1000 --batch 50 --run-dir "$run")
 fail() { echo "$*"; exit 1; }
 "$revnet" "${args[@]}" --epochs 1 >"$dir/first.log" 2>&1 || { cat "$dir/first.log"; fail "the first run failed"; }
 before=$(md5sum <"$run/checkpoint.safetensors")

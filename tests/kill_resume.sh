@@ -1,43 +1,56 @@
 #!/usr/bin/env bash
-# kill_resume.sh REVNET DIR: SIGKILL at random moments, and right as a checkpoint is being written
-# (its temporary file appears), never costs the last good checkpoint: after every kill the
-# checkpoint in the run directory loads (revnet eval), the next run resumes from it and clears
-# the killed save's temporary file, and the finished run has one metrics row per epoch.
+# kill_resume.sh REVNET DIR: SIGKILL never costs the last good checkpoint, whether it lands at a
+# random moment or in the middle of a save. For the latter, strace holds the save's fsync for ten
+# seconds (its temporary file written, not yet renamed) and the kill lands then. After every kill
+# the checkpoint in the run directory loads (revnet eval) or is the one before, the next run
+# resumes from it and clears the killed save's temporary file, and the finished run has one
+# metrics row per epoch.
 set -u
 revnet=$1 dir=$2
 rm -rf "$dir" && mkdir -p "$dir"
+command -v strace >/dev/null || { echo "strace is missing: tools/install-deps.sh --tests installs it"; exit 1; }
 run=$dir/run
-epochs=6
-args=(train --data synthetic:1x8x8:3 --batch 250 --epochs $epochs --run-dir "$run")  # 20 steps an epoch
+epochs=4
+args=(train --data synthetic:1x8x8:3:1000 --batch 50 --epochs $epochs --run-dir "$run")  # 20 steps an epoch
 fail() { echo "$*"; exit 1; }
+digest() { [ -e "$run/checkpoint.safetensors" ] && md5sum <"$run/checkpoint.safetensors" || echo none; }
+# Starts a run, resuming when there is a checkpoint, with any command put before revnet's.
 start() {
-  if [ -e "$run/checkpoint.safetensors" ]; then
-    "$revnet" "${args[@]}" --resume "$run/checkpoint.safetensors" >>"$dir/log" 2>&1 &
-  else
-    "$revnet" "${args[@]}" --overwrite >>"$dir/log" 2>&1 &
-  fi
+  local resume=(--overwrite)
+  [ -e "$run/checkpoint.safetensors" ] && resume=(--resume "$run/checkpoint.safetensors")
+  "$@" "$revnet" "${args[@]}" "${resume[@]}" >>"$dir/log" 2>&1 &
   pid=$!
 }
 RANDOM=7
-midsave=0
 for round in $(seq 4); do
-  start
+  before=$(digest)
   if [ $((round % 2)) -eq 0 ]; then
-    # Wait for a save to begin, then kill it part-way.
-    for _ in $(seq 200000); do
-      compgen -G "$run/checkpoint.safetensors.tmp-*" >/dev/null && break
+    start strace -f --seccomp-bpf -qq -o /dev/null -e trace=fsync -e inject=fsync:delay_enter=10000000:when=1
+    for _ in $(seq 600); do  # the save's temporary file, within a minute
+      temporary=$(compgen -G "$run/checkpoint.safetensors.tmp-*") && break
       kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
     done
-    compgen -G "$run/checkpoint.safetensors.tmp-*" >/dev/null && midsave=$((midsave + 1))
+    [ -n "$temporary" ] || { tail -20 "$dir/log"; fail "round $round: no save began"; }
+    kill -9 "${temporary##*.tmp-}"  # revnet, which strace runs: the file is named for its pid
+    kill -9 "$pid"                  # strace would sit out the delay
+    wait "$pid" 2>/dev/null
+    [ -e "$temporary" ] || fail "round $round: the killed save's temporary file is gone; the kill came too late"
+    [ "$(digest)" = "$before" ] || fail "round $round: a save killed part-way changed the checkpoint"
   else
-    sleep "$((RANDOM % 30 / 10)).$((RANDOM % 10))"
+    start
+    # The first round waits for a checkpoint, so that the later kills have one to lose.
+    while [ "$round" -eq 1 ] && [ ! -e "$run/checkpoint.safetensors" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    sleep "$((RANDOM % 20 / 10)).$((RANDOM % 10))"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
   fi
-  kill -9 "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  if [ -e "$run/checkpoint.safetensors" ]; then
+  # After a save killed part-way the checkpoint is byte for byte the one before; after a random
+  # kill it must load.
+  if [ $((round % 2)) -eq 1 ] && [ -e "$run/checkpoint.safetensors" ]; then
     "$revnet" eval "$run/checkpoint.safetensors" >"$dir/eval.log" 2>&1 || { cat "$dir/eval.log"; fail "round $round: the checkpoint does not load"; }
   fi
-  echo "round $round: killed; checkpoint $( [ -e "$run/checkpoint.safetensors" ] && grep -o 'test loss.*' "$dir/eval.log" || echo none)"
+  echo "round $round: killed; checkpoint $(digest)"
 done
 start
 wait "$pid" || { tail -20 "$dir/log"; fail "the last run failed"; }
@@ -45,4 +58,4 @@ rows=$(tail -n +2 "$run/metrics.csv" | cut -d, -f2 | tr '\n' ' ')
 [ "$rows" = "$(seq -s ' ' $epochs) " ] || fail "metrics.csv has epoch rows '$rows'"
 stray=$(ls -A "$run" | grep -v -x -e metrics.csv -e checkpoint.safetensors -e .revnet.lock)
 [ -z "$stray" ] || fail "stray files in the run directory: $stray"
-echo "killed $midsave saves part-way; kill -9 checks passed"
+echo "kill -9 checks passed"

@@ -6,7 +6,7 @@ set -u
 revnet=$1 dir=$2
 rm -rf "$dir" && mkdir -p "$dir"
 # 40 classes: hard enough that the last evaluation is far from 0 loss and 100% accuracy.
-args=(train --data synthetic:1x8x8:40 --batch 20 --run-dir "$dir/run")
+args=(train --data synthetic:1x8x8:40:1000 --batch 20 --run-dir "$dir/run")
 fail() { echo "$*"; exit 1; }
 
 "$revnet" "${args[@]}" --epochs 3 >"$dir/first.log" 2>&1 &

@@ -241,10 +241,22 @@ TEST_CASE("synthetic data specifications are whole numbers in range, nothing wra
     CHECK(spec->height == 17);
     CHECK(spec->width == 9);
     CHECK(spec->classes == 12);
+    CHECK(spec->images == 5000);
     CHECK(parseSynthetic("synthetic")->classes == 10);
+    const auto counted = parseSynthetic("synthetic:1x8x8:3:7");
+    REQUIRE(counted);
+    CHECK(counted->images == 7);
+    CHECK(counted->testImages() == 1);
+    CHECK(parseSynthetic("synthetic:1x8x8:3:1000")->testImages() == 200);
+    CHECK(parseSynthetic("synthetic:64x128x128:3:8192"));  // 8 GiB exactly
     for (const char* bad : {"synthetic:", "synthetic:1x8x8", "synthetic:1x8x8:", "synthetic:1x8x8:3x", "synthetic:0x8x8:3",
                             "synthetic:1x8x8:0", "synthetic:1x4294967297x8:3", "synthetic:1x-8x8:3", "synthetic:1x8x8:3 ",
-                            "synthetic:65x8x8:3", "synthetic:2x1024x1024:3", "synthetic:1x8x8:100001", "synthetics"})
+                            "synthetic:65x8x8:3", "synthetic:2x1024x1024:3", "synthetic:1x8x8:100001", "synthetics",
+                            "synthetic:1x8x8:3:", "synthetic:1x8x8:3:0", "synthetic:1x8x8:3:1000001", "synthetic:1x8x8:3:5:",
+                            "synthetic:1x8x8:3x5", "synthetic:64x128x128:3:8193"})
         CHECK_FALSE(parseSynthetic(bad));
     CHECK_THROWS_WITH(loadData("synthetic:1x4294967297x8:3"), Catch::Contains("not 'synthetic:1x4294967297x8:3'"));
+    const Split small = loadData("synthetic:1x8x8:3:12");
+    CHECK(small.train.size() == 12);
+    CHECK(small.test.size() == 2);
 }

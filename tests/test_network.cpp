@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <memory>
 
 using namespace revnet;
@@ -180,11 +181,16 @@ TEST_CASE("the engine's measured memory of a training step equals the plan", "[n
 }
 
 TEST_CASE("network gradients agree with finite differences of the loss", "[network]") {
-    // An independent check of what both backprop modes share: for the largest gradient entry of
-    // several parameter tensors, a central difference of the mean loss agrees within 5% (+5e-4
-    // for the float32 loss's rounding over steps near 5e-4). Measured: the differences converge to
-    // the gradients as the step shrinks (at 3e-2 they are up to 25% off, from ReLU kinks and batch
-    // norm's curvature; at 3e-4 within 1%); a wrong or missing term stays off by far more.
+    // An independent check of what both backprop modes share: for every kind of parameter tensor
+    // a model has (its name less the stage and unit: stem.conv.weight, F.bn1.bias, shortcut1.weight,
+    // head.fc.bias, ...), in a unit drawn at random, a central difference of the mean loss at the
+    // tensor's largest gradient entry agrees within 5% (or 5e-4 for the float32 loss's rounding
+    // over steps near 5e-4). Measured: the differences converge to the gradients as the step shrinks
+    // (at 3e-2 they are up to 25% off, from ReLU kinks and batch norm's curvature; at 3e-4 within
+    // 1%); a wrong or missing term stays off by far more. With central differences only, a ReLU
+    // input within a step of its kink failed 1 of 10 fresh draws (one-sided slopes measured 13%
+    // apart down to steps of 1e-4, and backprop matched one of them); with one-sided ones too,
+    // 42 of 42 passed (2026-12-01). Checking every tensor takes 80 s, so each draw samples a unit.
     auto random = test::freshRandom();
     Engine& e = test::engine();
     for (const ModelSpec& spec : {modelByName("revnet-20"), modelByName("resnet-32"), kBottleneck}) {
@@ -207,19 +213,27 @@ TEST_CASE("network gradients agree with finite differences of the loss", "[netwo
             recorder.run();
             return double(e.download(net.metrics())[0]) / options.batch;
         };
-        for (const char* parameter : {"stem.conv.weight", "stage1.unit0.F.conv2.weight", "stage2.unit0.F.bn1.weight",
-                                      "stage3.unit0.F.conv1.weight", "stage2.unit0.shortcut2.weight", "head.bn.bias",
-                                      "head.fc.weight"}) {
-            INFO(parameter);
-            const auto known = std::find_if(net.parameters().begin(), net.parameters().end(),
-                                            [&](const auto& p) { return p.spec.name == parameter; });
-            if (known == net.parameters().end()) continue;  // a shortcut only projection units have
-            const auto& p = *known;
+        std::map<std::string, std::vector<const Network::Parameter*>> kinds;
+        for (const auto& p : net.parameters()) {
+            const std::string& full = p.spec.name;
+            const bool inUnit = full.rfind("stage", 0) == 0;
+            kinds[inUnit ? full.substr(full.find('.', full.find(".unit") + 1) + 1) : full].push_back(&p);
+        }
+        REQUIRE(kinds.size() >= 10);
+        for (const auto& [kind, members] : kinds) {
+            const auto& p = *members[std::uniform_int_distribution<std::size_t>(0, members.size() - 1)(random)];
+            INFO(p.spec.name);
             std::size_t at = p.offset;
             for (std::size_t i = p.offset; i < p.offset + p.spec.elements(); ++i)
                 if (std::fabs(gradients[i]) > std::fabs(gradients[at])) at = i;
-            // A ReLU kink inside one step's reach can spoil that difference: the closest of three counts.
+            // A ReLU input within a step of its kink bends the loss inside the difference's reach:
+            // then the one-sided difference away from the kink is the clean one (backprop takes one
+            // side's slope at a kink). The closest of central and one-sided differences counts.
+            const auto within = [&](double difference) {
+                return std::fabs(difference - gradients[at]) <= std::max(0.05 * std::fabs(gradients[at]), 5e-4);
+            };
             const float original = weights[at];
+            const double base = loss();
             double closest = 1e30;
             for (float step : {1e-3f, 5e-4f, 2.5e-4f}) {
                 weights[at] = original + step;
@@ -227,10 +241,12 @@ TEST_CASE("network gradients agree with finite differences of the loss", "[netwo
                 weights[at] = original - step;
                 const double down = loss();
                 weights[at] = original;
-                const double difference = (up - down) / (2 * step);
-                if (std::fabs(difference - gradients[at]) < std::fabs(closest - gradients[at])) closest = difference;
+                for (double difference : {(up - down) / (2 * step), (up - base) / step, (base - down) / step})
+                    if (std::fabs(difference - gradients[at]) < std::fabs(closest - gradients[at])) closest = difference;
+                if (within(closest)) break;
             }
-            CHECK(closest == Approx(gradients[at]).epsilon(0.05).margin(5e-4));
+            INFO("difference " << closest << ", gradient " << gradients[at]);
+            CHECK(within(closest));
         }
     }
 }

@@ -173,7 +173,7 @@ TEST_CASE("checkpoints replace only regular files, and a failed save leaves the 
 
 TEST_CASE("training on synthetic data learns, and resuming repeats the run exactly", "[training]") {
     Engine& e = test::engine();
-    const datasets::Split data = datasets::loadData("synthetic:1x16x16:10");
+    const datasets::Split data = datasets::loadData("synthetic:1x16x16:10:2500");
     const std::string dirA = scratch("run-a").string(), dirB = scratch("run-b").string();
     std::vector<double> uninterrupted;
     {
@@ -184,25 +184,25 @@ TEST_CASE("training on synthetic data learns, and resuming repeats the run exact
         const double first = std::accumulate(l.begin(), l.begin() + 10, 0.0) / 10;
         const double last = std::accumulate(l.end() - 10, l.end(), 0.0) / 10;
         INFO("first 10 steps " << first << ", last 10 " << last);
-        CHECK(last < 0.02 * first);  // runs reach 0.0013 of it
+        CHECK(last < 0.01 * first);  // runs reach 0.005 of it
         CHECK(a.evaluate().accuracy >= 0.99);  // runs reach 100%; chance is 10%
         CHECK(fs::exists(fs::path(dirA) / "metrics.csv"));
     }
     const fs::path checkpoint = fs::path(dirB) / "checkpoint.safetensors";
     {
         Trainer b(e, smallRun(dirB), data);
-        // Stops mid-epoch 2 (100 steps an epoch) with a checkpoint.
-        CHECK(b.run({.stop = [](uint64_t step) { return step >= 130; }}) == Trainer::End::Stopped);
+        // Stops mid-epoch 2 (50 steps an epoch) with a checkpoint.
+        CHECK(b.run({.stop = [](uint64_t step) { return step >= 65; }}) == Trainer::End::Stopped);
     }
     // As if the run had gone on and written epoch 2's row, then failed to save its checkpoint:
     // the resumed run must not keep that row beside its own.
-    std::ofstream(fs::path(dirB) / "metrics.csv", std::ios::app) << "200,2,0.1,9,9,9,9,9,9\n";
+    std::ofstream(fs::path(dirB) / "metrics.csv", std::ios::app) << "100,2,0.1,9,9,9,9,9,9\n";
     Trainer c(e, smallRun(dirB), data);
     c.restore(checkpoint);
-    CHECK(c.step() == 130);
+    CHECK(c.step() == 65);
     CHECK(c.run() == Trainer::End::Finished);
-    REQUIRE(c.stepLosses().size() == uninterrupted.size() - 130);
-    for (std::size_t i = 0; i < c.stepLosses().size(); ++i) CHECK(c.stepLosses()[i] == uninterrupted[130 + i]);
+    REQUIRE(c.stepLosses().size() == uninterrupted.size() - 65);
+    for (std::size_t i = 0; i < c.stepLosses().size(); ++i) CHECK(c.stepLosses()[i] == uninterrupted[65 + i]);
     // The metrics files agree row for row, but for speed and peak memory (the resumed process
     // has its own): the resumed epoch's training means include the steps before the stop.
     auto rows = [](const std::string& dir) {
@@ -217,8 +217,8 @@ TEST_CASE("training on synthetic data learns, and resuming repeats the run exact
     };
     CHECK(rows(dirA).size() == 3);
     CHECK(rows(dirB) == rows(dirA));
-    // Each row's rate is its epoch's last step's: step 99 before the drop at 100 (0.5 of 200
-    // steps); step 199 after both drops (0.75 of 200 is 150).
+    // Each row's rate is its epoch's last step's: step 49 before the drop at 50 (0.5 of 100
+    // steps); step 99 after both drops (0.75 of 100 is 75).
     for (const auto& [row, rate] : {std::pair{1, 0.1}, std::pair{2, 0.001}}) {
         std::stringstream fields(rows(dirA)[row]);
         std::string step, epoch, lr;

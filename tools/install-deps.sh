@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages revnet-vk builds, tests and trains with, if any are missing.
-# With --tests, also what only the tests need (SwiftShader, the second Vulkan driver they run on);
+# With --tests, also what only the tests need (SwiftShader, the second Vulkan driver they run on,
+# and strace, which holds a checkpoint save open for a kill);
 # with --fuzz, clang and libFuzzer (tools/fuzz.sh).
 # When not root, prints the exact command to run instead.
 set -euo pipefail
@@ -11,7 +12,7 @@ packages=(
   glslc libshaderc-dev spirv-tools libglm-dev catch2 zlib1g-dev nlohmann-json3-dev
   dataset-fashion-mnist
 )
-[ "${1:-}" = "--tests" ] && packages+=(chromium-common)  # ships SwiftShader's Vulkan driver
+[ "${1:-}" = "--tests" ] && packages+=(chromium-common strace)  # SwiftShader's Vulkan driver; kill_resume.sh
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libfuzzer-14-dev libclang-rt-14-dev)
 
 missing=()
