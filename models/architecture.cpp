@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <sstream>
 #include <stdexcept>
 
@@ -24,14 +25,90 @@ const std::vector<ModelSpec>& catalog() {
     return models;
 }
 
-const ModelSpec& modelByName(const std::string& name) {
-    std::string lower = name;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+namespace {
+
+std::string lowerCase(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+    return text;
+}
+
+// "2-2-11-2" as numbers from 1 to `most`; `what` names the part for the error.
+std::vector<uint32_t> numberList(const std::string& text, uint32_t most, const std::string& what) {
+    std::vector<uint32_t> out;
+    const char* at = text.data();
+    const char* end = text.data() + text.size();
+    while (true) {
+        uint32_t value = 0;
+        const auto [next, error] = std::from_chars(at, end, value);
+        if (error != std::errc() || next == at || value < 1 || value > most)
+            throw std::invalid_argument(what + ": '" + text + "' is not a list of whole numbers from 1 to " +
+                                        std::to_string(most) + " joined by '-'");
+        out.push_back(value);
+        if (next == end) return out;
+        if (*next != '-') throw std::invalid_argument(what + ": unexpected '" + std::string(1, *next) + "' in '" + text + "'");
+        at = next + 1;
+    }
+}
+
+}  // namespace
+
+ModelSpec parseModelSpec(const std::string& text) {
+    const std::string lower = lowerCase(text);
+    const auto colon = lower.find(':');
+    const std::string family = lower.substr(0, colon);
+    const std::string context = "model spec '" + text + "'";
+    if (colon == std::string::npos || (family != "revnet" && family != "resnet"))
+        throw std::invalid_argument(context + ": it starts with 'revnet:' or 'resnet:'");
+    ModelSpec spec{lower, family == "revnet" ? Family::RevNet : Family::ResNet, Block::Basic, {}, {}};
+    std::stringstream fields(lower.substr(colon + 1));
+    bool blockSeen = false;
+    for (std::string field; std::getline(fields, field, ',');) {
+        const auto equals = field.find('=');
+        const std::string key = field.substr(0, equals), value = equals == std::string::npos ? "" : field.substr(equals + 1);
+        if (equals == std::string::npos || value.empty())
+            throw std::invalid_argument(context + ": '" + field + "' is not key=value");
+        const bool repeated = (key == "units" && !spec.units.empty()) || (key == "channels" && !spec.channels.empty()) ||
+                              (key == "block" && blockSeen);
+        if (repeated) throw std::invalid_argument(context + ": " + key + " is given twice");
+        if (key == "units") {
+            spec.units = numberList(value, 1000, context + ": units");
+        } else if (key == "channels") {
+            spec.channels = numberList(value, 4096, context + ": channels");
+        } else if (key == "block") {
+            if (value != "basic" && value != "bottleneck")
+                throw std::invalid_argument(context + ": block is basic or bottleneck, not '" + value + "'");
+            spec.block = value == "basic" ? Block::Basic : Block::Bottleneck;
+            blockSeen = true;
+        } else {
+            throw std::invalid_argument(context + ": unknown key '" + key + "' (known: units, channels, block)");
+        }
+    }
+    if (spec.units.empty() || spec.channels.empty())
+        throw std::invalid_argument(context + ": units and channels are both needed, as in "
+                                    "revnet:units=3-3-3,channels=32-32-64-112");
+    if (spec.units.size() > 8) throw std::invalid_argument(context + ": units: more than 8 stages");
+    if (spec.channels.size() != spec.units.size() + 1)
+        throw std::invalid_argument(context + ": channels: " + std::to_string(spec.units.size()) + " stages need " +
+                                    std::to_string(spec.units.size() + 1) + " channel counts (the stem's first), not " +
+                                    std::to_string(spec.channels.size()));
+    return spec;
+}
+
+ModelSpec modelByName(const std::string& name) {
+    if (name.find(':') != std::string::npos) return parseModelSpec(name);
+    const std::string lower = lowerCase(name);
     for (const auto& m : catalog())
         if (m.name == lower) return m;
     std::string known;
     for (const auto& m : catalog()) known += (known.empty() ? "" : ", ") + m.name;
-    throw std::invalid_argument("unknown model '" + name + "'; known: " + known);
+    throw std::invalid_argument("unknown model '" + name + "'; known: " + known +
+                                ", or a spec such as revnet:units=3-3-3,channels=32-32-64-112");
+}
+
+std::string joined(const std::vector<uint32_t>& numbers, char separator) {
+    std::string out;
+    for (uint32_t n : numbers) out += (out.empty() ? "" : std::string(1, separator)) + std::to_string(n);
+    return out;
 }
 
 namespace {
@@ -54,19 +131,26 @@ FunctionSpec residualFunction(std::string prefix, Block block, uint32_t in, uint
 }  // namespace
 
 Architecture expand(const ModelSpec& spec, uint32_t inChannels, uint32_t height, uint32_t width, uint32_t classes) {
-    if (height % 4 || width % 4 || height == 0 || width == 0)
+    if (spec.units.empty() || spec.channels.size() != spec.units.size() + 1)
+        throw std::invalid_argument(spec.name + ": one channel count per stage and the stem's");
+    const uint32_t strided = uint32_t(spec.units.size() - 1), reduction = 1u << strided;
+    if (height % reduction || width % reduction || height == 0 || width == 0)
         throw std::invalid_argument("input size " + std::to_string(height) + "x" + std::to_string(width) +
-                                    " is not divisible by 4, which the two strided stages need");
+                                    " is not divisible by " + std::to_string(reduction) + ", which " + spec.name +
+                                    "'s " + std::to_string(strided) + " strided stages need");
     if (inChannels == 0 || classes == 0) throw std::invalid_argument("a model needs input channels and classes");
     const bool rev = spec.family == Family::RevNet;
     const uint32_t widen = spec.block == Block::Bottleneck ? 4 : 1;
     Architecture a{spec, inChannels, height, width, classes, {inChannels, spec.channels[0], 3, 1}, {}, 0, 0, 0};
     uint32_t channels = spec.channels[0], h = height, w = width;
     bool firstOfNetwork = true;
-    for (uint32_t stage = 0; stage < 3; ++stage) {
+    for (uint32_t stage = 0; stage < spec.units.size(); ++stage) {
         const uint32_t outChannels = spec.channels[stage + 1] * widen;
         if (rev && (outChannels % 2 || channels % 2))
             throw std::invalid_argument(spec.name + ": a RevNet needs even channel counts");
+        if (rev && spec.block == Block::Bottleneck && spec.channels[stage + 1] % 2)
+            throw std::invalid_argument(spec.name + ": a bottleneck RevNet needs even stage channel counts (each half's "
+                                        "bottleneck is half of one)");
         for (uint32_t u = 0; u < spec.units[stage]; ++u) {
             UnitSpec unit;
             unit.prefix = "stage" + std::to_string(stage + 1) + ".unit" + std::to_string(u);
@@ -167,8 +251,7 @@ std::string Architecture::describe() const {
     std::ostringstream s;
     const char* shortcutNames[] = {"identity", "avg pool 2x2 + zero channels", "1x1 conv projection"};
     s << spec.name << ": " << (spec.family == Family::RevNet ? "RevNet" : "ResNet") << ", "
-      << (spec.block == Block::Basic ? "basic" : "bottleneck") << " units " << spec.units[0] << "-" << spec.units[1]
-      << "-" << spec.units[2] << ", input " << inChannels << "x" << height << "x" << width << ", " << classes
+      << (spec.block == Block::Basic ? "basic" : "bottleneck") << " units " << joined(spec.units) << ", input " << inChannels << "x" << height << "x" << width << ", " << classes
       << " classes\n";
     s << "  stem        conv 3x3 " << stem.in << "->" << stem.out << ", bn, relu    " << height << "x" << width << "\n";
     for (const auto& u : units) {

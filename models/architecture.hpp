@@ -17,14 +17,22 @@ struct ModelSpec {
     std::string name;
     Family family;
     Block block;
-    std::array<uint32_t, 3> units;     // per stage
-    std::array<uint32_t, 4> channels;  // stem, stage 1, 2, 3 (bottleneck units are 4x as wide)
+    std::vector<uint32_t> units;     // per stage: the first keeps the input's size, each later one halves it
+    std::vector<uint32_t> channels;  // the stem's, then each stage's (bottleneck units are 4x as wide)
 };
 
 // RevNet-38/110/164, ResNet-32/110/164 (the paper's CIFAR configurations), and more.
 const std::vector<ModelSpec>& catalog();
-// By name, case-insensitive ("revnet-38"); throws listing the catalog when there is none.
-const ModelSpec& modelByName(const std::string& name);
+// A catalog name, case-insensitive ("revnet-38"), or a model spec string (parseModelSpec).
+// Throws std::invalid_argument listing the catalog, or saying which part of a spec is wrong.
+ModelSpec modelByName(const std::string& name);
+// "revnet:units=2-2-2,channels=32-32-64-128[,block=basic|bottleneck]" (or "resnet:..."): any
+// number of stages from 1 to 8 with 1 to 1000 units each, and one channel count more than
+// stages (the stem's first), each 1 to 4096. The spec's name is the text, lower-cased.
+ModelSpec parseModelSpec(const std::string& text);
+
+// "3-3-3": the numbers joined by `separator`.
+std::string joined(const std::vector<uint32_t>& numbers, char separator = '-');
 
 struct ConvSpec {
     uint32_t in, out, kernel, stride;
@@ -82,7 +90,7 @@ struct Architecture {
     std::string describe() const;  // the layer listing of `revnet models`
 };
 
-// Spatial sizes must be divisible by 4 (two strided stages).
+// Spatial sizes must be divisible by 2 for each stage after the first (each strides by 2).
 Architecture expand(const ModelSpec& spec, uint32_t inChannels, uint32_t height, uint32_t width, uint32_t classes);
 
 }  // namespace revnet::models

@@ -40,3 +40,62 @@ TEST_CASE("model structure: reversible units, shortcuts, shapes", "[models]") {
     CHECK_THROWS_WITH(expand(modelByName("revnet-38"), 3, 30, 30, 10), Catch::Contains("divisible by 4"));
     CHECK_THROWS_WITH(modelByName("revnet-39"), Catch::Contains("revnet-38"));
 }
+
+TEST_CASE("model spec strings give any shape: a catalog model's twin, more stages, clear errors", "[models]") {
+    // The catalog's RevNet-38 written out is the same network, parameter for parameter.
+    const Architecture twin = expand(modelByName("RevNet:units=3-3-3,channels=32-32-64-112"), 3, 32, 32, 10);
+    const Architecture known = expand(modelByName("revnet-38"), 3, 32, 32, 10);
+    CHECK(twin.parameterCount() == 464890);
+    REQUIRE(twin.parameters().size() == known.parameters().size());
+    for (std::size_t i = 0; i < known.parameters().size(); ++i) {
+        CHECK(twin.parameters()[i].name == known.parameters()[i].name);
+        CHECK(twin.parameters()[i].shape == known.parameters()[i].shape);
+    }
+    CHECK(twin.spec.name == "revnet:units=3-3-3,channels=32-32-64-112");
+
+    // Four bottleneck stages: each after the first halves the size and widens to 4x its channels.
+    const Architecture four = expand(modelByName("resnet:units=1-2-1-3,channels=8-8-16-24-32,block=bottleneck"), 3, 40, 24, 7);
+    REQUIRE(four.units.size() == 7);
+    CHECK(four.units[0].stride == 1);
+    CHECK(four.units[0].shortcut == Shortcut::Projection);  // 8 -> 32 channels
+    CHECK(four.units[1].stride == 2);
+    CHECK(four.units[3].stride == 2);
+    CHECK(four.units[4].stride == 2);
+    CHECK(four.units[5].stride == 1);
+    CHECK(four.units[4].outChannels == 128);
+    CHECK(four.topChannels == 128);
+    CHECK(four.topHeight == 5);
+    CHECK(four.topWidth == 3);
+    // Counted by hand: stem 3x3 3->8 + bn; per unit bn-conv1x1 in->c, bn-conv3x3 c->c, bn-conv1x1 c->4c
+    // (+ 1x1 in->4c projection where the shape changes), less the first unit's leading bn (the
+    // stem's just ran); head bn + fc 128->7.
+    auto unit = [](uint64_t in, uint64_t c, bool projection) {
+        return 2 * in + in * c + 2 * c + 9 * c * c + 2 * c + c * 4 * c + (projection ? in * 4 * c : 0);
+    };
+    const uint64_t expected = 9 * 3 * 8 + 2 * 8 + unit(8, 8, true) - 2 * 8 + unit(32, 16, true) + unit(64, 16, false) +
+                              unit(64, 24, true) + unit(96, 32, true) + 2 * unit(128, 32, false) + 2 * 128 + 128 * 7 + 7;
+    CHECK(four.parameterCount() == expected);
+    CHECK_THROWS_WITH(expand(four.spec, 3, 36, 24, 7), Catch::Contains("not divisible by 8"));
+
+    const std::pair<const char*, const char*> bad[] = {
+        {"revnet:units=3-3-3", "units and channels are both needed"},
+        {"revnet:units=3-x-3,channels=8-8-8-8", "units: '3-x-3' is not a list of whole numbers"},
+        {"revnet:units=3-0-3,channels=8-8-8-8", "from 1 to 1000"},
+        {"revnet:units=3-3,channels=8-8-8-8", "2 stages need 3 channel counts"},
+        {"revnet:units=3-3-3,channels=8-8-8-5000", "channels: '8-8-8-5000'"},
+        {"revnet:units=3-3-3,channels=8-8-8-8,block=wide", "block is basic or bottleneck, not 'wide'"},
+        {"revnet:units=3-3-3,channels=8-8-8-8,depth=5", "unknown key 'depth'"},
+        {"revnet:units=3-3-3,units=3,channels=8-8-8-8", "units is given twice"},
+        {"revnet:units=3-3-3,channels", "'channels' is not key=value"},
+        {"densenet:units=3", "starts with 'revnet:' or 'resnet:'"},
+        {"revnet:units=1-1-1-1-1-1-1-1-1,channels=8-8-8-8-8-8-8-8-8-8", "more than 8 stages"},
+        {"revnet:units=3-3-3,channels=8-8-8-8;", "unexpected ';'"},
+    };
+    for (const auto& [text, message] : bad) {
+        INFO(text);
+        CHECK_THROWS_WITH(modelByName(text), Catch::Contains(message) && Catch::Contains(text));
+    }
+    CHECK_THROWS_WITH(expand(modelByName("revnet:units=1-1,channels=8-8-9"), 3, 8, 8, 2), Catch::Contains("even"));
+    CHECK_THROWS_WITH(expand(modelByName("revnet:units=1-1,channels=8-8-3,block=bottleneck"), 3, 8, 8, 2),
+                      Catch::Contains("even stage channel counts"));
+}

@@ -15,8 +15,9 @@ namespace {
 const char* kHelp =
     "usage: revnet models [MODEL...] [--input CxHxW] [--classes K] [--check-reconstruction [--batch N]]\n"
     "                     [engine options]\n\n"
-    "Without a model: every model of the catalog with its parameter count. With models: their\n"
-    "layers. --input (default 3x32x32) and --classes (default 10) set the data the models are\n"
+    "Without a model: every model of the catalog with its parameter count. With models (names\n"
+    "or spec strings such as revnet:units=2-2-2-2,channels=32-32-64-128-256,block=bottleneck):\n"
+    "their layers. --input (default 3x32x32) and --classes (default 10) set the data the models are\n"
     "expanded for. --check-reconstruction runs one reversible training step on random data\n"
     "(batch N, default 8) and prints, per reversible unit, the largest difference between its\n"
     "input in the forward pass and the input rebuilt in the backward pass, relative to the input's\n"
@@ -71,20 +72,18 @@ int modelsCommand(Arguments& args) {
 
     if (names.empty()) {
         if (check) throw UsageError("say which models to check");
-        std::printf("%-12s %-8s %-11s %-9s %-16s %12s\n", "model", "family", "block", "units", "channels",
+        std::printf("%-12s %-8s %-11s %-9s %-18s %12s\n", "model", "family", "block", "units", "channels",
                     "parameters");
         for (const auto& m : models::catalog()) {
             const auto a = models::expand(m, input.c, input.h, input.w, classes);
-            char units[32], channels[32];
-            std::snprintf(units, sizeof units, "%u-%u-%u", m.units[0], m.units[1], m.units[2]);
-            std::snprintf(channels, sizeof channels, "%u,%u,%u,%u", m.channels[0], m.channels[1], m.channels[2],
-                          m.channels[3]);
-            std::printf("%-12s %-8s %-11s %-9s %-16s %12llu\n", m.name.c_str(),
+            std::printf("%-12s %-8s %-11s %-9s %-18s %12llu\n", m.name.c_str(),
                         m.family == models::Family::RevNet ? "RevNet" : "ResNet",
-                        m.block == models::Block::Basic ? "basic" : "bottleneck", units, channels,
-                        static_cast<unsigned long long>(a.parameterCount()));
+                        m.block == models::Block::Basic ? "basic" : "bottleneck", models::joined(m.units).c_str(),
+                        models::joined(m.channels, ',').c_str(), static_cast<unsigned long long>(a.parameterCount()));
         }
         std::printf("\n(parameters for %ux%ux%u inputs and %u classes)\n", input.c, input.h, input.w, classes);
+        std::printf("Any other shape is a spec: revnet:units=2-2-2-2,channels=32-32-64-128-256[,block=bottleneck]\n"
+                    "(resnet:... likewise).\n");
         return 0;
     }
     for (const auto& name : names) {

@@ -8,10 +8,11 @@
 #include "training/trainer.hpp"
 
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <csignal>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <unistd.h>
@@ -24,7 +25,8 @@ const char* kTrainHelp =
     "usage: revnet train [options] [engine options]\n\n"
     "Trains a model and evaluates it on the test set after every epoch. Defaults train a small\n"
     "RevNet on Fashion-MNIST (Debian's dataset-fashion-mnist) with the paper's recipe.\n\n"
-    "  --model NAME       a model of 'revnet models' (default revnet-20)\n"
+    "  --model NAME       a model of 'revnet models' (default revnet-20), or a spec such as\n"
+    "                     revnet:units=2-2-2,channels=32-32-64-128[,block=bottleneck]\n"
     "  --data SOURCE      fashion-mnist (default), synthetic[:CxHxW:K[:N]] (N training images,\n"
     "                     default 5000), or a directory of CIFAR-10 (data_batch_*.bin), CIFAR-100\n"
     "                     (train.bin) or IDX files\n"
@@ -151,7 +153,13 @@ int trainCommand(Arguments& args) {
     models::modelByName(c.model);  // an unknown model fails before the data loads
     if (c.runDirectory.empty() && resume) c.runDirectory = std::filesystem::path(*resume).parent_path().string();
     if (c.runDirectory.empty() && resume) c.runDirectory = ".";
-    if (c.runDirectory.empty()) c.runDirectory = training::RunDirectory::createUnique("runs", c.model).string();
+    if (c.runDirectory.empty()) {
+        // A spec string's ':', ',' and '=' make an awkward directory name.
+        std::string prefix = c.model;
+        for (char& ch : prefix)
+            if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '.') ch = '_';
+        c.runDirectory = training::RunDirectory::createUnique("runs", prefix).string();
+    }
     // Held to the end: a second run into it is refused; unwritable fails here, before training.
     const training::RunDirectory runDirectory(c.runDirectory, resume      ? training::RunMode::Resume
                                                               : overwrite ? training::RunMode::Overwrite
