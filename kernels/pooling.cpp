@@ -52,6 +52,48 @@ void avgPool2x2BackwardChunk(Pipelines& pipelines, Recorder& recorder, const Ten
                       rowsGrid(pipelines.device(), uint64_t{i.n} * i.c, items, group * kItems));
 }
 
+// The sizes that lead the push constants of max_pool_3x3_forward.comp and _backward.comp.
+struct MaxPoolSizes {
+    uint32_t N, C, H, W, OH, OW;
+};
+
+MaxPoolSizes maxPoolSizes(const TensorView& x, const TensorView& y, const char* name) {
+    const Shape& in = x.shape();
+    const Shape expected = maxPool3x3Output(in);
+    if (y.shape() != expected)
+        throw std::invalid_argument(std::string(name) + ": pools " + toString(in) + " into " + toString(expected) +
+                                    ", not " + toString(y.shape()));
+    return {in.n, in.c, in.h, in.w, expected.h, expected.w};
+}
+
+void maxPool3x3ForwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
+    const char* name = "max_pool_3x3_forward";
+    struct Push {
+        MaxPoolSizes sizes;
+        ChannelView x, y;
+    } push{maxPoolSizes(x, y, name), channelView(x, name), channelView(y, name)};
+    const uint32_t items = push.sizes.OH * push.sizes.OW;
+    const uint32_t group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(pipelines.device(), kGroup));
+    recorder.dispatch(pipelines.get(name, {{0, group}, {8, kItems}}), {x, y}, push,
+                      rowsGrid(pipelines.device(), uint64_t{push.sizes.N} * push.sizes.C, items, group * kItems));
+}
+
+void maxPool3x3BackwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+                             const TensorView& dx, bool accumulate) {
+    const char* name = "max_pool_3x3_backward";
+    if (dx.shape() != x.shape())
+        throw std::invalid_argument(std::string(name) + ": the gradient " + toString(dx.shape()) +
+                                    " is not shaped as the input " + toString(x.shape()));
+    struct Push {
+        MaxPoolSizes sizes;
+        ChannelView x, dy, dx;
+    } push{maxPoolSizes(x, dy, name), channelView(x, name), channelView(dy, name), channelView(dx, name)};
+    const uint32_t items = push.sizes.H * push.sizes.W;
+    const uint32_t group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(pipelines.device(), kGroup));
+    recorder.dispatch(pipelines.get(name, {{0, group}, {1, accumulate ? 1u : 0u}, {8, kItems}}), {x, dy, dx}, push,
+                      rowsGrid(pipelines.device(), uint64_t{push.sizes.N} * push.sizes.C, items, group * kItems));
+}
+
 void globalAvgPoolForwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
     const char* name = "global_avg_pool_forward";
     const Shape& s = x.shape();
@@ -96,6 +138,24 @@ void avgPool2x2Backward(Pipelines& pipelines, Recorder& recorder, const TensorVi
                    [&](uint32_t first, uint32_t count) {
                        avgPool2x2BackwardChunk(pipelines, recorder, dy.batch(first, count), dx.batch(first, count),
                                                padBefore, accumulate);
+                   });
+}
+
+Shape maxPool3x3Output(const Shape& input) { return {input.n, input.c, (input.h + 1) / 2, (input.w + 1) / 2}; }
+
+void maxPool3x3Forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
+    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, y}, "max_pool_3x3_forward"),
+                   [&](uint32_t first, uint32_t count) {
+                       maxPool3x3ForwardChunk(pipelines, recorder, x.batch(first, count), y.batch(first, count));
+                   });
+}
+
+void maxPool3x3Backward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+                        const TensorView& dx, bool accumulate) {
+    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, dy, dx}, "max_pool_3x3_backward"),
+                   [&](uint32_t first, uint32_t count) {
+                       maxPool3x3BackwardChunk(pipelines, recorder, x.batch(first, count), dy.batch(first, count),
+                                               dx.batch(first, count), accumulate);
                    });
 }
 

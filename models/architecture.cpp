@@ -21,6 +21,9 @@ const std::vector<ModelSpec>& catalog() {
         {"revnet-110", Family::RevNet, Block::Basic, {9, 9, 9}, {32, 32, 64, 128}},
         {"revnet-164", Family::RevNet, Block::Bottleneck, {9, 9, 9}, {32, 32, 64, 128}},
         {"revnet-302", Family::RevNet, Block::Basic, {25, 25, 25}, {32, 32, 64, 128}},
+        // The paper's ImageNet RevNets, as the authors' configurations give them.
+        {"revnet-54", Family::RevNet, Block::Bottleneck, {2, 2, 3, 2}, {128, 128, 256, 512, 832}, Stem::ImageNet},
+        {"revnet-104", Family::RevNet, Block::Bottleneck, {2, 2, 11, 2}, {128, 128, 256, 512, 832}, Stem::ImageNet},
     };
     return models;
 }
@@ -61,14 +64,14 @@ ModelSpec parseModelSpec(const std::string& text) {
         throw std::invalid_argument(context + ": it starts with 'revnet:' or 'resnet:'");
     ModelSpec spec{lower, family == "revnet" ? Family::RevNet : Family::ResNet, Block::Basic, {}, {}};
     std::stringstream fields(lower.substr(colon + 1));
-    bool blockSeen = false;
+    bool blockSeen = false, stemSeen = false;
     for (std::string field; std::getline(fields, field, ',');) {
         const auto equals = field.find('=');
         const std::string key = field.substr(0, equals), value = equals == std::string::npos ? "" : field.substr(equals + 1);
         if (equals == std::string::npos || value.empty())
             throw std::invalid_argument(context + ": '" + field + "' is not key=value");
         const bool repeated = (key == "units" && !spec.units.empty()) || (key == "channels" && !spec.channels.empty()) ||
-                              (key == "block" && blockSeen);
+                              (key == "block" && blockSeen) || (key == "stem" && stemSeen);
         if (repeated) throw std::invalid_argument(context + ": " + key + " is given twice");
         if (key == "units") {
             spec.units = numberList(value, 1000, context + ": units");
@@ -79,8 +82,13 @@ ModelSpec parseModelSpec(const std::string& text) {
                 throw std::invalid_argument(context + ": block is basic or bottleneck, not '" + value + "'");
             spec.block = value == "basic" ? Block::Basic : Block::Bottleneck;
             blockSeen = true;
+        } else if (key == "stem") {
+            if (value != "cifar" && value != "imagenet")
+                throw std::invalid_argument(context + ": stem is cifar or imagenet, not '" + value + "'");
+            spec.stem = value == "cifar" ? Stem::Cifar : Stem::ImageNet;
+            stemSeen = true;
         } else {
-            throw std::invalid_argument(context + ": unknown key '" + key + "' (known: units, channels, block)");
+            throw std::invalid_argument(context + ": unknown key '" + key + "' (known: units, channels, block, stem)");
         }
     }
     if (spec.units.empty() || spec.channels.empty())
@@ -133,16 +141,20 @@ FunctionSpec residualFunction(std::string prefix, Block block, uint32_t in, uint
 Architecture expand(const ModelSpec& spec, uint32_t inChannels, uint32_t height, uint32_t width, uint32_t classes) {
     if (spec.units.empty() || spec.channels.size() != spec.units.size() + 1)
         throw std::invalid_argument(spec.name + ": one channel count per stage and the stem's");
-    const uint32_t strided = uint32_t(spec.units.size() - 1), reduction = 1u << strided;
+    const bool imagenet = spec.stem == Stem::ImageNet;
+    const uint32_t strided = uint32_t(spec.units.size() - 1), reduction = (imagenet ? 4u : 1u) << strided;
     if (height % reduction || width % reduction || height == 0 || width == 0)
         throw std::invalid_argument("input size " + std::to_string(height) + "x" + std::to_string(width) +
                                     " is not divisible by " + std::to_string(reduction) + ", which " + spec.name +
-                                    "'s " + std::to_string(strided) + " strided stages need");
+                                    "'s " + (imagenet ? "ImageNet stem and " : "") + std::to_string(strided) +
+                                    " strided stages need");
     if (inChannels == 0 || classes == 0) throw std::invalid_argument("a model needs input channels and classes");
     const bool rev = spec.family == Family::RevNet;
     const uint32_t widen = spec.block == Block::Bottleneck ? 4 : 1;
-    Architecture a{spec, inChannels, height, width, classes, {inChannels, spec.channels[0], 3, 1}, {}, 0, 0, 0};
-    uint32_t channels = spec.channels[0], h = height, w = width;
+    const ConvSpec stem = imagenet ? ConvSpec{inChannels, spec.channels[0], 7, 2} : ConvSpec{inChannels, spec.channels[0], 3, 1};
+    const uint32_t stemHeight = height / stem.stride, stemWidth = width / stem.stride;
+    Architecture a{spec, inChannels, height, width, classes, stem, stemHeight, stemWidth, imagenet, {}, 0, 0, 0};
+    uint32_t channels = spec.channels[0], h = imagenet ? stemHeight / 2 : height, w = imagenet ? stemWidth / 2 : width;
     bool firstOfNetwork = true;
     for (uint32_t stage = 0; stage < spec.units.size(); ++stage) {
         const uint32_t outChannels = spec.channels[stage + 1] * widen;
@@ -203,7 +215,7 @@ void addFunction(std::vector<ParameterSpec>& out, const FunctionSpec& f) {
 
 std::vector<ParameterSpec> Architecture::parameters() const {
     std::vector<ParameterSpec> out;
-    out.push_back({"stem.conv.weight", {stem.out, stem.in, 3, 3}, true});
+    out.push_back({"stem.conv.weight", {stem.out, stem.in, stem.kernel, stem.kernel}, true});
     out.push_back({"stem.bn.weight", {1, 1, 1, stem.out}, false});
     out.push_back({"stem.bn.bias", {1, 1, 1, stem.out}, false});
     const bool rev = spec.family == Family::RevNet;
@@ -253,7 +265,9 @@ std::string Architecture::describe() const {
     s << spec.name << ": " << (spec.family == Family::RevNet ? "RevNet" : "ResNet") << ", "
       << (spec.block == Block::Basic ? "basic" : "bottleneck") << " units " << joined(spec.units) << ", input " << inChannels << "x" << height << "x" << width << ", " << classes
       << " classes\n";
-    s << "  stem        conv 3x3 " << stem.in << "->" << stem.out << ", bn, relu    " << height << "x" << width << "\n";
+    s << "  stem        conv " << stem.kernel << "x" << stem.kernel << (stem.stride > 1 ? "/2 " : " ") << stem.in << "->"
+      << stem.out << ", bn, relu" << (stemPool ? ", max pool 3x3/2    " : "    ") << units.front().inSize << "x"
+      << units.front().inWidth << "\n";
     for (const auto& u : units) {
         s << "  " << u.prefix << "  " << u.inChannels << "->" << u.outChannels << " stride " << u.stride << ", "
           << u.outSize << "x" << u.outWidth << ", shortcut " << shortcutNames[int(u.shortcut)]

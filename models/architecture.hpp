@@ -12,6 +12,9 @@ namespace revnet::models {
 
 enum class Family { ResNet, RevNet };
 enum class Block { Basic, Bottleneck };
+// The CIFAR stem keeps the input's size (3x3 convolution); the ImageNet stem quarters it (7x7
+// convolution at stride 2, then 3x3 max pooling at stride 2).
+enum class Stem { Cifar, ImageNet };
 
 struct ModelSpec {
     std::string name;
@@ -19,14 +22,17 @@ struct ModelSpec {
     Block block;
     std::vector<uint32_t> units;     // per stage: the first keeps the input's size, each later one halves it
     std::vector<uint32_t> channels;  // the stem's, then each stage's (bottleneck units are 4x as wide)
+    Stem stem = Stem::Cifar;
 };
 
-// RevNet-38/110/164, ResNet-32/110/164 (the paper's CIFAR configurations), and more.
+// RevNet-38/110/164, ResNet-32/110/164 (the paper's CIFAR configurations), RevNet-54/104 (its
+// ImageNet ones), and more.
 const std::vector<ModelSpec>& catalog();
 // A catalog name, case-insensitive ("revnet-38"), or a model spec string (parseModelSpec).
 // Throws std::invalid_argument listing the catalog, or saying which part of a spec is wrong.
 ModelSpec modelByName(const std::string& name);
-// "revnet:units=2-2-2,channels=32-32-64-128[,block=basic|bottleneck]" (or "resnet:..."): any
+// "revnet:units=2-2-2,channels=32-32-64-128[,block=basic|bottleneck][,stem=cifar|imagenet]"
+// (or "resnet:..."): any
 // number of stages from 1 to 8 with 1 to 1000 units each, and one channel count more than
 // stages (the stem's first), each 1 to 4096. The spec's name is the text, lower-cased.
 ModelSpec parseModelSpec(const std::string& text);
@@ -80,6 +86,8 @@ struct Architecture {
     ModelSpec spec;
     uint32_t inChannels, height, width, classes;
     ConvSpec stem;
+    uint32_t stemHeight, stemWidth;  // the stem convolution's output; the units see it max-pooled
+    bool stemPool;                   // under the ImageNet stem
     std::vector<UnitSpec> units;
     uint32_t topChannels, topHeight, topWidth;
 
@@ -90,7 +98,8 @@ struct Architecture {
     std::string describe() const;  // the layer listing of `revnet models`
 };
 
-// Spatial sizes must be divisible by 2 for each stage after the first (each strides by 2).
+// Spatial sizes must be divisible by 2 for each stage after the first (each strides by 2), and by
+// 4 more under the ImageNet stem.
 Architecture expand(const ModelSpec& spec, uint32_t inChannels, uint32_t height, uint32_t width, uint32_t classes);
 
 }  // namespace revnet::models

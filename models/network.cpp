@@ -37,6 +37,11 @@ std::vector<kernels::Conv2dShape> functionConvs(const FunctionSpec& f, uint32_t 
 
 Shape unitInput(const UnitSpec& u, uint32_t n) { return {n, u.inChannels, u.inSize, u.inWidth}; }
 Shape unitOutput(const UnitSpec& u, uint32_t n) { return {n, u.outChannels, u.outSize, u.outWidth}; }
+// The stem convolution's output (and batch norm's, in place).
+Shape stemShape(const Architecture& a, uint32_t n) { return {n, a.stem.out, a.stemHeight, a.stemWidth}; }
+kernels::Conv2dShape stemConvShape(const Architecture& a, uint32_t n) {
+    return {{n, a.inChannels, a.height, a.width}, a.stem.out, a.stem.kernel, a.stem.kernel, a.stem.stride, a.stem.pad()};
+}
 
 std::vector<const FunctionSpec*> functionsOf(const UnitSpec& u) {
     std::vector<const FunctionSpec*> out{&u.f};
@@ -63,6 +68,8 @@ std::array<uint64_t, 2> gradientSizes(const Architecture& a, uint32_t n) {
         current = 1 - current;
         sizes[current] = std::max(sizes[current], unitInput(*it, n).elements());
     }
+    // The max pool's backward writes the stem's gradient beside the first unit's input's.
+    if (a.stemPool) sizes[1 - current] = std::max(sizes[1 - current], stemShape(a, n).elements());
     return sizes;
 }
 
@@ -87,12 +94,13 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
     add("metrics", Category::Workspace, 2);
 
     // The stem's output, also its convolution's (batch norm runs in place; the backward pass
-    // recomputes the convolution there once the first unit no longer needs its input).
+    // recomputes the convolution there once the first unit no longer needs its input). Under the
+    // ImageNet stem the units see it max-pooled, and the pooling's backward reads it.
     const uint64_t top = uint64_t{n} * a.topChannels * a.topHeight * a.topWidth;
-    add("stem output", Category::Activations, uint64_t{n} * a.stem.out * a.height * a.width);
+    add("stem output", Category::Activations, stemShape(a, n).elements());
+    if (a.stemPool) add("stem pooled", Category::Activations, kernels::maxPool3x3Output(stemShape(a, n)).elements());
     uint64_t scratch = top;
-    uint64_t convWork = kernels::Conv2d(device, {{n, a.inChannels, a.height, a.width}, a.stem.out, 3, 3, 1, 1}, o.variant)
-                   .workspaceElements();
+    uint64_t convWork = kernels::Conv2d(device, stemConvShape(a, n), o.variant).workspaceElements();
     std::vector<uint64_t> shared;  // reversible: the kept conv outputs every function shares
     const uint32_t div = halves(a);
     for (const auto& u : a.units) {
@@ -237,9 +245,7 @@ BatchNormLayer Network::batchNorm(const std::string& prefix) const {
 }
 
 kernels::Conv2d Network::stemConvolution() const {
-    const auto& a = architecture_;
-    return kernels::Conv2d(engine_.info(), {{options_.batch, a.inChannels, a.height, a.width}, a.stem.out, 3, 3, 1, 1},
-                           options_.variant);
+    return kernels::Conv2d(engine_.info(), stemConvShape(architecture_, options_.batch), options_.variant);
 }
 
 void Network::buildUnits() {
@@ -261,7 +267,7 @@ void Network::buildUnits() {
         return out;
     };
 
-    const Tensor* current = &b["stem output"];
+    const Tensor* current = &b[architecture_.stemPool ? "stem pooled" : "stem output"];
     const Tensor* stage = current;
     for (const auto& u : architecture_.units) {
         Unit unit{&u, {}, {}, {}, {}, {}, current, nullptr};
@@ -368,7 +374,7 @@ void Network::recordForward(Context& c, Pass pass) const {
     const Buffers& b = *buffers_;
     const uint32_t n = options_.batch;
     const auto& a = architecture_;
-    const TensorView stemOut = b["stem output"].view({n, a.stem.out, a.height, a.width});
+    const TensorView stemOut = b["stem output"].view(stemShape(a, n));
     stemConvolution().forward(c.pipelines, c.recorder, batchInput(), weightOf("stem.conv.weight"), stemOut,
                               c.convWorkspace);
     const BatchNormLayer stem = batchNorm("stem.bn");
@@ -376,6 +382,9 @@ void Network::recordForward(Context& c, Pass pass) const {
         kernels::batchNormStatistics(c.pipelines, c.recorder, stemOut, stem.stats, stem.running, true, c.bn);
     kernels::batchNormForward(c.pipelines, c.recorder, stemOut, pass == Pass::Inference ? stem.running : stem.stats,
                               stem.gamma, stem.beta, stemOut, c.bn);
+    if (a.stemPool)
+        kernels::maxPool3x3Forward(c.pipelines, c.recorder, stemOut,
+                                   b["stem pooled"].view(kernels::maxPool3x3Output(stemOut.shape())));
 
     const bool rev = reversibleMode(architecture_, options_);
     for (const Unit& unit : units_) {
@@ -479,17 +488,20 @@ void Network::recordBackward(Context& c) const {
         if (!gradientInPlace(u)) shortcutBackward(c, u, p1, xs.first, dys.first, dxs.first);
     }
 
-    // Stem: the first unit no longer needs its input, so the stem's convolution is recomputed
-    // there for batch norm + ReLU's backward (in place on the gradient), then its weight gradient
-    // (the images need none).
-    const Shape stemShape{n, a.stem.out, a.height, a.width};
+    // Stem: the max pool's gradient (from the kept stem output), then, as the first unit no longer
+    // needs its input, the stem's convolution is recomputed there for batch norm + ReLU's backward
+    // (in place on the gradient), then its weight gradient (the images need none).
+    const Shape stem = stemShape(a, n);
     const kernels::Conv2d stemConv = stemConvolution();
-    const TensorView image = batchInput(), s = b["stem output"].view(stemShape);
-    const TensorView ds = gradientTensors[current]->view(stemShape);
+    const TensorView image = batchInput(), s = b["stem output"].view(stem);
+    const TensorView ds = gradientTensors[a.stemPool ? 1 - current : current]->view(stem);
+    if (a.stemPool)
+        kernels::maxPool3x3Backward(c.pipelines, c.recorder, s,
+                                    gradientTensors[current]->view(kernels::maxPool3x3Output(stem)), ds, false);
     stemConv.forward(c.pipelines, c.recorder, image, weightOf("stem.conv.weight"), s, c.convWorkspace);
-    const BatchNormLayer stem = batchNorm("stem.bn");
-    kernels::batchNormBackward(c.pipelines, c.recorder, s, ds, stem.stats, stem.gamma, stem.beta, stem.dgamma,
-                               stem.dbeta, ds, false, c.bn);
+    const BatchNormLayer norm = batchNorm("stem.bn");
+    kernels::batchNormBackward(c.pipelines, c.recorder, s, ds, norm.stats, norm.gamma, norm.beta, norm.dgamma,
+                               norm.dbeta, ds, false, c.bn);
     stemConv.gradWeight(c.pipelines, c.recorder, image, ds, gradientOf("stem.conv.weight"), c.convWorkspace);
 }
 

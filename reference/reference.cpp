@@ -125,6 +125,47 @@ Values avgPool2x2Backward(const Shape& in, const Values& dy, uint32_t outChannel
     return dx;
 }
 
+namespace {
+
+// The flat index in x of window (n, c, i, j)'s first maximum.
+std::size_t maxPoolArgmax(const Shape& in, const Values& x, uint32_t n, uint32_t c, uint32_t i, uint32_t j) {
+    std::size_t best = 0;
+    bool found = false;
+    for (int a = -1; a <= 1; ++a)
+        for (int b = -1; b <= 1; ++b) {
+            const int y = 2 * int(i) + a, xx = 2 * int(j) + b;
+            if (y < 0 || y >= int(in.h) || xx < 0 || xx >= int(in.w)) continue;
+            const std::size_t at = ((std::size_t(n) * in.c + c) * in.h + y) * in.w + xx;
+            if (!found || x[at] > x[best]) best = at;
+            found = true;
+        }
+    return best;
+}
+
+}  // namespace
+
+Values maxPool3x3(const Shape& in, const Values& x) {
+    const uint32_t oh = (in.h + 1) / 2, ow = (in.w + 1) / 2;
+    Values y(std::size_t(in.n) * in.c * oh * ow);
+    for (uint32_t n = 0; n < in.n; ++n)
+        for (uint32_t c = 0; c < in.c; ++c)
+            for (uint32_t i = 0; i < oh; ++i)
+                for (uint32_t j = 0; j < ow; ++j)
+                    y[((std::size_t(n) * in.c + c) * oh + i) * ow + j] = x[maxPoolArgmax(in, x, n, c, i, j)];
+    return y;
+}
+
+Values maxPool3x3Backward(const Shape& in, const Values& x, const Values& dy) {
+    const uint32_t oh = (in.h + 1) / 2, ow = (in.w + 1) / 2;
+    Values dx(in.elements(), 0.0);
+    for (uint32_t n = 0; n < in.n; ++n)
+        for (uint32_t c = 0; c < in.c; ++c)
+            for (uint32_t i = 0; i < oh; ++i)
+                for (uint32_t j = 0; j < ow; ++j)
+                    dx[maxPoolArgmax(in, x, n, c, i, j)] += dy[((std::size_t(n) * in.c + c) * oh + i) * ow + j];
+    return dx;
+}
+
 Values globalAvgPool(const Shape& in, const Values& x) {
     const std::size_t plane = std::size_t(in.h) * in.w;
     Values y(std::size_t(in.n) * in.c, 0.0);

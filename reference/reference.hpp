@@ -38,6 +38,9 @@ BatchNormGrads batchNormBackward(const Shape& s, const Values& x, const Values& 
 
 Values avgPool2x2(const Shape& in, const Values& x, uint32_t outChannels, uint32_t padBefore);
 Values avgPool2x2Backward(const Shape& in, const Values& dy, uint32_t outChannels, uint32_t padBefore);
+// 3x3 windows, stride 2, padding 1; the backward sends each window's gradient to its first maximum.
+Values maxPool3x3(const Shape& in, const Values& x);
+Values maxPool3x3Backward(const Shape& in, const Values& x, const Values& dy);
 Values globalAvgPool(const Shape& in, const Values& x);
 
 Values linear(uint32_t n, uint32_t in, uint32_t out, const Values& x, const Values& w, const Values& b);

@@ -99,3 +99,28 @@ TEST_CASE("model spec strings give any shape: a catalog model's twin, more stage
     CHECK_THROWS_WITH(expand(modelByName("revnet:units=1-1,channels=8-8-3,block=bottleneck"), 3, 8, 8, 2),
                       Catch::Contains("even stage channel counts"));
 }
+
+TEST_CASE("the paper's ImageNet RevNets: the ImageNet stem, four stages, the authors' widths", "[models]") {
+    // The paper gives RevNet-104 45.2M parameters; the authors' configuration (bottleneck units
+    // 2-2-11-2, filters 128,128,256,512,832) expands here to 45,428,072 at 1000 classes.
+    const Architecture r104 = expand(modelByName("revnet-104"), 3, 224, 224, 1000);
+    CHECK(r104.parameterCount() == 45428072);
+    CHECK(double(r104.parameterCount()) == Approx(45.2e6).epsilon(0.01));
+    CHECK(expand(modelByName("revnet-54"), 3, 224, 224, 1000).parameterCount() == 27553128);
+    // 7x7/2 convolution to 112x112, 3x3/2 max pool to 56x56, then 56, 28, 14, 7.
+    CHECK(r104.stem.kernel == 7);
+    CHECK(r104.stem.stride == 2);
+    CHECK(r104.stemHeight == 112);
+    CHECK(r104.stemPool);
+    CHECK(r104.units.front().inSize == 56);
+    CHECK(r104.topHeight == 7);
+    CHECK(r104.topChannels == 3328);
+    CHECK(r104.parameters().front().shape == std::array<uint32_t, 4>{128, 3, 7, 7});
+    // Written as a spec, the same network; the stem is named in it.
+    const auto spec = modelByName("revnet:units=2-2-11-2,channels=128-128-256-512-832,block=bottleneck,stem=imagenet");
+    CHECK(expand(spec, 3, 224, 224, 1000).parameterCount() == 45428072);
+    CHECK_THROWS_WITH(expand(spec, 3, 112, 96, 1000), Catch::Contains("not divisible by 32, which") &&
+                                                          Catch::Contains("ImageNet stem and 3 strided stages"));
+    CHECK_THROWS_WITH(modelByName("revnet:units=1,channels=8-8,stem=vgg"), Catch::Contains("stem is cifar or imagenet"));
+    CHECK(r104.describe().find("conv 7x7/2 3->128, bn, relu, max pool 3x3/2    56x56") != std::string::npos);
+}

@@ -1,5 +1,5 @@
 // The head and the rest of a training step against double-precision references: 2x2 average
-// pooling with channel padding, global average pooling, the fully connected layer, softmax
+// pooling with channel padding, the ImageNet stem's 3x3 max pooling, global average pooling, the fully connected layer, softmax
 // cross-entropy, SGD (learning rate changed between replays of one recording), and the input
 // pipeline (Philox draws, crop, flip, normalization). Outputs are NaN-poisoned first.
 #include "kernels/augment.hpp"
@@ -13,6 +13,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -76,6 +77,42 @@ TEST_CASE("2x2 average pooling with channel padding matches the reference", "[po
     }
 }
 
+TEST_CASE("3x3 stride-2 max pooling matches the reference, ties and odd sizes included", "[pooling]") {
+    // Half the inputs of the tied cases are exactly 0, as after a ReLU: forward and backward must
+    // agree with the reference on which of equal values is the window's maximum (the first).
+    auto random = test::freshRandom();
+    Engine& e = test::engine();
+    struct Case {
+        Shape in;
+        bool ties;
+    };
+    for (const Case c : {Case{{2, 3, 7, 5}, false}, Case{{3, 5, 8, 6}, true}, Case{{1, 1, 1, 1}, false},
+                         Case{{2, 16, 30, 30}, true}, Case{{1, 2, 2, 9}, true}}) {
+        INFO(toString(c.in) << (c.ties ? ", with ties" : ""));
+        const Shape out = kernels::maxPool3x3Output(c.in);
+        auto x = test::randomValues(c.in.elements(), random);
+        if (c.ties)
+            for (auto& v : x) v = std::max(v, 0.0f);
+        const auto dy = test::randomValues(out.elements(), random), before = test::randomValues(c.in.elements(), random);
+        Tensor tx = filled(e, c.in, x, "x"), tdy = filled(e, out, dy, "dy"), ty = poisoned(e, out, "y");
+        Tensor tdx = poisoned(e, c.in, "dx"), tacc = filled(e, c.in, before, "accumulated dx");
+        Recorder recorder(e.device());
+        kernels::maxPool3x3Forward(e.pipelines(), recorder, tx, ty);
+        kernels::maxPool3x3Backward(e.pipelines(), recorder, tx, tdy, tdx, false);
+        kernels::maxPool3x3Backward(e.pipelines(), recorder, tx, tdy, tacc, true);
+        recorder.run();
+        checkClose("forward", e.download(ty), ref::maxPool3x3(c.in, ref::widen(x)));
+        const auto dx = ref::maxPool3x3Backward(c.in, ref::widen(x), ref::widen(dy));
+        checkClose("backward", e.download(tdx), dx);
+        ref::Values sum = dx;
+        for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += before[i];
+        checkClose("backward, accumulated", e.download(tacc), sum);
+    }
+    Tensor x = e.tensor({1, 2, 8, 8}, Category::Other, "x"), wrong = e.tensor({1, 2, 3, 3}, Category::Other, "y");
+    Recorder recorder(e.device());
+    CHECK_THROWS_WITH(kernels::maxPool3x3Forward(e.pipelines(), recorder, x, wrong), Catch::Contains("into 1x2x4x4"));
+}
+
 TEST_CASE("pooling reference gradients agree with finite differences", "[pooling][reference]") {
     auto random = test::freshRandom();
     const Shape in{2, 3, 4, 6};
@@ -85,6 +122,16 @@ TEST_CASE("pooling reference gradients agree with finite differences", "[pooling
     for (std::size_t i = 0; i < x.size(); i += 7)
         CHECK(ref::centralDifference([&](const ref::Values& v) { return ref::dot(dy, ref::avgPool2x2(in, v, 5, 1)); }, x, i) ==
               Approx(dx[i]).epsilon(1e-6).margin(1e-9));
+    // Max pooling: distinct values a step apart, so no difference crosses a tie.
+    const Shape odd{1, 2, 5, 7};
+    ref::Values distinct(odd.elements());
+    for (std::size_t i = 0; i < distinct.size(); ++i) distinct[i] = double(i);
+    std::shuffle(distinct.begin(), distinct.end(), random);
+    const auto dyMax = ref::widen(test::randomValues(2 * 3 * 4, random));
+    const auto dxMax = ref::maxPool3x3Backward(odd, distinct, dyMax);
+    for (std::size_t i = 0; i < distinct.size(); ++i)
+        CHECK(ref::centralDifference([&](const ref::Values& v) { return ref::dot(dyMax, ref::maxPool3x3(odd, v)); }, distinct, i) ==
+              Approx(dxMax[i]).epsilon(1e-6).margin(1e-9));
     const auto g = ref::widen(test::randomValues(6, random));
     for (std::size_t i = 0; i < x.size(); i += 5)  // global pooling's gradient is g / (H*W)
         CHECK(ref::centralDifference([&](const ref::Values& v) { return ref::dot(g, ref::globalAvgPool(in, v)); }, x, i) ==

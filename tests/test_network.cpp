@@ -152,7 +152,9 @@ TEST_CASE("the engine's measured memory of a training step equals the plan", "[n
     };
     for (const Case& c : {Case{modelByName("revnet-38"), 5, Backprop::Reversible}, Case{modelByName("revnet-38"), 12, Backprop::Stored},
                           Case{modelByName("resnet-32"), 7, Backprop::Stored}, Case{kBottleneck, 3, Backprop::Reversible},
-                          Case{modelByName("resnet-164"), 2, Backprop::Stored}}) {
+                          Case{modelByName("resnet-164"), 2, Backprop::Stored},
+                          Case{modelByName("revnet:units=1-1-2,channels=8-8-16-16,block=bottleneck,stem=imagenet"), 3,
+                               Backprop::Reversible}}) {
         INFO(c.spec.name << " batch " << c.batch);
         Engine e(test::options());
         const Architecture arch = expand(c.spec, 3, 16, 16, 10);
@@ -193,12 +195,14 @@ TEST_CASE("network gradients agree with finite differences of the loss", "[netwo
     // 42 of 42 passed (2026-12-01). Checking every tensor takes 80 s, so each draw samples a unit.
     auto random = test::freshRandom();
     Engine& e = test::engine();
-    // A RevNet of four bottleneck stages from a spec string stands for every shape the catalog lacks.
-    for (const ModelSpec& spec : {modelByName("revnet-20"), modelByName("resnet-32"),
-                                  modelByName("revnet:units=1-2-1-1,channels=16-8-8-16-8,block=bottleneck")}) {
+    // RevNets of four bottleneck stages from spec strings stand for every shape the catalog lacks;
+    // one has the ImageNet stem (7x7/2 convolution, 3x3/2 max pooling: 16x16 images become 4x4).
+    for (const auto& [spec, size] : {std::pair{modelByName("revnet-20"), 8u}, std::pair{modelByName("resnet-32"), 8u},
+                                     std::pair{modelByName("revnet:units=1-2-1-1,channels=16-8-8-16-8,block=bottleneck"), 8u},
+                                     std::pair{modelByName("revnet:units=1-1-1,channels=8-8-16-8,block=bottleneck,stem=imagenet"), 16u}}) {
         const char* name = spec.name.c_str();
         INFO(name);
-        const Architecture arch = expand(spec, 2, 8, 8, 5);
+        const Architecture arch = expand(spec, 2, size, size, 5);
         NetworkOptions options;
         options.batch = 12;
         Network net(e, arch, options);

@@ -17,11 +17,11 @@ const char* kHelp =
     "                     [engine options]\n\n"
     "Without a model: every model of the catalog with its parameter count. With models (names\n"
     "or spec strings such as revnet:units=2-2-2-2,channels=32-32-64-128-256,block=bottleneck):\n"
-    "their layers. --input (default 3x32x32) and --classes (default 10) set the data the models are\n"
-    "expanded for. --check-reconstruction runs one reversible training step on random data\n"
-    "(batch N, default 8) and prints, per reversible unit, the largest difference between its\n"
-    "input in the forward pass and the input rebuilt in the backward pass, relative to the input's\n"
-    "largest magnitude.\n%s";
+    "their layers. --input and --classes set the data the models are expanded for (default\n"
+    "3x32x32 and 10, or 3x224x224 and 1000 for models with the ImageNet stem).\n"
+    "--check-reconstruction runs one reversible training step on random data (batch N, default 8)\n"
+    "and prints, per reversible unit, the largest difference between its input in the forward pass\n"
+    "and the input rebuilt in the backward pass, relative to the input's largest magnitude.\n%s";
 
 void checkReconstruction(const models::Architecture& arch, uint32_t batch, const EngineOptions& options) {
     Engine engine(options);
@@ -61,33 +61,45 @@ int modelsCommand(Arguments& args) {
         std::printf(kHelp, kEngineOptionsHelp);
         return 0;
     }
-    const ImageShape input = parseImageShape(args.option("input").value_or("3x32x32"), "--input");
-    const auto classes = static_cast<uint32_t>(args.count("classes", 10, kMaxClasses));
+    const auto inputText = args.option("input"), classesText = args.option("classes");
+    const ImageShape givenInput = parseImageShape(inputText.value_or("3x32x32"), "--input");
+    const auto givenClasses = static_cast<uint32_t>(parseCount(classesText.value_or("10"), kMaxClasses).value_or(0));
     const bool check = args.flag("check-reconstruction");
     const auto batch = static_cast<uint32_t>(args.count("batch", 8, kMaxBatch));
     const EngineOptions options = engineOptions(args);
     const auto names = args.rest();
     args.finish();
-    if (classes == 0 || batch == 0) throw UsageError("--classes and --batch must be at least 1");
+    if (givenClasses == 0) throw UsageError("--classes: '" + *classesText + "' is not a count from 1 to " + std::to_string(kMaxClasses));
+    if (batch == 0) throw UsageError("--batch must be at least 1");
+    // Without --input and --classes, each model is expanded for its stem's data: CIFAR's or ImageNet's.
+    auto expanded = [&](const models::ModelSpec& m) {
+        const bool imagenet = m.stem == models::Stem::ImageNet;
+        const ImageShape input = inputText ? givenInput : imagenet ? ImageShape{3, 224, 224} : ImageShape{3, 32, 32};
+        return models::expand(m, input.c, input.h, input.w, classesText ? givenClasses : imagenet ? 1000 : 10);
+    };
 
     if (names.empty()) {
         if (check) throw UsageError("say which models to check");
-        std::printf("%-12s %-8s %-11s %-9s %-18s %12s\n", "model", "family", "block", "units", "channels",
+        std::printf("%-12s %-8s %-11s %-9s %-20s %-9s %12s\n", "model", "family", "block", "units", "channels", "stem",
                     "parameters");
         for (const auto& m : models::catalog()) {
-            const auto a = models::expand(m, input.c, input.h, input.w, classes);
-            std::printf("%-12s %-8s %-11s %-9s %-18s %12llu\n", m.name.c_str(),
+            std::printf("%-12s %-8s %-11s %-9s %-20s %-9s %12llu\n", m.name.c_str(),
                         m.family == models::Family::RevNet ? "RevNet" : "ResNet",
                         m.block == models::Block::Basic ? "basic" : "bottleneck", models::joined(m.units).c_str(),
-                        models::joined(m.channels, ',').c_str(), static_cast<unsigned long long>(a.parameterCount()));
+                        models::joined(m.channels, ',').c_str(), m.stem == models::Stem::ImageNet ? "ImageNet" : "CIFAR",
+                        static_cast<unsigned long long>(expanded(m).parameterCount()));
         }
-        std::printf("\n(parameters for %ux%ux%u inputs and %u classes)\n", input.c, input.h, input.w, classes);
+        if (inputText || classesText)
+            std::printf("\n(parameters for %s inputs and %s classes)\n", inputText ? inputText->c_str() : "their",
+                        classesText ? classesText->c_str() : "their");
+        else
+            std::printf("\n(parameters for 3x32x32 inputs and 10 classes; ImageNet-stem models for 3x224x224 and 1000)\n");
         std::printf("Any other shape is a spec: revnet:units=2-2-2-2,channels=32-32-64-128-256[,block=bottleneck]\n"
-                    "(resnet:... likewise).\n");
+                    "[,stem=imagenet] (resnet:... likewise).\n");
         return 0;
     }
     for (const auto& name : names) {
-        const auto a = models::expand(models::modelByName(name), input.c, input.h, input.w, classes);
+        const auto a = expanded(models::modelByName(name));
         if (!check) {
             std::printf("%s\n", a.describe().c_str());
             continue;
