@@ -11,7 +11,7 @@ namespace revnet::datasets {
 
 namespace {
 
-Split loadUnchecked(const std::string& source) {
+Split loadUnchecked(const std::string& source, const ImageSize& imageSize) {
     namespace fs = std::filesystem;
     if (source.empty() || source == "fashion-mnist") {
         if (!fs::exists(kFashionMnistDirectory))
@@ -33,13 +33,15 @@ Split loadUnchecked(const std::string& source) {
     }
     const fs::path dir(source);
     if (!fs::is_directory(dir)) throw DatasetError(source, 0, "not a directory (nor fashion-mnist or synthetic)");
+    if (isImageFolder(dir)) return readImageFolder(dir, imageSize);
     if (fs::exists(dir / "data_batch_1.bin")) return readCifarDirectory(dir, Cifar::Ten);
     if (fs::exists(dir / "train.bin")) return readCifarDirectory(dir, Cifar::Hundred);
     if (fs::exists(dir / "train-images-idx3-ubyte") || fs::exists(dir / "train-images-idx3-ubyte.gz"))
         return readIdxDirectory(dir, dir.filename().string());
     throw DatasetError(source, 0,
-                       "no dataset found: expected CIFAR-10 (data_batch_1.bin), CIFAR-100 (train.bin) or IDX "
-                       "(train-images-idx3-ubyte[.gz]) files");
+                       "no dataset found: expected CIFAR-10 (data_batch_1.bin), CIFAR-100 (train.bin), IDX "
+                       "(train-images-idx3-ubyte[.gz]) files, or an image folder (train/CLASS/*.jpg and "
+                       "val/CLASS/*.jpg, or .png)");
 }
 
 }  // namespace
@@ -68,8 +70,8 @@ std::optional<SyntheticSpec> parseSynthetic(const std::string& source) {
     return fits ? std::optional(spec) : std::nullopt;
 }
 
-Split loadData(const std::string& source) {
-    Split split = loadUnchecked(source);
+Split loadData(const std::string& source, const ImageSize& imageSize) {
+    Split split = loadUnchecked(source, imageSize);
     checkCompatible(split);
     return split;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "datasets/dataset.hpp"
+#include "datasets/image_folder.hpp"
 
 #include <filesystem>
 #include <optional>
@@ -13,9 +14,10 @@ namespace revnet::datasets {
 constexpr const char* kFashionMnistDirectory = "/usr/share/datasets/fashion-mnist";
 
 // `source`: empty or "fashion-mnist" for the default; "synthetic" (or "synthetic:CxHxW:K[:N]");
-// otherwise a directory. Throws DatasetError naming what is missing, or when the test set does
-// not fit a model of the training set (checkCompatible).
-Split loadData(const std::string& source);
+// otherwise a directory: CIFAR, IDX, or an image folder, whose images are brought to `imageSize`.
+// Throws DatasetError naming what is missing, or when the test set does not fit a model of the
+// training set (checkCompatible).
+Split loadData(const std::string& source, const ImageSize& imageSize = {});
 
 // The shape of synthetic data: "synthetic" (3x32x32, 10 classes, 5000 training images) or
 // "synthetic:CxHxW:K[:N]", with C <= 64, H and W <= 1024, CxHxW <= 2^20, 1 <= K <= 100000 and

@@ -21,12 +21,19 @@ struct Dataset {
     uint32_t channels = 1, height = 0, width = 0, classes = 0;
     std::vector<uint8_t> images;  // N x C x H x W
     std::vector<uint32_t> labels;
+    std::vector<std::string> classNames;  // when the source names its classes (image folders)
+    std::vector<std::string> skipped;     // "file: why" for each file that could not be read
 
     std::size_t size() const { return labels.size(); }
     std::size_t imageBytes() const { return std::size_t(channels) * height * width; }
     // Per-channel mean and standard deviation of the pixels scaled to [0, 1].
     std::vector<float> channelMeans() const;
     std::vector<float> channelDeviations() const;
+};
+
+// The size images of any size (image folders) are brought to: a model's input.
+struct ImageSize {
+    uint32_t channels = 3, height = 224, width = 224;
 };
 
 struct Split {

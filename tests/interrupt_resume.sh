@@ -7,7 +7,7 @@ set -u
 revnet=$1 dir=$2 signal=$3 expected=$4
 rm -rf "$dir" && mkdir -p "$dir"
 log=$dir/../$(basename "$dir")-first.log
-args=(train --data synthetic:1x8x8:4:2000 --epochs 2 --batch 50 --run-dir "$dir")
+args=(train --data synthetic:1x8x8:4:1000 --epochs 2 --batch 50 --run-dir "$dir")
 "$revnet" "${args[@]}" >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 1200); do  # the first progress line, within 2 minutes

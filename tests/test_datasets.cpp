@@ -5,6 +5,7 @@
 #include "datasets/data_source.hpp"
 #include "datasets/idx_reader.hpp"
 #include "datasets/synthetic.hpp"
+#include "tests/test_engine.hpp"
 
 #include <catch2/catch.hpp>
 #include <zlib.h>
@@ -19,11 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path scratch(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / ("revnet-datasets-" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    return dir / name;
-}
+fs::path scratch(const std::string& name) { return revnet::test::scratch("datasets", name); }
 
 void write(const fs::path& file, const std::vector<uint8_t>& bytes, bool gzip = false) {
     if (gzip) {

@@ -1,5 +1,7 @@
 #include "tests/test_engine.hpp"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -57,6 +59,12 @@ std::mt19937 freshRandom() {
     // On stderr, which ctest shows for a failing test: each test case runs in a process of its own.
     std::fprintf(stderr, "random seed %u (REVNET_TEST_SEED=%u repeats it)\n", seed, seed);
     return std::mt19937(seed);
+}
+
+std::filesystem::path scratch(const std::string& group, const std::string& name) {
+    const auto dir = std::filesystem::temp_directory_path() / ("revnet-" + group + "-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    return dir / name;
 }
 
 }  // namespace revnet::test

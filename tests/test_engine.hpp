@@ -5,7 +5,9 @@
 #include "engine/engine.hpp"
 
 #include <cstdint>
+#include <filesystem>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace revnet::test {
@@ -24,5 +26,9 @@ std::vector<float> randomValues(std::size_t count, std::mt19937& random, float l
 // Seeded differently every run unless REVNET_TEST_SEED is set; the seed goes to stderr, which
 // ctest shows when a test fails.
 std::mt19937 freshRandom();
+
+// `name` in a scratch directory of this test process: the system's temporary directory, then
+// revnet-GROUP-PID (created).
+std::filesystem::path scratch(const std::string& group, const std::string& name);
 
 }  // namespace revnet::test

@@ -32,11 +32,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path scratch(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / ("revnet-training-" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    return dir / name;
-}
+fs::path scratch(const std::string& name) { return revnet::test::scratch("training", name); }
 
 std::vector<char> bytesOf(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);

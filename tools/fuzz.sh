@@ -5,14 +5,14 @@
 # SECONDS (default 60; CI runs 20) from the seed corpus fuzz/corpus/TARGET. New inputs that reach
 # new code go to build-fuzz/corpus/TARGET (copy good ones into fuzz/corpus); a crash leaves its
 # input as build-fuzz/crash-* and fails the script. Targets: fuzz_idx fuzz_cifar fuzz_checkpoint
-# fuzz_parsers (all by default).
+# fuzz_parsers fuzz_image (all by default).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="${REVNET_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(fuzz_idx fuzz_cifar fuzz_checkpoint fuzz_parsers)
+[ ${#targets[@]} -eq 0 ] && targets=(fuzz_idx fuzz_cifar fuzz_checkpoint fuzz_parsers fuzz_image)
 
 bash "$root/tools/install-deps.sh" --fuzz
 CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DREVNET_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null

@@ -21,6 +21,15 @@ namespace revnet::cli {
 
 namespace {
 
+// Image files that could not be decoded are left out of the data: say how many, and the first.
+void warnSkipped(const datasets::Split& split) {
+    for (const datasets::Dataset* d : {&split.train, &split.test})
+        if (!d->skipped.empty())
+            std::fprintf(stderr, "warning: %zu file%s of %s could not be decoded and %s left out; the first: %s\n",
+                         d->skipped.size(), d->skipped.size() == 1 ? "" : "s", d->origin.c_str(),
+                         d->skipped.size() == 1 ? "is" : "are", d->skipped.front().c_str());
+}
+
 const char* kTrainHelp =
     "usage: revnet train [options] [engine options]\n\n"
     "Trains a model and evaluates it on the test set after every epoch. Defaults train a small\n"
@@ -29,7 +38,9 @@ const char* kTrainHelp =
     "                     revnet:units=2-2-2,channels=32-32-64-128[,block=bottleneck]\n"
     "  --data SOURCE      fashion-mnist (default), synthetic[:CxHxW:K[:N]] (N training images,\n"
     "                     default 5000), or a directory of CIFAR-10 (data_batch_*.bin), CIFAR-100\n"
-    "                     (train.bin) or IDX files\n"
+    "                     (train.bin), IDX files, or images: train/CLASS/*.jpg|png, val/CLASS/...\n"
+    "  --input CxHxW      the size an image folder's images are resized and centre-cropped to\n"
+    "                     (default 3x224x224; 1 channel: grey); other data keeps its own\n"
     "  --epochs N         default 2 (Fashion-MNIST: 89%% test accuracy in 6 minutes on 2 CPU cores)\n"
     "  --batch N|auto     default 128; auto: the largest batch whose memory plan fits --budget\n"
     "                     (or the device's default budget)\n"
@@ -144,6 +155,10 @@ int trainCommand(Arguments& args) {
     c.backprop = backprop == "stored" ? models::Backprop::Stored : models::Backprop::Reversible;
     c.seed = args.count("seed", c.seed);
     c.runDirectory = args.option("run-dir").value_or("");
+    if (const auto input = args.option("input")) {
+        const ImageShape shape = parseImageShape(*input, "--input");
+        c.input = {shape.c, shape.h, shape.w};
+    }
     const auto resume = args.option("resume");
     const bool overwrite = args.flag("overwrite");
     const EngineOptions options = engineOptions(args);
@@ -166,7 +181,8 @@ int trainCommand(Arguments& args) {
                                                                           : training::RunMode::New);
 
     std::printf("loading %s\n", c.data.empty() ? "Fashion-MNIST" : c.data.c_str());
-    const datasets::Split data = datasets::loadData(c.data);
+    const datasets::Split data = datasets::loadData(c.data, c.input);
+    warnSkipped(data);
     Engine engine(options);
     const auto& shape = data.train;
     {
@@ -231,7 +247,8 @@ int evalCommand(Arguments& args) {
     const training::Checkpoint checkpoint = training::readCheckpoint(files[0]);
     training::TrainConfig c = training::savedConfig(checkpoint, files[0]);
     if (data) c.data = *data;
-    const datasets::Split split = datasets::loadData(c.data);
+    const datasets::Split split = datasets::loadData(c.data, c.input);
+    warnSkipped(split);
     Engine engine(options);
     training::Trainer trainer(engine, c, split);
     trainer.restore(files[0]);

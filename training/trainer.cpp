@@ -56,7 +56,8 @@ json TrainConfig::toJson() const {
     return {{"model", model}, {"data", data}, {"epochs", epochs}, {"batch", batch}, {"lr", lr},
             {"momentum", momentum}, {"weight_decay", weightDecay}, {"nesterov", nesterov},
             {"milestones", milestones}, {"lr_decay", lrDecay}, {"pad", pad}, {"flip", flip}, {"seed", seed},
-            {"backprop", backpropName(backprop)}, {"run_directory", runDirectory}};
+            {"backprop", backpropName(backprop)}, {"run_directory", runDirectory},
+            {"input", {input.channels, input.height, input.width}}};
 }
 
 TrainConfig TrainConfig::fromJson(const json& j) {
@@ -76,6 +77,11 @@ TrainConfig TrainConfig::fromJson(const json& j) {
     c.seed = j.at("seed");
     c.backprop = j.at("backprop") == "stored" ? models::Backprop::Stored : models::Backprop::Reversible;
     c.runDirectory = j.at("run_directory");
+    if (j.contains("input")) {  // checkpoints before image folders lack it
+        const auto input = j.at("input").get<std::vector<uint32_t>>();
+        if (input.size() != 3) throw json::other_error::create(501, "input is not [channels, height, width]", nullptr);
+        c.input = {input[0], input[1], input[2]};
+    }
     return c;
 }
 

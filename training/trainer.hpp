@@ -34,6 +34,7 @@ struct TrainConfig {
     uint64_t seed = 1;
     models::Backprop backprop = models::Backprop::Reversible;
     std::string runDirectory;
+    datasets::ImageSize input;  // what the images of an image folder are brought to
 
     nlohmann::json toJson() const;
     static TrainConfig fromJson(const nlohmann::json& j);
