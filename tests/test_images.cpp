@@ -314,4 +314,15 @@ TEST_CASE("a model with the ImageNet stem learns an image folder at 64x64", "[im
     CHECK(result.samples == 40);
     CHECK(result.accuracy == 1.0);
     CHECK(result.loss < 0.01);  // runs reach 2e-4
+
+    // The checkpoint keeps the class names; data whose folders name other classes is refused.
+    const fs::path checkpoint = fs::path(c.runDirectory) / "checkpoint.safetensors";
+    revnet::training::Trainer same(revnet::test::engine(), c, data);
+    same.restore(checkpoint);
+    CHECK(same.evaluate().loss == result.loss);
+    Split renamed = data;
+    renamed.train.classNames = {"blue", "purple"};
+    revnet::training::Trainer other(revnet::test::engine(), c, renamed);
+    CHECK_THROWS_WITH(other.restore(checkpoint), Catch::Contains("trained on the classes blue, red (2)") &&
+                                                      Catch::Contains("has blue, purple (2)"));
 }

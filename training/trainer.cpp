@@ -287,6 +287,7 @@ void Trainer::saveCheckpoint(const std::filesystem::path& file) const {
     const EpochSums& e = impl_->epoch;
     c.metadata["epoch_sums"] = json{{"loss", e.loss}, {"correct", e.correct}, {"seen", e.seen}}.dump();
     c.metadata["normalization"] = json(normalization_).dump();
+    if (!data_.train.classNames.empty()) c.metadata["class_names"] = json(data_.train.classNames).dump();
     writeCheckpoint(file, c);
 }
 
@@ -317,6 +318,28 @@ const std::vector<float>& valuesOf(const Checkpoint& c, const std::string& name,
 
 }  // namespace
 
+void Trainer::checkClassNames(const Checkpoint& c, const std::filesystem::path& file) const {
+    // Class ids of an image folder follow its folder names: the same ids must name the same classes.
+    const auto saved = c.metadata.find("class_names");
+    const auto& names = data_.train.classNames;
+    if (saved == c.metadata.end() || names.empty()) return;
+    std::vector<std::string> savedNames;
+    try {
+        savedNames = json::parse(saved->second).get<std::vector<std::string>>();
+    } catch (const json::exception&) {
+        throw CheckpointError(file, "its class names are malformed");
+    }
+    auto listed = [](const std::vector<std::string>& n) {
+        std::string out;
+        for (std::size_t i = 0; i < n.size() && i < 5; ++i) out += (i ? ", " : "") + n[i];
+        return out + (n.size() > 5 ? ", ..." : "");
+    };
+    if (savedNames != names)
+        throw CheckpointError(file, "was trained on the classes " + listed(savedNames) + " (" +
+                                        std::to_string(savedNames.size()) + "); " + data_.train.origin + " has " +
+                                        listed(names) + " (" + std::to_string(names.size()) + ")");
+}
+
 void Trainer::restore(const std::filesystem::path& file) {
     const Checkpoint c = readCheckpoint(file);
     const TrainConfig saved = savedConfig(c, file);
@@ -324,6 +347,7 @@ void Trainer::restore(const std::filesystem::path& file) {
         throw CheckpointError(file, "was written by a run of " + saved.model + ", batch " + std::to_string(saved.batch) +
                                         ", seed " + std::to_string(saved.seed) + "; this run is " + config_.model +
                                         ", batch " + std::to_string(config_.batch) + ", seed " + std::to_string(config_.seed));
+    checkClassNames(c, file);
     const models::Network& net = *network_;
     std::vector<float> weights(net.weights().shape().elements(), 0.0f), momentum(weights.size(), 0.0f);
     for (const auto& p : net.parameters()) {

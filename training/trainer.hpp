@@ -85,7 +85,8 @@ public:
     Trainer(Engine& engine, TrainConfig config, const datasets::Split& data);
     ~Trainer();
 
-    // Continues from a checkpoint of the same configuration: weights, momentum, statistics, position.
+    // Continues from a checkpoint of the same configuration: weights, momentum, statistics,
+    // position. The data's class names, where it has them, must be the checkpoint's.
     void restore(const std::filesystem::path& checkpoint);
     // Trains to the last epoch, writing metrics and a checkpoint into the run directory after
     // each. Asks observer.stop after every step (with the steps done): when it says so, saves a
@@ -109,6 +110,8 @@ private:
     void fillBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order, std::size_t first,
                    const UploadRing& ring, uint32_t slot) const;
     std::vector<uint32_t> epochOrder(uint32_t epoch) const;
+    // Refuses a checkpoint whose class names (image folders) are not this data's.
+    void checkClassNames(const Checkpoint& checkpoint, const std::filesystem::path& file) const;
 
     Engine& engine_;
     TrainConfig config_;
