@@ -34,11 +34,12 @@ TensorView TensorView::slice(int axis, uint32_t first, uint32_t count, const cha
 TensorView TensorView::channels(uint32_t first, uint32_t count) const { return slice(1, first, count, "channels"); }
 TensorView TensorView::batch(uint32_t first, uint32_t count) const { return slice(0, first, count, "samples"); }
 
-TensorView TensorView::prefix(uint64_t count) const {
-    if (shape_.n != 1 || shape_.c != 1 || shape_.h != 1 || count > shape_.w)
-        throw std::out_of_range("the first " + std::to_string(count) + " elements of a " + toString(shape_) +
-                                " view: it must be flat and at least that long");
+TensorView TensorView::range(uint64_t first, uint64_t count) const {
+    if (shape_.n != 1 || shape_.c != 1 || shape_.h != 1 || first + count > shape_.w)
+        throw std::out_of_range("elements " + std::to_string(first) + "+" + std::to_string(count) + " of a " +
+                                toString(shape_) + " view: it must be flat and that long");
     TensorView v = *this;
+    v.start_ += first * strides_[3] * sizeof(float);
     v.shape_.w = static_cast<uint32_t>(count);
     return v;
 }

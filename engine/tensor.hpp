@@ -54,7 +54,9 @@ public:
     TensorView batch(uint32_t first, uint32_t count) const;
     // The first `count` elements of a flat view (1 x 1 x 1 x W): what a kernel binds of a
     // workspace it uses only part of.
-    TensorView prefix(uint64_t count) const;
+    TensorView prefix(uint64_t count) const { return range(0, count); }
+    // Elements [first, first + count) of a flat view: a part of it that fits one binding.
+    TensorView range(uint64_t first, uint64_t count) const;
 
     // c, h and w dense: each sample is one contiguous run (true of channel ranges of a dense tensor).
     bool samplesContiguous() const;

@@ -4,11 +4,12 @@
 
 namespace revnet::kernels {
 
-void sgdStep(Pipelines& pipelines, Recorder& recorder, const TensorView& weights, const TensorView& grads,
-             const TensorView& velocity, const TensorView& hyper, uint32_t lrIndex, const SgdOptions& options) {
+namespace {
+
+void sgdChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& weights, const TensorView& grads,
+              const TensorView& velocity, const TensorView& hyper, uint32_t lrIndex, const SgdOptions& options) {
     const char* name = "sgd";
     const uint64_t count = weights.shape().elements();
-    if (lrIndex >= hyper.shape().elements()) throw std::invalid_argument("sgd: learning-rate index past the buffer");
     struct Push {
         uint32_t count, wOffset, gOffset, vOffset, lrIndex;
         float momentum, weightDecay;
@@ -20,6 +21,24 @@ void sgdStep(Pipelines& pipelines, Recorder& recorder, const TensorView& weights
     const Kernel& kernel = pipelines.get(name, {{0, group}, {1, options.nesterov ? 1u : 0u}, {2, vec4 ? 1u : 0u}});
     recorder.dispatch(kernel, {weights, grads, velocity, hyper}, push,
                       rowsGrid(pipelines.device(), 1, vec4 ? count / 4 : count, group));
+}
+
+}  // namespace
+
+void sgdStep(Pipelines& pipelines, Recorder& recorder, const TensorView& weights, const TensorView& grads,
+             const TensorView& velocity, const TensorView& hyper, uint32_t lrIndex, const SgdOptions& options) {
+    if (lrIndex >= hyper.shape().elements()) throw std::invalid_argument("sgd: learning-rate index past the buffer");
+    // Parameters past one binding (RevNet-104's 181 MB against lavapipe's 128 MiB range) go in
+    // ranges that fit, a multiple of 4 elements each so that the vec4 path stays open.
+    constexpr uint64_t kMaxAlignment = 256;  // the largest offset alignment Vulkan allows
+    const uint64_t range = pipelines.device().info().limits.maxStorageBufferRange;
+    const uint64_t count = weights.shape().elements();
+    const uint64_t chunk = std::max<uint64_t>((range - std::min(range, kMaxAlignment)) / sizeof(float) / 4 * 4, 4);
+    for (uint64_t first = 0; first < count; first += chunk) {
+        const uint64_t n = std::min(chunk, count - first);
+        sgdChunk(pipelines, recorder, weights.range(first, n), grads.range(first, n), velocity.range(first, n), hyper,
+                 lrIndex, options);
+    }
 }
 
 }  // namespace revnet::kernels

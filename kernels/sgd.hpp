@@ -15,6 +15,8 @@ struct SgdOptions {
     bool nesterov = false;
 };
 
+// weights, grads and velocity are flat views (1 x 1 x 1 x N) of any length: past the device's
+// storage range they are updated in ranges that fit.
 void sgdStep(Pipelines& pipelines, Recorder& recorder, const TensorView& weights, const TensorView& grads,
              const TensorView& velocity, const TensorView& hyper, uint32_t lrIndex, const SgdOptions& options);
 

@@ -1,4 +1,5 @@
-// Kernels over tensors larger than maxStorageBufferRange run in batch chunks (kernels/dispatch.hpp).
+// Kernels over tensors larger than maxStorageBufferRange run in batch chunks (kernels/dispatch.hpp),
+// and SGD in ranges of its flat parameters.
 // Here the range is lowered to 64 KiB, so that tensors of a few hundred KiB split into chunks of
 // a few samples, and every kernel over samples is checked against the double-precision
 // references: the per-sample ones, and the reductions over the batch that chunks add up in order
@@ -7,6 +8,7 @@
 #include "kernels/conv2d.hpp"
 #include "kernels/elementwise.hpp"
 #include "kernels/pooling.hpp"
+#include "kernels/sgd.hpp"
 #include "reference/reference.hpp"
 #include "tests/test_engine.hpp"
 
@@ -128,6 +130,50 @@ TEST_CASE("batch norm, pooling and elementwise kernels split the batch past maxS
         ref::Values added(s.elements());
         for (std::size_t i = 0; i < added.size(); ++i) added[i] = xd[i] + dyd[i];
         checkClose("add", e.download(sum), added, 1e-7);
+    }
+    test::countValidation(e);
+}
+
+TEST_CASE("SGD updates parameters past maxStorageBufferRange in ranges; max pooling splits the batch",
+          "[sgd][pooling][chunks]") {
+    // 40003 parameters (160 KB, three 64 KiB ranges) at an offset of 3 floats (the scalar path)
+    // and at 0 with a multiple of 4 (the vec4 path), against one double-precision step.
+    auto random = test::freshRandom();
+    Engine e = lowRangeEngine();
+    {
+        const float lr = 0.05f, mu = 0.9f, decay = 1e-3f;
+        Tensor hyper = filled(e, flat(1), {lr}, "lr");
+        for (const auto& [offset, count] : {std::pair<uint64_t, uint64_t>{3, 40003}, std::pair<uint64_t, uint64_t>{0, 40004}}) {
+            INFO(count << " parameters at offset " << offset);
+            const auto w = test::randomValues(offset + count, random), g = test::randomValues(offset + count, random);
+            const auto v = test::randomValues(offset + count, random);
+            Tensor tw = filled(e, flat(offset + count), w, "w"), tg = filled(e, flat(offset + count), g, "g");
+            Tensor tv = filled(e, flat(offset + count), v, "v");
+            Recorder recorder(e.device());
+            kernels::sgdStep(e.pipelines(), recorder, tw.view().range(offset, count), tg.view().range(offset, count),
+                             tv.view().range(offset, count), hyper, 0, {mu, decay, false});
+            recorder.run();
+            ref::Values expectedW(w.begin(), w.end()), expectedV(v.begin(), v.end());
+            for (uint64_t i = offset; i < offset + count; ++i) {
+                expectedV[i] = double(mu) * v[i] + g[i] + double(decay) * w[i];
+                expectedW[i] = w[i] - double(lr) * expectedV[i];
+            }
+            checkClose("weights", e.download(tw), expectedW, 1e-7);
+            checkClose("momentum", e.download(tv), expectedV, 1e-7);
+        }
+        // 13 samples of 8 x 30 x 30 (28 KiB): two a chunk.
+        const Shape s{13, 8, 30, 30};
+        const Shape out = kernels::maxPool3x3Output(s);
+        auto x = test::randomValues(s.elements(), random);
+        for (auto& value : x) value = std::max(value, 0.0f);  // ties, as after a ReLU
+        const auto dy = test::randomValues(out.elements(), random);
+        Tensor tx = filled(e, s, x, "x"), tdy = filled(e, out, dy, "dy"), ty = poisoned(e, out, "y"), tdx = poisoned(e, s, "dx");
+        Recorder recorder(e.device());
+        kernels::maxPool3x3Forward(e.pipelines(), recorder, tx, ty);
+        kernels::maxPool3x3Backward(e.pipelines(), recorder, tx, tdy, tdx, false);
+        recorder.run();
+        checkClose("max pool", e.download(ty), ref::maxPool3x3(s, ref::widen(x)), 1e-7);
+        checkClose("max pool backward", e.download(tdx), ref::maxPool3x3Backward(s, ref::widen(x), ref::widen(dy)), 1e-7);
     }
     test::countValidation(e);
 }
