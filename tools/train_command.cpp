@@ -107,9 +107,11 @@ training::RunObserver printingObserver() {
     o.stop = [](uint64_t) { return stopSignal != 0; };
     o.progress = [terminal](const training::StepProgress& p) {
         if (!terminal && p.batch != p.batches && p.batch % std::max<std::size_t>(p.batches / 10, 1) != 0) return;
-        std::printf("%sepoch %u/%u  step %zu/%zu  loss %.4f  acc %.2f%%  %.0f img/s  eta %.0fs  peak %.0f MiB%s",
+        // A big model on a CPU device makes well under 10 images a second: show the decimals.
+        std::printf("%sepoch %u/%u  step %zu/%zu  loss %.4f  acc %.2f%%  %.*f img/s  eta %.0fs  peak %.0f MiB%s",
                     terminal ? "\r" : "", p.epoch + 1, p.epochs, p.batch, p.batches, p.loss, 100 * p.accuracy,
-                    p.imagesPerSecond, p.etaSeconds, p.peakDeviceBytes / 1048576.0, terminal ? "   " : "\n");
+                    p.imagesPerSecond < 10 ? 2 : 0, p.imagesPerSecond, p.etaSeconds, p.peakDeviceBytes / 1048576.0,
+                    terminal ? "   " : "\n");
         std::fflush(stdout);
     };
     o.epochEnd = [terminal](const training::EpochReport& r) {
