@@ -239,6 +239,12 @@ std::vector<ParameterSpec> Architecture::parameters() const {
     return out;
 }
 
+std::vector<uint32_t> ParameterSpec::torchShape() const {
+    if (!decay) return {uint32_t(elements())};
+    if (name == "head.fc.weight") return {shape[0], shape[1]};
+    return {shape.begin(), shape.end()};
+}
+
 uint64_t Architecture::parameterCount() const {
     uint64_t total = 0;
     for (const auto& p : parameters()) total += p.elements();

@@ -80,6 +80,9 @@ struct ParameterSpec {
     std::array<uint32_t, 4> shape;
     bool decay;  // weight decay applies (conv and fully connected weights)
     uint64_t elements() const { return uint64_t{shape[0]} * shape[1] * shape[2] * shape[3]; }
+    // The shape PyTorch gives the same tensor, which checkpoints use: convolution weights
+    // (O, I, k, k), the classifier's weight (O, I), batch-norm vectors and biases (C).
+    std::vector<uint32_t> torchShape() const;
 };
 
 struct Architecture {

@@ -232,6 +232,27 @@ TEST_CASE("training on synthetic data learns, and resuming repeats the run exact
     CHECK(again.loss == last.loss);
     CHECK(again.accuracy == last.accuracy);
 
+    // Tensors take PyTorch's shapes: convolutions (O, I, k, k), the classifier (O, I), vectors (C).
+    const Checkpoint saved = readCheckpoint(checkpoint);
+    CHECK(saved.tensor("stem.conv.weight", checkpoint).shape == std::vector<uint32_t>{16, 1, 3, 3});
+    CHECK(saved.tensor("stem.bn.weight", checkpoint).shape == std::vector<uint32_t>{16});
+    CHECK(saved.tensor("head.fc.weight", checkpoint).shape == std::vector<uint32_t>{10, 64});
+    CHECK(saved.tensor("head.fc.bias", checkpoint).shape == std::vector<uint32_t>{10});
+    CHECK(saved.tensor("optimizer.momentum.head.fc.weight", checkpoint).shape == std::vector<uint32_t>{10, 64});
+    CHECK(saved.tensor("head.bn.running_var", checkpoint).shape == std::vector<uint32_t>{64});
+    // Checkpoints written before, with the network's 4-D shapes, still restore.
+    Checkpoint legacy = saved;
+    for (auto& t : legacy.tensors) {
+        if (t.name.ends_with("running_mean") || t.name.ends_with("running_var")) continue;
+        if (t.shape.size() == 1) t.shape = {1, 1, 1, t.shape[0]};
+        if (t.shape.size() == 2) t.shape = {t.shape[0], t.shape[1], 1, 1};
+    }
+    const fs::path legacyFile = scratch("legacy.safetensors");
+    writeCheckpoint(legacyFile, legacy);
+    Trainer fromLegacy(e, smallRun(dirB), data);
+    fromLegacy.restore(legacyFile);
+    CHECK(fromLegacy.evaluate().loss == last.loss);
+
     TrainConfig other = smallRun(dirB);
     other.seed = 6;
     Trainer d(e, other, data);

@@ -269,7 +269,7 @@ void Trainer::saveCheckpoint(const std::filesystem::path& file) const {
     const auto weights = engine_.download(net.weights()), momentum = engine_.download(impl_->momentum);
     const auto stats = engine_.download(net.statistics());
     for (const auto& p : net.parameters()) {
-        std::vector<uint32_t> shape(p.spec.shape.begin(), p.spec.shape.end());
+        const std::vector<uint32_t> shape = p.spec.torchShape();
         const auto begin = weights.begin() + std::ptrdiff_t(p.offset);
         c.tensors.push_back({p.spec.name, shape, {begin, begin + std::ptrdiff_t(p.spec.elements())}});
         const auto mb = momentum.begin() + std::ptrdiff_t(p.offset);
@@ -304,9 +304,11 @@ TrainConfig savedConfig(const Checkpoint& checkpoint, const std::filesystem::pat
 namespace {
 
 // The tensor `name` of the checkpoint, which must have exactly this shape.
+// `legacy`: a shape checkpoints written before they took PyTorch's shapes had, also accepted.
 const std::vector<float>& valuesOf(const Checkpoint& c, const std::string& name, const std::vector<uint32_t>& shape,
-                                   const std::filesystem::path& file) {
+                                   const std::filesystem::path& file, const std::vector<uint32_t>& legacy = {}) {
     const NamedTensor& t = c.tensor(name, file);
+    if (!legacy.empty() && t.shape == legacy) return t.values;
     auto text = [](const std::vector<uint32_t>& s) {
         std::string out;
         for (uint32_t d : s) out += (out.empty() ? "" : "x") + std::to_string(d);
@@ -351,9 +353,9 @@ void Trainer::restore(const std::filesystem::path& file) {
     const models::Network& net = *network_;
     std::vector<float> weights(net.weights().shape().elements(), 0.0f), momentum(weights.size(), 0.0f);
     for (const auto& p : net.parameters()) {
-        const std::vector<uint32_t> shape(p.spec.shape.begin(), p.spec.shape.end());
-        const auto& w = valuesOf(c, p.spec.name, shape, file);
-        const auto& v = valuesOf(c, "optimizer.momentum." + p.spec.name, shape, file);
+        const std::vector<uint32_t> shape = p.spec.torchShape(), legacy(p.spec.shape.begin(), p.spec.shape.end());
+        const auto& w = valuesOf(c, p.spec.name, shape, file, legacy);
+        const auto& v = valuesOf(c, "optimizer.momentum." + p.spec.name, shape, file, legacy);
         std::copy(w.begin(), w.end(), weights.begin() + std::ptrdiff_t(p.offset));
         std::copy(v.begin(), v.end(), momentum.begin() + std::ptrdiff_t(p.offset));
     }
