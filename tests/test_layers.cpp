@@ -122,10 +122,10 @@ TEST_CASE("pooling reference gradients agree with finite differences", "[pooling
     for (std::size_t i = 0; i < x.size(); i += 7)
         CHECK(ref::centralDifference([&](const ref::Values& v) { return ref::dot(dy, ref::avgPool2x2(in, v, 5, 1)); }, x, i) ==
               Approx(dx[i]).epsilon(1e-6).margin(1e-9));
-    // Max pooling: distinct values a step apart, so no difference crosses a tie.
+    // Max pooling: distinct values 0.01 apart, so no difference (a step of 1e-5) crosses a tie.
     const Shape odd{1, 2, 5, 7};
     ref::Values distinct(odd.elements());
-    for (std::size_t i = 0; i < distinct.size(); ++i) distinct[i] = double(i);
+    for (std::size_t i = 0; i < distinct.size(); ++i) distinct[i] = 0.01 * double(i);  // small: little rounding
     std::shuffle(distinct.begin(), distinct.end(), random);
     const auto dyMax = ref::widen(test::randomValues(2 * 3 * 4, random));
     const auto dxMax = ref::maxPool3x3Backward(odd, distinct, dyMax);
