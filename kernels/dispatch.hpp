@@ -38,8 +38,9 @@ inline std::array<uint32_t, 3> rowsGrid(const Device& device, uint64_t rows, uin
 // lavapipe and the Vulkan minimum), so a kernel over samples runs in chunks of consecutive
 // samples whose bindings fit: the whole batch at once where it does. Views are sliced with
 // TensorView::batch. Throws, naming the kernel, when one sample alone is past the range.
+constexpr uint64_t kMaxAlignment = 256;  // the largest binding offset alignment Vulkan allows
+
 inline uint32_t samplesPerDispatch(const Device& device, std::initializer_list<TensorView> views, const char* kernel) {
-    constexpr uint64_t kMaxAlignment = 256;  // the largest offset alignment Vulkan allows
     const uint64_t range = device.info().limits.maxStorageBufferRange;
     uint64_t samples = UINT32_MAX;
     for (const auto& v : views) {

@@ -30,7 +30,6 @@ void sgdStep(Pipelines& pipelines, Recorder& recorder, const TensorView& weights
     if (lrIndex >= hyper.shape().elements()) throw std::invalid_argument("sgd: learning-rate index past the buffer");
     // Parameters past one binding (RevNet-104's 181 MB against lavapipe's 128 MiB range) go in
     // ranges that fit, a multiple of 4 elements each so that the vec4 path stays open.
-    constexpr uint64_t kMaxAlignment = 256;  // the largest offset alignment Vulkan allows
     const uint64_t range = pipelines.device().info().limits.maxStorageBufferRange;
     const uint64_t count = weights.shape().elements();
     const uint64_t chunk = std::max<uint64_t>((range - std::min(range, kMaxAlignment)) / sizeof(float) / 4 * 4, 4);

@@ -153,7 +153,7 @@ Architecture expand(const ModelSpec& spec, uint32_t inChannels, uint32_t height,
     const uint32_t widen = spec.block == Block::Bottleneck ? 4 : 1;
     const ConvSpec stem = imagenet ? ConvSpec{inChannels, spec.channels[0], 7, 2} : ConvSpec{inChannels, spec.channels[0], 3, 1};
     const uint32_t stemHeight = height / stem.stride, stemWidth = width / stem.stride;
-    Architecture a{spec, inChannels, height, width, classes, stem, stemHeight, stemWidth, imagenet, {}, 0, 0, 0};
+    Architecture a{spec, inChannels, height, width, classes, stem, stemHeight, stemWidth, {}, 0, 0, 0};
     uint32_t channels = spec.channels[0], h = imagenet ? stemHeight / 2 : height, w = imagenet ? stemWidth / 2 : width;
     bool firstOfNetwork = true;
     for (uint32_t stage = 0; stage < spec.units.size(); ++stage) {
@@ -272,7 +272,7 @@ std::string Architecture::describe() const {
       << (spec.block == Block::Basic ? "basic" : "bottleneck") << " units " << joined(spec.units) << ", input " << inChannels << "x" << height << "x" << width << ", " << classes
       << " classes\n";
     s << "  stem        conv " << stem.kernel << "x" << stem.kernel << (stem.stride > 1 ? "/2 " : " ") << stem.in << "->"
-      << stem.out << ", bn, relu" << (stemPool ? ", max pool 3x3/2    " : "    ") << units.front().inSize << "x"
+      << stem.out << ", bn, relu" << (stemPool() ? ", max pool 3x3/2    " : "    ") << units.front().inSize << "x"
       << units.front().inWidth << "\n";
     for (const auto& u : units) {
         s << "  " << u.prefix << "  " << u.inChannels << "->" << u.outChannels << " stride " << u.stride << ", "

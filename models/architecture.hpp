@@ -89,8 +89,9 @@ struct Architecture {
     ModelSpec spec;
     uint32_t inChannels, height, width, classes;
     ConvSpec stem;
-    uint32_t stemHeight, stemWidth;  // the stem convolution's output; the units see it max-pooled
-    bool stemPool;                   // under the ImageNet stem
+    uint32_t stemHeight, stemWidth;  // the stem convolution's output
+    // Under the ImageNet stem the units see the stem's output max-pooled.
+    bool stemPool() const { return spec.stem == Stem::ImageNet; }
     std::vector<UnitSpec> units;
     uint32_t topChannels, topHeight, topWidth;
 

@@ -69,7 +69,7 @@ std::array<uint64_t, 2> gradientSizes(const Architecture& a, uint32_t n) {
         sizes[current] = std::max(sizes[current], unitInput(*it, n).elements());
     }
     // The max pool's backward writes the stem's gradient beside the first unit's input's.
-    if (a.stemPool) sizes[1 - current] = std::max(sizes[1 - current], stemShape(a, n).elements());
+    if (a.stemPool()) sizes[1 - current] = std::max(sizes[1 - current], stemShape(a, n).elements());
     return sizes;
 }
 
@@ -98,7 +98,7 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
     // ImageNet stem the units see it max-pooled, and the pooling's backward reads it.
     const uint64_t top = uint64_t{n} * a.topChannels * a.topHeight * a.topWidth;
     add("stem output", Category::Activations, stemShape(a, n).elements());
-    if (a.stemPool) add("stem pooled", Category::Activations, kernels::maxPool3x3Output(stemShape(a, n)).elements());
+    if (a.stemPool()) add("stem pooled", Category::Activations, kernels::maxPool3x3Output(stemShape(a, n)).elements());
     uint64_t scratch = top;
     uint64_t convWork = kernels::Conv2d(device, stemConvShape(a, n), o.variant).workspaceElements();
     std::vector<uint64_t> shared;  // reversible: the kept conv outputs every function shares
@@ -267,7 +267,7 @@ void Network::buildUnits() {
         return out;
     };
 
-    const Tensor* current = &b[architecture_.stemPool ? "stem pooled" : "stem output"];
+    const Tensor* current = &b[architecture_.stemPool() ? "stem pooled" : "stem output"];
     const Tensor* stage = current;
     for (const auto& u : architecture_.units) {
         Unit unit{&u, {}, {}, {}, {}, {}, current, nullptr};
@@ -382,7 +382,7 @@ void Network::recordForward(Context& c, Pass pass) const {
         kernels::batchNormStatistics(c.pipelines, c.recorder, stemOut, stem.stats, stem.running, true, c.bn);
     kernels::batchNormForward(c.pipelines, c.recorder, stemOut, pass == Pass::Inference ? stem.running : stem.stats,
                               stem.gamma, stem.beta, stemOut, c.bn);
-    if (a.stemPool)
+    if (a.stemPool())
         kernels::maxPool3x3Forward(c.pipelines, c.recorder, stemOut,
                                    b["stem pooled"].view(kernels::maxPool3x3Output(stemOut.shape())));
 
@@ -494,8 +494,8 @@ void Network::recordBackward(Context& c) const {
     const Shape stem = stemShape(a, n);
     const kernels::Conv2d stemConv = stemConvolution();
     const TensorView image = batchInput(), s = b["stem output"].view(stem);
-    const TensorView ds = gradientTensors[a.stemPool ? 1 - current : current]->view(stem);
-    if (a.stemPool)
+    const TensorView ds = gradientTensors[a.stemPool() ? 1 - current : current]->view(stem);
+    if (a.stemPool())
         kernels::maxPool3x3Backward(c.pipelines, c.recorder, s,
                                     gradientTensors[current]->view(kernels::maxPool3x3Output(stem)), ds, false);
     stemConv.forward(c.pipelines, c.recorder, image, weightOf("stem.conv.weight"), s, c.convWorkspace);

@@ -111,7 +111,7 @@ TEST_CASE("the paper's ImageNet RevNets: the ImageNet stem, four stages, the aut
     CHECK(r104.stem.kernel == 7);
     CHECK(r104.stem.stride == 2);
     CHECK(r104.stemHeight == 112);
-    CHECK(r104.stemPool);
+    CHECK(r104.stemPool());
     CHECK(r104.units.front().inSize == 56);
     CHECK(r104.topHeight == 7);
     CHECK(r104.topChannels == 3328);
