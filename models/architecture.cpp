@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -24,6 +25,11 @@ const std::vector<ModelSpec>& catalog() {
         // The paper's ImageNet RevNets, as the authors' configurations give them.
         {"revnet-54", Family::RevNet, Block::Bottleneck, {2, 2, 3, 2}, {128, 128, 256, 512, 832}, Stem::ImageNet},
         {"revnet-104", Family::RevNet, Block::Bottleneck, {2, 2, 11, 2}, {128, 128, 256, 512, 832}, Stem::ImageNet},
+        // torchvision's ResNet-50 and ResNet-101 (v1.5: the stride on the 3x3 convolution).
+        {"resnet-50", Family::ResNet, Block::Bottleneck, {3, 4, 6, 3}, {64, 64, 128, 256, 512}, Stem::ImageNet,
+         Activation::Post},
+        {"resnet-101", Family::ResNet, Block::Bottleneck, {3, 4, 23, 3}, {64, 64, 128, 256, 512}, Stem::ImageNet,
+         Activation::Post},
     };
     return models;
 }
@@ -64,14 +70,15 @@ ModelSpec parseModelSpec(const std::string& text) {
         throw std::invalid_argument(context + ": it starts with 'revnet:' or 'resnet:'");
     ModelSpec spec{lower, family == "revnet" ? Family::RevNet : Family::ResNet, Block::Basic, {}, {}};
     std::stringstream fields(lower.substr(colon + 1));
-    bool blockSeen = false, stemSeen = false;
+    bool blockSeen = false, stemSeen = false, activationSeen = false;
     for (std::string field; std::getline(fields, field, ',');) {
         const auto equals = field.find('=');
         const std::string key = field.substr(0, equals), value = equals == std::string::npos ? "" : field.substr(equals + 1);
         if (equals == std::string::npos || value.empty())
             throw std::invalid_argument(context + ": '" + field + "' is not key=value");
         const bool repeated = (key == "units" && !spec.units.empty()) || (key == "channels" && !spec.channels.empty()) ||
-                              (key == "block" && blockSeen) || (key == "stem" && stemSeen);
+                              (key == "block" && blockSeen) || (key == "stem" && stemSeen) ||
+                              (key == "activation" && activationSeen);
         if (repeated) throw std::invalid_argument(context + ": " + key + " is given twice");
         if (key == "units") {
             spec.units = numberList(value, 1000, context + ": units");
@@ -87,8 +94,16 @@ ModelSpec parseModelSpec(const std::string& text) {
                 throw std::invalid_argument(context + ": stem is cifar or imagenet, not '" + value + "'");
             spec.stem = value == "cifar" ? Stem::Cifar : Stem::ImageNet;
             stemSeen = true;
+        } else if (key == "activation") {
+            if (value != "pre" && value != "post")
+                throw std::invalid_argument(context + ": activation is pre or post, not '" + value + "'");
+            if (value == "post" && spec.family == Family::RevNet)
+                throw std::invalid_argument(context + ": activation=post is for ResNets; RevNets are pre-activation");
+            spec.activation = value == "pre" ? Activation::Pre : Activation::Post;
+            activationSeen = true;
         } else {
-            throw std::invalid_argument(context + ": unknown key '" + key + "' (known: units, channels, block, stem)");
+            throw std::invalid_argument(context + ": unknown key '" + key +
+                                        "' (known: units, channels, block, stem, activation)");
         }
     }
     if (spec.units.empty() || spec.channels.empty())
@@ -122,16 +137,19 @@ std::string joined(const std::vector<uint32_t>& numbers, char separator) {
 namespace {
 
 // The residual function of a unit: basic (two 3x3 convs) or bottleneck (1x1, 3x3, 1x1 at a
-// quarter of the width); the stride is on the first conv; the network's first unit has no
-// leading batch norm (the stem just applied one).
+// quarter of the width). Pre-activation: the stride is on the first conv, and the network's
+// first unit has no leading batch norm (the stem just applied one). Post-activation: no function
+// has one (its input is a ReLU's output), the stride is on the 3x3 conv, and a batch norm ends it.
 FunctionSpec residualFunction(std::string prefix, Block block, uint32_t in, uint32_t out, uint32_t stride,
-                              bool firstOfNetwork) {
-    FunctionSpec f{std::move(prefix), {}};
+                              bool firstOfNetwork, Activation activation) {
+    const bool post = activation == Activation::Post, leading = !firstOfNetwork && !post;
+    FunctionSpec f{std::move(prefix), {}, post};
     if (block == Block::Basic) {
-        f.steps = {{!firstOfNetwork, {in, out, 3, stride}}, {true, {out, out, 3, 1}}};
+        f.steps = {{leading, {in, out, 3, stride}}, {true, {out, out, 3, 1}}};
     } else {
         const uint32_t mid = out / 4;
-        f.steps = {{!firstOfNetwork, {in, mid, 1, stride}}, {true, {mid, mid, 3, 1}}, {true, {mid, out, 1, 1}}};
+        const uint32_t first = post ? 1 : stride, middle = post ? stride : 1;
+        f.steps = {{leading, {in, mid, 1, first}}, {true, {mid, mid, 3, middle}}, {true, {mid, out, 1, 1}}};
     }
     return f;
 }
@@ -149,6 +167,8 @@ Architecture expand(const ModelSpec& spec, uint32_t inChannels, uint32_t height,
                                     "'s " + (imagenet ? "ImageNet stem and " : "") + std::to_string(strided) +
                                     " strided stages need");
     if (inChannels == 0 || classes == 0) throw std::invalid_argument("a model needs input channels and classes");
+    if (spec.activation == Activation::Post && spec.family == Family::RevNet)
+        throw std::invalid_argument(spec.name + ": RevNets are pre-activation");
     const bool rev = spec.family == Family::RevNet;
     const uint32_t widen = spec.block == Block::Bottleneck ? 4 : 1;
     const ConvSpec stem = imagenet ? ConvSpec{inChannels, spec.channels[0], 7, 2} : ConvSpec{inChannels, spec.channels[0], 3, 1};
@@ -176,13 +196,17 @@ Architecture expand(const ModelSpec& spec, uint32_t inChannels, uint32_t height,
             unit.outSize = h / unit.stride;
             unit.outWidth = w / unit.stride;
             const bool changes = unit.stride != 1 || unit.inChannels != unit.outChannels;
+            const bool post = spec.activation == Activation::Post;
             unit.shortcut = !changes ? Shortcut::Identity
-                            : spec.block == Block::Bottleneck ? Shortcut::Projection
-                                                              : Shortcut::PoolPad;
+                            : spec.block == Block::Bottleneck || post ? Shortcut::Projection
+                                                                      : Shortcut::PoolPad;
+            unit.projectionNorm = post && unit.shortcut == Shortcut::Projection;
             const uint32_t div = rev ? 2 : 1;  // a RevNet's F and G each see half the channels
             unit.f = residualFunction(unit.prefix + ".F", spec.block, unit.inChannels / div, outChannels / div,
-                                      unit.stride, firstOfNetwork);
-            if (rev) unit.g = residualFunction(unit.prefix + ".G", spec.block, outChannels / 2, outChannels / 2, 1, false);
+                                      unit.stride, firstOfNetwork, spec.activation);
+            if (rev)
+                unit.g = residualFunction(unit.prefix + ".G", spec.block, outChannels / 2, outChannels / 2, 1, false,
+                                          spec.activation);
             unit.reversible = rev && unit.shortcut == Shortcut::Identity;
             h = unit.outSize;
             w = unit.outWidth;
@@ -199,16 +223,19 @@ Architecture expand(const ModelSpec& spec, uint32_t inChannels, uint32_t height,
 
 namespace {
 
+void addNorm(std::vector<ParameterSpec>& out, const std::string& prefix, uint32_t channels) {
+    out.push_back({prefix + ".weight", {1, 1, 1, channels}, false});
+    out.push_back({prefix + ".bias", {1, 1, 1, channels}, false});
+}
+
 void addFunction(std::vector<ParameterSpec>& out, const FunctionSpec& f) {
     for (std::size_t i = 0; i < f.steps.size(); ++i) {
         const auto& s = f.steps[i];
-        const std::string n = std::to_string(i + 1);
-        if (s.bn) {
-            out.push_back({f.prefix + ".bn" + n + ".weight", {1, 1, 1, s.conv.in}, false});
-            out.push_back({f.prefix + ".bn" + n + ".bias", {1, 1, 1, s.conv.in}, false});
-        }
-        out.push_back({f.prefix + ".conv" + n + ".weight", {s.conv.out, s.conv.in, s.conv.kernel, s.conv.kernel}, true});
+        if (s.bn) addNorm(out, f.normName(i), s.conv.in);
+        out.push_back({f.prefix + ".conv" + std::to_string(i + 1) + ".weight",
+                       {s.conv.out, s.conv.in, s.conv.kernel, s.conv.kernel}, true});
     }
+    if (f.outputNorm) addNorm(out, f.outputNormName(), f.steps.back().conv.out);
 }
 
 }  // namespace
@@ -230,13 +257,34 @@ std::vector<ParameterSpec> Architecture::parameters() const {
             out.push_back({u.prefix + ".shortcut2.weight", shape, true});
         } else {
             out.push_back({u.prefix + ".shortcut.weight", shape, true});
+            if (u.projectionNorm) addNorm(out, u.prefix + ".shortcut.bn", u.outChannels);
         }
     }
-    out.push_back({"head.bn.weight", {1, 1, 1, topChannels}, false});
-    out.push_back({"head.bn.bias", {1, 1, 1, topChannels}, false});
+    if (headNorm()) addNorm(out, "head.bn", topChannels);
     out.push_back({"head.fc.weight", {classes, topChannels, 1, 1}, true});
     out.push_back({"head.fc.bias", {1, 1, 1, classes}, false});
     return out;
+}
+
+std::string FunctionSpec::normName(std::size_t step) const {
+    return prefix + ".bn" + std::to_string(outputNorm ? step : step + 1);
+}
+
+std::string Architecture::stateName(const std::string& name) const {
+    if (!postActivation()) return name;
+    // `from` as the whole name or the part before a '.', replaced by `to`.
+    auto replaced = [&](const std::string& from, const std::string& to) -> std::optional<std::string> {
+        if (!name.starts_with(from) || (name.size() > from.size() && name[from.size()] != '.')) return std::nullopt;
+        return to + name.substr(from.size());
+    };
+    for (const auto& [from, to] : {std::pair{"stem.conv", "conv1"}, {"stem.bn", "bn1"}, {"head.fc", "fc"}})
+        if (auto out = replaced(from, to)) return *out;
+    for (const auto& u : units) {
+        const std::string layer = "layer" + std::to_string(u.stage + 1) + "." + std::to_string(u.index);
+        for (const auto& [from, to] : {std::pair{".F", ""}, {".shortcut.bn", ".downsample.1"}, {".shortcut", ".downsample.0"}})
+            if (auto out = replaced(u.prefix + from, layer + to)) return *out;
+    }
+    return name;
 }
 
 std::vector<uint32_t> ParameterSpec::torchShape() const {
@@ -255,13 +303,15 @@ std::vector<std::pair<std::string, uint32_t>> Architecture::batchNorms() const {
     std::vector<std::pair<std::string, uint32_t>> out{{"stem.bn", stem.out}};
     auto add = [&](const FunctionSpec& f) {
         for (std::size_t i = 0; i < f.steps.size(); ++i)
-            if (f.steps[i].bn) out.push_back({f.prefix + ".bn" + std::to_string(i + 1), f.steps[i].conv.in});
+            if (f.steps[i].bn) out.push_back({f.normName(i), f.steps[i].conv.in});
+        if (f.outputNorm) out.push_back({f.outputNormName(), f.steps.back().conv.out});
     };
     for (const auto& u : units) {
         add(u.f);
         if (!u.g.steps.empty()) add(u.g);
+        if (u.projectionNorm) out.push_back({u.prefix + ".shortcut.bn", u.outChannels});
     }
-    out.push_back({"head.bn", topChannels});
+    if (headNorm()) out.push_back({"head.bn", topChannels});
     return out;
 }
 
@@ -277,6 +327,7 @@ std::string Architecture::describe() const {
     for (const auto& u : units) {
         s << "  " << u.prefix << "  " << u.inChannels << "->" << u.outChannels << " stride " << u.stride << ", "
           << u.outSize << "x" << u.outWidth << ", shortcut " << shortcutNames[int(u.shortcut)]
+          << (u.projectionNorm ? " + bn" : "") << (postActivation() ? ", relu after the sum" : "")
           << (spec.family == Family::RevNet ? (u.reversible ? ", reversible" : ", input kept") : "") << "\n";
         for (const FunctionSpec* f : {&u.f, &u.g}) {
             if (f->steps.empty()) continue;
@@ -284,10 +335,10 @@ std::string Architecture::describe() const {
             for (const auto& st : f->steps)
                 s << (st.bn ? " bn-relu," : "") << " conv " << st.conv.kernel << "x" << st.conv.kernel << " "
                   << st.conv.in << "->" << st.conv.out << (st.conv.stride > 1 ? " /2" : "") << ";";
-            s << "\n";
+            s << (f->outputNorm ? " bn\n" : "\n");
         }
     }
-    s << "  head        bn, relu, global avg pool, fc " << topChannels << "->" << classes << "\n";
+    s << "  head        " << (headNorm() ? "bn, relu, " : "") << "global avg pool, fc " << topChannels << "->" << classes << "\n";
     s << "  parameters  " << parameterCount() << "\n";
     return s.str();
 }

@@ -108,6 +108,8 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
         if (!rev || !u.reversible) add(u.prefix + " output", Category::Activations, unitOutput(u, n).elements());
         if (u.shortcut == Shortcut::Projection)
             convWork = std::max(convWork, kernels::Conv2d(device, projectionShape(u, n, div), o.variant).workspaceElements());
+        // A projection's batch norm needs the convolution's output in its backward pass.
+        if (u.projectionNorm) add(u.prefix + ".shortcut output", Category::Activations, unitOutput(u, n).elements());
         for (const FunctionSpec* f : functionsOf(u)) {
             // F sees the unit's input; G sees y1, at the unit's output size.
             const bool isF = f == &u.f;
@@ -117,7 +119,7 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
             for (std::size_t i = 0; i < convs.size(); ++i) {
                 scratch = std::max(scratch, convs[i].input.elements());
                 convWork = std::max(convWork, kernels::Conv2d(device, convs[i], o.variant).workspaceElements());
-                if (i + 1 == convs.size()) continue;
+                if (i + 1 == convs.size() && !f->outputNorm) continue;
                 const uint64_t kept = convs[i].output().elements();
                 if (rev) shared[i] = std::max(shared[i], kept);
                 else add(f->prefix + ".conv" + std::to_string(i + 1) + " output", Category::Activations, kept);
@@ -154,6 +156,8 @@ struct Network::Unit {
     ResidualFunction f, g;
     FunctionBuffers fBuffers, gBuffers;
     std::vector<ConvLayer> projections;  // one per half (RevNet) or one (ResNet)
+    std::optional<BatchNormLayer> projectionNorm;
+    const Tensor* projectionOutput = nullptr;  // kept for the projection's batch norm
     const Tensor *input, *output;
     int probe = -1;
 };
@@ -259,10 +263,12 @@ void Network::buildUnits() {
             const std::string index = std::to_string(i + 1);
             Step s{std::nullopt, {kernels::Conv2d(engine_.info(), convs[i], options_.variant),
                                   weightOf(f.prefix + ".conv" + index + ".weight"), gradientOf(f.prefix + ".conv" + index + ".weight")}};
-            if (f.steps[i].bn) s.norm = batchNorm(f.prefix + ".bn" + index);
+            if (f.steps[i].bn) s.norm = batchNorm(f.normName(i));
             out.steps.push_back(std::move(s));
-            if (!rev && i + 1 < f.steps.size()) buffers.kept.push_back(&b[f.prefix + ".conv" + index + " output"]);
+            if (!rev && (i + 1 < f.steps.size() || f.outputNorm))
+                buffers.kept.push_back(&b[f.prefix + ".conv" + index + " output"]);
         }
+        if (f.outputNorm) out.outputNorm = batchNorm(f.outputNormName());
         if (rev) buffers = b.shared;
         return out;
     };
@@ -270,7 +276,7 @@ void Network::buildUnits() {
     const Tensor* current = &b[architecture_.stemPool() ? "stem pooled" : "stem output"];
     const Tensor* stage = current;
     for (const auto& u : architecture_.units) {
-        Unit unit{&u, {}, {}, {}, {}, {}, current, nullptr};
+        Unit unit{&u, {}, {}, {}, {}, {}, {}, nullptr, current, nullptr};
         unit.f = function(u.f, u.inSize, u.inWidth, unit.fBuffers);
         if (!u.g.steps.empty()) unit.g = function(u.g, u.outSize, u.outWidth, unit.gBuffers);
         if (u.shortcut == Shortcut::Projection) {
@@ -279,6 +285,10 @@ void Network::buildUnits() {
                                                             : std::vector<std::string>{".shortcut.weight"};
             for (const auto& name : names)
                 unit.projections.push_back({conv, weightOf(u.prefix + name), gradientOf(u.prefix + name)});
+        }
+        if (u.projectionNorm) {
+            unit.projectionNorm = batchNorm(u.prefix + ".shortcut.bn");
+            unit.projectionOutput = &b[u.prefix + ".shortcut output"];
         }
         if (rev && u.reversible) {
             unit.output = stage;  // in place on the stage's tensor
@@ -338,34 +348,64 @@ Halves halvesOf(const TensorView& v) {
     return {v.channels(0, half), v.channels(half, half)};
 }
 
+// A unit's projection for one half (RevNet) or the whole (ResNet): its convolution and, after
+// it, a batch norm with the convolution's output kept for the backward pass (post-activation).
+struct Projection {
+    const ConvLayer* conv = nullptr;
+    const BatchNormLayer* norm = nullptr;
+    const Tensor* kept = nullptr;
+};
+
 // y = h(x) + r for a unit's shortcut h.
-void shortcutForward(Context& c, const UnitSpec& u, const ConvLayer* projection, const TensorView& x,
-                     const TensorView& r, const TensorView& y) {
+void shortcutForward(Context& c, const UnitSpec& u, const Projection& p, const TensorView& x, const TensorView& r,
+                     const TensorView& y, Pass pass) {
     switch (u.shortcut) {
         case Shortcut::Identity: kernels::add(c.pipelines, c.recorder, x, r, y); return;
         case Shortcut::PoolPad:
             kernels::avgPool2x2Forward(c.pipelines, c.recorder, x, y, (y.shape().c - x.shape().c) / 2);
             break;
         case Shortcut::Projection:
-            projection->conv.forward(c.pipelines, c.recorder, x, projection->weight, y, c.convWorkspace);
+            if (!p.norm) {
+                p.conv->conv.forward(c.pipelines, c.recorder, x, p.conv->weight, y, c.convWorkspace);
+                break;
+            }
+            p.conv->conv.forward(c.pipelines, c.recorder, x, p.conv->weight, p.kept->view(y.shape()), c.convWorkspace);
+            normalize(c, *p.norm, p.kept->view(y.shape()), y, pass, false);
             break;
     }
     kernels::add(c.pipelines, c.recorder, y, r, y);
 }
 
-// dx = h^T(dy) (written), and the projection's weight gradient.
-void shortcutBackward(Context& c, const UnitSpec& u, const ConvLayer* projection, const TensorView& x,
-                      const TensorView& dy, const TensorView& dx) {
+// dx = h^T(dy) (written), and the projection's gradients; a projection's batch norm passes its
+// gradient through scratch 1.
+void shortcutBackward(Context& c, const UnitSpec& u, const Projection& p, const TensorView& x, const TensorView& dy,
+                      const TensorView& dx) {
     switch (u.shortcut) {
         case Shortcut::Identity: kernels::copy(c.pipelines, c.recorder, dy, dx); return;
         case Shortcut::PoolPad:
             kernels::avgPool2x2Backward(c.pipelines, c.recorder, dy, dx, (dy.shape().c - dx.shape().c) / 2, false);
             return;
-        case Shortcut::Projection:
-            projection->conv.gradWeight(c.pipelines, c.recorder, x, dy, projection->grad, c.convWorkspace);
-            projection->conv.gradInput(c.pipelines, c.recorder, dy, projection->weight, dx, c.convWorkspace);
+        case Shortcut::Projection: {
+            TensorView dConv = dy;
+            if (p.norm) {
+                kernels::BatchNormOptions linear = c.bn;
+                linear.relu = false;
+                dConv = c.scratch[0]->view(dy.shape());
+                kernels::batchNormBackward(c.pipelines, c.recorder, p.kept->view(dy.shape()), dy, p.norm->stats,
+                                           p.norm->gamma, p.norm->beta, p.norm->dgamma, p.norm->dbeta, dConv, false,
+                                           linear);
+            }
+            p.conv->conv.gradWeight(c.pipelines, c.recorder, x, dConv, p.conv->grad, c.convWorkspace);
+            p.conv->conv.gradInput(c.pipelines, c.recorder, dConv, p.conv->weight, dx, c.convWorkspace);
             return;
+        }
     }
+}
+
+Projection projectionOf(const std::vector<ConvLayer>& projections, std::size_t half,
+                        const std::optional<BatchNormLayer>& norm, const Tensor* kept) {
+    if (projections.empty()) return {};
+    return {&projections[half], norm ? &*norm : nullptr, kept};
 }
 
 }  // namespace
@@ -377,11 +417,7 @@ void Network::recordForward(Context& c, Pass pass) const {
     const TensorView stemOut = b["stem output"].view(stemShape(a, n));
     stemConvolution().forward(c.pipelines, c.recorder, batchInput(), weightOf("stem.conv.weight"), stemOut,
                               c.convWorkspace);
-    const BatchNormLayer stem = batchNorm("stem.bn");
-    if (pass == Pass::Train)
-        kernels::batchNormStatistics(c.pipelines, c.recorder, stemOut, stem.stats, stem.running, true, c.bn);
-    kernels::batchNormForward(c.pipelines, c.recorder, stemOut, pass == Pass::Inference ? stem.running : stem.stats,
-                              stem.gamma, stem.beta, stemOut, c.bn);
+    normalize(c, batchNorm("stem.bn"), stemOut, stemOut, pass);
     if (a.stemPool())
         kernels::maxPool3x3Forward(c.pipelines, c.recorder, stemOut,
                                    b["stem pooled"].view(kernels::maxPool3x3Output(stemOut.shape())));
@@ -392,20 +428,22 @@ void Network::recordForward(Context& c, Pass pass) const {
         const TensorView x = unit.input->view(unitInput(u, n)), y = unit.output->view(unitOutput(u, n));
         if (a.spec.family == Family::ResNet) {
             const TensorView r = unit.f.forward(c, x, unit.fBuffers, pass);
-            shortcutForward(c, u, unit.projections.empty() ? nullptr : &unit.projections[0], x, r, y);
+            shortcutForward(c, u, projectionOf(unit.projections, 0, unit.projectionNorm, unit.projectionOutput), x, r,
+                            y, pass);
+            if (a.postActivation()) kernels::reluForward(c.pipelines, c.recorder, y, y);
             continue;
         }
         if (unit.probe >= 0) kernels::copy(c.pipelines, c.recorder, x, probes_[unit.probe].first);
         const Halves xs = halvesOf(x), ys = halvesOf(y);
         const bool inPlace = rev && u.reversible;
-        const ConvLayer* p1 = unit.projections.empty() ? nullptr : &unit.projections[0];
-        const ConvLayer* p2 = unit.projections.empty() ? nullptr : &unit.projections[1];
+        const Projection p1 = projectionOf(unit.projections, 0, {}, nullptr);
+        const Projection p2 = projectionOf(unit.projections, 1, {}, nullptr);
         TensorView r = unit.f.forward(c, xs.second, unit.fBuffers, pass);
         if (inPlace) kernels::couplingForward(c.pipelines, c.recorder, xs.first, r);
-        else shortcutForward(c, u, p1, xs.first, r, ys.first);
+        else shortcutForward(c, u, p1, xs.first, r, ys.first, pass);
         r = unit.g.forward(c, ys.first, unit.gBuffers, pass);
         if (inPlace) kernels::couplingForward(c.pipelines, c.recorder, xs.second, r);
-        else shortcutForward(c, u, p2, xs.second, r, ys.second);
+        else shortcutForward(c, u, p2, xs.second, r, ys.second, pass);
     }
     recordHeadForward(c, pass);
 }
@@ -415,11 +453,12 @@ void Network::recordHeadForward(Context& c, Pass pass) const {
     const auto& a = architecture_;
     const uint32_t n = options_.batch;
     const Shape topShape{n, a.topChannels, a.topHeight, a.topWidth};
-    const TensorView top = units_.back().output->view(topShape), act = c.scratch[0]->view(topShape);
-    const BatchNormLayer head = batchNorm("head.bn");
-    if (pass == Pass::Train) kernels::batchNormStatistics(c.pipelines, c.recorder, top, head.stats, head.running, true, c.bn);
-    kernels::batchNormForward(c.pipelines, c.recorder, top, pass == Pass::Inference ? head.running : head.stats,
-                              head.gamma, head.beta, act, c.bn);
+    const TensorView top = units_.back().output->view(topShape);
+    TensorView act = top;
+    if (a.headNorm()) {
+        act = c.scratch[0]->view(topShape);
+        normalize(c, batchNorm("head.bn"), top, act, pass);
+    }
     const TensorView pooled = b["pooled"].view({n, a.topChannels, 1, 1});
     kernels::globalAvgPoolForward(c.pipelines, c.recorder, act, pooled);
     const kernels::LinearShape fc{n, a.topChannels, a.classes};
@@ -437,18 +476,21 @@ void Network::recordBackward(Context& c) const {
     const Tensor* gradientTensors[2] = {&b["activation gradients 1"], &b["activation gradients 2"]};
     int current = 0;
 
-    // Head: fully connected, global pooling, batch norm + ReLU, into the top's gradient.
+    // Head: fully connected, global pooling, batch norm + ReLU (pre-activation), into the top's gradient.
     const Shape topShape{n, a.topChannels, a.topHeight, a.topWidth};
     const kernels::LinearShape fc{n, a.topChannels, a.classes};
     kernels::linearGradParams(c.pipelines, c.recorder, fc, b["pooled"], b["logit gradients"], gradientOf("head.fc.weight"),
                               gradientOf("head.fc.bias"));
     kernels::linearGradInput(c.pipelines, c.recorder, fc, b["logit gradients"], weightOf("head.fc.weight"),
                              b["pooled gradients"]);
-    const TensorView dAct = c.scratch[1]->view(topShape);
+    const TensorView dTop = gradientTensors[current]->view(topShape);
+    const TensorView dAct = a.headNorm() ? c.scratch[1]->view(topShape) : dTop;
     kernels::globalAvgPoolBackward(c.pipelines, c.recorder, b["pooled gradients"].view({n, a.topChannels, 1, 1}), dAct, false);
-    const BatchNormLayer head = batchNorm("head.bn");
-    kernels::batchNormBackward(c.pipelines, c.recorder, units_.back().output->view(topShape), dAct, head.stats, head.gamma,
-                               head.beta, head.dgamma, head.dbeta, gradientTensors[current]->view(topShape), false, c.bn);
+    if (a.headNorm()) {
+        const BatchNormLayer head = batchNorm("head.bn");
+        kernels::batchNormBackward(c.pipelines, c.recorder, units_.back().output->view(topShape), dAct, head.stats,
+                                   head.gamma, head.beta, head.dgamma, head.dbeta, dTop, false, c.bn);
+    }
 
     for (auto it = units_.rbegin(); it != units_.rend(); ++it) {
         const Unit& unit = *it;
@@ -457,8 +499,11 @@ void Network::recordBackward(Context& c) const {
         const TensorView dy = gradientTensors[current]->view(unitOutput(u, n));
         const TensorView dx = gradientInPlace(u) ? dy : gradientTensors[1 - current]->view(unitInput(u, n));
         if (!gradientInPlace(u)) current = 1 - current;
-        if (a.spec.family == Family::ResNet) {  // dx = h^T(dy) + F^T(dy)
-            if (!gradientInPlace(u)) shortcutBackward(c, u, unit.projections.empty() ? nullptr : &unit.projections[0], x, dy, dx);
+        if (a.spec.family == Family::ResNet) {  // dx = h^T(dy) + F^T(dy), dy through the ReLU after the sum first
+            if (a.postActivation()) kernels::reluBackward(c.pipelines, c.recorder, y, dy, dy);
+            if (!gradientInPlace(u))
+                shortcutBackward(c, u, projectionOf(unit.projections, 0, unit.projectionNorm, unit.projectionOutput), x,
+                                 dy, dx);
             unit.f.backward(c, x, dy, dx, true, unit.fBuffers);
             continue;
         }
@@ -478,8 +523,8 @@ void Network::recordBackward(Context& c) const {
         // y1 = h(x1) + F(x2), y2 = h(x2) + G(y1): dy1 += G^T(dy2), dx2 = h^T(dy2) + F^T(dy1),
         // dx1 = h^T(dy1). In place (h the identity), dx2 = dy2 and dx1 = dy1 already.
         const Halves xs = halvesOf(x), dxs = halvesOf(dx);
-        const ConvLayer* p1 = unit.projections.empty() ? nullptr : &unit.projections[0];
-        const ConvLayer* p2 = unit.projections.empty() ? nullptr : &unit.projections[1];
+        const Projection p1 = projectionOf(unit.projections, 0, {}, nullptr);
+        const Projection p2 = projectionOf(unit.projections, 1, {}, nullptr);
         if (rev) unit.g.forward(c, ys.first, unit.gBuffers, Pass::Recompute);
         unit.g.backward(c, ys.first, dys.second, dys.first, true, unit.gBuffers);
         if (!gradientInPlace(u)) shortcutBackward(c, u, p2, xs.second, dys.second, dxs.second);

@@ -8,6 +8,15 @@ TensorView shaped(const Tensor* t, const Shape& s) { return t->view(s); }
 
 }  // namespace
 
+void normalize(Context& c, const BatchNormLayer& norm, const TensorView& x, const TensorView& y, Pass pass, bool relu) {
+    kernels::BatchNormOptions options = c.bn;
+    options.relu = relu;
+    if (pass == Pass::Train)
+        kernels::batchNormStatistics(c.pipelines, c.recorder, x, norm.stats, norm.running, true, options);
+    kernels::batchNormForward(c.pipelines, c.recorder, x, pass == Pass::Inference ? norm.running : norm.stats,
+                              norm.gamma, norm.beta, y, options);
+}
+
 TensorView ResidualFunction::forward(Context& c, const TensorView& input, const FunctionBuffers& buffers,
                                      Pass pass) const {
     TensorView current = input;
@@ -15,36 +24,42 @@ TensorView ResidualFunction::forward(Context& c, const TensorView& input, const 
         const Step& step = steps[i];
         TensorView convInput = current;
         if (step.norm) {
-            const BatchNormLayer& n = *step.norm;
-            if (pass == Pass::Train)
-                kernels::batchNormStatistics(c.pipelines, c.recorder, current, n.stats, n.running, true, c.bn);
             convInput = shaped(c.scratch[1], current.shape());
-            kernels::batchNormForward(c.pipelines, c.recorder, current, pass == Pass::Inference ? n.running : n.stats,
-                                      n.gamma, n.beta, convInput, c.bn);
+            normalize(c, *step.norm, current, convInput, pass);
         }
-        const Tensor* out = i + 1 < steps.size() ? buffers.kept[i] : c.scratch[0];
+        const Tensor* out = i + 1 < steps.size() || outputNorm ? buffers.kept[i] : c.scratch[0];
         const TensorView output = shaped(out, step.conv.conv.shape().output());
         step.conv.conv.forward(c.pipelines, c.recorder, convInput, step.conv.weight, output, c.convWorkspace);
         current = output;
     }
-    return current;
+    if (!outputNorm) return current;
+    const TensorView result = shaped(c.scratch[0], current.shape());
+    normalize(c, *outputNorm, current, result, pass, false);
+    return result;
 }
 
 // Step k works in scratch[(last - k) % 2]: the batch-norm output is rebuilt there for the weight
-// gradient, then overwritten by the input gradient, while the upstream gradient sits in the other.
+// gradient, then overwritten by the input gradient, while the upstream gradient sits in the other
+// (the output norm's gradient, if any, in scratch 2).
 void ResidualFunction::backward(Context& c, const TensorView& input, const TensorView& dOutput,
                                 const TensorView& dInput, bool accumulate, const FunctionBuffers& buffers) const {
     TensorView upstream = dOutput;
+    if (outputNorm) {
+        const BatchNormLayer& n = *outputNorm;
+        kernels::BatchNormOptions linear = c.bn;
+        linear.relu = false;
+        const Shape& shape = steps.back().conv.conv.shape().output();
+        upstream = shaped(c.scratch[1], shape);
+        kernels::batchNormBackward(c.pipelines, c.recorder, shaped(buffers.kept[steps.size() - 1], shape), dOutput,
+                                   n.stats, n.gamma, n.beta, n.dgamma, n.dbeta, upstream, false, linear);
+    }
     for (std::size_t k = steps.size(); k-- > 0;) {
         const Step& step = steps[k];
         const kernels::Conv2d& conv = step.conv.conv;
         const Shape& inShape = conv.shape().input;
         const TensorView stepInput = k == 0 ? input : shaped(buffers.kept[k - 1], inShape);
         const TensorView work = shaped(c.scratch[(steps.size() - 1 - k) % 2], inShape);
-        if (step.norm) {
-            const BatchNormLayer& n = *step.norm;
-            kernels::batchNormForward(c.pipelines, c.recorder, stepInput, n.stats, n.gamma, n.beta, work, c.bn);
-        }
+        if (step.norm) normalize(c, *step.norm, stepInput, work, Pass::Recompute);
         conv.gradWeight(c.pipelines, c.recorder, step.norm ? work : stepInput, upstream, step.conv.grad, c.convWorkspace);
         if (k == 0 && !step.norm) {
             conv.gradInput(c.pipelines, c.recorder, upstream, step.conv.weight, dInput, c.convWorkspace, accumulate);

@@ -37,7 +37,8 @@ struct Step {
     ConvLayer conv;
 };
 
-// kept[i]: where conv i's output stays, for every step but the last; at least as large as it.
+// kept[i]: where conv i's output stays, for every step but the last (and the last too under an
+// output norm); at least as large as it.
 struct FunctionBuffers {
     std::vector<const Tensor*> kept;
 };
@@ -59,9 +60,15 @@ enum class Pass {
     Inference,  // running statistics used
 };
 
+// Records batch norm of x into y (y may be x): with this step's batch statistics (Train, which
+// computes them and updates the running ones), the kept ones (Recompute) or the running ones.
+void normalize(Context& c, const BatchNormLayer& norm, const TensorView& x, const TensorView& y, Pass pass,
+               bool relu = true);
+
 class ResidualFunction {
 public:
     std::vector<Step> steps;
+    std::optional<BatchNormLayer> outputNorm;  // post-activation: batch norm, no ReLU, on the result
 
     // Records the function on `input`; returns its output, a view of scratch 1 (c.scratch[0])
     // valid until the next use of the scratch tensors. Overwrites both scratch tensors.

@@ -4,6 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <map>
+#include <sstream>
+
 using namespace revnet::models;
 
 TEST_CASE("the six paper models have the paper's parameter counts", "[models]") {
@@ -123,4 +127,66 @@ TEST_CASE("the paper's ImageNet RevNets: the ImageNet stem, four stages, the aut
                                                           Catch::Contains("ImageNet stem and 3 strided stages"));
     CHECK_THROWS_WITH(modelByName("revnet:units=1,channels=8-8,stem=vgg"), Catch::Contains("stem is cifar or imagenet"));
     CHECK(r104.describe().find("conv 7x7/2 3->128, bn, relu, max pool 3x3/2    56x56") != std::string::npos);
+}
+
+TEST_CASE("torchvision's ResNet-50 and ResNet-101: counts, unit order and state-dict names", "[models]") {
+    // torchvision's counts at 1000 classes.
+    const Architecture r50 = expand(modelByName("resnet-50"), 3, 224, 224, 1000);
+    CHECK(r50.parameterCount() == 25557032);
+    CHECK(expand(modelByName("resnet-101"), 3, 224, 224, 1000).parameterCount() == 44549160);
+    // Post-activation: no batch norm before a unit's first convolution, one after its last, the
+    // stride on the 3x3 convolution, every first unit of a stage projected (with a batch norm),
+    // and no batch norm in the head.
+    const UnitSpec& down = r50.units[3];  // stage2.unit0
+    CHECK(down.prefix == "stage2.unit0");
+    CHECK_FALSE(down.f.steps[0].bn);
+    CHECK(down.f.steps[0].conv.stride == 1);
+    CHECK(down.f.steps[1].conv.stride == 2);
+    CHECK(down.f.outputNorm);
+    CHECK(down.shortcut == Shortcut::Projection);
+    CHECK(down.projectionNorm);
+    CHECK(r50.units[0].shortcut == Shortcut::Projection);  // 64 -> 256 channels at stride 1
+    CHECK_FALSE(r50.headNorm());
+
+    // Every checkpoint tensor of a 2-class ResNet-50 has the name and shape of the recorded
+    // torchvision state dict, and the two hold the same tensors.
+    std::ifstream file(REVNET_TEST_DATA_DIR "/torchvision_resnet50_2classes.txt");
+    REQUIRE(file);
+    std::map<std::string, std::vector<uint32_t>> recorded;
+    for (std::string line; std::getline(file, line);) {
+        if (line.empty() || line[0] == '#') continue;
+        std::istringstream fields(line);
+        std::string name, shape;
+        fields >> name >> shape;
+        std::vector<uint32_t> dims;
+        std::istringstream parts(shape);
+        for (std::string part; std::getline(parts, part, ',');) dims.push_back(uint32_t(std::stoul(part)));
+        recorded[name] = dims;
+    }
+    REQUIRE(recorded.size() == 267);
+    const Architecture two = expand(modelByName("resnet-50"), 3, 224, 224, 2);
+    std::map<std::string, std::vector<uint32_t>> ours;
+    for (const auto& p : two.parameters()) ours[two.stateName(p.name)] = p.torchShape();
+    for (const auto& [norm, channels] : two.batchNorms()) {
+        ours[two.stateName(norm) + ".running_mean"] = {channels};
+        ours[two.stateName(norm) + ".running_var"] = {channels};
+    }
+    for (const auto& [name, shape] : recorded) {
+        INFO(name);
+        REQUIRE(ours.count(name));
+        CHECK(ours[name] == shape);
+    }
+    CHECK(ours.size() == recorded.size());
+    // The pre-activation models keep their own names.
+    const Architecture r32 = expand(modelByName("resnet-32"), 3, 32, 32, 10);
+    CHECK(r32.stateName("stage1.unit0.F.conv1.weight") == "stage1.unit0.F.conv1.weight");
+
+    // As a spec string, and the order is the spec's to choose for ResNets only.
+    const auto spec = modelByName("resnet:units=3-4-6-3,channels=64-64-128-256-512,block=bottleneck,stem=imagenet,activation=post");
+    CHECK(expand(spec, 3, 224, 224, 1000).parameterCount() == 25557032);
+    CHECK_THROWS_WITH(modelByName("revnet:units=1,channels=8-8,activation=post"), Catch::Contains("RevNets are pre-activation"));
+    CHECK_THROWS_WITH(modelByName("resnet:units=1,channels=8-8,activation=late"), Catch::Contains("activation is pre or post"));
+    CHECK(r50.describe().find("F: conv 1x1 256->128; bn-relu, conv 3x3 128->128 /2; bn-relu, conv 1x1 128->512; bn\n") !=
+          std::string::npos);
+    CHECK(r50.describe().find("head        global avg pool, fc 2048->1000") != std::string::npos);
 }

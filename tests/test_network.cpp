@@ -154,7 +154,9 @@ TEST_CASE("the engine's measured memory of a training step equals the plan", "[n
                           Case{modelByName("resnet-32"), 7, Backprop::Stored}, Case{kBottleneck, 3, Backprop::Reversible},
                           Case{modelByName("resnet-164"), 2, Backprop::Stored},
                           Case{modelByName("revnet:units=1-1-2,channels=8-8-16-16,block=bottleneck,stem=imagenet"), 3,
-                               Backprop::Reversible}}) {
+                               Backprop::Reversible},
+                          Case{modelByName("resnet:units=2-1,channels=8-8-16,block=bottleneck,stem=imagenet,activation=post"),
+                               3, Backprop::Stored}}) {
         INFO(c.spec.name << " batch " << c.batch);
         Engine e(test::options());
         const Architecture arch = expand(c.spec, 3, 16, 16, 10);
@@ -196,10 +198,15 @@ TEST_CASE("network gradients agree with finite differences of the loss", "[netwo
     auto random = test::freshRandom();
     Engine& e = test::engine();
     // RevNets of four bottleneck stages from spec strings stand for every shape the catalog lacks;
-    // one has the ImageNet stem (7x7/2 convolution, 3x3/2 max pooling: 16x16 images become 4x4).
+    // one has the ImageNet stem (7x7/2 convolution, 3x3/2 max pooling: 16x16 images become 4x4);
+    // two ResNets have torchvision's post-activation units (a batch norm after each convolution
+    // and after the projection, a ReLU after the sum, none in the head).
     for (const auto& [spec, size] : {std::pair{modelByName("revnet-20"), 8u}, std::pair{modelByName("resnet-32"), 8u},
                                      std::pair{modelByName("revnet:units=1-2-1-1,channels=16-8-8-16-8,block=bottleneck"), 8u},
-                                     std::pair{modelByName("revnet:units=1-1-1,channels=8-8-16-8,block=bottleneck,stem=imagenet"), 16u}}) {
+                                     std::pair{modelByName("revnet:units=1-1-1,channels=8-8-16-8,block=bottleneck,stem=imagenet"), 16u},
+                                     // torchvision's unit order, bottleneck and basic.
+                                     std::pair{modelByName("resnet:units=2-1,channels=8-4-8,block=bottleneck,stem=imagenet,activation=post"), 16u},
+                                     std::pair{modelByName("resnet:units=1-2,channels=8-8-16,activation=post"), 8u}}) {
         const char* name = spec.name.c_str();
         INFO(name);
         const Architecture arch = expand(spec, 2, size, size, 5);

@@ -95,7 +95,8 @@ int modelsCommand(Arguments& args) {
         else
             std::printf("\n(parameters for 3x32x32 inputs and 10 classes; ImageNet-stem models for 3x224x224 and 1000)\n");
         std::printf("Any other shape is a spec: revnet:units=2-2-2-2,channels=32-32-64-128-256[,block=bottleneck]\n"
-                    "[,stem=imagenet] (resnet:... likewise).\n");
+                    "[,stem=imagenet] (resnet:... likewise, with activation=post for torchvision's unit order:\n"
+                    "batch norm after each convolution, ReLU after the sum; resnet-50 and resnet-101 are so).\n");
         return 0;
     }
     for (const auto& name : names) {

@@ -268,15 +268,18 @@ void Trainer::saveCheckpoint(const std::filesystem::path& file) const {
     const models::Network& net = *network_;
     const auto weights = engine_.download(net.weights()), momentum = engine_.download(impl_->momentum);
     const auto stats = engine_.download(net.statistics());
+    const models::Architecture& a = net.architecture();
     for (const auto& p : net.parameters()) {
         const std::vector<uint32_t> shape = p.spec.torchShape();
+        const std::string name = a.stateName(p.spec.name);
         const auto begin = weights.begin() + std::ptrdiff_t(p.offset);
-        c.tensors.push_back({p.spec.name, shape, {begin, begin + std::ptrdiff_t(p.spec.elements())}});
+        c.tensors.push_back({name, shape, {begin, begin + std::ptrdiff_t(p.spec.elements())}});
         const auto mb = momentum.begin() + std::ptrdiff_t(p.offset);
-        c.tensors.push_back({"optimizer.momentum." + p.spec.name, shape, {mb, mb + std::ptrdiff_t(p.spec.elements())}});
+        c.tensors.push_back({"optimizer.momentum." + name, shape, {mb, mb + std::ptrdiff_t(p.spec.elements())}});
     }
-    for (const auto& [name, channels] : net.architecture().batchNorms()) {
-        const auto at = net.statisticsOf(name);
+    for (const auto& [norm, channels] : a.batchNorms()) {
+        const auto at = net.statisticsOf(norm);
+        const std::string name = a.stateName(norm);
         const auto begin = stats.begin() + std::ptrdiff_t(at.running);
         c.tensors.push_back({name + ".running_mean", {channels}, {begin, begin + channels}});
         c.tensors.push_back({name + ".running_var", {channels}, {begin + channels, begin + 2 * channels}});
@@ -351,17 +354,20 @@ void Trainer::restore(const std::filesystem::path& file) {
                                         ", batch " + std::to_string(config_.batch) + ", seed " + std::to_string(config_.seed));
     checkClassNames(c, file);
     const models::Network& net = *network_;
+    const models::Architecture& a = net.architecture();
     std::vector<float> weights(net.weights().shape().elements(), 0.0f), momentum(weights.size(), 0.0f);
     for (const auto& p : net.parameters()) {
         const std::vector<uint32_t> shape = p.spec.torchShape(), legacy(p.spec.shape.begin(), p.spec.shape.end());
-        const auto& w = valuesOf(c, p.spec.name, shape, file, legacy);
-        const auto& v = valuesOf(c, "optimizer.momentum." + p.spec.name, shape, file, legacy);
+        const std::string name = a.stateName(p.spec.name);
+        const auto& w = valuesOf(c, name, shape, file, legacy);
+        const auto& v = valuesOf(c, "optimizer.momentum." + name, shape, file, legacy);
         std::copy(w.begin(), w.end(), weights.begin() + std::ptrdiff_t(p.offset));
         std::copy(v.begin(), v.end(), momentum.begin() + std::ptrdiff_t(p.offset));
     }
     std::vector<float> stats = engine_.download(net.statistics());
-    for (const auto& [name, channels] : net.architecture().batchNorms()) {
-        const auto at = net.statisticsOf(name);
+    for (const auto& [norm, channels] : a.batchNorms()) {
+        const auto at = net.statisticsOf(norm);
+        const std::string name = a.stateName(norm);
         const auto& mean = valuesOf(c, name + ".running_mean", {channels}, file);
         const auto& var = valuesOf(c, name + ".running_var", {channels}, file);
         std::copy(mean.begin(), mean.end(), stats.begin() + std::ptrdiff_t(at.running));
