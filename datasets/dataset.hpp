@@ -1,8 +1,10 @@
-// A labelled image dataset in memory: uint8 images, C x H x W bytes each, and their labels. The
-// readers fill it and check everything they read; the trainer uploads batches of it.
+// A labelled image dataset: uint8 images in memory, C x H x W bytes each, and their labels; or,
+// streamed (image folders), the files to decode batch by batch into that size. The readers fill
+// it and check everything they read; the trainer uploads batches of it.
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -19,14 +21,15 @@ struct Dataset {
     std::string name;
     std::string origin;  // the file or directory it was read from, for messages
     uint32_t channels = 1, height = 0, width = 0, classes = 0;
-    std::vector<uint8_t> images;  // N x C x H x W
+    std::vector<uint8_t> images;  // N x C x H x W, unless streamed
     std::vector<uint32_t> labels;
+    std::vector<std::filesystem::path> files;  // streamed: image i's file (datasets/image_stream.hpp)
     std::vector<std::string> classNames;  // when the source names its classes (image folders)
-    std::vector<std::string> skipped;     // "file: why" for each file that could not be read
 
     std::size_t size() const { return labels.size(); }
     std::size_t imageBytes() const { return std::size_t(channels) * height * width; }
-    // Per-channel mean and standard deviation of the pixels scaled to [0, 1].
+    bool streamed() const { return !files.empty(); }
+    // Per-channel mean and standard deviation of the pixels scaled to [0, 1] (in-memory datasets).
     std::vector<float> channelMeans() const;
     std::vector<float> channelDeviations() const;
 };

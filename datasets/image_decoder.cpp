@@ -1,6 +1,7 @@
 #include "datasets/image_decoder.hpp"
 
 #include "datasets/dataset.hpp"
+#include "datasets/file_bytes.hpp"
 
 #include <png.h>
 #include <turbojpeg.h>
@@ -87,6 +88,10 @@ RgbImage decodeImage(std::span<const uint8_t> bytes, const std::string& name, ui
     if (isJpeg(bytes)) return decodeJpeg(bytes, name, shortSide);
     if (isPng(bytes)) return decodePng(bytes, name);
     throw DatasetError(name, 0, "neither a JPEG nor a PNG file");
+}
+
+RgbImage readImage(const std::filesystem::path& file, uint32_t shortSide) {
+    return decodeImage(readFileBytes(file, kMaxImageFileBytes), file.string(), shortSide);
 }
 
 }  // namespace revnet::datasets

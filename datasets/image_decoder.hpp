@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <span>
 #include <string>
 #include <vector>
@@ -24,5 +25,11 @@ constexpr uint64_t kMaxImagePixels = uint64_t(1) << 26;
 // Throws DatasetError naming `name` when the bytes are neither a whole JPEG nor a whole PNG.
 // `shortSide` 0 decodes a JPEG at full size.
 RgbImage decodeImage(std::span<const uint8_t> bytes, const std::string& name, uint32_t shortSide = 0);
+
+// No photo needs more; a bigger file is someone's mistake.
+constexpr uint64_t kMaxImageFileBytes = uint64_t(256) << 20;
+
+// Reads a file (up to kMaxImageFileBytes) and decodes it; DatasetError naming it when it cannot.
+RgbImage readImage(const std::filesystem::path& file, uint32_t shortSide = 0);
 
 }  // namespace revnet::datasets

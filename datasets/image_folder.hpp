@@ -1,9 +1,8 @@
 // A folder of images in ImageNet's layout: train/<class>/* and val/<class>/*. Class ids follow
-// the sorted names of train's class folders; val's folders must be among them. JPEG and PNG
-// files (by extension, any case) are decoded on a pool of threads, resized and centre-cropped to
-// the model's input (image_resize.hpp) and held in memory. A file that cannot be decoded is
-// left out and listed in the dataset's `skipped`; a folder without images, an empty class
-// folder, or more images than half the machine's memory holds is an error before any decoding.
+// the sorted names of train's class folders; val's folders must be among them. The JPEG and PNG
+// files (by extension, any case) are listed, not read: the datasets are streamed
+// (image_stream.hpp) at the model's input size. A folder without images, an empty class folder,
+// or a set none of whose files decodes (tried in order until one does) is an error.
 #pragma once
 
 #include "datasets/dataset.hpp"
@@ -15,7 +14,6 @@ namespace revnet::datasets {
 // Whether `directory` looks like an image folder (it has a train subfolder).
 bool isImageFolder(const std::filesystem::path& directory);
 
-// `threads` 0: one per hardware thread.
-Split readImageFolder(const std::filesystem::path& directory, const ImageSize& size, unsigned threads = 0);
+Split readImageFolder(const std::filesystem::path& directory, const ImageSize& size);
 
 }  // namespace revnet::datasets

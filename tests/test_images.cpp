@@ -1,13 +1,16 @@
 // Image files and image folders, written by the tests with the same libraries (libpng,
 // libjpeg-turbo): decoded pixels against the values written, every colour model brought to RGB,
-// resizing and cropping against hand-computed pixels, hostile files refused by name, and a folder
-// read into a dataset with its bad files skipped and its mistakes refused, then trained on by a
-// model with the ImageNet stem.
+// resizing and cropping against hand-computed pixels, hostile files refused by name, a folder
+// listed into a dataset with its mistakes refused, streamed (centre crops for evaluation, random
+// crops that do not depend on the threads for training, bad files named and replaced), and
+// trained on by a model with the ImageNet stem.
 #include "datasets/data_source.hpp"
 #include "datasets/image_decoder.hpp"
 #include "datasets/image_folder.hpp"
 #include "datasets/image_resize.hpp"
+#include "datasets/image_stream.hpp"
 #include "tests/test_engine.hpp"
+#include "training/normalization.hpp"
 #include "training/trainer.hpp"
 
 #include <catch2/catch.hpp>
@@ -15,9 +18,11 @@
 #include <turbojpeg.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 
 using namespace revnet::datasets;
 namespace fs = std::filesystem;
@@ -250,29 +255,21 @@ fs::path colourFolder(const std::string& name, uint32_t perClass, uint32_t side,
 
 }  // namespace
 
-TEST_CASE("an image folder reads into a dataset: sorted classes, bad files skipped, mistakes refused", "[images]") {
+TEST_CASE("an image folder lists into a dataset: sorted classes, mistakes refused", "[images]") {
     auto random = revnet::test::freshRandom();
     const fs::path root = colourFolder("folder", 5, 40, random);
-    write(root / "train" / "red" / "notes.txt", {'h', 'i'});                          // not an image: ignored
-    write(root / "train" / "blue" / "zz-corrupt.jpg", randomBytes(300, random));      // skipped, by name
+    write(root / "train" / "red" / "notes.txt", {'h', 'i'});                      // not an image: ignored
+    write(root / "train" / "blue" / "zz-corrupt.jpg", randomBytes(300, random));  // listed; the stream finds it out
     const Split split = loadData(root.string(), ImageSize{3, 16, 16});
-    CHECK(split.train.size() == 10);
+    CHECK(split.train.size() == 11);
     CHECK(split.test.size() == 10);
+    CHECK(split.train.streamed());
+    CHECK(split.train.images.empty());
     CHECK(split.train.classes == 2);
     CHECK(split.train.classNames == std::vector<std::string>{"blue", "red"});
-    REQUIRE(split.train.skipped.size() == 1);
-    CHECK_THAT(split.train.skipped[0], Catch::Contains("zz-corrupt.jpg"));
-    CHECK(split.test.skipped.empty());
     CHECK(split.train.height == 16);
-    // Labels follow sorted folder names; a blue image's blue plane outshines its red one.
-    for (std::size_t n = 0; n < split.train.size(); ++n) {
-        const uint8_t* image = split.train.images.data() + n * split.train.imageBytes();
-        const bool red = image[0] > image[2 * 256];
-        CHECK(split.train.labels[n] == (red ? 1u : 0u));
-    }
-    const Split grey = loadData(root.string(), ImageSize{1, 8, 8});
-    CHECK(grey.train.channels == 1);
-    CHECK(grey.train.images.size() == 10 * 64);
+    for (std::size_t n = 0; n < split.train.size(); ++n)
+        CHECK(split.train.labels[n] == (split.train.files[n].parent_path().filename() == "red" ? 1u : 0u));
 
     fs::create_directories(root / "train" / "green");
     CHECK_THROWS_WITH(loadData(root.string(), ImageSize{3, 16, 16}), Catch::Contains("green") && Catch::Contains("without JPEG or PNG"));
@@ -291,6 +288,168 @@ TEST_CASE("an image folder reads into a dataset: sorted classes, bad files skipp
     const fs::path bad = scratch("all-bad");
     for (const char* set : {"train", "val"}) write(bad / set / "x" / "a.jpg", randomBytes(50, random));
     CHECK_THROWS_WITH(loadData(bad.string()), Catch::Contains("none of its 1 images could be decoded"));
+}
+
+namespace {
+
+std::vector<uint32_t> shuffled(std::size_t n, std::mt19937& random) {
+    std::vector<uint32_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = uint32_t(i);
+    std::shuffle(order.begin(), order.end(), random);
+    return order;
+}
+
+// Every batch of a pass, concatenated: images, then labels, then presence.
+std::vector<uint8_t> wholePass(ImageStream& stream, const std::vector<uint32_t>& order, std::size_t batch,
+                               std::size_t first, std::size_t batches, uint64_t key, const Dataset& d) {
+    stream.start(order, batch, first, batches, key);
+    std::vector<uint8_t> out;
+    for (std::size_t b = 0; b < batches; ++b) {
+        const StreamedBatch got = stream.next();
+        out.insert(out.end(), got.images, got.images + batch * d.imageBytes());
+        for (std::size_t i = 0; i < batch; ++i) out.push_back(uint8_t(got.labels[i])), out.push_back(got.present[i]);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("an image stream decodes ahead: centre crops to evaluate, the same random crops whatever the threads", "[images]") {
+    auto random = revnet::test::freshRandom();
+    const fs::path root = colourFolder("stream", 6, 48, random);
+    write(root / "train" / "blue" / "zz-corrupt.jpg", randomBytes(300, random));
+    const Split split = loadData(root.string(), ImageSize{3, 16, 16});
+    const Dataset& train = split.train;
+    REQUIRE(train.size() == 13);
+    const std::size_t corrupt = 6;  // blue's files sort first; the corrupt one last among them
+    REQUIRE(train.files[corrupt].filename() == "zz-corrupt.jpg");
+
+    // Evaluation: each file's centre crop, as resizeCenterCrop gives it from the decoded file;
+    // the corrupt file is marked missing and named; positions past the order's end are empty.
+    std::vector<uint32_t> order(train.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = uint32_t(i);
+    ImageStream evaluation(train, ImageStream::Mode::Evaluate, 2, 2);
+    evaluation.start(order, 5, 0, 3, 0);
+    for (std::size_t b = 0; b < 3; ++b) {
+        const StreamedBatch got = evaluation.next();
+        for (std::size_t i = 0; i < 5; ++i) {
+            const std::size_t p = b * 5 + i;
+            INFO("position " << p);
+            if (p >= train.size() || p == corrupt) {
+                CHECK_FALSE(got.present[i]);
+                continue;
+            }
+            REQUIRE(got.present[i]);
+            CHECK(got.labels[i] == train.labels[p]);
+            std::vector<uint8_t> expected(train.imageBytes());
+            resizeCenterCrop(readImage(train.files[p], resizedShortSide(16, 16)), 3, 16, 16, expected.data());
+            CHECK(std::equal(expected.begin(), expected.end(), got.images + i * train.imageBytes()));
+        }
+    }
+    REQUIRE(evaluation.failures().size() == 1);
+    CHECK_THAT(evaluation.failures()[0], Catch::Contains("zz-corrupt.jpg"));
+    CHECK(evaluation.throughput().images == 12);
+
+    // Training: a pass depends on its key and order only, not on the threads or the queue's depth;
+    // the corrupt file is replaced (every position present, the failure named); another key crops
+    // elsewhere; a pass started mid-way gives the same later batches.
+    const auto order2 = shuffled(train.size(), random);
+    ImageStream one(train, ImageStream::Mode::Train, 1, 2), two(train, ImageStream::Mode::Train, 2, 4);
+    const auto a = wholePass(one, order2, 4, 0, 3, 7, train), b = wholePass(two, order2, 4, 0, 3, 7, train);
+    CHECK(a == b);
+    const std::size_t imageBytes = 4 * train.imageBytes();
+    for (std::size_t batch = 0; batch < 3; ++batch)
+        for (std::size_t i = 0; i < 4; ++i) CHECK(a[batch * (imageBytes + 8) + imageBytes + 2 * i + 1] == 1);
+    const bool corruptUsed = std::find(order2.begin(), order2.begin() + 12, corrupt) != order2.begin() + 12;
+    CHECK(one.failures().size() == (corruptUsed ? 1u : 0u));
+    CHECK(wholePass(two, order2, 4, 0, 3, 8, train) != a);
+    const auto later = wholePass(one, order2, 4, 1, 2, 7, train);
+    CHECK(std::equal(later.begin(), later.end(), a.begin() + (imageBytes + 8)));
+    // A pass dropped half-way leaves nothing behind.
+    two.start(order2, 4, 0, 3, 9);
+    (void)two.next();
+    CHECK(wholePass(two, order2, 4, 0, 3, 7, train) == a);
+}
+
+TEST_CASE("training crops vary in scale and place, and half of them are mirrored", "[images]") {
+    // One image whose brightness rises left to right, streamed 200 times over: a mirrored crop
+    // falls to the right, a plain one rises; crops of other sizes and places span other ranges.
+    auto random = revnet::test::freshRandom();
+    const fs::path root = scratch("gradient");
+    fs::remove_all(root);
+    std::vector<uint8_t> grey(96 * 96);
+    for (std::size_t p = 0; p < grey.size(); ++p) grey[p] = uint8_t(p % 96 * 2 + 40);
+    for (const char* set : {"train", "val"}) write(root / set / "a" / "x.png", png(96, 96, PNG_FORMAT_GRAY, grey));
+    const Split split = loadData(root.string(), ImageSize{1, 16, 16});
+    const std::vector<uint32_t> order(200, 0);
+    ImageStream stream(split.train, ImageStream::Mode::Train, 2);
+    stream.start(order, 200, 0, 1, random());
+    const StreamedBatch got = stream.next();
+    std::size_t mirrored = 0;
+    std::set<int> spans;
+    for (std::size_t i = 0; i < 200; ++i) {
+        const uint8_t* image = got.images + i * 256;
+        const int span = int(image[8 * 16 + 15]) - int(image[8 * 16]);  // middle row: right minus left
+        REQUIRE(span != 0);
+        mirrored += span < 0;
+        spans.insert(std::abs(span));
+    }
+    INFO(mirrored << " of 200 mirrored, " << spans.size() << " different spans");
+    CHECK(mirrored >= 70);  // binomial(200, 1/2): outside 70-130 once in 10^5
+    CHECK(mirrored <= 130);
+    CHECK(spans.size() >= 20);
+}
+
+TEST_CASE("random-resized crops stay inside the image at 8-100% of its area and ratios 3/4-4/3; mirroring flips", "[images]") {
+    auto random = revnet::test::freshRandom();
+    std::mt19937_64 random64{random()};
+    for (int draw = 0; draw < 2000; ++draw) {
+        const uint32_t h = 1 + random() % 600, w = 1 + random() % 600;
+        const CropBox box = randomResizedBox(h, w, random64);
+        INFO(h << "x" << w << ": " << box.top << " " << box.left << " " << box.height << "x" << box.width);
+        CHECK(box.top >= -1e-9);
+        CHECK(box.left >= -1e-9);
+        CHECK(box.top + box.height <= h + 1e-9);
+        CHECK(box.left + box.width <= w + 1e-9);
+        const double ratio = box.width / box.height;
+        CHECK(ratio >= 0.75 - 1e-9);
+        CHECK(ratio <= 4.0 / 3 + 1e-9);
+        const double share = box.height * box.width / (double(h) * w);
+        CHECK(share <= 1 + 1e-9);
+        // Within bounds the draw is kept; an image too narrow for any allowed ratio gets the
+        // largest centred box of the nearest ratio, which covers less.
+        if (double(w) / h >= 0.75 && double(w) / h <= 4.0 / 3) CHECK(share >= 0.08 - 1e-9);
+    }
+    // A mirrored resize is the plain one with its columns reversed.
+    RgbImage image{20, 30, randomBytes(20 * 30 * 3, random)};
+    const CropBox box{2.5, 3.25, 12, 17};
+    std::vector<uint8_t> plain(3 * 8 * 8), mirrored(3 * 8 * 8);
+    resizeBox(image, box, 3, 8, 8, false, plain.data());
+    resizeBox(image, box, 3, 8, 8, true, mirrored.data());
+    for (std::size_t row = 0; row < 3 * 8; ++row)
+        for (std::size_t x = 0; x < 8; ++x) CHECK(mirrored[row * 8 + x] == plain[row * 8 + 7 - x]);
+}
+
+TEST_CASE("normalization: ImageNet's statistics, measured ones, given ones, mistakes named", "[images]") {
+    using revnet::training::normalizationOf;
+    auto random = revnet::test::freshRandom();
+    const fs::path root = colourFolder("normalize", 4, 24, random);
+    const Split split = loadData(root.string(), ImageSize{3, 16, 16});
+    const auto imagenet = normalizationOf("", split.train);  // image folders: ImageNet's by default
+    CHECK(imagenet == std::vector<float>{0.485f, 0.456f, 0.406f, 0.229f, 0.224f, 0.225f});
+    const Split grey = loadData(root.string(), ImageSize{1, 16, 16});
+    CHECK(normalizationOf("imagenet", grey.train)[0] == Approx(0.299 * 0.485 + 0.587 * 0.456 + 0.114 * 0.406));
+    // Measured on the folder's centre crops: half red (150-209), half blue, green noise 0-59.
+    const auto measured = normalizationOf("data", split.train);
+    REQUIRE(measured.size() == 6);
+    CHECK(measured[0] == Approx((179.5 + 29.5) / 2 / 255).margin(0.03));
+    CHECK(measured[1] == Approx(29.5 / 255).margin(0.03));
+    CHECK(measured[2] == Approx((179.5 + 29.5) / 2 / 255).margin(0.03));
+    CHECK(measured[3] == Approx(0.31).margin(0.04));  // two clusters 150 apart: sd ~ 75/255
+    CHECK(normalizationOf("0.5,0.4,0.3/0.2,0.25,1", split.train) == std::vector<float>{0.5f, 0.4f, 0.3f, 0.2f, 0.25f, 1.0f});
+    CHECK_THROWS_WITH(normalizationOf("0.5,0.4/0.2,0.25", split.train), Catch::Contains("3 channels"));
+    CHECK_THROWS_WITH(normalizationOf("0.5,0.4,x/0.2,0.25,1", split.train), Catch::Contains("'x' is not a number"));
+    CHECK_THROWS_WITH(normalizationOf("0.5,0.4,0.3/0.2,0,1", split.train), Catch::Contains("must be positive"));
 }
 
 TEST_CASE("a model with the ImageNet stem learns an image folder at 64x64", "[images][training]") {

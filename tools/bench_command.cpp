@@ -44,10 +44,12 @@ double copyGBs(Engine& engine, int runs) {
 
 int benchCommand(Arguments& args) {
     if (args.word("step")) return benchStep(args);
+    if (args.word("loader")) return benchLoader(args);
     if (args.help()) {
         std::printf(
             "usage: revnet bench kernels [--runs N] [--only TEXT] [engine options]\n"
-            "       revnet bench step [MODEL...] [options]   (see revnet bench step --help)\n\n"
+            "       revnet bench step [MODEL...] [options]   (see revnet bench step --help)\n"
+            "       revnet bench loader [options]            (see revnet bench loader --help)\n\n"
             "Measures the device's peaks (fp32 FMA throughput, shader copy bandwidth), then times each\n"
             "kernel at the activation shapes of RevNet layers at batch 128 on 32x32 inputs: the median\n"
             "of N runs (default 9) after two warm-up runs, in GB/s for memory-bound kernels and GFLOP/s\n"
@@ -56,7 +58,8 @@ int benchCommand(Arguments& args) {
             kEngineOptionsHelp);
         return 0;
     }
-    if (!args.word("kernels")) throw UsageError("say what to measure: revnet bench kernels, or revnet bench step");
+    if (!args.word("kernels"))
+        throw UsageError("say what to measure: revnet bench kernels, revnet bench step or revnet bench loader");
     const int runs = static_cast<int>(args.count("runs", 9, 100000));
     const std::string only = args.option("only").value_or("");
     EngineOptions options = engineOptions(args);

@@ -11,11 +11,14 @@ int devicesCommand(Arguments& args);
 int smokeCommand(Arguments& args);
 int benchCommand(Arguments& args);
 int modelsCommand(Arguments& args);
-int benchStep(Arguments& args);  // `revnet bench step`
+int benchStep(Arguments& args);    // `revnet bench step`
+int benchLoader(Arguments& args);  // `revnet bench loader`
 int trainCommand(Arguments& args);
 int evalCommand(Arguments& args);
 int memoryCommand(Arguments& args);
 int demoCommand(Arguments& args);  // `revnet demo memory`
+// `revnet demo memory --imagenet`, on an engine made from the command's options.
+int imagenetMemoryDemo(Engine& engine, const std::string& chart, uint32_t stepBatch);
 int selftestCommand(Arguments& args);
 
 // Engine options from the environment, overridden by --device, --budget and --staging.

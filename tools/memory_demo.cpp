@@ -17,12 +17,17 @@ namespace revnet::cli {
 namespace {
 
 const char* kHelp =
-    "usage: revnet demo memory [--batch N] [--input CxHxW] [--budget SIZE] [--chart FILE] [engine options]\n\n"
+    "usage: revnet demo memory [--batch N] [--input CxHxW] [--budget SIZE] [--chart FILE] [engine options]\n"
+    "       revnet demo memory --imagenet [--step-batch N] [--chart FILE] [engine options]\n\n"
     "Runs one real training step of ResNet-32/56/110/164/302 and RevNet-38/56/110/164/302 at batch N\n"
     "(default 32) on CxHxW inputs (default 3x16x16), prints the measured peak memory beside the\n"
     "plan, and writes a chart of peak memory against depth (default docs/memory-vs-depth.svg).\n"
     "Then the budget scenario: at batch 128 on 3x32x32 with --budget SIZE (default 1GiB), ResNet-164\n"
-    "is refused before it starts and RevNet-164 trains a step.\n%s";
+    "is refused before it starts and RevNet-164 trains a step.\n\n"
+    "--imagenet: ResNet-50/101 and RevNet-54/104 at 3x224x224 and 1000 classes: the planned peak of\n"
+    "training at batches 32, 64, 128, 256 and the largest batch within 4, 8, 12, 16 and 24 GiB, as a\n"
+    "table and a bar chart (default docs/memory-imagenet.svg); then one real RevNet-104 training\n"
+    "step at batch --step-batch (default 16; 0 skips it) with its measured peak beside the plan.\n%s";
 
 struct Point {
     std::string model;
@@ -85,6 +90,15 @@ int demoCommand(Arguments& args) {
     if (args.help() || !args.word("memory")) {
         std::printf(kHelp, kEngineOptionsHelp);
         return args.help() ? 0 : 2;
+    }
+    if (args.flag("imagenet")) {
+        const auto stepBatch = uint32_t(args.count("step-batch", 16, kMaxBatch));
+        const std::string chart = args.option("chart").value_or("docs/memory-imagenet.svg");
+        EngineOptions options = engineOptions(args);
+        options.budget.reset();  // the budgets are the demo's; planning allocates nothing
+        args.finish();
+        Engine engine(options);
+        return imagenetMemoryDemo(engine, chart, stepBatch);
     }
     const auto batch = uint32_t(args.count("batch", 32, kMaxBatch));
     const ImageShape input = parseImageShape(args.option("input").value_or("3x16x16"), "--input");

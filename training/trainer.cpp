@@ -3,7 +3,9 @@
 #include "kernels/augment.hpp"
 #include "kernels/loss.hpp"
 #include "engine/readback_buffer.hpp"
+#include "datasets/image_stream.hpp"
 #include "engine/upload_ring.hpp"
+#include "training/normalization.hpp"
 #include "training/run_directory.hpp"
 
 #include <algorithm>
@@ -57,7 +59,7 @@ json TrainConfig::toJson() const {
             {"momentum", momentum}, {"weight_decay", weightDecay}, {"nesterov", nesterov},
             {"milestones", milestones}, {"lr_decay", lrDecay}, {"pad", pad}, {"flip", flip}, {"seed", seed},
             {"backprop", backpropName(backprop)}, {"run_directory", runDirectory},
-            {"input", {input.channels, input.height, input.width}}};
+            {"input", {input.channels, input.height, input.width}}, {"normalize", normalize}};
 }
 
 TrainConfig TrainConfig::fromJson(const json& j) {
@@ -82,6 +84,7 @@ TrainConfig TrainConfig::fromJson(const json& j) {
         if (input.size() != 3) throw json::other_error::create(501, "input is not [channels, height, width]", nullptr);
         c.input = {input[0], input[1], input[2]};
     }
+    if (j.contains("normalize")) c.normalize = j.at("normalize");
     return c;
 }
 
@@ -147,6 +150,7 @@ struct Trainer::Impl {
     std::unique_ptr<ReadbackBuffer> readback;  // the metrics, copied out at the end of every recording
     std::vector<std::unique_ptr<Recorder>> trainSteps, evalSteps;  // one per slot
     EpochSums epoch;  // of the epoch in progress; a checkpoint keeps them
+    std::unique_ptr<datasets::ImageStream> trainStream, testStream;  // image folders
 };
 
 Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data)
@@ -156,7 +160,7 @@ Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data
     if (train.size() < config_.batch)
         throw std::invalid_argument("the training set has " + std::to_string(train.size()) + " images, fewer than a batch of " +
                                     std::to_string(config_.batch));
-    const bool color = train.channels == 3 && train.height >= 32;
+    const bool color = train.channels == 3 && train.height >= 32 && !train.streamed();
     if (config_.pad < 0) config_.pad = color ? 4 : 0;
     if (config_.flip < 0) config_.flip = color ? 1 : 0;
     const auto arch = models::expand(models::modelByName(config_.model), train.channels, train.height, train.width, train.classes);
@@ -166,9 +170,12 @@ Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data
     network_ = std::make_unique<models::Network>(engine, arch, options);
     network_->initialize(config_.seed);
 
-    for (float m : train.channelMeans()) normalization_.push_back(m);
-    for (float s : train.channelDeviations()) normalization_.push_back(s);
+    normalization_ = normalizationOf(config_.normalize, train);
     Impl& m = *impl_;
+    if (train.streamed()) {
+        m.trainStream = std::make_unique<datasets::ImageStream>(train, datasets::ImageStream::Mode::Train);
+        m.testStream = std::make_unique<datasets::ImageStream>(data.test, datasets::ImageStream::Mode::Evaluate);
+    }
     const uint32_t words = uint32_t((uint64_t(config_.batch) * train.imageBytes() + 3) / 4);
     m.images = engine.tensor({1, 1, 1, words}, Category::Data, "image batch");
     m.normalization = engine.tensor({1, 1, 1, uint32_t(normalization_.size())}, Category::Data, "normalization");
@@ -225,20 +232,31 @@ std::vector<uint32_t> Trainer::epochOrder(uint32_t epoch) const {
     return order;
 }
 
-// A batch gathered into an upload slot; past the end of the data, padding samples that count for nothing.
-void Trainer::fillBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order, std::size_t first,
-                        const UploadRing& ring, uint32_t slot) const {
+// A batch gathered into an upload slot; past the end of the data, padding samples that count for
+// nothing. Image folders come from their stream, whose pass the caller started with this order.
+std::size_t Trainer::fillBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order, std::size_t first,
+                               const UploadRing& ring, uint32_t slot) const {
     const std::size_t bytes = data.imageBytes(), n = config_.batch;
     const auto images = ring.bytes(slot, kImages);
     const auto labels = ring.values<uint32_t>(slot, kLabels);
     if (images.size() < n * bytes || labels.size() < n) throw std::logic_error("a batch larger than its upload slot");
-    std::fill(images.begin(), images.end(), std::byte{0});
     std::fill(labels.begin(), labels.end(), kernels::kIgnoredLabel);
-    for (std::size_t i = 0; i < n && first + i < order.size(); ++i) {
+    std::size_t counted = 0;
+    if (data.streamed()) {
+        datasets::ImageStream& stream = &data == &data_.train ? *impl_->trainStream : *impl_->testStream;
+        const datasets::StreamedBatch b = stream.next();
+        std::memcpy(images.data(), b.images, n * bytes);
+        for (std::size_t i = 0; i < n; ++i)
+            if (b.present[i]) labels[i] = b.labels[i], ++counted;
+        return counted;
+    }
+    std::fill(images.begin(), images.end(), std::byte{0});
+    for (std::size_t i = 0; i < n && first + i < order.size(); ++i, ++counted) {
         const std::size_t at = order[first + i];
         std::memcpy(images.data() + i * bytes, data.images.data() + at * bytes, bytes);
         labels[i] = data.labels[at];
     }
+    return counted;
 }
 
 EvalResult Trainer::evaluate() {
@@ -248,17 +266,19 @@ EvalResult Trainer::evaluate() {
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = uint32_t(i);
     engine_.upload(network_->metrics(), std::vector<float>{0.0f, 0.0f});
     const std::size_t batches = (order.size() + config_.batch - 1) / config_.batch;
-    if (batches) fillBatch(test, order, 0, *m.testInputs, 0);
+    if (m.testStream) m.testStream->start(order, config_.batch, 0, batches, 0);
+    std::size_t counted = 0;
+    if (batches) counted += fillBatch(test, order, 0, *m.testInputs, 0);
     for (std::size_t b = 0; b < batches; ++b) {
         const uint32_t slot = b % kSlots;
         m.testInputs->flush(slot);
         m.evalSteps[slot]->submit();
-        if (b + 1 < batches) fillBatch(test, order, (b + 1) * config_.batch, *m.testInputs, (b + 1) % kSlots);
+        if (b + 1 < batches) counted += fillBatch(test, order, (b + 1) * config_.batch, *m.testInputs, (b + 1) % kSlots);
         m.evalSteps[slot]->wait();
     }
     const auto result = batches ? m.readback->read() : std::vector<float>{0.0f, 0.0f};
     EvalResult r;
-    r.samples = test.size();
+    r.samples = counted;
     if (r.samples) r.loss = result[0] / r.samples, r.accuracy = result[1] / r.samples;
     return r;
 }
@@ -420,6 +440,11 @@ Trainer::End Trainer::run(const RunObserver& observer) {
         if (epoch != startEpoch || startBatch == 0) sums = {};
         double &lossSum = sums.loss, &correct = sums.correct, &seen = sums.seen;
         const std::size_t firstBatch = epoch == startEpoch ? startBatch : 0;
+        if (m.trainStream)
+            m.trainStream->start(order, config_.batch, firstBatch, perEpoch - firstBatch,
+                                 config_.seed * 0x9E3779B97F4A7C15ull + epoch);
+        const auto loaderStart = m.trainStream ? m.trainStream->throughput() : datasets::ImageStream::Throughput{};
+        const auto epochStarted = std::chrono::steady_clock::now();
         fillBatch(train, order, firstBatch * config_.batch, *m.trainInputs, firstBatch % kSlots);
         for (std::size_t b = firstBatch; b < perEpoch; ++b) {
             const uint32_t slot = b % kSlots;
@@ -436,19 +461,29 @@ Trainer::End Trainer::run(const RunObserver& observer) {
             stepLosses_.push_back(result[0] / config_.batch);
             const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
             const double rateImages = double(step_ - firstStep) * config_.batch / elapsed;
-            if (observer.progress)
-                observer.progress({epoch, config_.epochs, b + 1, perEpoch, lossSum / seen, correct / seen, rateImages,
-                                   (total - step_) * config_.batch / std::max(rateImages, 1e-9),
-                                   engine_.memory().ledger().peakTotal()});
+            StepProgress progress{epoch, config_.epochs, b + 1, perEpoch, lossSum / seen, correct / seen, rateImages,
+                                  (total - step_) * config_.batch / std::max(rateImages, 1e-9),
+                                  engine_.memory().ledger().peakTotal()};
+            if (m.trainStream) {
+                const auto loader = m.trainStream->throughput();
+                const double epochSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStarted).count();
+                progress.loaderImagesPerSecond = loader.imagesPerSecond();
+                progress.loaderWaitShare = (loader.waitSeconds - loaderStart.waitSeconds) / std::max(epochSeconds, 1e-9);
+            }
+            if (observer.progress) observer.progress(progress);
             if (observer.stop && observer.stop(step_)) {
                 saveCheckpoint(checkpointFile);
                 return End::Stopped;
             }
         }
+        std::vector<std::string> unreadable = m.trainStream ? m.trainStream->failures() : std::vector<std::string>{};
         const EvalResult test = evaluate();
+        if (m.testStream)
+            for (const auto& f : m.testStream->failures()) unreadable.push_back(f);
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         if (observer.epochEnd)
-            observer.epochEnd({epoch, config_.epochs, lossSum / std::max(seen, 1.0), correct / std::max(seen, 1.0), test, elapsed});
+            observer.epochEnd({epoch, config_.epochs, lossSum / std::max(seen, 1.0), correct / std::max(seen, 1.0), test,
+                               elapsed, unreadable});
         metrics << step_ << ',' << epoch + 1 << ',' << config_.learningRate(step_ - 1, total) << ','
                 << lossSum / std::max(seen, 1.0) << ',' << correct / std::max(seen, 1.0) << ',' << test.loss << ','
                 << test.accuracy << ',' << double(step_ - firstStep) * config_.batch / elapsed << ','

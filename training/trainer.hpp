@@ -1,5 +1,6 @@
 // The training loop: shuffled batches uploaded as uint8 through a two-slot upload ring (the host
-// fills one slot while the device works on the other) and augmented on the device, one recorded
+// fills one slot while the device works on the other; image folders are decoded ahead on host
+// threads, datasets/image_stream.hpp) and augmented on the device, one recorded
 // step per slot (copies in, augmentation, forward, loss, backward, SGD) replayed for every batch
 // with the learning rate and augmentation counter in the same slot, evaluation after each epoch,
 // a progress line, a metrics file and checkpoints in the run directory.
@@ -30,11 +31,14 @@ struct TrainConfig {
     bool nesterov = false;
     std::vector<float> milestones{0.5f, 0.75f};  // fractions of training where the rate drops
     float lrDecay = 0.1f;
-    int pad = -1, flip = -1;  // augmentation; -1: 4-pixel crop and flips for color images, none otherwise
+    // Device augmentation; -1: 4-pixel crop and flips for in-memory color images, none otherwise
+    // (image folders are cropped and flipped as they are decoded).
+    int pad = -1, flip = -1;
     uint64_t seed = 1;
     models::Backprop backprop = models::Backprop::Reversible;
     std::string runDirectory;
     datasets::ImageSize input;  // what the images of an image folder are brought to
+    std::string normalize;      // training/normalization.hpp; empty: by the data
 
     nlohmann::json toJson() const;
     static TrainConfig fromJson(const nlohmann::json& j);
@@ -64,12 +68,18 @@ struct StepProgress {
     double loss, accuracy;   // means over the epoch so far
     double imagesPerSecond, etaSeconds;
     uint64_t peakDeviceBytes;
+    // Image folders: the decoders' own rate (as if never idle), and the share of this epoch's
+    // time the device's feeder waited for them (a loader-bound run has a large one).
+    double loaderImagesPerSecond = 0, loaderWaitShare = 0;
 };
 struct EpochReport {
     uint32_t epoch, epochs;
     double trainLoss, trainAccuracy;
     EvalResult test;
     double seconds;  // since run() began
+    // Image folders: files that could not be decoded in this epoch ("file: why"), replaced in
+    // training by the next in the order and left out of the evaluation.
+    std::vector<std::string> unreadable;
 };
 struct RunObserver {
     std::function<bool(uint64_t steps)> stop;  // after every step: stop now?
@@ -107,8 +117,9 @@ private:
     struct Impl;
     std::unique_ptr<Recorder> recordTrainingStep(uint32_t slot) const;
     std::unique_ptr<Recorder> recordEvaluationStep(uint32_t slot) const;
-    void fillBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order, std::size_t first,
-                   const UploadRing& ring, uint32_t slot) const;
+    // Returns the samples of the batch that count (not padding, not undecodable).
+    std::size_t fillBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order, std::size_t first,
+                          const UploadRing& ring, uint32_t slot) const;
     std::vector<uint32_t> epochOrder(uint32_t epoch) const;
     // Refuses a checkpoint whose class names (image folders) are not this data's.
     void checkClassNames(const Checkpoint& checkpoint, const std::filesystem::path& file) const;
