@@ -69,7 +69,8 @@ void writeBarChart(const std::string& file, const std::vector<std::vector<uint32
             const uint32_t b = largest[m][g];
             svg << "<rect x='" << x0 + m * bar << "' y='" << y(b) << "' width='" << bar - 1 << "' height='" << y(0) - y(b)
                 << "' fill='" << kColors[m] << "'><title>" << kEntries[m].label << ", " << kBudgetsGiB[g]
-                << " GiB: batch " << b << "</title></rect>\n";
+                << " GiB: batch " << b << "</title></rect><text x='" << x0 + (m + 0.5) * bar << "' y='" << y(b) - 3
+                << "' text-anchor='middle' font-size='9'>" << b << "</text>\n";
         }
     }
     svg << "<line x1='" << left << "' y1='" << y(0) << "' x2='" << width - right << "' y2='" << y(0) << "' stroke='black'/>\n"
