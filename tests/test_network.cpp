@@ -393,3 +393,39 @@ TEST_CASE("initialization: He-normal convolutions by fan-in, PyTorch's linear la
     net.initialize(seed + 1);
     CHECK(e.download(net.weights()) != w);
 }
+
+TEST_CASE("a training step's convolution FLOPs: every pass counted, recomputation included", "[network]") {
+    // By hand: a 1-unit basic ResNet on 2x8x8 images, batch 1. The stem (2->4 channels, 3x3) does
+    // 2 * 4 * 64 * 2 * 9 = 9216 FLOPs a pass and runs forward, again in the backward pass, and for
+    // its weight gradient; each of F's two 4->4 convolutions 2 * 4 * 64 * 4 * 9 = 18432, forward
+    // and both gradients.
+    const Architecture tiny = expand(modelByName("resnet:units=1,channels=4-4"), 2, 8, 8, 3);
+    NetworkOptions o;
+    o.batch = 1;
+    CHECK(trainingConvolutionFlops(tiny, o) == 3 * 9216 + 2 * 3 * 18432);
+    o.batch = 5;
+    CHECK(trainingConvolutionFlops(tiny, o) == 5 * (3 * 9216 + 2 * 3 * 18432));
+    // Reversible backprop runs every RevNet unit's F and G forward twice: the count grows by one
+    // forward of each (RevNet-38: 616 MFLOP an image; the speed issue's "about 0.57 GFLOP").
+    const Architecture r38 = expand(modelByName("revnet-38"), 3, 32, 32, 10);
+    o.batch = 1;
+    o.backprop = Backprop::Reversible;
+    const double reversible = trainingConvolutionFlops(r38, o);
+    o.backprop = Backprop::Stored;
+    const double stored = trainingConvolutionFlops(r38, o);
+    double forwardOfUnits = 0;  // F and G of every unit, once
+    for (const auto& u : r38.units)
+        for (const FunctionSpec* f : {&u.f, &u.g}) {
+            uint32_t h = f == &u.f ? u.inSize : u.outSize, w = f == &u.f ? u.inWidth : u.outWidth;
+            for (const auto& step : f->steps) {
+                const uint32_t oh = (h + 2 * step.conv.pad() - step.conv.kernel) / step.conv.stride + 1;
+                const uint32_t ow = (w + 2 * step.conv.pad() - step.conv.kernel) / step.conv.stride + 1;
+                forwardOfUnits += 2.0 * step.conv.out * oh * ow * step.conv.in * step.conv.kernel * step.conv.kernel;
+                h = oh, w = ow;
+            }
+        }
+    CHECK(reversible - stored == Approx(forwardOfUnits));
+    const double stem = 2.0 * 32 * 32 * 32 * 3 * 9;  // 3 -> 32 channels at 32x32
+    CHECK(stored == Approx(3 * stem + 3 * forwardOfUnits));
+    CHECK(forwardOfUnits == Approx(152.7e6).epsilon(0.001));  // summed by hand, stage by stage
+}

@@ -11,36 +11,6 @@
 
 namespace revnet::cli {
 
-namespace {
-
-double peakGflops(Engine& engine, int runs) {
-    constexpr uint32_t kGroups = 256, kIterations = 4096;
-    const uint32_t kLocal = kernels::workgroupAtMost(engine.device(), 256);
-    Tensor out = engine.tensor({1, 1, 1, kLocal * kGroups}, Category::Workspace, "fma probe");
-    const Kernel& kernel = engine.pipelines().get("peak_fma", {{0, kLocal}});
-    struct Push {
-        uint32_t iterations;
-        float scale;
-    } push{kIterations, 1.0f - 1.0f / (1 << 20)};
-    Recorder recorder(engine.device());
-    recorder.dispatch(kernel, {out.view()}, push, {kGroups, 1, 1});
-    const double seconds = medianSeconds(recorder, runs);
-    return double(kLocal) * kGroups * kIterations * 64 / seconds / 1e9;
-}
-
-double copyGBs(Engine& engine, int runs) {
-    constexpr uint32_t kFloats = 16u << 20;  // 64 MiB each way
-    const uint32_t kLocal = kernels::workgroupAtMost(engine.device(), 256);
-    const Shape shape{1, 1, 1, kFloats};
-    Tensor x = engine.tensor(shape, Category::Workspace, "copy probe source");
-    Tensor y = engine.tensor(shape, Category::Workspace, "copy probe target");
-    Recorder recorder(engine.device());
-    const TensorView views[] = {x, y};
-    recorder.dispatch(engine.pipelines().get("peak_copy", {{0, kLocal}}), views, {}, {kFloats / 4 / kLocal, 1, 1});
-    return 2.0 * x.bytes() / medianSeconds(recorder, runs) / 1e9;
-}
-
-}  // namespace
 
 int benchCommand(Arguments& args) {
     if (args.word("step")) return benchStep(args);

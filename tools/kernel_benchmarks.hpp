@@ -13,6 +13,11 @@ double secondsOf(Recorder& recorder);
 // Median wall time of `runs` replays of `recorder`, after two warm-up runs.
 double medianSeconds(Recorder& recorder, int runs);
 
+// The device's peaks, measured: fp32 FMA throughput (shaders/peak_fma.comp) in GFLOP/s and
+// shader copy bandwidth (read + write, shaders/peak_copy.comp) in GB/s; medians of `runs`.
+double peakGflops(Engine& engine, int runs);
+double copyGBs(Engine& engine, int runs);
+
 // Memory-bound kernels in GB/s next to the measured copy bandwidth; rows whose names do not
 // contain `only` are skipped.
 void benchMemoryBound(Engine& engine, int runs, double copyGBs, const std::string& only);

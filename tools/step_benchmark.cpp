@@ -79,6 +79,8 @@ const char* kHelp =
     "the plan made before allocating. RevNets run with reversible backprop, stored backprop, or\n"
     "both (default both; both also times N alternating pairs of reversible and stored steps and\n"
     "prints the median ratio); ResNets always store. Defaults: batch 128, 3x32x32 inputs, 10 classes.\n"
+    "Speed is also given as the convolution FLOPs a step executes (recomputation included) per\n"
+    "second, and as a share of the device's fp32 FMA peak measured at the start of the run.\n"
     "  --profile        after each row, the device time per step of each kernel (timestamp\n"
     "                   queries around every dispatch; steps run slower with them)\n%s";
 
@@ -111,14 +113,16 @@ bool fits(Engine& engine, const models::Architecture& arch, const models::Networ
 }
 
 // Returns whether the step ran (its plan fit the budget).
-bool benchOne(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs, bool profile) {
+bool benchOne(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs, bool profile,
+              double peak) {
     const bool reversible = arch.spec.family == models::Family::RevNet && options.backprop == models::Backprop::Reversible;
     if (!fits(engine, arch, options, reversible ? "reversible" : "stored")) return false;
     const StepMeasurement m = measureStep(engine, arch, options, runs, profile);
-    std::printf("%-11s %-10s %5u %9.0f %8.1f %10.1f %10.1f %10.1f %10.1f %10.1f\n", arch.spec.name.c_str(),
-                reversible ? "reversible" : "stored", options.batch, m.seconds * 1e3, options.batch / m.seconds,
-                mib(m.savedActivations), mib(m.workspace), mib(m.savedActivations + m.workspace), mib(m.peak),
-                mib(m.planned));
+    const double gflops = models::trainingConvolutionFlops(arch, options) / m.seconds / 1e9;
+    std::printf("%-11s %-10s %5u %9.0f %8.1f %9.1f %6.0f%% %10.1f %10.1f %10.1f %10.1f %10.1f\n", arch.spec.name.c_str(),
+                reversible ? "reversible" : "stored", options.batch, m.seconds * 1e3, options.batch / m.seconds, gflops,
+                100 * gflops / peak, mib(m.savedActivations), mib(m.workspace), mib(m.savedActivations + m.workspace),
+                mib(m.peak), mib(m.planned));
     if (profile) printProfile(m.kernels);
     std::fflush(stdout);  // rows come minutes apart on a CPU device
     return true;
@@ -163,20 +167,22 @@ int benchStep(Arguments& args) {
     if (names.empty()) names = {"revnet-38"};
 
     Engine engine(engineOpts);
-    std::printf("device: %s; median of %d step%s after warm-up; memory in MiB, measured by the engine\n\n",
-                engine.info().name.c_str(), runs, runs > 1 ? "s" : "");
-    std::printf("%-11s %-10s %5s %9s %8s %10s %10s %10s %10s %10s\n", "model", "backprop", "batch", "ms/step",
-                "images/s", "saved act", "workspace", "act+work", "peak", "planned");
+    const double peak = peakGflops(engine, 5);
+    std::printf("device: %s; median of %d step%s after warm-up; memory in MiB, measured by the engine;\n"
+                "measured fp32 FMA peak %.1f GFLOP/s; conv GFLOP/s counts recomputed convolutions too\n\n",
+                engine.info().name.c_str(), runs, runs > 1 ? "s" : "", peak);
+    std::printf("%-11s %-10s %5s %9s %8s %9s %7s %10s %10s %10s %10s %10s\n", "model", "backprop", "batch", "ms/step",
+                "images/s", "conv GF/s", "of peak", "saved act", "workspace", "act+work", "peak", "planned");
     for (const auto& name : names) {
         const auto arch = models::expand(models::modelByName(name), input.c, input.h, input.w, classes);
         models::NetworkOptions o;
         o.batch = batch;
         const bool rev = arch.spec.family == models::Family::RevNet;
         bool ran = true;
-        if (!rev || mode != "stored") ran = benchOne(engine, arch, o, runs, profile);  // ResNets always store
+        if (!rev || mode != "stored") ran = benchOne(engine, arch, o, runs, profile, peak);  // ResNets always store
         if (rev && mode != "reversible") {
             o.backprop = models::Backprop::Stored;
-            ran = benchOne(engine, arch, o, runs, profile) && ran;
+            ran = benchOne(engine, arch, o, runs, profile, peak) && ran;
         }
         // The ratio holds both steps at once: only where the two plans fit together.
         models::NetworkOptions reversible = o;
