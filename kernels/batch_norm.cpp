@@ -2,6 +2,8 @@
 
 #include "kernels/dispatch.hpp"
 
+#include <algorithm>
+
 namespace revnet::kernels {
 
 namespace {
@@ -11,6 +13,19 @@ namespace {
 uint32_t reductionGroup(const Pipelines& pipelines, uint32_t items, Variant variant) {
     const uint32_t limit = resolve(variant, pipelines.device().info()) == Variant::Cpu ? 64 : 256;
     return powerOfTwoAtMost(items, workgroupAtMost(pipelines.device(), limit));
+}
+
+// The GPU variant aims for this many workgroups in a reduction, splitting the batch into at most
+// kMaxParts parts.
+constexpr uint32_t kGpuReductionGroups = 256, kMaxParts = 64;
+
+// The parts a dispatch over `samples` samples uses: what batchNormParts asks, as far as the
+// partials the caller lent hold.
+uint32_t partsFor(const Pipelines& pipelines, const BatchNormOptions& options, uint32_t channels, uint32_t samples) {
+    if (!options.partials) return 1;
+    const uint32_t wanted = batchNormParts(pipelines.device().info(), channels, samples, options.variant);
+    const uint64_t room = options.partials->shape().elements() / (2 * uint64_t{channels});
+    return uint32_t(std::max<uint64_t>(1, std::min<uint64_t>(wanted, room)));
 }
 
 struct Params {
@@ -24,6 +39,16 @@ Params params(const TensorView& stats, const TensorView& gamma, const TensorView
 
 }  // namespace
 
+uint32_t batchNormParts(const DeviceInfo& device, uint32_t channels, uint32_t samples, Variant variant) {
+    if (resolve(variant, device) != Variant::Gpu || channels == 0 || samples == 0) return 1;
+    return std::clamp<uint32_t>(ceilDiv(kGpuReductionGroups, channels), 1, std::min(samples, kMaxParts));
+}
+
+uint64_t batchNormPartials(const DeviceInfo& device, uint32_t channels, uint32_t samples, Variant variant) {
+    const uint32_t parts = batchNormParts(device, channels, samples, variant);
+    return parts > 1 ? 2 * uint64_t{channels} * parts : 0;
+}
+
 // Batch chunks (dispatch.hpp): each merges its statistics into those of the chunks before it;
 // the last one moves the running statistics.
 void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorView& whole, const TensorView& stats,
@@ -33,20 +58,32 @@ void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorV
     forBatchChunks(samples, samplesPerDispatch(pipelines.device(), {whole}, name), [&](uint32_t first, uint32_t count) {
         const TensorView x = whole.batch(first, count);
         const Shape& s = x.shape();
+        const uint32_t parts = partsFor(pipelines, options, s.c, s.n);
+        const TensorView partials = parts > 1 ? *options.partials : stats;
         struct Push {
             uint32_t N, C, plane;
             ChannelView x;
             uint32_t statsOffset, runningOffset;
             float momentum;
-            uint32_t priorSamples;
+            uint32_t priorSamples, partialsOffset;
         } push{s.n, s.c, s.h * s.w, channelView(x, name), denseOffset(stats, 2 * uint64_t{s.c}, name, "statistics"),
-               denseOffset(running, 2 * uint64_t{s.c}, name, "running statistics"), options.momentum, first};
+               denseOffset(running, 2 * uint64_t{s.c}, name, "running statistics"), options.momentum, first,
+               uint32_t(partials.offset())};
         const PlaneLayout l = planeLayout(push.plane, {push.x}, workgroupAtMost(pipelines.device(), 256));
         const uint32_t group = reductionGroup(pipelines, l.items, options.variant);
-        const bool update = updateRunning && first + count == samples;
-        const Kernel& kernel = pipelines.get(
-            name, {{0, group}, {1, update ? 1u : 0u}, {2, first > 0 ? 1u : 0u}, {9, l.vec4 ? 1u : 0u}});
-        recorder.dispatch(kernel, {x, stats, running}, push, {s.c, 1, 1});
+        const uint32_t update = updateRunning && first + count == samples ? 1 : 0, merge = first > 0 ? 1 : 0;
+        const Kernel& kernel =
+            pipelines.get(name, {{0, group}, {1, update}, {2, merge}, {3, parts}, {9, l.vec4 ? 1u : 0u}});
+        recorder.dispatch(kernel, {x, stats, running, partials}, push, {s.c, parts, 1});
+        if (parts == 1) return;
+        struct Merge {
+            uint32_t N, C, plane, statsOffset, runningOffset;
+            float momentum;
+            uint32_t priorSamples, partialsOffset;
+        } mergePush{s.n, s.c, s.h * s.w, push.statsOffset, push.runningOffset, push.momentum, first, push.partialsOffset};
+        const uint32_t local = workgroupAtMost(pipelines.device(), 64);
+        recorder.dispatch(pipelines.get("batch_norm_statistics_merge", {{0, local}, {1, update}, {2, merge}, {3, parts}}),
+                          {stats, running, partials}, mergePush, {ceilDiv(s.c, local), 1, 1});
     });
 }
 
@@ -78,18 +115,31 @@ void backwardReduceChunk(Pipelines& pipelines, Recorder& recorder, const TensorV
     const uint32_t dg = denseOffset(dgamma, s.c, name, "dgamma"), db = denseOffset(dbeta, s.c, name, "dbeta");
     const uint32_t relu = options.relu ? 1 : 0;
 
+    const uint32_t parts = partsFor(pipelines, options, s.c, s.n);
+    const TensorView partials = parts > 1 ? *options.partials : dgamma;
     struct Reduce {
         uint32_t N, C, plane;
         ChannelView x, dy;
         uint32_t statsOffset, gammaOffset, betaOffset, dgammaOffset, dbetaOffset;
         float eps;
+        uint32_t partialsOffset;
     } reduce{s.n, s.c, s.h * s.w, channelView(x, name), channelView(dy, name), at.stats, at.gamma, at.beta, dg, db,
-             options.eps};
+             options.eps, uint32_t(partials.offset())};
     const PlaneLayout reduceLayout = planeLayout(reduce.plane, {reduce.x, reduce.dy});
     const uint32_t group = reductionGroup(pipelines, reduceLayout.items, options.variant);
-    recorder.dispatch(pipelines.get("batch_norm_backward_reduce",
-                                    {{0, group}, {1, relu}, {2, accumulate ? 1u : 0u}, {9, reduceLayout.vec4 ? 1u : 0u}}),
-                      {x, dy, stats, gamma, beta, dgamma, dbeta}, reduce, {s.c, 1, 1});
+    recorder.dispatch(pipelines.get("batch_norm_backward_reduce", {{0, group}, {1, relu}, {2, accumulate ? 1u : 0u},
+                                                                   {3, parts}, {9, reduceLayout.vec4 ? 1u : 0u}}),
+                      {x, dy, stats, gamma, beta, dgamma, dbeta, partials}, reduce, {s.c, parts, 1});
+    if (parts == 1) return;
+    // The parts' sums, in order: dbeta's block, then dgamma's.
+    struct Sum {
+        uint32_t count, parts, xOffset, yOffset;
+    };
+    const uint32_t local = workgroupAtMost(pipelines.device(), 64);
+    const Kernel& sum = pipelines.get("reduce_parts", {{0, local}, {1, accumulate ? 1u : 0u}});
+    recorder.dispatch(sum, {partials, dbeta}, Sum{s.c, parts, reduce.partialsOffset, db}, {ceilDiv(s.c, local), 1, 1});
+    recorder.dispatch(sum, {partials, dgamma}, Sum{s.c, parts, reduce.partialsOffset + parts * s.c, dg},
+                      {ceilDiv(s.c, local), 1, 1});
 }
 
 void backwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,

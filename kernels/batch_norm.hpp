@@ -8,6 +8,8 @@
 #include "engine/tensor.hpp"
 #include "kernels/variant.hpp"
 
+#include <optional>
+
 namespace revnet::kernels {
 
 struct BatchNormOptions {
@@ -15,7 +17,17 @@ struct BatchNormOptions {
     float momentum = 0.1f;  // running = (1 - momentum) * running + momentum * batch
     bool relu = false;      // fused ReLU after the normalization
     Variant variant = Variant::Auto;
+    // Where the GPU variant's split reductions keep their partial results (batchNormPartials
+    // floats); without it, or on the CPU variant, a channel's reduction is one workgroup's.
+    std::optional<TensorView> partials;
 };
+
+// The GPU variant splits each channel's reductions (statistics, parameter gradients) over parts
+// of the batch, so that a layer of few channels still gives a GPU hundreds of workgroups: the
+// parts for `channels` channels of `samples` samples (1 on the CPU variant), and the floats of
+// partial results they need.
+uint32_t batchNormParts(const DeviceInfo& device, uint32_t channels, uint32_t samples, Variant variant);
+uint64_t batchNormPartials(const DeviceInfo& device, uint32_t channels, uint32_t samples, Variant variant);
 
 // stats = [mean, biased variance] of x per channel; with updateRunning, running moves toward them.
 void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& stats,

@@ -138,6 +138,10 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
     add("activation gradients 1", Category::Workspace, gradients[0]);
     add("activation gradients 2", Category::Workspace, std::max<uint64_t>(gradients[1], 4));
     add("convolution workspace", Category::Workspace, std::max<uint64_t>(convWork, 4));
+    uint64_t partials = 0;  // the GPU variant's split batch-norm reductions
+    for (const auto& [name, channels] : a.batchNorms())
+        partials = std::max(partials, kernels::batchNormPartials(device, channels, n, o.variant));
+    if (partials) add("batch-norm partial sums", Category::Workspace, partials);
     return plan;
 }
 
@@ -350,6 +354,7 @@ Context Network::context(Recorder& recorder) const {
     bn.momentum = options_.bnMomentum;
     bn.relu = true;  // every batch norm here is followed by a ReLU
     bn.variant = options_.variant;
+    if (b.byName.count("batch-norm partial sums")) bn.partials = b["batch-norm partial sums"].view();
     return Context{engine_.pipelines(), recorder, b["convolution workspace"],
                    {&b["scratch 1"], &b["scratch 2"]}, bn};
 }

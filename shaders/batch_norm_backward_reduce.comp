@@ -4,14 +4,18 @@
 // over N*H*W, where dy' = dy, or with RELU dy * (y > 0) for y the fused BN+ReLU output
 // (recomputed from x, not stored). Sums in a fixed order (deterministic). Overwrites dgamma, dbeta,
 // or with ACCUMULATE (spec 2: batch chunks after the first) adds to them.
-// Layout: channels.glsl (VEC4 loads when the layout allows). Dispatch: one workgroup per channel;
-// its size (spec 0) a power of two.
+// PARTS (spec 3) > 1, the GPU variant: workgroup (c, part) sums the part's share of the samples
+// into partials[part * C + c] (dbeta) and partials[(PARTS + part) * C + c] (dgamma), which
+// reduce_parts.comp then sums in order.
+// Layout: channels.glsl (VEC4 loads when the layout allows). Dispatch: one workgroup per channel
+// (x) and part (y); its size (spec 0) a power of two.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "channels.glsl"
 #include "workgroup_sum.glsl"
 layout(constant_id = 1) const bool RELU = false;
 layout(constant_id = 2) const bool ACCUMULATE = false;
+layout(constant_id = 3) const uint PARTS = 1;
 
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 0) readonly buffer X4 { vec4 x4[]; };
@@ -22,20 +26,22 @@ layout(binding = 3) readonly buffer Gamma { float gamma[]; };
 layout(binding = 4) readonly buffer Beta { float beta[]; };
 layout(binding = 5) buffer DGamma { float dgamma[]; };
 layout(binding = 6) buffer DBeta { float dbeta[]; };
+layout(binding = 7) writeonly buffer Partials { float partials[]; };
 
 layout(push_constant) uniform Push {
     uint N, C, plane;
     View x, dy;
     uint statsOffset, gammaOffset, betaOffset, dgammaOffset, dbetaOffset;
     float eps;
+    uint partialsOffset;
 } p;
 
 void main() {
-    const uint c = gl_WorkGroupID.x;
+    const uint c = gl_WorkGroupID.x, part = gl_WorkGroupID.y;
     const float mean = stats[p.statsOffset + c], invStd = inversesqrt(stats[p.statsOffset + p.C + c] + p.eps);
     const float g = gamma[p.gammaOffset + c], b = beta[p.betaOffset + c];
     vec2 s = vec2(0.0);  // (sum dy', sum dy' * xhat)
-    for (uint n = 0; n < p.N; ++n) {
+    for (uint n = part * p.N / PARTS; n < (part + 1) * p.N / PARTS; ++n) {
         const uint xStart = at(p.x, n, c, p.plane, 0), dyStart = at(p.dy, n, c, p.plane, 0);
         for (uint i = gl_LocalInvocationID.x; i < planeItems(p.plane); i += gl_WorkGroupSize.x) {
             if (VEC4) {
@@ -53,6 +59,11 @@ void main() {
     }
     s = workgroupSum(s);
     if (gl_LocalInvocationID.x != 0) return;
+    if (PARTS > 1) {
+        partials[p.partialsOffset + part * p.C + c] = s.x;
+        partials[p.partialsOffset + (PARTS + part) * p.C + c] = s.y;
+        return;
+    }
     dbeta[p.dbetaOffset + c] = ACCUMULATE ? dbeta[p.dbetaOffset + c] + s.x : s.x;
     dgamma[p.dgammaOffset + c] = ACCUMULATE ? dgamma[p.dgammaOffset + c] + s.y : s.y;
 }

@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 using namespace revnet;
 using kernels::BatchNormOptions;
@@ -79,6 +80,14 @@ void runCase(const Case& c, bool relu, bool accumulate, kernels::Variant variant
     options.eps = float(kEps);
     options.momentum = 0.25f;
     options.variant = variant;
+    // The GPU variant splits the reductions over parts of the batch where it is lent room for them.
+    const uint64_t partialFloats = kernels::batchNormPartials(e.info(), s.c, s.n, variant);
+    std::optional<Tensor> partials;
+    if (partialFloats) {
+        partials.emplace(e.tensor({1, 1, 1, uint32_t(partialFloats)}, Category::Other, "partials"));
+        e.upload(*partials, std::vector<float>(partialFloats, kPoison));
+        options.partials = partials->view();
+    }
     Recorder recorder(e.device());
     const auto xv = tx.view().channels(c.extra, s.c), dxv = tdx.view().channels(c.extra, s.c);
     kernels::batchNormStatistics(e.pipelines(), recorder, xv, stats, trun, true, options);
@@ -158,8 +167,17 @@ TEST_CASE("batch norm matches the double-precision reference", "[batch_norm]") {
     for (const auto& c : cases)
         for (bool relu : {false, true})
             if (!(relu && c.offset != 0)) runCase(c, relu, relu);
-    // The GPU variant's reductions use wider workgroups.
-    for (const auto& c : {cases[0], cases[3]}) runCase(c, true, false, kernels::Variant::Gpu);
+    // The GPU variant's reductions use wider workgroups, and split each channel over parts of the
+    // batch (as many as there are samples here, up to 64, shared unevenly past that), merged in
+    // order: the same results.
+    const std::vector<Case> split = {cases[0], cases[3], {{37, 4, 5, 6}, 1, 0}, {{70, 3, 4, 4}, 0, 0}, cases[5]};
+    for (const auto& c : split) {
+        CHECK(kernels::batchNormParts(test::engine().info(), c.shape.c, c.shape.n, kernels::Variant::Gpu) ==
+              std::min(c.shape.n, 64u));
+        CHECK(kernels::batchNormParts(test::engine().info(), c.shape.c, c.shape.n, kernels::Variant::Cpu) == 1);
+        for (bool relu : {false, true})
+            if (!(relu && c.offset != 0)) runCase(c, relu, relu, kernels::Variant::Gpu);
+    }
 }
 
 TEST_CASE("batch norm reference backward agrees with finite differences", "[batch_norm][reference]") {

@@ -1,0 +1,38 @@
+#version 450
+// Batch norm statistics, second half of the GPU variant's split reduction: per channel c, the
+// PARTS partial results of batch_norm_statistics.comp (mean and sum of squared deviations of each
+// part's samples, partials[2 * (part * C + c)]) merged in part order (deterministic), then stored
+// as that shader stores them (MERGE with earlier batch chunks, UPDATE of the running statistics).
+// Dispatch: one invocation per channel, 1-D, workgroup size from specialization 0.
+#extension GL_GOOGLE_include_directive : require
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const bool UPDATE = false;
+layout(constant_id = 2) const bool MERGE = false;
+layout(constant_id = 3) const uint PARTS = 1;
+
+layout(binding = 0) buffer Stats { float stats[]; };
+layout(binding = 1) buffer Running { float running[]; };
+layout(binding = 2) readonly buffer Partials { float partials[]; };
+
+layout(push_constant) uniform Push {
+    uint N, C, plane;
+    uint statsOffset, runningOffset;
+    float momentum;
+    uint priorSamples;
+    uint partialsOffset;
+} p;
+
+#include "batch_norm_merge.glsl"
+
+void main() {
+    const uint c = gl_GlobalInvocationID.x;
+    if (c >= p.C) return;
+    float count = 0.0, mean = 0.0, m2 = 0.0;
+    for (uint part = 0; part < PARTS; ++part) {
+        const float partCount = float((partStart(part + 1) - partStart(part)) * p.plane);
+        const uint at = p.partialsOffset + 2 * (part * p.C + c);
+        if (part == 0) count = partCount, mean = partials[at], m2 = partials[at + 1];
+        else mergeInto(count, mean, m2, partCount, partials[at], partials[at + 1]);
+    }
+    storeStatistics(c, count, mean, m2);
+}
