@@ -33,6 +33,7 @@ struct Recorder::Chunk {
     VkCommandBuffer commands = VK_NULL_HANDLE;
     UniqueHandle<VkQueryPool> queries;
     std::vector<std::string> labels;  // one per dispatch, in timestamp order
+    std::vector<double> flops;        // one per dispatch
 };
 
 Recorder::Recorder(const Device& device, RecorderOptions options) : device_(device), options_(options) {
@@ -218,7 +219,13 @@ void Recorder::dispatch(const Kernel& kernel, std::span<const TensorView> views,
     if (options_.profile)
         vkCmdWriteTimestamp(commands, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, chunk.queries.get(), query + 1);
     chunk.labels.push_back(kernel.name);
+    chunk.flops.push_back(0);
     ++dispatches_;
+}
+
+void Recorder::countFlops(double flops) {
+    if (chunks_.empty() || chunks_.back()->flops.empty()) throw std::logic_error("recorder: flops counted before any dispatch");
+    chunks_.back()->flops.back() += flops;
 }
 
 void Recorder::copy(const BufferRegion& source, const BufferRegion& destination) {
@@ -282,6 +289,7 @@ void Recorder::collectTimings() {
             t.name = chunk->labels[i];
             t.count += 1;
             t.totalMs += ticks * period * 1e-6;
+            t.flops += chunk->flops[i];
         }
     }
 }

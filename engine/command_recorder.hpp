@@ -29,7 +29,9 @@ struct KernelTiming {
     std::string name;
     std::uint64_t count = 0;
     double totalMs = 0;
+    double flops = 0;  // the arithmetic its dispatches were credited with (countFlops), in total
     double meanUs() const { return count ? totalMs * 1000.0 / count : 0; }
+    double gflops() const { return totalMs > 0 ? flops / totalMs / 1e6 : 0; }
 };
 
 class Recorder {
@@ -50,6 +52,9 @@ public:
                  std::as_bytes(std::span<const Push>(&push, 1)), groups);
     }
     void copy(const BufferRegion& source, const BufferRegion& destination);
+    // Credits the last recorded dispatch with `flops` floating-point operations, which the
+    // profile's timings add up per kernel (GFLOP/s beside the device's peak).
+    void countFlops(double flops);
 
     // Submits everything recorded and waits. The first call closes the recording; later calls
     // replay it. submit() and wait() are its halves, for host work between them.

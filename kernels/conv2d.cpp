@@ -120,6 +120,10 @@ void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader,
            uint32_t(packed.offset() / 4), rowLength / 4};
     const bool texels = fitsTexels(pipelines, in, 1) && fitsTexels(pipelines, packed, 4);
     recorder.dispatch(pipelines.get(withLoads(shader, texels), spec), {in, packed, out, in}, push, {ceilDiv(tiles, tiles_.workgroup), ceilDiv(out.shape().c, 4 * tile.outVec4), 1});
+    // This dispatch's share of the pass: all of a forward, one parity class of an input gradient.
+    const double pass = 2.0 * double(gradInput ? in.shape().elements() * out.shape().c : out.shape().elements() * in.shape().c) *
+                        s.kernelH * s.kernelW;
+    recorder.countFlops(pass * rows * cols / (double(out.shape().h) * out.shape().w));
 }
 
 void Conv2d::forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& weight,
@@ -187,6 +191,7 @@ void Conv2d::gradWeightChunk(Pipelines& pipelines, Recorder& recorder, const Ten
     const bool texels = fitsTexels(pipelines, x, 1) && fitsTexels(pipelines, dy, 1);
     recorder.dispatch(pipelines.get(withLoads("conv2d_grad_weight", texels), spec), {x, dy, target, dy}, push,
                       {parts_, ceilDiv(ceilDiv(out.c, tiles_.gradK), kTilesPerGroup_), ceilDiv(s.input.c, cLanes_)});
+    recorder.countFlops(2.0 * double(out.elements()) * s.input.c * s.kernelH * s.kernelW);
     if (parts_ > 1) {
         struct Reduce {
             uint32_t count, parts, xOffset, yOffset;

@@ -11,6 +11,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include <limits>
 
 using namespace revnet;
@@ -126,4 +128,36 @@ TEST_CASE("conv2d reference gradients agree with finite differences", "[conv2d][
             CHECK(ref::centralDifference([&](const ref::Values& v) { return ref::dot(dy, ref::convForward(g, x, v)); }, w, i) ==
                   Approx(dw[i]).epsilon(1e-6).margin(1e-9));
     }
+}
+
+TEST_CASE("a profiled convolution credits each pass with its multiply-adds", "[conv2d]") {
+    // The profile's GFLOP/s divide these by the measured time: each pass of a layer must add up
+    // to 2 x N x K x OH x OW x C x R x S, the input gradient's parity classes and all.
+    Engine& e = test::engine();
+    for (const auto& shape : {kernels::Conv2dShape{{3, 5, 9, 7}, 6, 3, 3, 2, 1}, kernels::Conv2dShape{{2, 4, 8, 8}, 3, 1, 1, 1, 0}}) {
+        INFO(toString(shape.input) << " stride " << shape.stride);
+        const kernels::Conv2d conv(e.info(), shape);
+        Tensor x = e.tensor(shape.input, Category::Other, "x"), y = e.tensor(shape.output(), Category::Other, "y");
+        Tensor w = e.tensor(shape.weight(), Category::Other, "w"), dw = e.tensor(shape.weight(), Category::Other, "dw");
+        Tensor dx = e.tensor(shape.input, Category::Other, "dx");
+        Tensor work = e.tensor({1, 1, 1, uint32_t(conv.workspaceElements())}, Category::Workspace, "workspace");
+        for (const Tensor* t : {&x, &y, &w}) e.upload(*t, std::vector<float>(t->shape().elements(), 0.5f));
+        Recorder recorder(e.device(), RecorderOptions{true});
+        conv.forward(e.pipelines(), recorder, x, w, y, work);
+        conv.gradInput(e.pipelines(), recorder, y, w, dx, work);
+        conv.gradWeight(e.pipelines(), recorder, x, y, dw, work);
+        recorder.run();
+        if (!recorder.timingsAvailable()) continue;
+        std::map<std::string, double> credited;
+        for (const auto& t : recorder.timings())  // a *_storage twin counts as its pass
+            credited[t.name.ends_with("_storage") ? t.name.substr(0, t.name.size() - 8) : t.name] += t.flops;
+        for (const char* pass : {"conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight"}) {
+            INFO(pass);
+            CHECK(credited[pass] == Approx(shape.flops()).epsilon(1e-12));
+        }
+        CHECK(credited["conv2d_pack_weights"] == 0);
+        test::countValidation(e);
+    }
+    Recorder empty(e.device());
+    CHECK_THROWS_WITH(empty.countFlops(1), Catch::Contains("before any dispatch"));
 }

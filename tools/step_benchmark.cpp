@@ -59,6 +59,7 @@ StepMeasurement measureStep(Engine& engine, const models::Architecture& arch, mo
     for (KernelTiming t : step.recorder().timings()) {
         t.count /= replays;
         t.totalMs /= replays;
+        t.flops /= replays;
         m.kernels.push_back(t);
     }
     m.savedActivations = ledger.peak(Category::Activations);
@@ -86,17 +87,22 @@ const char* kHelp =
 
 double mib(uint64_t bytes) { return bytes / (1024.0 * 1024.0); }
 
-void printProfile(const std::vector<KernelTiming>& kernels) {
+// Each kernel's device time per step and share; for the convolutions also their GFLOP/s and
+// the share of the device's measured FMA peak they reach.
+void printProfile(const std::vector<KernelTiming>& kernels, double peak) {
     if (kernels.empty()) {
         std::printf("  kernel timings unavailable: the device has no timestamp queries on its compute queue\n\n");
         return;
     }
     double total = 0;
     for (const auto& k : kernels) total += k.totalMs;
-    std::printf("  %-28s %10s %12s %7s\n", "kernel", "per step", "ms per step", "share");
-    for (const auto& k : kernels)
-        std::printf("  %-28s %10llu %12.1f %6.1f%%\n", k.name.c_str(), static_cast<unsigned long long>(k.count),
-                    k.totalMs, 100.0 * k.totalMs / total);
+    std::printf("  %-28s %10s %12s %7s %9s %8s\n", "kernel", "per step", "ms per step", "share", "GFLOP/s", "of peak");
+    for (const auto& k : kernels) {
+        std::printf("  %-28s %10llu %12.1f %6.1f%%", k.name.c_str(), static_cast<unsigned long long>(k.count), k.totalMs,
+                    100.0 * k.totalMs / total);
+        if (k.flops > 0) std::printf(" %9.1f %7.0f%%", k.gflops(), 100 * k.gflops() / peak);
+        std::printf("\n");
+    }
     std::printf("  %-28s %10s %12.1f\n\n", "all kernels", "", total);
 }
 
@@ -123,7 +129,7 @@ bool benchOne(Engine& engine, const models::Architecture& arch, models::NetworkO
                 reversible ? "reversible" : "stored", options.batch, m.seconds * 1e3, options.batch / m.seconds, gflops,
                 100 * gflops / peak, mib(m.savedActivations), mib(m.workspace), mib(m.savedActivations + m.workspace),
                 mib(m.peak), mib(m.planned));
-    if (profile) printProfile(m.kernels);
+    if (profile) printProfile(m.kernels, peak);
     std::fflush(stdout);  // rows come minutes apart on a CPU device
     return true;
 }
