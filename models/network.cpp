@@ -534,11 +534,11 @@ void Network::recordBackward(Context& c) const {
             // is recomputed: one recomputation of F and G per unit. Gradients stay in place.
             TensorView r = unit.g.forward(c, ys.first, unit.gBuffers, Pass::Recompute);
             kernels::couplingInverse(c.pipelines, c.recorder, ys.second, r);
-            unit.g.backward(c, ys.first, dys.second, dys.first, true, unit.gBuffers);
+            unit.g.backward(c, ys.first, dys.second, dys.first, true, unit.gBuffers, true);
             r = unit.f.forward(c, ys.second, unit.fBuffers, Pass::Recompute);
             kernels::couplingInverse(c.pipelines, c.recorder, ys.first, r);
             if (unit.probe >= 0) kernels::copy(c.pipelines, c.recorder, y, probes_[unit.probe].second);
-            unit.f.backward(c, ys.second, dys.first, dys.second, true, unit.fBuffers);
+            unit.f.backward(c, ys.second, dys.first, dys.second, true, unit.fBuffers, true);
             continue;
         }
         // y1 = h(x1) + F(x2), y2 = h(x2) + G(y1): dy1 += G^T(dy2), dx2 = h^T(dy2) + F^T(dy1),
@@ -547,10 +547,10 @@ void Network::recordBackward(Context& c) const {
         const Projection p1 = projectionOf(unit.projections, 0, {}, nullptr);
         const Projection p2 = projectionOf(unit.projections, 1, {}, nullptr);
         if (rev) unit.g.forward(c, ys.first, unit.gBuffers, Pass::Recompute);
-        unit.g.backward(c, ys.first, dys.second, dys.first, true, unit.gBuffers);
+        unit.g.backward(c, ys.first, dys.second, dys.first, true, unit.gBuffers, rev);
         if (!gradientInPlace(u)) shortcutBackward(c, u, p2, xs.second, dys.second, dxs.second);
         if (rev) unit.f.forward(c, xs.second, unit.fBuffers, Pass::Recompute);
-        unit.f.backward(c, xs.second, dys.first, dxs.second, true, unit.fBuffers);
+        unit.f.backward(c, xs.second, dys.first, dxs.second, true, unit.fBuffers, rev);
         if (!gradientInPlace(u)) shortcutBackward(c, u, p1, xs.first, dys.first, dxs.first);
     }
 

@@ -40,9 +40,12 @@ TensorView ResidualFunction::forward(Context& c, const TensorView& input, const 
 
 // Step k works in scratch[(last - k) % 2]: the batch-norm output is rebuilt there for the weight
 // gradient, then overwritten by the input gradient, while the upstream gradient sits in the other
-// (the output norm's gradient, if any, in scratch 2).
+// (the output norm's gradient, if any, in scratch 2). Right after the forward, the last step's
+// batch-norm output is already in scratch 2: the steps then work one scratch tensor along.
 void ResidualFunction::backward(Context& c, const TensorView& input, const TensorView& dOutput,
-                                const TensorView& dInput, bool accumulate, const FunctionBuffers& buffers) const {
+                                const TensorView& dInput, bool accumulate, const FunctionBuffers& buffers,
+                                bool afterForward) const {
+    const bool reuse = afterForward && steps.back().norm && !outputNorm;
     TensorView upstream = dOutput;
     if (outputNorm) {
         const BatchNormLayer& n = *outputNorm;
@@ -58,8 +61,8 @@ void ResidualFunction::backward(Context& c, const TensorView& input, const Tenso
         const kernels::Conv2d& conv = step.conv.conv;
         const Shape& inShape = conv.shape().input;
         const TensorView stepInput = k == 0 ? input : shaped(buffers.kept[k - 1], inShape);
-        const TensorView work = shaped(c.scratch[(steps.size() - 1 - k) % 2], inShape);
-        if (step.norm) normalize(c, *step.norm, stepInput, work, Pass::Recompute);
+        const TensorView work = shaped(c.scratch[(steps.size() - 1 - k + (reuse ? 1 : 0)) % 2], inShape);
+        if (step.norm && !(reuse && k + 1 == steps.size())) normalize(c, *step.norm, stepInput, work, Pass::Recompute);
         conv.gradWeight(c.pipelines, c.recorder, step.norm ? work : stepInput, upstream, step.conv.grad, c.convWorkspace);
         if (k == 0 && !step.norm) {
             conv.gradInput(c.pipelines, c.recorder, upstream, step.conv.weight, dInput, c.convWorkspace, accumulate);

@@ -76,9 +76,11 @@ public:
     // Records the backward pass from the gradient of the output: parameter gradients, and the
     // input gradient written to (or with accumulate added to) dInput. Needs `input` and the kept
     // buffers as the training (or recomputing) forward left them; dOutput may not be a scratch
-    // tensor, dInput may be dOutput.
+    // tensor, dInput may be dOutput. `afterForward`: this function's forward was the last thing
+    // recorded on the scratch tensors, so the last step's batch-norm + ReLU output is still in
+    // scratch 2 and is used instead of rebuilt.
     void backward(Context& c, const TensorView& input, const TensorView& dOutput, const TensorView& dInput,
-                  bool accumulate, const FunctionBuffers& buffers) const;
+                  bool accumulate, const FunctionBuffers& buffers, bool afterForward = false) const;
 };
 
 }  // namespace revnet::models
