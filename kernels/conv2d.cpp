@@ -97,7 +97,7 @@ void Conv2d::pack(Pipelines& pipelines, Recorder& recorder, const TensorView& we
 
 void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader, const TileShape& tile,
                    const TensorView& in, const TensorView& out, const TensorView& packed, uint32_t rowLength,
-                   uint32_t py, uint32_t px, bool accumulate) const {
+                   uint32_t py, uint32_t px, ConvOutput output) const {
     const auto& s = shape_;
     const bool gradInput = std::string(shader) == "conv2d_grad_input";
     const uint32_t step = gradInput ? s.stride : 1;
@@ -109,7 +109,7 @@ void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader,
     const Specialization spec{{kWorkgroup, tiles_.workgroup}, {kR, s.kernelH}, {kS, s.kernelW}, {kStride, s.stride},
                               {kTileOut, tile.outVec4}, {kTileRows, tile.rows}, {kTileCols, tile.cols},
                               {kPY, py}, {kPX, px}, {kPad, s.pad}, {10, inVec4 ? 1u : 0u},
-                              {11, accumulate ? 1u : 0u}};
+                              {11, output != ConvOutput::Write ? 1u : 0u}, {12, output == ConvOutput::Subtract ? 1u : 0u}};
     struct Push {
         uint32_t samples;
         uint32_t inChannels, inH, inW, inOffset, inSampleStride;
@@ -127,7 +127,7 @@ void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader,
 }
 
 void Conv2d::forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& weight,
-                     const TensorView& y, const TensorView& workspace) const {
+                     const TensorView& y, const TensorView& workspace, ConvOutput output) const {
     requireDense(x, shape_.input, "input");
     requireDense(y, shape_.output(), "output");
     const uint32_t rowLength = roundUp(shape_.outChannels, 4 * tiles_.forward.outVec4);
@@ -136,7 +136,7 @@ void Conv2d::forward(Pipelines& pipelines, Recorder& recorder, const TensorView&
     forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, y}, "conv2d_forward"),
                    [&](uint32_t first, uint32_t count) {
                        tiled(pipelines, recorder, "conv2d_forward", tiles_.forward, x.batch(first, count),
-                             y.batch(first, count), packed, rowLength, 0, 0, false);
+                             y.batch(first, count), packed, rowLength, 0, 0, output);
                    });
 }
 
@@ -153,7 +153,8 @@ void Conv2d::gradInput(Pipelines& pipelines, Recorder& recorder, const TensorVie
                            for (uint32_t px = 0; px < shape_.stride; ++px)
                                if (py < shape_.input.h && px < shape_.input.w)
                                    tiled(pipelines, recorder, "conv2d_grad_input", tiles_.gradInput, dy.batch(first, count),
-                                         dx.batch(first, count), packed, rowLength, py, px, accumulate);
+                                         dx.batch(first, count), packed, rowLength, py, px,
+                                         accumulate ? ConvOutput::Add : ConvOutput::Write);
                    });
 }
 

@@ -34,6 +34,10 @@ struct Conv2dTiles {
 };
 Conv2dTiles conv2dTiles(Variant variant, const Conv2dShape& shape);
 
+// Where a pass's result goes: written, added to what the output holds, or subtracted from it (a
+// reversible coupling y1 = x1 + F(x2) and its inverse, without the sum going through memory).
+enum class ConvOutput { Write, Add, Subtract };
+
 class Conv2d {
 public:
     Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant = Variant::Auto);
@@ -45,7 +49,7 @@ public:
     uint32_t gradWeightParts() const { return parts_; }
 
     void forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& weight,
-                 const TensorView& y, const TensorView& workspace) const;
+                 const TensorView& y, const TensorView& workspace, ConvOutput output = ConvOutput::Write) const;
     // Writes dx, or with accumulate adds to it.
     void gradInput(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& weight,
                    const TensorView& dx, const TensorView& workspace, bool accumulate = false) const;
@@ -60,7 +64,7 @@ private:
                          const TensorView& dweight, const TensorView& workspace, bool accumulate) const;
     void tiled(Pipelines& pipelines, Recorder& recorder, const char* shader, const TileShape& tile, const TensorView& in,
                const TensorView& out, const TensorView& packed, uint32_t rowLength, uint32_t py, uint32_t px,
-               bool accumulate) const;
+               ConvOutput output) const;
 
     Conv2dShape shape_;
     Variant variant_;

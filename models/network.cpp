@@ -459,12 +459,10 @@ void Network::recordForward(Context& c, Pass pass) const {
         const bool inPlace = rev && u.reversible;
         const Projection p1 = projectionOf(unit.projections, 0, {}, nullptr);
         const Projection p2 = projectionOf(unit.projections, 1, {}, nullptr);
-        TensorView r = unit.f.forward(c, xs.second, unit.fBuffers, pass);
-        if (inPlace) kernels::couplingForward(c.pipelines, c.recorder, xs.first, r);
-        else shortcutForward(c, u, p1, xs.first, r, ys.first, pass);
-        r = unit.g.forward(c, ys.first, unit.gBuffers, pass);
-        if (inPlace) kernels::couplingForward(c.pipelines, c.recorder, xs.second, r);
-        else shortcutForward(c, u, p2, xs.second, r, ys.second, pass);
+        if (inPlace) unit.f.couple(c, xs.second, xs.first, false, unit.fBuffers, pass);
+        else shortcutForward(c, u, p1, xs.first, unit.f.forward(c, xs.second, unit.fBuffers, pass), ys.first, pass);
+        if (inPlace) unit.g.couple(c, ys.first, xs.second, false, unit.gBuffers, pass);
+        else shortcutForward(c, u, p2, xs.second, unit.g.forward(c, ys.first, unit.gBuffers, pass), ys.second, pass);
     }
     recordHeadForward(c, pass);
 }
@@ -532,11 +530,9 @@ void Network::recordBackward(Context& c) const {
         if (rev && u.reversible) {
             // Rebuild x2 = y2 - G(y1), then x1 = y1 - F(x2), backpropagating through each as it
             // is recomputed: one recomputation of F and G per unit. Gradients stay in place.
-            TensorView r = unit.g.forward(c, ys.first, unit.gBuffers, Pass::Recompute);
-            kernels::couplingInverse(c.pipelines, c.recorder, ys.second, r);
+            unit.g.couple(c, ys.first, ys.second, true, unit.gBuffers, Pass::Recompute);
             unit.g.backward(c, ys.first, dys.second, dys.first, true, unit.gBuffers, true);
-            r = unit.f.forward(c, ys.second, unit.fBuffers, Pass::Recompute);
-            kernels::couplingInverse(c.pipelines, c.recorder, ys.first, r);
+            unit.f.couple(c, ys.second, ys.first, true, unit.fBuffers, Pass::Recompute);
             if (unit.probe >= 0) kernels::copy(c.pipelines, c.recorder, y, probes_[unit.probe].second);
             unit.f.backward(c, ys.second, dys.first, dys.second, true, unit.fBuffers, true);
             continue;

@@ -1,5 +1,7 @@
 #include "models/residual_function.hpp"
 
+#include "kernels/elementwise.hpp"
+
 namespace revnet::models {
 
 namespace {
@@ -19,6 +21,22 @@ void normalize(Context& c, const BatchNormLayer& norm, const TensorView& x, cons
 
 TensorView ResidualFunction::forward(Context& c, const TensorView& input, const FunctionBuffers& buffers,
                                      Pass pass) const {
+    return record(c, input, buffers, pass, nullptr, kernels::ConvOutput::Write);
+}
+
+void ResidualFunction::couple(Context& c, const TensorView& input, const TensorView& half, bool inverse,
+                              const FunctionBuffers& buffers, Pass pass) const {
+    if (outputNorm) {
+        const TensorView r = forward(c, input, buffers, pass);
+        if (inverse) kernels::couplingInverse(c.pipelines, c.recorder, half, r);
+        else kernels::couplingForward(c.pipelines, c.recorder, half, r);
+        return;
+    }
+    record(c, input, buffers, pass, &half, inverse ? kernels::ConvOutput::Subtract : kernels::ConvOutput::Add);
+}
+
+TensorView ResidualFunction::record(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass,
+                                    const TensorView* last, kernels::ConvOutput lastOutput) const {
     TensorView current = input;
     for (std::size_t i = 0; i < steps.size(); ++i) {
         const Step& step = steps[i];
@@ -27,9 +45,11 @@ TensorView ResidualFunction::forward(Context& c, const TensorView& input, const 
             convInput = shaped(c.scratch[1], current.shape());
             normalize(c, *step.norm, current, convInput, pass);
         }
-        const Tensor* out = i + 1 < steps.size() || outputNorm ? buffers.kept[i] : c.scratch[0];
-        const TensorView output = shaped(out, step.conv.conv.shape().output());
-        step.conv.conv.forward(c.pipelines, c.recorder, convInput, step.conv.weight, output, c.convWorkspace);
+        const bool final = i + 1 == steps.size() && !outputNorm;
+        const Tensor* out = final ? c.scratch[0] : buffers.kept[i];
+        const TensorView output = final && last ? *last : shaped(out, step.conv.conv.shape().output());
+        step.conv.conv.forward(c.pipelines, c.recorder, convInput, step.conv.weight, output, c.convWorkspace,
+                               final ? lastOutput : kernels::ConvOutput::Write);
         current = output;
     }
     if (!outputNorm) return current;

@@ -73,6 +73,12 @@ public:
     // Records the function on `input`; returns its output, a view of scratch 1 (c.scratch[0])
     // valid until the next use of the scratch tensors. Overwrites both scratch tensors.
     TensorView forward(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass) const;
+    // A reversible coupling: records half += F(input), or with `inverse` half -= F(input), the
+    // last convolution adding into half directly (the same float operations as forward() and an
+    // elementwise add, without F(input) going through memory). Functions with an output norm
+    // take the long way.
+    void couple(Context& c, const TensorView& input, const TensorView& half, bool inverse, const FunctionBuffers& buffers,
+                Pass pass) const;
     // Records the backward pass from the gradient of the output: parameter gradients, and the
     // input gradient written to (or with accumulate added to) dInput. Needs `input` and the kept
     // buffers as the training (or recomputing) forward left them; dOutput may not be a scratch
@@ -81,6 +87,11 @@ public:
     // scratch 2 and is used instead of rebuilt.
     void backward(Context& c, const TensorView& input, const TensorView& dOutput, const TensorView& dInput,
                   bool accumulate, const FunctionBuffers& buffers, bool afterForward = false) const;
+
+private:
+    // forward() with the last convolution's result going to `last` as `output` says.
+    TensorView record(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass,
+                      const TensorView* last, kernels::ConvOutput output) const;
 };
 
 }  // namespace revnet::models

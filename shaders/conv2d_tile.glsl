@@ -15,7 +15,8 @@
 // buffer and the weights as vec4 texels, the fastest load paths on lavapipe.
 // Dispatch: x = (position tile, sample) pairs, workgroup-size a group; y = output-channel tile.
 // Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TO4, 5 = TH, 6 = TW,
-// 7 = PY, 8 = PX, 9 = pad (all compile-time so that every loop unrolls and indices fold), 10 = IN_VEC4, 11 = ACCUMULATE.
+// 7 = PY, 8 = PX, 9 = pad (all compile-time so that every loop unrolls and indices fold), 10 = IN_VEC4, 11 = ACCUMULATE,
+// 12 = SUBTRACT (with ACCUMULATE: out -= the result, a reversible coupling's inverse).
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
@@ -50,6 +51,7 @@ layout(binding = 3, rgba32f) uniform readonly imageBuffer inp4;
 layout(binding = 2) buffer Out { float outp[]; };  // ACCUMULATE adds to it
 layout(constant_id = 10) const bool IN_VEC4 = false;
 layout(constant_id = 11) const bool ACCUMULATE = false;
+layout(constant_id = 12) const bool SUBTRACT = false;
 
 layout(push_constant) uniform Push {
     uint samples;
@@ -149,7 +151,9 @@ void main() {
                 [[unroll]] for (int j = 0; j < TW; ++j)
                     if (a0 + j < cols) {
                         const int at = outBase + o * outPlane + y * int(p.outW) + (a0 + j) * OSTEP + PX;
-                        outp[at] = ACCUMULATE ? outp[at] + acc[k][i][j][q] : acc[k][i][j][q];
+                        outp[at] = !ACCUMULATE ? acc[k][i][j][q]
+                                   : SUBTRACT  ? outp[at] - acc[k][i][j][q]
+                                               : outp[at] + acc[k][i][j][q];
                     }
             }
         }

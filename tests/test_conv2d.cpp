@@ -161,3 +161,34 @@ TEST_CASE("a profiled convolution credits each pass with its multiply-adds", "[c
     Recorder empty(e.device());
     CHECK_THROWS_WITH(empty.countFlops(1), Catch::Contains("before any dispatch"));
 }
+
+TEST_CASE("a forward convolution adds its result to the output, or subtracts it, exactly as written", "[conv2d]") {
+    // The reversible coupling y1 = x1 + F(x2) and its inverse have the last convolution of F add
+    // into (or subtract from) the half tensor: the same float as writing the result and adding it.
+    auto random = test::freshRandom();
+    Engine& e = test::engine();
+    for (const auto& shape : {kernels::Conv2dShape{{3, 5, 9, 7}, 6, 3, 3, 1, 1}, kernels::Conv2dShape{{2, 8, 8, 8}, 4, 3, 3, 2, 1}}) {
+        INFO(toString(shape.input) << " stride " << shape.stride);
+        const kernels::Conv2d conv(e.info(), shape);
+        Tensor x = e.tensor(shape.input, Category::Other, "x"), w = e.tensor(shape.weight(), Category::Other, "w");
+        Tensor y = e.tensor(shape.output(), Category::Other, "y");
+        Tensor work = e.tensor({1, 1, 1, uint32_t(conv.workspaceElements())}, Category::Workspace, "workspace");
+        e.upload(x, test::randomValues(x.shape().elements(), random));
+        e.upload(w, test::randomValues(w.shape().elements(), random));
+        const auto before = test::randomValues(y.shape().elements(), random);
+        auto run = [&](kernels::ConvOutput output) {
+            e.upload(y, before);
+            Recorder recorder(e.device());
+            conv.forward(e.pipelines(), recorder, x, w, y, work, output);
+            recorder.run();
+            return e.download(y);
+        };
+        const auto written = run(kernels::ConvOutput::Write), added = run(kernels::ConvOutput::Add),
+                   subtracted = run(kernels::ConvOutput::Subtract);
+        std::size_t mismatches = 0;
+        for (std::size_t i = 0; i < written.size(); ++i)
+            mismatches += added[i] != before[i] + written[i] || subtracted[i] != before[i] - written[i];
+        CHECK(mismatches == 0);
+        test::countValidation(e);
+    }
+}
