@@ -228,6 +228,13 @@ void Recorder::countFlops(double flops) {
     chunks_.back()->flops.back() += flops;
 }
 
+double Recorder::flopsPerRun() const {
+    double total = 0;
+    for (const auto& chunk : chunks_)
+        for (double f : chunk->flops) total += f;
+    return total;
+}
+
 void Recorder::copy(const BufferRegion& source, const BufferRegion& destination) {
     if (source.bytes != destination.bytes) throw std::invalid_argument("recorder: copy between ranges of different sizes");
     if (source.bytes == 0) return;  // Vulkan forbids empty copy regions

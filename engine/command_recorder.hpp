@@ -55,6 +55,8 @@ public:
     // Credits the last recorded dispatch with `flops` floating-point operations, which the
     // profile's timings add up per kernel (GFLOP/s beside the device's peak).
     void countFlops(double flops);
+    // The floating-point operations credited to everything recorded: one run's arithmetic.
+    double flopsPerRun() const;
 
     // Submits everything recorded and waits. The first call closes the recording; later calls
     // replay it. submit() and wait() are its halves, for host work between them.

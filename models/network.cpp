@@ -145,22 +145,6 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
     return plan;
 }
 
-double trainingConvolutionFlops(const Architecture& a, const NetworkOptions& o) {
-    const uint32_t n = o.batch;
-    const bool rev = reversibleMode(a, o);
-    const double stem = kernels::Conv2dShape(stemConvShape(a, n)).flops();
-    double total = 3 * stem;  // forward, recomputed in the backward pass, weight gradient
-    for (const auto& u : a.units) {
-        for (const FunctionSpec* f : functionsOf(u)) {
-            const bool isF = f == &u.f;
-            for (const auto& conv : functionConvs(*f, n, isF ? u.inSize : u.outSize, isF ? u.inWidth : u.outWidth))
-                total += (rev ? 4 : 3) * conv.flops();  // forward (again when rebuilt), input and weight gradients
-        }
-        if (u.shortcut == Shortcut::Projection) total += halves(a) * 3 * projectionShape(u, n, halves(a)).flops();
-    }
-    return total;
-}
-
 struct Network::Buffers {
     std::map<std::string, const Tensor*> byName;
     const Tensor& operator[](const std::string& name) const {

@@ -37,12 +37,6 @@ struct PlannedTensor {
 std::vector<PlannedTensor> planTensors(const Architecture& architecture, const NetworkOptions& options,
                                        const DeviceInfo& device);
 
-// The convolution FLOPs (2 per multiply-add) one recorded training step executes: every
-// forward, the recomputations (reversible units' F and G, the stem's convolution in the backward
-// pass) and both gradients (the stem's input gradient is not computed). The measure of work the
-// speed targets count against the device's peak.
-double trainingConvolutionFlops(const Architecture& a, const NetworkOptions& o);
-
 class Network {
 public:
     Network(Engine& engine, Architecture architecture, NetworkOptions options);

@@ -1,6 +1,7 @@
 #include "models/residual_function.hpp"
 
-#include "kernels/elementwise.hpp"
+#include <stdexcept>
+
 
 namespace revnet::models {
 
@@ -26,12 +27,8 @@ TensorView ResidualFunction::forward(Context& c, const TensorView& input, const 
 
 void ResidualFunction::couple(Context& c, const TensorView& input, const TensorView& half, bool inverse,
                               const FunctionBuffers& buffers, Pass pass) const {
-    if (outputNorm) {
-        const TensorView r = forward(c, input, buffers, pass);
-        if (inverse) kernels::couplingInverse(c.pipelines, c.recorder, half, r);
-        else kernels::couplingForward(c.pipelines, c.recorder, half, r);
-        return;
-    }
+    // Reversible units are pre-activation: their result is the last convolution's own.
+    if (outputNorm) throw std::logic_error("a reversible coupling through a function with an output norm");
     record(c, input, buffers, pass, &half, inverse ? kernels::ConvOutput::Subtract : kernels::ConvOutput::Add);
 }
 

@@ -75,8 +75,8 @@ public:
     TensorView forward(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass) const;
     // A reversible coupling: records half += F(input), or with `inverse` half -= F(input), the
     // last convolution adding into half directly (the same float operations as forward() and an
-    // elementwise add, without F(input) going through memory). Functions with an output norm
-    // take the long way.
+    // elementwise add, without F(input) going through memory). Not for functions with an output
+    // norm (post-activation), which no reversible unit has.
     void couple(Context& c, const TensorView& input, const TensorView& half, bool inverse, const FunctionBuffers& buffers,
                 Pass pass) const;
     // Records the backward pass from the gradient of the output: parameter gradients, and the

@@ -394,6 +394,19 @@ TEST_CASE("initialization: He-normal convolutions by fan-in, PyTorch's linear la
     CHECK(e.download(net.weights()) != w);
 }
 
+namespace {
+
+// The convolution FLOPs a recorded training step is credited with (Recorder::countFlops).
+double trainingConvolutionFlops(const Architecture& a, const NetworkOptions& o) {
+    Engine& e = test::engine();
+    const Network net(e, a, o);
+    Recorder recorder(e.device());
+    net.recordTrainingStep(recorder);
+    return recorder.flopsPerRun();
+}
+
+}  // namespace
+
 TEST_CASE("a training step's convolution FLOPs: every pass counted, recomputation included", "[network]") {
     // By hand: a 1-unit basic ResNet on 2x8x8 images, batch 1. The stem (2->4 channels, 3x3) does
     // 2 * 4 * 64 * 2 * 9 = 9216 FLOPs a pass and runs forward, again in the backward pass, and for

@@ -53,6 +53,7 @@ StepMeasurement measureStep(Engine& engine, const models::Architecture& arch, mo
     StepRecording step(engine, arch, options, profile);
     StepMeasurement m;
     m.planned = step.plannedBytes();
+    m.flops = step.recorder().flopsPerRun();
     step.recorder().run();  // warm-up: compiles the pipelines
     m.seconds = runs > 0 ? medianSeconds(step.recorder(), runs) : 0;  // two more warm-ups inside
     const int replays = 1 + (runs > 0 ? 2 + runs : 0);
@@ -124,7 +125,7 @@ bool benchOne(Engine& engine, const models::Architecture& arch, models::NetworkO
     const bool reversible = arch.spec.family == models::Family::RevNet && options.backprop == models::Backprop::Reversible;
     if (!fits(engine, arch, options, reversible ? "reversible" : "stored")) return false;
     const StepMeasurement m = measureStep(engine, arch, options, runs, profile);
-    const double gflops = models::trainingConvolutionFlops(arch, options) / m.seconds / 1e9;
+    const double gflops = m.flops / m.seconds / 1e9;
     std::printf("%-11s %-10s %5u %9.0f %8.1f %9.1f %6.0f%% %10.1f %10.1f %10.1f %10.1f %10.1f\n", arch.spec.name.c_str(),
                 reversible ? "reversible" : "stored", options.batch, m.seconds * 1e3, options.batch / m.seconds, gflops,
                 100 * gflops / peak, mib(m.savedActivations), mib(m.workspace), mib(m.savedActivations + m.workspace),

@@ -24,6 +24,7 @@ private:
 struct StepMeasurement {
     double seconds = 0;  // median of `runs` replays; 0 when runs is 0 (one step only)
     uint64_t savedActivations = 0, workspace = 0, peak = 0, planned = 0;  // bytes
+    double flops = 0;  // the step's arithmetic the kernels are credited with (Recorder::countFlops)
     std::vector<KernelTiming> kernels;  // with profiling: per kernel name, per step
 };
 

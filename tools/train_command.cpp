@@ -14,7 +14,6 @@
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
-#include <memory>
 #include <sstream>
 #include <unistd.h>
 
@@ -110,21 +109,14 @@ training::RunObserver printingObserver() {
                     terminal ? "   " : "\n");
         std::fflush(stdout);
     };
-    auto loaderBound = std::make_shared<std::string>();
-    o.progress = [terminal, loaderBound, progress = o.progress](const training::StepProgress& p) {
-        progress(p);
-        // Past a fifth of the time spent waiting for images, say so once an epoch, with the rate
-        // the decoders manage on their own.
-        if (p.loaderWaitShare > 0.2 && p.batch * 2 >= p.batches && loaderBound->empty())
-            *loaderBound = "the image loader is the bottleneck: the device waited for it " +
-                           std::to_string(int(100 * p.loaderWaitShare)) + "% of the epoch; it decodes " +
-                           std::to_string(int(p.loaderImagesPerSecond)) + " img/s on this machine's cores";
-    };
-    o.epochEnd = [terminal, loaderBound](const training::EpochReport& r) {
+    o.epochEnd = [terminal](const training::EpochReport& r) {
         std::printf("%sepoch %u/%u  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  (%.0f s)\n", terminal ? "\n" : "",
                     r.epoch + 1, r.epochs, r.trainLoss, 100 * r.trainAccuracy, r.test.loss, 100 * r.test.accuracy, r.seconds);
-        if (!loaderBound->empty()) std::printf("  %s\n", loaderBound->c_str());
-        loaderBound->clear();
+        // Past a fifth of the epoch spent waiting for images, say so, with the decoders' own rate.
+        if (r.loaderWaitShare > 0.2)
+            std::printf("  the image loader is the bottleneck: the device waited for it %.0f%% of the epoch; it decodes "
+                        "%.0f img/s on this machine's cores\n",
+                        100 * r.loaderWaitShare, r.loaderImagesPerSecond);
         if (!r.unreadable.empty())
             std::fprintf(stderr, "warning: %zu image%s could not be decoded this epoch (replaced in training, left out of "
                                  "the test); the first: %s\n",

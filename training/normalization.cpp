@@ -14,7 +14,7 @@ namespace {
 
 constexpr float kImageNetMeans[] = {0.485f, 0.456f, 0.406f}, kImageNetDeviations[] = {0.229f, 0.224f, 0.225f};
 constexpr float kLuma[] = {0.299f, 0.587f, 0.114f};
-constexpr std::size_t kSampleFiles = 512;
+constexpr std::size_t kSampleFiles = 512, kSampleBatch = 32;
 
 std::vector<float> imagenet(uint32_t channels) {
     if (channels == 3)
@@ -25,21 +25,25 @@ std::vector<float> imagenet(uint32_t channels) {
     return {mean, deviation};
 }
 
-// Up to kSampleFiles of a streamed set decoded as evaluation sees them, into memory.
+// Up to kSampleFiles of a streamed set decoded as evaluation sees them, into memory, a batch of
+// kSampleBatch at a time (the stream holds two such batches, not the whole sample).
 datasets::Dataset sample(const datasets::Dataset& d) {
-    const std::size_t n = std::min(kSampleFiles, d.size());
+    const std::size_t n = std::min(kSampleFiles, d.size()), batches = (n + kSampleBatch - 1) / kSampleBatch;
     std::vector<uint32_t> order(n);
     for (std::size_t i = 0; i < n; ++i) order[i] = uint32_t(i * d.size() / n);
-    datasets::ImageStream stream(d, datasets::ImageStream::Mode::Evaluate);
-    stream.start(order, n, 0, 1, 0);
-    const datasets::StreamedBatch batch = stream.next();
+    datasets::ImageStream stream(d, datasets::ImageStream::Mode::Evaluate, 0, 2);
+    stream.start(order, kSampleBatch, 0, batches, 0);
     datasets::Dataset out = d;
     out.files.clear();
     out.labels.clear();
-    for (std::size_t i = 0; i < n; ++i) {
-        if (!batch.present[i]) continue;
-        out.images.insert(out.images.end(), batch.images + i * d.imageBytes(), batch.images + (i + 1) * d.imageBytes());
-        out.labels.push_back(batch.labels[i]);
+    for (std::size_t b = 0; b < batches; ++b) {
+        const datasets::StreamedBatch batch = stream.next();
+        for (std::size_t i = 0; i < kSampleBatch; ++i) {
+            if (!batch.present[i]) continue;  // undecodable, or past the sample's end
+            const uint8_t* image = batch.images + i * d.imageBytes();
+            out.images.insert(out.images.end(), image, image + d.imageBytes());
+            out.labels.push_back(batch.labels[i]);
+        }
     }
     return out;
 }

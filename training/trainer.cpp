@@ -461,29 +461,30 @@ Trainer::End Trainer::run(const RunObserver& observer) {
             stepLosses_.push_back(result[0] / config_.batch);
             const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
             const double rateImages = double(step_ - firstStep) * config_.batch / elapsed;
-            StepProgress progress{epoch, config_.epochs, b + 1, perEpoch, lossSum / seen, correct / seen, rateImages,
-                                  (total - step_) * config_.batch / std::max(rateImages, 1e-9),
-                                  engine_.memory().ledger().peakTotal()};
-            if (m.trainStream) {
-                const auto loader = m.trainStream->throughput();
-                const double epochSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStarted).count();
-                progress.loaderImagesPerSecond = loader.imagesPerSecond();
-                progress.loaderWaitShare = (loader.waitSeconds - loaderStart.waitSeconds) / std::max(epochSeconds, 1e-9);
-            }
-            if (observer.progress) observer.progress(progress);
+            if (observer.progress)
+                observer.progress({epoch, config_.epochs, b + 1, perEpoch, lossSum / seen, correct / seen, rateImages,
+                                   (total - step_) * config_.batch / std::max(rateImages, 1e-9),
+                                   engine_.memory().ledger().peakTotal()});
             if (observer.stop && observer.stop(step_)) {
                 saveCheckpoint(checkpointFile);
                 return End::Stopped;
             }
         }
-        std::vector<std::string> unreadable = m.trainStream ? m.trainStream->failures() : std::vector<std::string>{};
-        const EvalResult test = evaluate();
+        EpochReport report{epoch, config_.epochs, lossSum / std::max(seen, 1.0), correct / std::max(seen, 1.0), {}, 0};
+        if (m.trainStream) {
+            const auto loader = m.trainStream->throughput();
+            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStarted).count();
+            report.unreadable = m.trainStream->failures();
+            report.loaderImagesPerSecond = loader.imagesPerSecond();
+            report.loaderWaitShare = (loader.waitSeconds - loaderStart.waitSeconds) / std::max(seconds, 1e-9);
+        }
+        report.test = evaluate();
         if (m.testStream)
-            for (const auto& f : m.testStream->failures()) unreadable.push_back(f);
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        if (observer.epochEnd)
-            observer.epochEnd({epoch, config_.epochs, lossSum / std::max(seen, 1.0), correct / std::max(seen, 1.0), test,
-                               elapsed, unreadable});
+            for (const auto& f : m.testStream->failures()) report.unreadable.push_back(f);
+        report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const EvalResult& test = report.test;
+        const double elapsed = report.seconds;
+        if (observer.epochEnd) observer.epochEnd(report);
         metrics << step_ << ',' << epoch + 1 << ',' << config_.learningRate(step_ - 1, total) << ','
                 << lossSum / std::max(seen, 1.0) << ',' << correct / std::max(seen, 1.0) << ',' << test.loss << ','
                 << test.accuracy << ',' << double(step_ - firstStep) * config_.batch / elapsed << ','

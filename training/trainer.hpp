@@ -68,9 +68,6 @@ struct StepProgress {
     double loss, accuracy;   // means over the epoch so far
     double imagesPerSecond, etaSeconds;
     uint64_t peakDeviceBytes;
-    // Image folders: the decoders' own rate (as if never idle), and the share of this epoch's
-    // time the device's feeder waited for them (a loader-bound run has a large one).
-    double loaderImagesPerSecond = 0, loaderWaitShare = 0;
 };
 struct EpochReport {
     uint32_t epoch, epochs;
@@ -78,8 +75,11 @@ struct EpochReport {
     EvalResult test;
     double seconds;  // since run() began
     // Image folders: files that could not be decoded in this epoch ("file: why"), replaced in
-    // training by the next in the order and left out of the evaluation.
+    // training by the next in the order and left out of the evaluation; the decoders' own rate
+    // (as if never idle), and the share of the epoch's training the device's feeder waited for
+    // them (a loader-bound run has a large one).
     std::vector<std::string> unreadable;
+    double loaderImagesPerSecond = 0, loaderWaitShare = 0;
 };
 struct RunObserver {
     std::function<bool(uint64_t steps)> stop;  // after every step: stop now?
