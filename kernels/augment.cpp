@@ -25,8 +25,8 @@ void augmentImages(Pipelines& pipelines, Recorder& recorder, const TensorView& i
            denseOffset(normalization, 2 * uint64_t{s.c}, name, "normalization"), uint32_t(steps.offset()) + stepIndex,
            denseOffset(out, s.elements(), name, "output"), options.firstSample, options.pad, options.flip ? 1u : 0u};
     const uint32_t group = powerOfTwoAtMost(s.h, 64);
-    recorder.dispatch(pipelines.get(name, {{0, group}}), {images, normalization, steps, out}, push,
-                      rowsGrid(pipelines.device(), uint64_t{s.n} * s.c, s.h, group));
+    const ChannelsGrid grid = channelsGrid(pipelines.device(), s.n, s.c, s.h, group);
+    recorder.dispatch(pipelines.get(name, grid.specialization()), {images, normalization, steps, out}, push, grid.groups);
 }
 
 AugmentDraw augmentDraw(const AugmentOptions& options, uint32_t step, uint32_t sample) {

@@ -102,8 +102,9 @@ void forwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x,
         float eps;
     } push{s.n, s.c, s.h * s.w, channelView(x, name), channelView(y, name), at.stats, at.gamma, at.beta, options.eps};
     const PlaneLayout l = planeLayout(push.plane, {push.x, push.y}, workgroupAtMost(pipelines.device(), 256));
-    const Kernel& kernel = pipelines.get(name, {{0, l.group}, {1, options.relu ? 1u : 0u}, {8, l.perInvocation}, {9, l.vec4 ? 1u : 0u}});
-    recorder.dispatch(kernel, {x, stats, gamma, beta, y}, push, rowsGrid(pipelines.device(), uint64_t{s.n} * s.c, l.items, l.group * l.perInvocation));
+    const ChannelsGrid grid = channelsGrid(pipelines.device(), s.n, s.c, l.items, l.group, l.perInvocation);
+    const Kernel& kernel = pipelines.get(name, grid.specialization({{1, options.relu ? 1u : 0u}, {9, l.vec4 ? 1u : 0u}}));
+    recorder.dispatch(kernel, {x, stats, gamma, beta, y}, push, grid.groups);
 }
 
 void backwardReduceChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
@@ -160,10 +161,10 @@ void backwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x
     } push{s.n, s.c, s.h * s.w, channelView(x, name), channelView(dy, name), channelView(dx, name), at.stats, at.gamma,
            at.beta, dg, db, options.eps, totalSamples};
     const PlaneLayout l = planeLayout(push.plane, {push.x, push.dy, push.dx}, workgroupAtMost(pipelines.device(), 256));
+    const ChannelsGrid grid = channelsGrid(pipelines.device(), s.n, s.c, l.items, l.group, l.perInvocation);
     const Kernel& kernel =
-        pipelines.get(name, {{0, l.group}, {1, relu}, {2, accumulate ? 1u : 0u}, {8, l.perInvocation}, {9, l.vec4 ? 1u : 0u}});
-    recorder.dispatch(kernel, {x, dy, stats, gamma, beta, dgamma, dbeta, dx}, push,
-                      rowsGrid(pipelines.device(), uint64_t{s.n} * s.c, l.items, l.group * l.perInvocation));
+        pipelines.get(name, grid.specialization({{1, relu}, {2, accumulate ? 1u : 0u}, {9, l.vec4 ? 1u : 0u}}));
+    recorder.dispatch(kernel, {x, dy, stats, gamma, beta, dgamma, dbeta, dx}, push, grid.groups);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "engine/device.hpp"
+#include "engine/pipelines.hpp"
 #include "engine/tensor.hpp"
 
 #include <algorithm>
@@ -16,14 +17,21 @@ namespace revnet::kernels {
 
 inline uint32_t ceilDiv(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
 
+// A power of two no larger than `limit` nor than `items` (at least 1): reduction workgroups.
+inline uint32_t powerOfTwoAtMost(uint64_t items, uint32_t limit) {
+    uint32_t size = 1;
+    while (size * 2 <= limit && size * 2 <= items) size *= 2;
+    return size;
+}
+
 // Workgroups for `items` invocations in groups of `size`, capped by the device (shaders loop).
 inline uint32_t groupsFor(const Device& device, uint64_t items, uint32_t size, int axis = 0) {
     return std::clamp<uint32_t>(ceilDiv(std::max<uint64_t>(items, 1), size), 1,
                                 device.info().limits.maxComputeWorkGroupCount[axis]);
 }
 
-// The grid of rows.glsl and channels.glsl: one invocation per item, x covering a row in groups
-// of `size`, y and z counting the rows.
+// The grid of rows.glsl: one invocation per item, x covering a row in groups of `size`, y and z
+// counting the rows.
 inline std::array<uint32_t, 3> rowsGrid(const Device& device, uint64_t rows, uint64_t items, uint32_t size) {
     const auto& limits = device.info().limits.maxComputeWorkGroupCount;
     const uint64_t x = ceilDiv(std::max<uint64_t>(items, 1), size);
@@ -32,6 +40,38 @@ inline std::array<uint32_t, 3> rowsGrid(const Device& device, uint64_t rows, uin
         throw std::invalid_argument("a grid of " + std::to_string(rows) + " rows of " + std::to_string(items) +
                                     " items exceeds the device's workgroup counts");
     return {uint32_t(x), uint32_t(y), uint32_t(z)};
+}
+
+// channels.glsl's dispatch: workgroups of `group` invocations along a plane (each taking
+// `perInvocation` items, a group apart) by `samples` samples of one channel, so that small
+// planes still fill a workgroup of up to kChannelsLanes invocations; the grid's x covers the
+// plane, y the channels, z the samples.
+constexpr uint32_t kChannelsLanes = 256;
+
+struct ChannelsGrid {
+    uint32_t group, samples, perInvocation;
+    std::array<uint32_t, 3> groups;
+
+    // `other` plus the workgroup's shape: channels.glsl's constants 0 (x), 10 (y) and 8 (items).
+    Specialization specialization(Specialization other = {}) const {
+        other[0] = group;
+        other[8] = perInvocation;
+        other[10] = samples;
+        return other;
+    }
+};
+
+inline ChannelsGrid channelsGrid(const Device& device, uint32_t samples, uint32_t channels, uint64_t items,
+                                 uint32_t group, uint32_t perInvocation = 1) {
+    const auto& l = device.info().limits;
+    const uint32_t lanes = std::min(kChannelsLanes, l.maxComputeWorkGroupInvocations);
+    const uint32_t perGroup = powerOfTwoAtMost(samples, std::min(std::max(lanes / group, 1u), l.maxComputeWorkGroupSize[1]));
+    const uint64_t x = ceilDiv(std::max<uint64_t>(items, 1), uint64_t{group} * perInvocation);
+    const uint64_t z = ceilDiv(std::max<uint32_t>(samples, 1), perGroup);
+    if (x > l.maxComputeWorkGroupCount[0] || channels > l.maxComputeWorkGroupCount[1] || z > l.maxComputeWorkGroupCount[2])
+        throw std::invalid_argument("a grid of " + std::to_string(samples) + " x " + std::to_string(channels) +
+                                    " planes of " + std::to_string(items) + " items exceeds the device's workgroup counts");
+    return {group, perGroup, perInvocation, {uint32_t(x), std::max(channels, 1u), uint32_t(z)}};
 }
 
 // Batch splitting: a storage binding holds at most maxStorageBufferRange bytes (128 MiB on
@@ -94,8 +134,6 @@ struct PlaneLayout {
     uint32_t perInvocation = 1;  // items an invocation handles (channels.glsl's ITEMS)
 };
 
-uint32_t powerOfTwoAtMost(uint64_t items, uint32_t limit);
-
 inline PlaneLayout planeLayout(uint32_t plane, std::initializer_list<ChannelView> views, uint32_t limit = 256) {
     bool vec4 = plane % 4 == 0;
     for (const auto& v : views) vec4 = vec4 && v.offset % 4 == 0 && v.sampleStride % 4 == 0;
@@ -104,12 +142,6 @@ inline PlaneLayout planeLayout(uint32_t plane, std::initializer_list<ChannelView
     return {vec4, items, powerOfTwoAtMost(std::max(items / perInvocation, 1u), limit), perInvocation};
 }
 
-// A power of two no larger than `limit` nor than `items` (at least 1): reduction workgroups.
-inline uint32_t powerOfTwoAtMost(uint64_t items, uint32_t limit) {
-    uint32_t size = 1;
-    while (size * 2 <= limit && size * 2 <= items) size *= 2;
-    return size;
-}
 
 // A one-dimensional workgroup size: `wanted`, lowered to a power of two the device allows
 // (Vulkan guarantees 128 invocations; SwiftShader has 256, most GPUs 1024).

@@ -35,8 +35,8 @@ void avgPool2x2ForwardChunk(Pipelines& pipelines, Recorder& recorder, const Tens
     const Shape& o = y.shape();
     const bool vec4 = planeLayout(x.shape().w, {push.first, push.second}).vec4;  // W % 4, offsets, strides
     const uint32_t items = o.h * o.w / (vec4 ? 2 : 1), group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(pipelines.device(), kGroup));
-    recorder.dispatch(pipelines.get(name, {{0, group}, {8, kItems}, {9, vec4 ? 1u : 0u}}), {x, y}, push,
-                      rowsGrid(pipelines.device(), uint64_t{o.n} * o.c, items, group * kItems));
+    const ChannelsGrid grid = channelsGrid(pipelines.device(), o.n, o.c, items, group, kItems);
+    recorder.dispatch(pipelines.get(name, grid.specialization({{9, vec4 ? 1u : 0u}})), {x, y}, push, grid.groups);
 }
 
 void avgPool2x2BackwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& dx,
@@ -48,8 +48,9 @@ void avgPool2x2BackwardChunk(Pipelines& pipelines, Recorder& recorder, const Ten
     const Shape& i = dx.shape();
     const bool vec4 = planeLayout(i.w, {push.second}).vec4 && push.first.offset % 2 == 0 && push.first.sampleStride % 2 == 0;
     const uint32_t items = i.h * i.w / (vec4 ? 4 : 1), group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(pipelines.device(), kGroup));
-    recorder.dispatch(pipelines.get(name, {{0, group}, {1, accumulate ? 1u : 0u}, {8, kItems}, {9, vec4 ? 1u : 0u}}), {dy, dx}, push,
-                      rowsGrid(pipelines.device(), uint64_t{i.n} * i.c, items, group * kItems));
+    const ChannelsGrid grid = channelsGrid(pipelines.device(), i.n, i.c, items, group, kItems);
+    recorder.dispatch(pipelines.get(name, grid.specialization({{1, accumulate ? 1u : 0u}, {9, vec4 ? 1u : 0u}})), {dy, dx},
+                      push, grid.groups);
 }
 
 // The sizes that lead the push constants of max_pool_3x3_forward.comp and _backward.comp.
@@ -74,8 +75,8 @@ void maxPool3x3ForwardChunk(Pipelines& pipelines, Recorder& recorder, const Tens
     } push{maxPoolSizes(x, y, name), channelView(x, name), channelView(y, name)};
     const uint32_t items = push.sizes.OH * push.sizes.OW;
     const uint32_t group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(pipelines.device(), kGroup));
-    recorder.dispatch(pipelines.get(name, {{0, group}, {8, kItems}}), {x, y}, push,
-                      rowsGrid(pipelines.device(), uint64_t{push.sizes.N} * push.sizes.C, items, group * kItems));
+    const ChannelsGrid grid = channelsGrid(pipelines.device(), push.sizes.N, push.sizes.C, items, group, kItems);
+    recorder.dispatch(pipelines.get(name, grid.specialization()), {x, y}, push, grid.groups);
 }
 
 void maxPool3x3BackwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
@@ -90,8 +91,8 @@ void maxPool3x3BackwardChunk(Pipelines& pipelines, Recorder& recorder, const Ten
     } push{maxPoolSizes(x, dy, name), channelView(x, name), channelView(dy, name), channelView(dx, name)};
     const uint32_t items = push.sizes.H * push.sizes.W;
     const uint32_t group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(pipelines.device(), kGroup));
-    recorder.dispatch(pipelines.get(name, {{0, group}, {1, accumulate ? 1u : 0u}, {8, kItems}}), {x, dy, dx}, push,
-                      rowsGrid(pipelines.device(), uint64_t{push.sizes.N} * push.sizes.C, items, group * kItems));
+    const ChannelsGrid grid = channelsGrid(pipelines.device(), push.sizes.N, push.sizes.C, items, group, kItems);
+    recorder.dispatch(pipelines.get(name, grid.specialization({{1, accumulate ? 1u : 0u}})), {x, dy, dx}, push, grid.groups);
 }
 
 void globalAvgPoolForwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
@@ -117,8 +118,8 @@ void globalAvgPoolBackwardChunk(Pipelines& pipelines, Recorder& recorder, const 
         ChannelView dx;
     } push{s.n, s.c, s.h * s.w, denseOffset(dy, uint64_t{s.n} * s.c, name, "output gradient"), channelView(dx, name)};
     const uint32_t group = powerOfTwoAtMost(push.plane, workgroupAtMost(pipelines.device(), kGroup));
-    recorder.dispatch(pipelines.get(name, {{0, group}, {1, accumulate ? 1u : 0u}}), {dy, dx}, push,
-                      rowsGrid(pipelines.device(), uint64_t{s.n} * s.c, push.plane, group));
+    const ChannelsGrid grid = channelsGrid(pipelines.device(), s.n, s.c, push.plane, group);
+    recorder.dispatch(pipelines.get(name, grid.specialization({{1, accumulate ? 1u : 0u}})), {dy, dx}, push, grid.groups);
 }
 
 }  // namespace

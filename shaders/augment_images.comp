@@ -7,8 +7,8 @@
 // steps[stepIndex] (rewritten by the host every batch, so one recording serves every step).
 // Images are C x H x W bytes each, packed little-endian four to a uint, image n at byte
 // imageBytes + n*C*H*W. normalization = [mean[C], std[C]].
-// Dispatch: channels.glsl's grid, an item being one image row: x covers rows, y and z count the
-// (sample, channel) planes. Each invocation draws once and writes its row.
+// Dispatch: channels.glsl's grid, an item being one image row. Each invocation draws once and
+// writes its row.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "channels.glsl"

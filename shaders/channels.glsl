@@ -2,13 +2,16 @@
 // `plane` contiguous floats (H*W): channel c of sample n starts at offset + n*sampleStride + c*plane,
 // so a channel range of a bigger tensor is a view too.
 //
-// Elementwise ones run one invocation per item (rows.glsl's grid): x covers a plane's items, y
-// and z count the (sample, channel) rows. An item is a vec4 when VEC4 is set (the host sets it
-// when the plane, offsets and strides are multiples of 4), else a float.
-// Specialization: 0 = workgroup size, 9 = VEC4.
-layout(local_size_x_id = 0) in;
+// Elementwise ones run one invocation per item: a workgroup is x invocations along a plane by y
+// samples of one channel (so its per-channel set-up is uniform), the grid's x covering the plane,
+// y the channels and z the samples in blocks of the workgroup's y. Small planes thus still make
+// workgroups of a few hundred invocations (lavapipe pays for each workgroup: batch norm over 8x8
+// planes ran 3x slower as one workgroup per plane). An item is a vec4 when VEC4 is set (the host
+// sets it when the plane, offsets and strides are multiples of 4), else a float.
+// Specialization: 0 = workgroup x, 10 = workgroup y (samples), 8 = ITEMS, 9 = VEC4.
+layout(local_size_x_id = 0, local_size_y_id = 10) in;
 layout(constant_id = 9) const bool VEC4 = false;
-layout(constant_id = 8) const uint ITEMS = 1;  // items per invocation, a workgroup-size apart
+layout(constant_id = 8) const uint ITEMS = 1;  // items per invocation, a workgroup's x apart
 
 struct View { uint offset, sampleStride; };
 uint at(View v, uint n, uint c, uint plane, uint i) { return v.offset + n * v.sampleStride + c * plane + i; }
@@ -24,10 +27,10 @@ uint divide(uint i, uint d, float inverse) { return uint((float(i) + 0.5) * inve
 // For the (sample n, channel c) row and item i this invocation owns, if any, runs ROW(n, c)
 // (per-channel set-up, whose declarations BODY sees) and then BODY(n, c, i).
 #define FOR_OWN_ROW_ITEM(N, C, plane, ROW, BODY)                                                   \
-    const uint row_ = gl_WorkGroupID.y + gl_WorkGroupID.z * gl_NumWorkGroups.y;                    \
+    const uint c_ = gl_WorkGroupID.y;                                                              \
+    const uint n_ = gl_WorkGroupID.z * gl_WorkGroupSize.y + gl_LocalInvocationID.y;                \
     const uint i_ = gl_WorkGroupID.x * gl_WorkGroupSize.x * ITEMS + gl_LocalInvocationID.x;        \
-    if (row_ < (N) * (C) && i_ < planeItems(plane)) {                                              \
-        const uint n_ = divide(row_, C, 1.0 / float(C)), c_ = row_ - n_ * (C);                     \
+    if (n_ < (N) && i_ < planeItems(plane)) {                                                      \
         ROW(n_, c_)                                                                                \
         [[unroll]] for (uint k_ = 0; k_ < ITEMS; ++k_) {                                           \
             const uint item_ = i_ + k_ * gl_WorkGroupSize.x;                                       \
