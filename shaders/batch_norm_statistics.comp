@@ -1,7 +1,10 @@
 #version 450
 // Batch norm, training mode, first pass: per channel c the batch mean and biased variance of x
-// over N*H*W, in two passes over the data (the sum, then the squared deviations from the mean):
-// stable where E[x^2]-E[x]^2 in float32 is not, and deterministic (fixed-order tree sums).
+// over N*H*W in one pass over the data: each invocation keeps Welford's running mean and sum of
+// squared deviations of its items (a vec4 at a time: the four values' own mean and deviations,
+// merged in), and the workgroup merges them with Chan et al.'s pairwise update in a fixed tree.
+// Stable where E[x^2]-E[x]^2 in float32 is not, deterministic, and one read of x instead of the
+// two a two-pass (sum, then squared deviations) needs.
 //   stats[c] = mean, stats[C + c] = variance   (2*C floats a caller may keep and reuse)
 //   UPDATE: running[c] += momentum * (mean - running[c]), running[C + c] likewise toward the
 //           unbiased variance (as PyTorch does).
@@ -18,7 +21,6 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "channels.glsl"
-#include "workgroup_sum.glsl"
 layout(constant_id = 1) const bool UPDATE = false;
 layout(constant_id = 2) const bool MERGE = false;
 layout(constant_id = 3) const uint PARTS = 1;
@@ -40,33 +42,51 @@ layout(push_constant) uniform Push {
 
 #include "batch_norm_merge.glsl"
 
-// Sum over this invocation's items of f(x), f applied to a float or a vec4 (then summed).
-#define SUM_ITEMS(F)                                                                              \
-    {                                                                                             \
-        for (uint n = firstSample; n < endSample; ++n) {                                          \
-            const uint start = at(p.x, n, c, p.plane, 0);                                         \
-            for (uint i = gl_LocalInvocationID.x; i < planeItems(p.plane); i += gl_WorkGroupSize.x) { \
-                if (VEC4) { const vec4 v = x4[item(start, i)]; local += dot(F, vec4(1.0)); }      \
-                else { const float v = x[item(start, i)]; local += F; }                           \
-            }                                                                                     \
-        }                                                                                         \
+// The workgroup-wide (count, mean, m2) of one per invocation, merged in a fixed tree order and
+// returned to every invocation; the workgroup size a power of two of at most MAX_WORKGROUP.
+const uint MAX_WORKGROUP = 256;
+shared vec3 workgroupMoments[MAX_WORKGROUP];
+
+vec3 mergeWorkgroup(vec3 own) {
+    const uint t = gl_LocalInvocationID.x;
+    workgroupMoments[t] = own;
+    for (uint half_ = gl_WorkGroupSize.x / 2; half_ > 0; half_ /= 2) {
+        barrier();
+        if (t < half_) {
+            vec3 a = workgroupMoments[t];
+            const vec3 b = workgroupMoments[t + half_];
+            if (b.x > 0.0) mergeInto(a.x, a.y, a.z, b.x, b.y, b.z);
+            workgroupMoments[t] = a;
+        }
     }
+    barrier();
+    const vec3 total = workgroupMoments[0];
+    barrier();
+    return total;
+}
 
 void main() {
     const uint c = gl_WorkGroupID.x, part = gl_WorkGroupID.y;
-    const uint firstSample = partStart(part), endSample = partStart(part + 1);
-    const float count = float((endSample - firstSample) * p.plane);
-    float local = 0.0;
-    SUM_ITEMS(v)
-    const float mean = workgroupSum(vec2(local, 0.0)).x / count;
-    local = 0.0;
-    SUM_ITEMS((v - mean) * (v - mean))
-    const float m2 = workgroupSum(vec2(local, 0.0)).x;
+    float count = 0.0, mean = 0.0, m2 = 0.0;
+    for (uint n = partStart(part); n < partStart(part + 1); ++n) {
+        const uint start = at(p.x, n, c, p.plane, 0);
+        for (uint i = gl_LocalInvocationID.x; i < planeItems(p.plane); i += gl_WorkGroupSize.x) {
+            if (VEC4) {
+                const vec4 v = x4[item(start, i)];
+                const float m = dot(v, vec4(0.25));
+                const vec4 d = v - m;
+                mergeInto(count, mean, m2, 4.0, m, dot(d, d));
+            } else {
+                mergeInto(count, mean, m2, 1.0, x[item(start, i)], 0.0);
+            }
+        }
+    }
+    const vec3 total = mergeWorkgroup(vec3(count, mean, m2));
     if (gl_LocalInvocationID.x != 0) return;
     if (PARTS > 1) {
-        partials[p.partialsOffset + 2 * (part * p.C + c)] = mean;
-        partials[p.partialsOffset + 2 * (part * p.C + c) + 1] = m2;
+        partials[p.partialsOffset + 2 * (part * p.C + c)] = total.y;
+        partials[p.partialsOffset + 2 * (part * p.C + c) + 1] = total.z;
         return;
     }
-    storeStatistics(c, count, mean, m2);
+    storeStatistics(c, total.x, total.y, total.z);
 }
