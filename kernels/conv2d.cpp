@@ -3,6 +3,8 @@
 #include "kernels/dispatch.hpp"
 
 #include <algorithm>
+#include <array>
+#include <span>
 #include <stdexcept>
 #include <string>
 
@@ -43,10 +45,9 @@ double Conv2dShape::flops() const {
     return 2.0 * o.elements() * input.c * kernelH * kernelW;
 }
 
-// CPU: as many outputs per invocation as registers allow (8 channels x 4 x 4 measured best on
-// lavapipe for most layers), few invocations. GPU: small tiles, many invocations.
-Conv2dTiles conv2dTiles(Variant variant, const Conv2dShape& shape) {
-    if (variant == Variant::Gpu) return {128, {1, 2, 2}, {1, 2, 2}, 4, 4, 512};
+// CPU devices: as many outputs per invocation as registers allow (8 channels x 4 x 4 measured
+// best on lavapipe for most layers), few invocations. GPUs use conv2d_gemm_*.comp instead.
+Conv2dTiles conv2dTiles(const Conv2dShape& shape) {
     // Measured on lavapipe with `revnet bench kernels` (2026-11-24): few input channels (the
     // stem) want wide output tiles, strided and 1x1 layers fewer rows and more channels.
     if (shape.input.c <= 4) return {64, {8, 4, 4}, {8, 4, 4}, 16, 2, 32};
@@ -55,30 +56,68 @@ Conv2dTiles conv2dTiles(Variant variant, const Conv2dShape& shape) {
     return {64, {2, 4, 4}, {2, 4, 4}, 16, 2, 32};
 }
 
+namespace {
+
+// conv2d_gemm.glsl's square block of outputs (64 x 64; BM x BN = 4096 in every shape), and the
+// workgroups the GPU variant's weight-gradient parts aim for.
+constexpr uint32_t kGemmBlock = 64, kGemmGroups = 512;
+// The fewest output positions a weight-gradient part sums (fewer would spend the pass on partials).
+constexpr uint64_t kGemmMinPartPositions = 256;
+
+enum GemmSpecId : uint32_t { kGemmThreads = 0, kGemmColumns = 4, kGemmRows = 5, kGemmAccumulate = 11, kGemmSubtract = 12 };
+
+// conv2d_gemm.glsl's block rows (BM; BM x BN = 4096) for an m x n product: the one that pads the
+// product least (64 on ties), among those whose columns the workgroup's invocations cover.
+uint32_t gemmRows(uint64_t m, uint64_t n, uint32_t threads) {
+    uint32_t best = 64;
+    uint64_t bestWork = UINT64_MAX;
+    for (uint32_t rows : {64u, 32u, 16u}) {
+        const uint64_t columns = kGemmBlock * kGemmBlock / rows;
+        if (columns > threads) continue;
+        const uint64_t work = uint64_t{ceilDiv(m, rows)} * rows * ceilDiv(n, columns) * columns;
+        if (work < bestWork) best = rows, bestWork = work;
+    }
+    return best;
+}
+
+}  // namespace
+
 Conv2d::Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant)
-    : shape_(shape), variant_(resolve(variant, device)), tiles_(conv2dTiles(variant_, shape)) {
+    : shape_(shape), variant_(resolve(variant, device)), tiles_(conv2dTiles(shape)) {
     if (shape.stride == 0 || shape.kernelH == 0 || shape.kernelW == 0 || shape.input.elements() == 0 || shape.outChannels == 0)
         throw std::invalid_argument("conv2d: empty shape");
     if (shape.pad >= std::min(shape.kernelH, shape.kernelW))
         throw std::invalid_argument("conv2d: padding must be smaller than the kernel");
     const Shape out = shape.output();
+    // As many weight-gradient parts as fill the device, as long as their partial sums fit one
+    // storage binding.
+    const uint64_t partsInRange = device.limits.maxStorageBufferRange / (shape.weight().elements() * sizeof(float));
+    if (variant_ == Variant::Gpu) {
+        const auto& l = device.limits;
+        gemmColumns_ = l.maxComputeWorkGroupInvocations >= 256 && l.maxComputeWorkGroupSize[0] >= 256 ? 4 : 8;
+        const uint32_t blocks = ceilDiv(out.c, kGemmBlock) * ceilDiv(uint64_t{shape.input.c} * shape.kernelH * shape.kernelW, kGemmBlock);
+        // conv2d_gemm_grad_weight.comp splits the output rows between the parts.
+        const uint64_t rows = uint64_t{out.n} * out.h, positions = rows * out.w;
+        parts_ = std::clamp<uint64_t>(ceilDiv(kGemmGroups, blocks), 1,
+                                      std::max<uint64_t>(1, std::min({positions / kGemmMinPartPositions, rows, partsInRange})));
+        return;
+    }
     // Lanes over input channels; few of them (the stem) leave room for several k tiles a group.
     cLanes_ = std::min(tiles_.workgroup, shape.input.c);
     kTilesPerGroup_ = std::min(ceilDiv(out.c, tiles_.gradK), std::max(1u, tiles_.workgroup / cLanes_));
     gradWorkgroup_ = cLanes_ * kTilesPerGroup_;
     const uint32_t groups = ceilDiv(ceilDiv(out.c, tiles_.gradK), kTilesPerGroup_) * ceilDiv(shape.input.c, cLanes_);
-    // As many parts as fill the device, as long as their partial sums fit one storage binding.
-    const uint64_t partsInRange = device.limits.maxStorageBufferRange / (shape.weight().elements() * sizeof(float));
     parts_ = std::clamp<uint32_t>(ceilDiv(tiles_.gradGroups, groups), 1,
                                   std::max<uint64_t>(1, std::min<uint64_t>(out.n * out.h, partsInRange)));
 }
 
 std::uint64_t Conv2d::workspaceElements() const {
     const auto& s = shape_;
+    const uint64_t partial = parts_ > 1 ? uint64_t{parts_} * s.weight().elements() : 0;
+    if (variant_ == Variant::Gpu) return std::max<uint64_t>(partial, 1);  // reads the weights as they are
     const uint64_t taps = s.kernelH * s.kernelW;
     const uint64_t packed = std::max(s.input.c * taps * roundUp(s.outChannels, 4 * tiles_.forward.outVec4),
                                      s.outChannels * taps * roundUp(s.input.c, 4 * tiles_.gradInput.outVec4));
-    const uint64_t partial = parts_ > 1 ? uint64_t{parts_} * s.weight().elements() : 0;
     return std::max(packed, partial);
 }
 
@@ -130,6 +169,13 @@ void Conv2d::forward(Pipelines& pipelines, Recorder& recorder, const TensorView&
                      const TensorView& y, const TensorView& workspace, ConvOutput output) const {
     requireDense(x, shape_.input, "input");
     requireDense(y, shape_.output(), "output");
+    if (variant_ == Variant::Gpu) {
+        forBatchChunks(x.shape().n, samplesPerGemm(pipelines, x, y, "conv2d_forward"), [&](uint32_t first, uint32_t count) {
+            gemm(pipelines, recorder, GemmPass::Forward, x.batch(first, count), y.batch(first, count), weight,
+                 y.batch(first, count), output);
+        });
+        return;
+    }
     const uint32_t rowLength = roundUp(shape_.outChannels, 4 * tiles_.forward.outVec4);
     const TensorView packed = workspace.prefix(uint64_t{shape_.input.c} * shape_.kernelH * shape_.kernelW * rowLength);
     pack(pipelines, recorder, weight, packed, false, rowLength);
@@ -144,6 +190,15 @@ void Conv2d::gradInput(Pipelines& pipelines, Recorder& recorder, const TensorVie
                        const TensorView& dx, const TensorView& workspace, bool accumulate) const {
     requireDense(dy, shape_.output(), "output gradient");
     requireDense(dx, shape_.input, "input gradient");
+    if (variant_ == Variant::Gpu) {
+        forBatchChunks(dy.shape().n, samplesPerGemm(pipelines, dx, dy, "conv2d_grad_input"), [&](uint32_t first, uint32_t count) {
+            for (uint32_t py = 0; py < std::min(shape_.stride, shape_.input.h); ++py)
+                for (uint32_t px = 0; px < std::min(shape_.stride, shape_.input.w); ++px)
+                    gemm(pipelines, recorder, GemmPass::GradInput, dx.batch(first, count), dy.batch(first, count), weight,
+                         dx.batch(first, count), accumulate ? ConvOutput::Add : ConvOutput::Write, py, px);
+        });
+        return;
+    }
     const uint32_t rowLength = roundUp(shape_.input.c, 4 * tiles_.gradInput.outVec4);
     const TensorView packed = workspace.prefix(uint64_t{shape_.outChannels} * shape_.kernelH * shape_.kernelW * rowLength);
     pack(pipelines, recorder, weight, packed, true, rowLength);
@@ -177,6 +232,12 @@ void Conv2d::gradWeightChunk(Pipelines& pipelines, Recorder& recorder, const Ten
     const Shape out{x.shape().n, s.outChannels, s.output().h, s.output().w};
     const TensorView partials = parts_ > 1 ? workspace.prefix(uint64_t{parts_} * s.weight().elements()) : workspace;
     const TensorView target = parts_ > 1 ? partials : dweight;
+    if (variant_ == Variant::Gpu) {
+        gemm(pipelines, recorder, GemmPass::GradWeight, x, dy, dy, target,
+             accumulate && parts_ == 1 ? ConvOutput::Add : ConvOutput::Write);
+        reduceParts(pipelines, recorder, partials, dweight, accumulate);
+        return;
+    }
     // dy read as vec4 texels, four output columns a step, where its layout allows.
     const bool dyVec4 = out.w % 4 == 0 && dy.offset() % 4 == 0 && dy.strides()[0] % 4 == 0;
     const Specialization spec{{kWorkgroup, gradWorkgroup_}, {kR, s.kernelH}, {kS, s.kernelW}, {kStride, s.stride},
@@ -193,14 +254,70 @@ void Conv2d::gradWeightChunk(Pipelines& pipelines, Recorder& recorder, const Ten
     recorder.dispatch(pipelines.get(withLoads("conv2d_grad_weight", texels), spec), {x, dy, target, dy}, push,
                       {parts_, ceilDiv(ceilDiv(out.c, tiles_.gradK), kTilesPerGroup_), ceilDiv(s.input.c, cLanes_)});
     recorder.countFlops(2.0 * double(out.elements()) * s.input.c * s.kernelH * s.kernelW);
-    if (parts_ > 1) {
-        struct Reduce {
-            uint32_t count, parts, xOffset, yOffset;
-        } reduce{uint32_t(s.weight().elements()), parts_, uint32_t(partials.offset()), uint32_t(dweight.offset())};
-        const uint32_t groups = std::min<uint32_t>(ceilDiv(reduce.count, 64), pipelines.device().info().limits.maxComputeWorkGroupCount[0]);
-        recorder.dispatch(pipelines.get("reduce_parts", {{0, 64}, {1, accumulate ? 1u : 0u}}), {partials, dweight}, reduce,
-                          {groups, 1, 1});
+    reduceParts(pipelines, recorder, partials, dweight, accumulate);
+}
+
+void Conv2d::reduceParts(Pipelines& pipelines, Recorder& recorder, const TensorView& partials, const TensorView& dweight,
+                         bool accumulate) const {
+    if (parts_ == 1) return;
+    struct Reduce {
+        uint32_t count, parts, xOffset, yOffset;
+    } reduce{uint32_t(shape_.weight().elements()), parts_, uint32_t(partials.offset()), uint32_t(dweight.offset())};
+    const uint32_t groups = std::min<uint32_t>(ceilDiv(reduce.count, 64), pipelines.device().info().limits.maxComputeWorkGroupCount[0]);
+    recorder.dispatch(pipelines.get("reduce_parts", {{0, 64}, {1, accumulate ? 1u : 0u}}), {partials, dweight}, reduce,
+                      {groups, 1, 1});
+}
+
+// The samples a GPU-variant dispatch covers: what the storage range allows, and few enough that
+// the grid's x (blocks of positions) stays within the device's count.
+uint32_t Conv2d::samplesPerGemm(const Pipelines& pipelines, const TensorView& in, const TensorView& out,
+                                const char* kernel) const {
+    const Shape& positions = in.shape().h * in.shape().w > out.shape().h * out.shape().w ? in.shape() : out.shape();
+    const uint64_t perSample = uint64_t{positions.h} * positions.w;
+    const uint64_t byGrid = uint64_t{pipelines.device().info().limits.maxComputeWorkGroupCount[0]} * kGemmBlock / perSample;
+    if (byGrid == 0) throw std::invalid_argument(std::string(kernel) + ": one sample's positions exceed the device's workgroup count");
+    return static_cast<uint32_t>(std::min<uint64_t>(samplesPerDispatch(pipelines.device(), {in, out}, kernel), byGrid));
+}
+
+void Conv2d::gemm(Pipelines& pipelines, Recorder& recorder, GemmPass pass, const TensorView& in, const TensorView& out,
+                  const TensorView& weights, const TensorView& target, ConvOutput output, uint32_t py, uint32_t px) const {
+    const auto& s = shape_;
+    const Shape& i = in.shape();
+    const Shape& o = out.shape();
+    // conv2d_gemm.glsl's push constants.
+    struct GemmPush {
+        int32_t N, C, H, W, inOffset, inSampleStride;
+        int32_t K, OH, OW, outOffset, outSampleStride;
+        int32_t wOffset;
+    } push{int32_t(i.n), int32_t(i.c), int32_t(i.h), int32_t(i.w), int32_t(in.offset()), int32_t(in.strides()[0]),
+           int32_t(o.c), int32_t(o.h), int32_t(o.w), int32_t(out.offset()), int32_t(out.strides()[0]),
+           int32_t(target.offset())};
+    const uint32_t threads = (kGemmBlock / 4) * (kGemmBlock / gemmColumns_);
+    Specialization spec{{kGemmThreads, threads}, {kR, s.kernelH}, {kS, s.kernelW}, {kStride, s.stride}, {kPad, s.pad},
+                        {kGemmColumns, gemmColumns_}, {kGemmAccumulate, output != ConvOutput::Write ? 1u : 0u}};
+    if (output == ConvOutput::Subtract) spec[kGemmSubtract] = 1;  // the forward pass alone has it
+    const uint64_t taps = uint64_t{s.kernelH} * s.kernelW;
+    // The product's m and n (conv2d_gemm.glsl), the shader, its bindings, and the share of the
+    // pass's multiply-adds this dispatch does.
+    uint64_t m = o.c, n = uint64_t{o.n} * o.h * o.w;
+    const char* shader = "conv2d_gemm_forward";
+    std::array<TensorView, 3> bindings{in, weights, out};
+    double share = 1.0;
+    uint32_t parts = 1;
+    if (pass == GemmPass::GradInput) {
+        const uint64_t rows = ceilDiv(i.h - py, s.stride), cols = ceilDiv(i.w - px, s.stride);
+        m = i.c, n = i.n * rows * cols, shader = "conv2d_gemm_grad_input", bindings = {out, weights, in};
+        share = double(rows * cols) / (double(i.h) * i.w);
+        spec[kPY] = py, spec[kPX] = px;
+    } else if (pass == GemmPass::GradWeight) {
+        n = i.c * taps, shader = "conv2d_gemm_grad_weight", bindings = {in, out, target}, parts = parts_;
     }
+    if (pass != GemmPass::GradWeight) push.wOffset = int32_t(weights.offset());
+    const uint32_t rows = gemmRows(m, n, threads);
+    spec[kGemmRows] = rows;
+    recorder.dispatch(pipelines.get(shader, spec), bindings, std::as_bytes(std::span<const GemmPush>(&push, 1)),
+                      {ceilDiv(n, kGemmBlock * kGemmBlock / rows), ceilDiv(m, rows), parts});
+    recorder.countFlops(2.0 * double(o.elements()) * i.c * taps * share);
 }
 
 }  // namespace revnet::kernels

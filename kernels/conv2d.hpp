@@ -32,7 +32,7 @@ struct Conv2dTiles {
     uint32_t gradK, gradCols;              // grad weight: gradK output channels, gradCols columns a step
     uint32_t gradGroups;                   // the workgroups the weight-gradient parts aim for
 };
-Conv2dTiles conv2dTiles(Variant variant, const Conv2dShape& shape);
+Conv2dTiles conv2dTiles(const Conv2dShape& shape);  // the CPU variant's
 
 // Where a pass's result goes: written, added to what the output holds, or subtracted from it (a
 // reversible coupling y1 = x1 + F(x2) and its inverse, without the sum going through memory).
@@ -60,8 +60,17 @@ public:
 private:
     void pack(Pipelines& pipelines, Recorder& recorder, const TensorView& weight, const TensorView& workspace,
               bool transpose, uint32_t rowLength) const;
+    void reduceParts(Pipelines& pipelines, Recorder& recorder, const TensorView& partials, const TensorView& dweight,
+                     bool accumulate) const;
     void gradWeightChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
                          const TensorView& dweight, const TensorView& workspace, bool accumulate) const;
+    enum class GemmPass { Forward, GradInput, GradWeight };
+    // The GPU variant's passes (conv2d_gemm_*.comp): `in` is x (or dx), `out` y (or dy), `weights`
+    // the weights (unused by the weight gradient), `target` where the result goes; (py, px) the
+    // input gradient's parity class.
+    void gemm(Pipelines& pipelines, Recorder& recorder, GemmPass pass, const TensorView& in, const TensorView& out,
+              const TensorView& weights, const TensorView& target, ConvOutput output, uint32_t py = 0, uint32_t px = 0) const;
+    uint32_t samplesPerGemm(const Pipelines& pipelines, const TensorView& in, const TensorView& out, const char* kernel) const;
     void tiled(Pipelines& pipelines, Recorder& recorder, const char* shader, const TileShape& tile, const TensorView& in,
                const TensorView& out, const TensorView& packed, uint32_t rowLength, uint32_t py, uint32_t px,
                ConvOutput output) const;
@@ -70,6 +79,7 @@ private:
     Variant variant_;
     Conv2dTiles tiles_;
     uint32_t parts_ = 1, gradWorkgroup_ = 64, cLanes_ = 64, kTilesPerGroup_ = 1;
+    uint32_t gemmColumns_ = 4;  // outputs along n per invocation (TN): 4 in 256 invocations, 8 in 128
 };
 
 }  // namespace revnet::kernels
