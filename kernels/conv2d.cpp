@@ -7,12 +7,20 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace revnet::kernels {
 
 namespace {
 
 enum SpecId : uint32_t { kWorkgroup = 0, kR, kS, kStride, kTileOut, kTileRows, kTileCols, kPY, kPX, kPad };
+constexpr uint32_t kFixedBits = 13;  // fixed_point.glsl's FIXED_BITS
+
+uint32_t fixedBits(const FixedPoint& fixed) {
+    if (fixed.bits == 0 || fixed.bits > 23)
+        throw std::invalid_argument("conv2d: a fixed-point grid needs 1 to 23 fraction bits, not " + std::to_string(fixed.bits));
+    return fixed.bits;
+}
 
 uint32_t roundUp(uint32_t a, uint32_t b) { return ceilDiv(a, b) * b; }
 
@@ -136,7 +144,7 @@ void Conv2d::pack(Pipelines& pipelines, Recorder& recorder, const TensorView& we
 
 void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader, const TileShape& tile,
                    const TensorView& in, const TensorView& out, const TensorView& packed, uint32_t rowLength,
-                   uint32_t py, uint32_t px, ConvOutput output) const {
+                   uint32_t py, uint32_t px, ConvOutput output, const FixedPoint* fixed) const {
     const auto& s = shape_;
     const bool gradInput = std::string(shader) == "conv2d_grad_input";
     const uint32_t step = gradInput ? s.stride : 1;
@@ -145,20 +153,26 @@ void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader,
     const bool inVec4 = (gradInput || s.stride == 1) && tile.cols % 4 == 0 && in.shape().w % 4 == 0 && in.offset() % 4 == 0 &&
                         in.strides()[0] % 4 == 0;
     if (packed.offset() % 4) throw std::invalid_argument("conv2d: workspace must start on a 16-byte boundary");
-    const Specialization spec{{kWorkgroup, tiles_.workgroup}, {kR, s.kernelH}, {kS, s.kernelW}, {kStride, s.stride},
-                              {kTileOut, tile.outVec4}, {kTileRows, tile.rows}, {kTileCols, tile.cols},
-                              {kPY, py}, {kPX, px}, {kPad, s.pad}, {10, inVec4 ? 1u : 0u},
-                              {11, output != ConvOutput::Write ? 1u : 0u}, {12, output == ConvOutput::Subtract ? 1u : 0u}};
+    Specialization spec{{kWorkgroup, tiles_.workgroup}, {kR, s.kernelH}, {kS, s.kernelW}, {kStride, s.stride},
+                        {kTileOut, tile.outVec4}, {kTileRows, tile.rows}, {kTileCols, tile.cols},
+                        {kPY, py}, {kPX, px}, {kPad, s.pad}, {10, inVec4 ? 1u : 0u},
+                        {11, output != ConvOutput::Write ? 1u : 0u}, {12, output == ConvOutput::Subtract ? 1u : 0u}};
+    if (fixed) spec[kFixedBits] = fixedBits(*fixed);
     struct Push {
         uint32_t samples;
         uint32_t inChannels, inH, inW, inOffset, inSampleStride;
         uint32_t outChannels, outH, outW, outOffset, outSampleStride;
         uint32_t wOffset4, wRow4;
+        uint32_t overflowAt;
     } push{in.shape().n, in.shape().c, in.shape().h, in.shape().w, uint32_t(in.offset()), uint32_t(in.strides()[0]),
            out.shape().c, out.shape().h, out.shape().w, uint32_t(out.offset()), uint32_t(out.strides()[0]),
-           uint32_t(packed.offset() / 4), rowLength / 4};
+           uint32_t(packed.offset() / 4), rowLength / 4, fixed ? uint32_t(fixed->overflow.offset()) : 0u};
     const bool texels = fitsTexels(pipelines, in, 1) && fitsTexels(pipelines, packed, 4);
-    recorder.dispatch(pipelines.get(withLoads(shader, texels), spec), {in, packed, out, in}, push, {ceilDiv(tiles, tiles_.workgroup), ceilDiv(out.shape().c, 4 * tile.outVec4), 1});
+    const std::array<uint32_t, 3> groups{ceilDiv(tiles, tiles_.workgroup), ceilDiv(out.shape().c, 4 * tile.outVec4), 1};
+    const Kernel& kernel = pipelines.get(withLoads(shader, texels), spec);
+    // The forward shaders bind the overflow flag too; without a fixed-point coupling they never write it.
+    if (gradInput) recorder.dispatch(kernel, {in, packed, out, in}, push, groups);
+    else recorder.dispatch(kernel, {in, packed, out, in, fixed ? fixed->overflow : out}, push, groups);
     // This dispatch's share of the pass: all of a forward, one parity class of an input gradient.
     const double pass = 2.0 * double(gradInput ? in.shape().elements() * out.shape().c : out.shape().elements() * in.shape().c) *
                         s.kernelH * s.kernelW;
@@ -166,13 +180,13 @@ void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader,
 }
 
 void Conv2d::forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& weight,
-                     const TensorView& y, const TensorView& workspace, ConvOutput output) const {
+                     const TensorView& y, const TensorView& workspace, ConvOutput output, const FixedPoint* fixed) const {
     requireDense(x, shape_.input, "input");
     requireDense(y, shape_.output(), "output");
     if (variant_ == Variant::Gpu) {
         forBatchChunks(x.shape().n, samplesPerGemm(pipelines, x, y, "conv2d_forward"), [&](uint32_t first, uint32_t count) {
             gemm(pipelines, recorder, GemmPass::Forward, x.batch(first, count), y.batch(first, count), weight,
-                 y.batch(first, count), output);
+                 y.batch(first, count), output, fixed);
         });
         return;
     }
@@ -182,7 +196,7 @@ void Conv2d::forward(Pipelines& pipelines, Recorder& recorder, const TensorView&
     forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, y}, "conv2d_forward"),
                    [&](uint32_t first, uint32_t count) {
                        tiled(pipelines, recorder, "conv2d_forward", tiles_.forward, x.batch(first, count),
-                             y.batch(first, count), packed, rowLength, 0, 0, output);
+                             y.batch(first, count), packed, rowLength, 0, 0, output, fixed);
                    });
 }
 
@@ -195,7 +209,7 @@ void Conv2d::gradInput(Pipelines& pipelines, Recorder& recorder, const TensorVie
             for (uint32_t py = 0; py < std::min(shape_.stride, shape_.input.h); ++py)
                 for (uint32_t px = 0; px < std::min(shape_.stride, shape_.input.w); ++px)
                     gemm(pipelines, recorder, GemmPass::GradInput, dx.batch(first, count), dy.batch(first, count), weight,
-                         dx.batch(first, count), accumulate ? ConvOutput::Add : ConvOutput::Write, py, px);
+                         dx.batch(first, count), accumulate ? ConvOutput::Add : ConvOutput::Write, nullptr, py, px);
         });
         return;
     }
@@ -280,7 +294,8 @@ uint32_t Conv2d::samplesPerGemm(const Pipelines& pipelines, const TensorView& in
 }
 
 void Conv2d::gemm(Pipelines& pipelines, Recorder& recorder, GemmPass pass, const TensorView& in, const TensorView& out,
-                  const TensorView& weights, const TensorView& target, ConvOutput output, uint32_t py, uint32_t px) const {
+                  const TensorView& weights, const TensorView& target, ConvOutput output, const FixedPoint* fixed,
+                  uint32_t py, uint32_t px) const {
     const auto& s = shape_;
     const Shape& i = in.shape();
     const Shape& o = out.shape();
@@ -289,9 +304,10 @@ void Conv2d::gemm(Pipelines& pipelines, Recorder& recorder, GemmPass pass, const
         int32_t N, C, H, W, inOffset, inSampleStride;
         int32_t K, OH, OW, outOffset, outSampleStride;
         int32_t wOffset;
+        int32_t overflowAt;
     } push{int32_t(i.n), int32_t(i.c), int32_t(i.h), int32_t(i.w), int32_t(in.offset()), int32_t(in.strides()[0]),
            int32_t(o.c), int32_t(o.h), int32_t(o.w), int32_t(out.offset()), int32_t(out.strides()[0]),
-           int32_t(target.offset())};
+           int32_t(target.offset()), fixed ? int32_t(fixed->overflow.offset()) : 0};
     const uint32_t threads = (kGemmBlock / 4) * (kGemmBlock / gemmColumns_);
     Specialization spec{{kGemmThreads, threads}, {kR, s.kernelH}, {kS, s.kernelW}, {kStride, s.stride}, {kPad, s.pad},
                         {kGemmColumns, gemmColumns_}, {kGemmAccumulate, output != ConvOutput::Write ? 1u : 0u}};
@@ -301,7 +317,9 @@ void Conv2d::gemm(Pipelines& pipelines, Recorder& recorder, GemmPass pass, const
     // pass's multiply-adds this dispatch does.
     uint64_t m = o.c, n = uint64_t{o.n} * o.h * o.w;
     const char* shader = "conv2d_gemm_forward";
-    std::array<TensorView, 3> bindings{in, weights, out};
+    // The forward pass binds the overflow flag too; without a fixed-point coupling it is never written.
+    std::vector<TensorView> bindings{in, weights, out, fixed ? fixed->overflow : out};
+    if (fixed) spec[kFixedBits] = fixedBits(*fixed);
     double share = 1.0;
     uint32_t parts = 1;
     if (pass == GemmPass::GradInput) {

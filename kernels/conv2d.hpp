@@ -7,6 +7,7 @@
 #include "engine/command_recorder.hpp"
 #include "engine/pipelines.hpp"
 #include "engine/tensor.hpp"
+#include "kernels/fixed_point.hpp"
 #include "kernels/variant.hpp"
 
 namespace revnet::kernels {
@@ -48,8 +49,11 @@ public:
     std::uint64_t workspaceElements() const;
     uint32_t gradWeightParts() const { return parts_; }
 
+    // With `fixed`, the result is rounded to its grid before it is written, added or subtracted
+    // (a fixed-point coupling's term), and values past the grid's exact range set its flag.
     void forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& weight,
-                 const TensorView& y, const TensorView& workspace, ConvOutput output = ConvOutput::Write) const;
+                 const TensorView& y, const TensorView& workspace, ConvOutput output = ConvOutput::Write,
+                 const FixedPoint* fixed = nullptr) const;
     // Writes dx, or with accumulate adds to it.
     void gradInput(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& weight,
                    const TensorView& dx, const TensorView& workspace, bool accumulate = false) const;
@@ -69,11 +73,12 @@ private:
     // the weights (unused by the weight gradient), `target` where the result goes; (py, px) the
     // input gradient's parity class.
     void gemm(Pipelines& pipelines, Recorder& recorder, GemmPass pass, const TensorView& in, const TensorView& out,
-              const TensorView& weights, const TensorView& target, ConvOutput output, uint32_t py = 0, uint32_t px = 0) const;
+              const TensorView& weights, const TensorView& target, ConvOutput output, const FixedPoint* fixed = nullptr,
+              uint32_t py = 0, uint32_t px = 0) const;
     uint32_t samplesPerGemm(const Pipelines& pipelines, const TensorView& in, const TensorView& out, const char* kernel) const;
     void tiled(Pipelines& pipelines, Recorder& recorder, const char* shader, const TileShape& tile, const TensorView& in,
                const TensorView& out, const TensorView& packed, uint32_t rowLength, uint32_t py, uint32_t px,
-               ConvOutput output) const;
+               ConvOutput output, const FixedPoint* fixed = nullptr) const;
 
     Conv2dShape shape_;
     Variant variant_;

@@ -108,6 +108,16 @@ void reluBackwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorVie
                       groupsFor(l, pipelines.device()));
 }
 
+void quantizeChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const FixedPoint& fixed) {
+    const Layout l = layoutOf({x}, "quantize");
+    struct Push {
+        uint32_t rows, rowLength, xOffset, xStride, overflowAt;
+    } push{l.rows, l.rowLength, l.views[0].offset, l.views[0].stride, uint32_t(fixed.overflow.offset())};
+    const Kernel& kernel = pipelines.get("quantize", {{0, workgroupAtMost(pipelines.device(), kWorkgroupSize)},
+                                                      {2, l.vec4 ? 1u : 0u}, {13, fixed.bits}});
+    recorder.dispatch(kernel, {x, fixed.overflow}, push, groupsFor(l, pipelines.device()));
+}
+
 }  // namespace
 
 // Each runs in batch chunks whose bindings fit the device's storage range (dispatch.hpp).
@@ -146,6 +156,12 @@ void reluBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& x,
                        reluBackwardChunk(pipelines, recorder, x.batch(first, count), dy.batch(first, count),
                                          dx.batch(first, count));
                    });
+}
+
+void quantize(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const FixedPoint& fixed) {
+    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x}, "quantize"), [&](uint32_t first, uint32_t count) {
+        quantizeChunk(pipelines, recorder, x.batch(first, count), fixed);
+    });
 }
 
 }  // namespace revnet::kernels

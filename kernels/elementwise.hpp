@@ -1,11 +1,13 @@
 // Elementwise kernels over tensor views: fill, copy, z = alpha x + beta y (add, subtract,
-// scale-and-add), ReLU forward and backward, and the RevNet additive coupling and its inverse.
+// scale-and-add), ReLU forward and backward, rounding to the fixed-point grid, and the RevNet
+// additive coupling and its inverse.
 // Each records one dispatch; views must share a shape and keep each sample contiguous.
 #pragma once
 
 #include "engine/command_recorder.hpp"
 #include "engine/pipelines.hpp"
 #include "engine/tensor.hpp"
+#include "kernels/fixed_point.hpp"
 
 namespace revnet::kernels {
 
@@ -30,6 +32,10 @@ void reluForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, 
 // dx = dy * (x > 0); x may be the ReLU's input or output; dx may be dy.
 void reluBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
                   const TensorView& dx);
+
+// x rounded in place to the fixed-point grid (shaders/quantize.comp): where reversible units
+// start adding to a tensor. A value past the grid's exact range sets the overflow flag.
+void quantize(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const FixedPoint& fixed);
 
 // The additive coupling of a RevNet unit, in place on one half of the unit's activations:
 // forward y = x + r (y1 = x1 + F(x2), y2 = x2 + G(y1)), inverse x = y - r.

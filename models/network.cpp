@@ -1,5 +1,7 @@
 #include "models/network.hpp"
 
+#include <charconv>
+
 #include "kernels/elementwise.hpp"
 #include "kernels/linear.hpp"
 #include "kernels/loss.hpp"
@@ -21,6 +23,11 @@ uint64_t roundUp4(uint64_t n) { return (n + 3) / 4 * 4; }
 
 bool reversibleMode(const Architecture& a, const NetworkOptions& o) {
     return a.spec.family == Family::RevNet && o.backprop == Backprop::Reversible;
+}
+
+// RevNets couple on the fixed-point grid in either backprop mode, so that both compute the same.
+bool fixedPoint(const Architecture& a, const NetworkOptions& o) {
+    return a.spec.family == Family::RevNet && o.coupling == Coupling::FixedPoint;
 }
 
 // The convolutions of a residual function on its input shape: step i's input and output.
@@ -75,6 +82,29 @@ std::array<uint64_t, 2> gradientSizes(const Architecture& a, uint32_t n) {
 
 }  // namespace
 
+void setCoupling(NetworkOptions& options, std::string_view text) {
+    if (text == "float") {
+        options.coupling = Coupling::Float;
+        return;
+    }
+    uint32_t bits = kDefaultFixedPointBits;
+    const std::string_view fixed = "fixed", withBits = "fixed:";
+    if (text.starts_with(withBits)) {
+        const std::string_view digits = text.substr(withBits.size());
+        const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), bits);
+        if (error != std::errc() || end != digits.data() + digits.size() || bits == 0 || bits > 23)
+            throw std::invalid_argument("coupling '" + std::string(text) + "': fixed:BITS takes 1 to 23 fraction bits");
+    } else if (text != fixed) {
+        throw std::invalid_argument("coupling '" + std::string(text) + "': float, fixed or fixed:BITS");
+    }
+    options.coupling = Coupling::FixedPoint;
+    options.fixedPointBits = bits;
+}
+
+std::string couplingName(const NetworkOptions& options) {
+    return options.coupling == Coupling::Float ? "float" : "fixed:" + std::to_string(options.fixedPointBits);
+}
+
 std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptions& o, const DeviceInfo& device) {
     const uint32_t n = o.batch;
     if (n == 0) throw std::invalid_argument("batch size must be at least 1");
@@ -92,6 +122,12 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
     add("input", Category::Data, uint64_t{n} * a.inChannels * a.height * a.width);
     add("labels", Category::Data, n);
     add("metrics", Category::Workspace, 2);
+    if (fixedPoint(a, o)) {
+        if (o.fixedPointBits == 0 || o.fixedPointBits > 23)
+            throw std::invalid_argument("a fixed-point coupling needs 1 to 23 fraction bits, not " +
+                                        std::to_string(o.fixedPointBits));
+        add("coupling overflow", Category::Workspace, 1);
+    }
 
     // The stem's output, also its convolution's (batch norm runs in place; the backward pass
     // recomputes the convolution there once the first unit no longer needs its input). Under the
@@ -180,6 +216,10 @@ Network::Network(Engine& engine, Architecture architecture, NetworkOptions optio
     input_ = &b["input"];
     labels_ = &b["labels"];
     metrics_ = &b["metrics"];
+    if (b.byName.count("coupling overflow")) {
+        couplingOverflow_ = &b["coupling overflow"];
+        engine.upload(*couplingOverflow_, std::vector<float>{0.0f});  // the flag clear: uint 0
+    }
     for (int i = 1; b.byName.count("shared conv" + std::to_string(i) + " output"); ++i)
         buffers_->shared.kept.push_back(&b["shared conv" + std::to_string(i) + " output"]);
     buildParameters();
@@ -339,8 +379,10 @@ Context Network::context(Recorder& recorder) const {
     bn.relu = true;  // every batch norm here is followed by a ReLU
     bn.variant = options_.variant;
     if (b.byName.count("batch-norm partial sums")) bn.partials = b["batch-norm partial sums"].view();
+    std::optional<kernels::FixedPoint> fixed;
+    if (couplingOverflow_) fixed = kernels::FixedPoint{options_.fixedPointBits, couplingOverflow_->view()};
     return Context{engine_.pipelines(), recorder, b["convolution workspace"],
-                   {&b["scratch 1"], &b["scratch 2"]}, bn};
+                   {&b["scratch 1"], &b["scratch 2"]}, bn, fixed};
 }
 
 namespace {
@@ -423,6 +465,7 @@ void Network::recordForward(Context& c, Pass pass) const {
     stemConvolution().forward(c.pipelines, c.recorder, batchInput(), weightOf("stem.conv.weight"), stemOut,
                               c.convWorkspace);
     normalize(c, batchNorm("stem.bn"), stemOut, stemOut, pass);
+    if (c.fixed) kernels::quantize(c.pipelines, c.recorder, stemOut, *c.fixed);  // where the couplings start
     if (a.stemPool())
         kernels::maxPool3x3Forward(c.pipelines, c.recorder, stemOut,
                                    b["stem pooled"].view(kernels::maxPool3x3Output(stemOut.shape())));
@@ -443,10 +486,18 @@ void Network::recordForward(Context& c, Pass pass) const {
         const bool inPlace = rev && u.reversible;
         const Projection p1 = projectionOf(unit.projections, 0, {}, nullptr);
         const Projection p2 = projectionOf(unit.projections, 1, {}, nullptr);
+        // A unit that is not reversible puts each half it makes on the fixed-point grid (before G
+        // reads y1, so that a recomputation of G sees what the forward saw): reversible units then
+        // add to values on it.
+        auto onGrid = [&](const TensorView& half) {
+            if (c.fixed && !u.reversible) kernels::quantize(c.pipelines, c.recorder, half, *c.fixed);
+        };
         if (inPlace) unit.f.couple(c, xs.second, xs.first, false, unit.fBuffers, pass);
-        else shortcutForward(c, u, p1, xs.first, unit.f.forward(c, xs.second, unit.fBuffers, pass), ys.first, pass);
+        else shortcutForward(c, u, p1, xs.first, unit.f.forward(c, xs.second, unit.fBuffers, pass, u.reversible), ys.first, pass);
+        onGrid(ys.first);
         if (inPlace) unit.g.couple(c, ys.first, xs.second, false, unit.gBuffers, pass);
-        else shortcutForward(c, u, p2, xs.second, unit.g.forward(c, ys.first, unit.gBuffers, pass), ys.second, pass);
+        else shortcutForward(c, u, p2, xs.second, unit.g.forward(c, ys.first, unit.gBuffers, pass, u.reversible), ys.second, pass);
+        onGrid(ys.second);
     }
     recordHeadForward(c, pass);
 }

@@ -13,18 +13,31 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace revnet::models {
 
 enum class Backprop { Reversible, Stored };
 
+// How a RevNet's couplings add: in plain float32 (reconstruction drifts by rounding), or on a
+// fixed-point grid of 2^-fixedPointBits, where it is exact (docs/NUMERICS.md).
+enum class Coupling { Float, FixedPoint };
+constexpr uint32_t kDefaultFixedPointBits = 14;
+
 struct NetworkOptions {
     uint32_t batch = 128;
     Backprop backprop = Backprop::Reversible;  // a ResNet always stores
     kernels::Variant variant = kernels::Variant::Auto;
     float bnMomentum = 0.1f, bnEps = 1e-5f;
+    Coupling coupling = Coupling::FixedPoint;  // RevNets only
+    uint32_t fixedPointBits = kDefaultFixedPointBits;
 };
+
+// "float", "fixed" (kDefaultFixedPointBits) or "fixed:BITS" (1 to 23 fraction bits) into options;
+// throws std::invalid_argument naming the text otherwise. couplingName is its inverse.
+void setCoupling(NetworkOptions& options, std::string_view text);
+std::string couplingName(const NetworkOptions& options);
 
 // One device tensor the network will hold, planned before anything is allocated.
 struct PlannedTensor {
@@ -73,6 +86,9 @@ public:
     TensorView batchInput() const;  // input() as N x C x H x W
     const Tensor& labels() const { return *labels_; }
     const Tensor& metrics() const { return *metrics_; }
+    // A RevNet with fixed-point couplings: one uint, set to 1 by the first step whose values left
+    // the grid's exact range (reconstruction no longer exact); never cleared. Else null.
+    const Tensor* couplingOverflow() const { return couplingOverflow_; }
 
     // Forward with batch statistics (running statistics updated once), mean loss, backward into
     // gradients(). Metrics are overwritten.
@@ -107,7 +123,7 @@ private:
     uint64_t decayed_ = 0;
     std::vector<std::unique_ptr<Tensor>> tensors_;  // everything planTensors() lists, in its order
     const Tensor *weights_ = nullptr, *gradients_ = nullptr, *statistics_ = nullptr;
-    const Tensor *input_ = nullptr, *labels_ = nullptr, *metrics_ = nullptr;
+    const Tensor *input_ = nullptr, *labels_ = nullptr, *metrics_ = nullptr, *couplingOverflow_ = nullptr;
     std::unique_ptr<Buffers> buffers_;
     std::vector<Unit> units_;
     std::vector<std::pair<std::string, StatisticsLocation>> statisticsLocations_;

@@ -21,19 +21,19 @@ void normalize(Context& c, const BatchNormLayer& norm, const TensorView& x, cons
 }
 
 TensorView ResidualFunction::forward(Context& c, const TensorView& input, const FunctionBuffers& buffers,
-                                     Pass pass) const {
-    return record(c, input, buffers, pass, nullptr, kernels::ConvOutput::Write);
+                                     Pass pass, bool coupling) const {
+    return record(c, input, buffers, pass, nullptr, kernels::ConvOutput::Write, coupling);
 }
 
 void ResidualFunction::couple(Context& c, const TensorView& input, const TensorView& half, bool inverse,
                               const FunctionBuffers& buffers, Pass pass) const {
     // Reversible units are pre-activation: their result is the last convolution's own.
     if (outputNorm) throw std::logic_error("a reversible coupling through a function with an output norm");
-    record(c, input, buffers, pass, &half, inverse ? kernels::ConvOutput::Subtract : kernels::ConvOutput::Add);
+    record(c, input, buffers, pass, &half, inverse ? kernels::ConvOutput::Subtract : kernels::ConvOutput::Add, true);
 }
 
 TensorView ResidualFunction::record(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass,
-                                    const TensorView* last, kernels::ConvOutput lastOutput) const {
+                                    const TensorView* last, kernels::ConvOutput lastOutput, bool coupling) const {
     TensorView current = input;
     for (std::size_t i = 0; i < steps.size(); ++i) {
         const Step& step = steps[i];
@@ -45,8 +45,9 @@ TensorView ResidualFunction::record(Context& c, const TensorView& input, const F
         const bool final = i + 1 == steps.size() && !outputNorm;
         const Tensor* out = final ? c.scratch[0] : buffers.kept[i];
         const TensorView output = final && last ? *last : shaped(out, step.conv.conv.shape().output());
+        const kernels::FixedPoint* fixed = final && coupling && c.fixed ? &*c.fixed : nullptr;
         step.conv.conv.forward(c.pipelines, c.recorder, convInput, step.conv.weight, output, c.convWorkspace,
-                               final ? lastOutput : kernels::ConvOutput::Write);
+                               final ? lastOutput : kernels::ConvOutput::Write, fixed);
         current = output;
     }
     if (!outputNorm) return current;

@@ -52,6 +52,7 @@ struct Context {
     const Tensor& convWorkspace;
     std::array<const Tensor*, 2> scratch;
     kernels::BatchNormOptions bn;
+    std::optional<kernels::FixedPoint> fixed;  // a RevNet's fixed-point couplings
 };
 
 enum class Pass {
@@ -72,7 +73,9 @@ public:
 
     // Records the function on `input`; returns its output, a view of scratch 1 (c.scratch[0])
     // valid until the next use of the scratch tensors. Overwrites both scratch tensors.
-    TensorView forward(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass) const;
+    // `coupling`: the result is a reversible coupling's term, rounded to c.fixed's grid if set.
+    TensorView forward(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass,
+                       bool coupling = false) const;
     // A reversible coupling: records half += F(input), or with `inverse` half -= F(input), the
     // last convolution adding into half directly (the same float operations as forward() and an
     // elementwise add, without F(input) going through memory). Not for functions with an output
@@ -91,7 +94,7 @@ public:
 private:
     // forward() with the last convolution's result going to `last` as `output` says.
     TensorView record(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass,
-                      const TensorView* last, kernels::ConvOutput output) const;
+                      const TensorView* last, kernels::ConvOutput output, bool coupling) const;
 };
 
 }  // namespace revnet::models

@@ -48,4 +48,5 @@ layout(push_constant) uniform Push {
     int N, C, H, W, inOffset, inSampleStride;
     int K, OH, OW, outOffset, outSampleStride;
     int wOffset;
+    int overflowAt;  // forward, FIXED_BITS > 0: the overflow flag's element
 } p;

@@ -16,7 +16,8 @@
 // Dispatch: x = (position tile, sample) pairs, workgroup-size a group; y = output-channel tile.
 // Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TO4, 5 = TH, 6 = TW,
 // 7 = PY, 8 = PX, 9 = pad (all compile-time so that every loop unrolls and indices fold), 10 = IN_VEC4, 11 = ACCUMULATE,
-// 12 = SUBTRACT (with ACCUMULATE: out -= the result, a reversible coupling's inverse).
+// 12 = SUBTRACT (with ACCUMULATE: out -= the result, a reversible coupling's inverse),
+// 13 = FIXED_BITS (forward: fixed_point.glsl; binding 4 the overflow flag).
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
@@ -52,12 +53,18 @@ layout(binding = 2) buffer Out { float outp[]; };  // ACCUMULATE adds to it
 layout(constant_id = 10) const bool IN_VEC4 = false;
 layout(constant_id = 11) const bool ACCUMULATE = false;
 layout(constant_id = 12) const bool SUBTRACT = false;
+#ifndef GRAD_INPUT
+// The forward pass of a fixed-point coupling rounds its result to the grid (fixed_point.glsl).
+#include "fixed_point.glsl"
+layout(binding = 4) buffer Overflow { uint overflow[]; };
+#endif
 
 layout(push_constant) uniform Push {
     uint samples;
     uint inChannels, inH, inW, inOffset, inSampleStride;
     uint outChannels, outH, outW, outOffset, outSampleStride;
     uint wOffset4, wRow4;  // first texel of the packed weights; texels per (i, r, s) row
+    uint overflowAt;       // forward, FIXED_BITS > 0: the overflow flag's element
 } p;
 
 #ifdef GRAD_INPUT
@@ -151,9 +158,15 @@ void main() {
                 [[unroll]] for (int j = 0; j < TW; ++j)
                     if (a0 + j < cols) {
                         const int at = outBase + o * outPlane + y * int(p.outW) + (a0 + j) * OSTEP + PX;
-                        outp[at] = !ACCUMULATE ? acc[k][i][j][q]
-                                   : SUBTRACT  ? outp[at] - acc[k][i][j][q]
-                                               : outp[at] + acc[k][i][j][q];
+                        float value = acc[k][i][j][q];
+#ifndef GRAD_INPUT
+                        if (FIXED_BITS > 0) value = quantized(value);
+#endif
+                        const float result = !ACCUMULATE ? value : SUBTRACT ? outp[at] - value : outp[at] + value;
+#ifndef GRAD_INPUT
+                        if (FIXED_BITS > 0 && !(exactOnGrid(value) && exactOnGrid(result))) overflow[p.overflowAt] = 1u;
+#endif
+                        outp[at] = result;
                     }
             }
         }

@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <map>
 
 #include <limits>
@@ -193,6 +194,36 @@ TEST_CASE("a forward convolution adds its result to the output, or subtracts it,
         for (std::size_t i = 0; i < written.size(); ++i)
             mismatches += added[i] != before[i] + written[i] || subtracted[i] != before[i] - written[i];
         CHECK(mismatches == 0);
+
+        // A fixed-point coupling: the result rounded to the grid (ties to even) before it is
+        // written, added or subtracted; the flag set only where a value reaches the exact bound.
+        for (const uint32_t bits : {12u, 23u}) {  // bound 4096: inside; bound 2: these values pass it
+            INFO(bits << " fraction bits");
+            Tensor flag = e.tensor({1, 1, 1, 1}, Category::Other, "overflow");
+            const kernels::FixedPoint fixed{bits, flag.view()};
+            auto runFixed = [&](kernels::ConvOutput output) {
+                e.upload(y, before);
+                e.upload(flag, std::vector<float>{0.0f});
+                Recorder recorder(e.device());
+                conv.forward(e.pipelines(), recorder, x, w, y, work, output, &fixed);
+                recorder.run();
+                return e.download(y);
+            };
+            auto q = [&](float v) { return float(std::ldexp(std::nearbyint(std::ldexp(double(v), int(bits))), -int(bits))); };
+            const auto qWritten = runFixed(kernels::ConvOutput::Write);
+            const bool past = e.download(flag)[0] != 0.0f;
+            const auto qAdded = runFixed(kernels::ConvOutput::Add), qSubtracted = runFixed(kernels::ConvOutput::Subtract);
+            std::size_t wrong = 0;
+            double largest = 0;
+            for (std::size_t i = 0; i < written.size(); ++i) {
+                const float term = q(written[i]);
+                wrong += qWritten[i] != term || qAdded[i] != before[i] + term || qSubtracted[i] != before[i] - term;
+                largest = std::max(largest, double(std::fabs(term)));
+            }
+            CHECK(wrong == 0);
+            CHECK(past == (largest >= kernels::exactBound(bits)));
+            if (bits == 23) CHECK(past);  // the test's values reach 2
+        }
         test::countValidation(e);
     }
 }

@@ -156,6 +156,45 @@ TEST_CASE("the additive coupling and its inverse rebuild the input of a RevNet u
     }
 }
 
+TEST_CASE("quantize rounds to the fixed-point grid, ties to even, and flags values past its exact range", "[kernels]") {
+    auto random = test::freshRandom();
+    Engine& e = test::engine();
+    for (const Shape shape : {Shape{3, 6, 7, 9}, Shape{2, 8, 4, 4}, Shape{1, 1, 1, 5}}) {
+        const uint32_t bits = 4 + random() % 17;  // 4 to 20
+        const double quantum = std::ldexp(1.0, -int(bits)), bound = kernels::exactBound(bits);
+        INFO(toString(shape) << ", " << bits << " fraction bits");
+        const std::size_t total = shape.elements();
+        auto x = test::randomValues(total, random, -float(bound) / 2, float(bound) / 2);
+        // Exact halves of the grid's step: they must go to the even neighbour, as on every device.
+        for (std::size_t i = 0; i < total; i += 3) x[i] = float((std::floor(x[i] / quantum) + 0.5) * quantum);
+        const uint32_t c0 = shape.c > 1 ? 1 : 0, cn = shape.c > 1 ? shape.c - 1 : 1;
+        for (const bool past : {false, true}) {
+            INFO((past ? "one value past the bound" : "all values inside"));
+            std::vector<float> input = x;
+            const std::size_t last = viewIndex(shape, c0, cn, total / shape.c * cn - 1);
+            if (past) input[last] = float(-bound);
+            Tensor tx = e.tensor(shape, Category::Other, "x"), flag = e.tensor({1, 1, 1, 1}, Category::Other, "overflow");
+            e.upload(tx, input);
+            e.upload(flag, std::vector<float>{0.0f});
+            Recorder recorder(e.device());
+            kernels::quantize(e.pipelines(), recorder, tx.view().channels(c0, cn), {bits, flag.view()});
+            recorder.run();
+            const auto out = e.download(tx);
+            std::vector<bool> inside(total, false);
+            std::size_t wrong = 0;
+            for (std::size_t i = 0; i < total / shape.c * cn; ++i) {
+                const std::size_t at = viewIndex(shape, c0, cn, i);
+                inside[at] = true;
+                const float expected = float(std::ldexp(std::nearbyint(std::ldexp(double(input[at]), int(bits))), -int(bits)));
+                wrong += out[at] != expected;
+            }
+            for (std::size_t i = 0; i < total; ++i) wrong += !inside[i] && out[i] != input[i];
+            CHECK(wrong == 0);
+            CHECK((e.download(flag)[0] != 0.0f) == past);
+        }
+    }
+}
+
 TEST_CASE("kernels refuse views of different shapes or with scattered samples", "[kernels]") {
     Engine& e = test::engine();
     Tensor a = e.tensor({2, 4, 3, 3}, Category::Other, "a"), b = e.tensor({2, 4, 3, 3}, Category::Other, "b");

@@ -31,7 +31,9 @@ TEST_CASE("reflection reads access qualifiers, push-constant size and specializa
 
     // Texel buffers: a samplerBuffer reads R32F texels, an imageBuffer has its declared format.
     const ShaderInterface conv = reflect(embeddedShader("conv2d_forward"));
-    REQUIRE(conv.bindings.size() == 4);  // the input is bound twice: R32F texels and RGBA32F ones
+    // The input is bound twice (R32F texels and RGBA32F ones), then the fixed-point overflow flag.
+    REQUIRE(conv.bindings.size() == 5);
+    CHECK(conv.bindings[4].kind == DescriptorKind::StorageBuffer);
     CHECK(conv.bindings[0].kind == DescriptorKind::UniformTexelBuffer);
     CHECK(conv.bindings[0].format == TexelFormat::R32f);
     CHECK_FALSE(conv.bindings[0].writes);

@@ -5,6 +5,8 @@
 
 #include "engine/engine.hpp"
 
+#include <string>
+
 namespace revnet::cli {
 
 int devicesCommand(Arguments& args);
@@ -20,6 +22,12 @@ int demoCommand(Arguments& args);  // `revnet demo memory`
 // `revnet demo memory --imagenet`, on an engine made from the command's options.
 int imagenetMemoryDemo(Engine& engine, const std::string& chart, uint32_t stepBatch);
 int selftestCommand(Arguments& args);
+
+// --coupling MODE, checked (models::setCoupling's text; default "fixed"); a usage error when malformed.
+std::string couplingOption(Arguments& args);
+constexpr const char* kCouplingHelp =
+    "  --coupling MODE  a RevNet's couplings: fixed (default; exact reconstruction), fixed:BITS or\n"
+    "                   float (docs/NUMERICS.md)\n";
 
 // Engine options from the environment, overridden by --device, --budget and --staging.
 EngineOptions engineOptions(Arguments& args);

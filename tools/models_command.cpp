@@ -13,20 +13,23 @@ namespace revnet::cli {
 namespace {
 
 const char* kHelp =
-    "usage: revnet models [MODEL...] [--input CxHxW] [--classes K] [--check-reconstruction [--batch N]]\n"
-    "                     [engine options]\n\n"
+    "usage: revnet models [MODEL...] [--input CxHxW] [--classes K] [--check-reconstruction [--batch N]\n"
+    "                     [--coupling MODE]] [engine options]\n\n"
     "Without a model: every model of the catalog with its parameter count. With models (names\n"
     "or spec strings such as revnet:units=2-2-2-2,channels=32-32-64-128-256,block=bottleneck):\n"
     "their layers. --input and --classes set the data the models are expanded for (default\n"
     "3x32x32 and 10, or 3x224x224 and 1000 for models with the ImageNet stem).\n"
     "--check-reconstruction runs one reversible training step on random data (batch N, default 8)\n"
     "and prints, per reversible unit, the largest difference between its input in the forward pass\n"
-    "and the input rebuilt in the backward pass, relative to the input's largest magnitude.\n%s";
+    "and the input rebuilt in the backward pass, relative to the input's largest magnitude: 0 with\n"
+    "fixed-point couplings (the default), rounding-sized with --coupling float.\n%s%s";
 
-void checkReconstruction(const models::Architecture& arch, uint32_t batch, const EngineOptions& options) {
+void checkReconstruction(const models::Architecture& arch, uint32_t batch, const std::string& coupling,
+                         const EngineOptions& options) {
     Engine engine(options);
     models::NetworkOptions o;
     o.batch = batch;
+    models::setCoupling(o, coupling);
     models::Network net(engine, arch, o);
     net.initialize(1);
     net.enableReconstructionCheck();
@@ -44,21 +47,36 @@ void checkReconstruction(const models::Architecture& arch, uint32_t batch, const
     const auto errors = net.reconstructionErrors();
     std::size_t i = 0;
     double worst = 0;
-    std::printf("%s, batch %u: rebuilt inputs of the reversible units (max |error| / max |input|)\n",
-                arch.spec.name.c_str(), batch);
+    std::printf("%s, batch %u, %s couplings: rebuilt inputs of the reversible units (max |error| / max |input|)\n",
+                arch.spec.name.c_str(), batch, models::couplingName(o).c_str());
     for (const auto& u : arch.units) {
         if (!u.reversible) continue;
         std::printf("  %-14s %.2e\n", u.prefix.c_str(), errors[i]);
         worst = std::max(worst, errors[i++]);
     }
     std::printf("  largest        %.2e over %zu units\n", worst, errors.size());
+    if (const Tensor* overflow = net.couplingOverflow())
+        std::printf("  fixed-point grid: every value %s within +-%.0f, the range of exact sums\n",
+                    engine.download(*overflow)[0] != 0.0f ? "did NOT stay" : "stayed",
+                    kernels::exactBound(o.fixedPointBits));
 }
 
 }  // namespace
 
+std::string couplingOption(Arguments& args) {
+    const std::string text = args.option("coupling").value_or("fixed");
+    try {
+        models::NetworkOptions check;
+        models::setCoupling(check, text);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(std::string("--") + e.what());
+    }
+    return text;
+}
+
 int modelsCommand(Arguments& args) {
     if (args.help()) {
-        std::printf(kHelp, kEngineOptionsHelp);
+        std::printf(kHelp, kCouplingHelp, kEngineOptionsHelp);
         return 0;
     }
     const auto inputText = args.option("input"), classesText = args.option("classes");
@@ -66,6 +84,7 @@ int modelsCommand(Arguments& args) {
     const auto givenClasses = static_cast<uint32_t>(parseCount(classesText.value_or("10"), kMaxClasses).value_or(0));
     const bool check = args.flag("check-reconstruction");
     const auto batch = static_cast<uint32_t>(args.count("batch", 8, kMaxBatch));
+    const std::string coupling = couplingOption(args);
     const EngineOptions options = engineOptions(args);
     const auto names = args.rest();
     args.finish();
@@ -106,7 +125,7 @@ int modelsCommand(Arguments& args) {
             continue;
         }
         if (a.spec.family != models::Family::RevNet) throw UsageError(name + " is not a RevNet: nothing is rebuilt");
-        checkReconstruction(a, batch, options);
+        checkReconstruction(a, batch, coupling, options);
     }
     return 0;
 }

@@ -74,7 +74,7 @@ namespace {
 const char* kHelp =
     "usage: revnet bench step [MODEL...] [--batch N] [--input CxHxW] [--classes K]\n"
     "                         [--backprop reversible|stored|both] [--runs N] [--profile]\n"
-    "                         [engine options]\n\n"
+    "                         [--coupling MODE] [engine options]\n\n"
     "Times training steps (forward, loss, backward and an SGD update, recorded once and replayed)\n"
     "of each model (default: revnet-38) on random data: the median of N runs (default 3) after one\n"
     "warm-up, in ms and images/s, with the peak device memory the engine measured by category and\n"
@@ -84,7 +84,7 @@ const char* kHelp =
     "Speed is also given as the convolution FLOPs a step executes (recomputation included) per\n"
     "second, and as a share of the device's fp32 FMA peak measured at the start of the run.\n"
     "  --profile        after each row, the device time per step of each kernel (timestamp\n"
-    "                   queries around every dispatch; steps run slower with them)\n%s";
+    "                   queries around every dispatch; steps run slower with them)\n%s%s";
 
 double mib(uint64_t bytes) { return bytes / (1024.0 * 1024.0); }
 
@@ -156,7 +156,7 @@ void printAlternatingRatio(Engine& engine, const models::Architecture& arch, mod
 
 int benchStep(Arguments& args) {
     if (args.help()) {
-        std::printf(kHelp, kEngineOptionsHelp);
+        std::printf(kHelp, kCouplingHelp, kEngineOptionsHelp);
         return 0;
     }
     const auto batch = static_cast<uint32_t>(args.count("batch", 128, kMaxBatch));
@@ -165,6 +165,7 @@ int benchStep(Arguments& args) {
     const std::string mode = args.option("backprop").value_or("both");
     const int runs = static_cast<int>(args.count("runs", 3, 100000));
     const bool profile = args.flag("profile");
+    const std::string coupling = couplingOption(args);
     const EngineOptions engineOpts = engineOptions(args);
     auto names = args.rest();
     args.finish();
@@ -184,6 +185,7 @@ int benchStep(Arguments& args) {
         const auto arch = models::expand(models::modelByName(name), input.c, input.h, input.w, classes);
         models::NetworkOptions o;
         o.batch = batch;
+        models::setCoupling(o, coupling);
         const bool rev = arch.spec.family == models::Family::RevNet;
         bool ran = true;
         if (!rev || mode != "stored") ran = benchOne(engine, arch, o, runs, profile, peak);  // ResNets always store

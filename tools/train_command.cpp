@@ -47,6 +47,9 @@ const char* kTrainHelp =
     "  --pad N            random crop after N-pixel zero padding (default 4 for 32x32 color, else 0)\n"
     "  --flip / --no-flip random horizontal flips (default on for 32x32 color)\n"
     "  --backprop MODE    reversible (default) or stored\n"
+    "  --coupling MODE    a RevNet's couplings: fixed (default: on a grid of 2^-14, where the\n"
+    "                     reversible pass rebuilds activations exactly), fixed:BITS, or float\n"
+    "                     (plain float32: rebuilt activations drift by rounding); docs/NUMERICS.md\n"
     "  --seed N           shuffling, augmentation and initialization (default 1)\n"
     "  --run-dir DIR      metrics.csv and checkpoint.safetensors go here (default runs/MODEL-TIME);\n"
     "                     it must be empty, unless --resume or --overwrite; one run at a time\n"
@@ -117,6 +120,10 @@ training::RunObserver printingObserver() {
             std::printf("  the image loader is the bottleneck: the device waited for it %.0f%% of the epoch; it decodes "
                         "%.0f img/s on this machine's cores\n",
                         100 * r.loaderWaitShare, r.loaderImagesPerSecond);
+        if (r.couplingOverflow)
+            std::fprintf(stderr, "warning: a value of the residual streams left the fixed-point grid's exact range "
+                                 "this epoch, so reversible reconstruction is no longer exact; train with fewer "
+                                 "fraction bits (--coupling fixed:BITS) or --coupling float (docs/NUMERICS.md)\n");
         if (!r.unreadable.empty())
             std::fprintf(stderr, "warning: %zu image%s could not be decoded this epoch (replaced in training, left out of "
                                  "the test); the first: %s\n",
@@ -159,6 +166,7 @@ int trainCommand(Arguments& args) {
     const std::string backprop = args.option("backprop").value_or("reversible");
     if (backprop != "reversible" && backprop != "stored") throw UsageError("--backprop takes reversible or stored");
     c.backprop = backprop == "stored" ? models::Backprop::Stored : models::Backprop::Reversible;
+    c.coupling = couplingOption(args);
     c.seed = args.count("seed", c.seed);
     c.runDirectory = args.option("run-dir").value_or("");
     if (const auto normalize = args.option("normalize")) c.normalize = *normalize;
@@ -211,13 +219,15 @@ int trainCommand(Arguments& args) {
     training::Trainer trainer(engine, c, data);
     if (resume) trainer.restore(*resume);
     const auto& net = trainer.network();
+    const bool revnet = net.architecture().spec.family == models::Family::RevNet;
+    const std::string couplings = revnet ? ", " + models::couplingName(net.options()) + " couplings" : "";
     std::printf("%s on %s: %zu training and %zu test images %ux%ux%u, %u classes; %llu parameters; batch %u, %s "
-                "backprop; device %s\nrun directory %s\n",
+                "backprop%s; device %s\nrun directory %s\n",
                 c.model.c_str(), data.train.name.c_str(), data.train.size(), data.test.size(), data.train.channels,
                 data.train.height, data.train.width, data.train.classes,
                 static_cast<unsigned long long>(net.architecture().parameterCount()), c.batch,
-                c.backprop == models::Backprop::Reversible ? "reversible" : "stored", engine.info().name.c_str(),
-                c.runDirectory.c_str());
+                c.backprop == models::Backprop::Reversible ? "reversible" : "stored", couplings.c_str(),
+                engine.info().name.c_str(), c.runDirectory.c_str());
     if (resume)
         std::printf("resumed from %s after step %llu\n", resume->c_str(), static_cast<unsigned long long>(trainer.step()));
     try {

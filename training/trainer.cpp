@@ -58,7 +58,7 @@ json TrainConfig::toJson() const {
     return {{"model", model}, {"data", data}, {"epochs", epochs}, {"batch", batch}, {"lr", lr},
             {"momentum", momentum}, {"weight_decay", weightDecay}, {"nesterov", nesterov},
             {"milestones", milestones}, {"lr_decay", lrDecay}, {"pad", pad}, {"flip", flip}, {"seed", seed},
-            {"backprop", backpropName(backprop)}, {"run_directory", runDirectory},
+            {"backprop", backpropName(backprop)}, {"coupling", coupling}, {"run_directory", runDirectory},
             {"input", {input.channels, input.height, input.width}}, {"normalize", normalize}};
 }
 
@@ -78,6 +78,7 @@ TrainConfig TrainConfig::fromJson(const json& j) {
     c.flip = j.at("flip");
     c.seed = j.at("seed");
     c.backprop = j.at("backprop") == "stored" ? models::Backprop::Stored : models::Backprop::Reversible;
+    c.coupling = j.contains("coupling") ? j.at("coupling").get<std::string>() : "float";  // runs before fixed-point couplings
     c.runDirectory = j.at("run_directory");
     if (j.contains("input")) {  // checkpoints before image folders lack it
         const auto input = j.at("input").get<std::vector<uint32_t>>();
@@ -103,6 +104,7 @@ uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, u
     models::NetworkOptions options;
     options.batch = config.batch;
     options.backprop = config.backprop;
+    models::setCoupling(options, config.coupling);
     const MemoryArena& arena = const_cast<Engine&>(engine).memory();
     uint64_t bytes = 0, weights = 0;
     for (const auto& t : models::planTensors(arch, options, engine.info())) {
@@ -167,6 +169,7 @@ Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data
     models::NetworkOptions options;
     options.batch = config_.batch;
     options.backprop = config_.backprop;
+    models::setCoupling(options, config_.coupling);
     network_ = std::make_unique<models::Network>(engine, arch, options);
     network_->initialize(config_.seed);
 
@@ -477,6 +480,10 @@ Trainer::End Trainer::run(const RunObserver& observer) {
             report.unreadable = m.trainStream->failures();
             report.loaderImagesPerSecond = loader.imagesPerSecond();
             report.loaderWaitShare = (loader.waitSeconds - loaderStart.waitSeconds) / std::max(seconds, 1e-9);
+        }
+        if (const Tensor* overflow = network_->couplingOverflow(); overflow && !couplingOverflowReported_) {
+            couplingOverflowReported_ = engine_.download(*overflow)[0] != 0.0f;  // the flag is uint 1: not 0.0f
+            report.couplingOverflow = couplingOverflowReported_;
         }
         report.test = evaluate();
         if (m.testStream)

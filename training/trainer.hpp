@@ -36,6 +36,7 @@ struct TrainConfig {
     int pad = -1, flip = -1;
     uint64_t seed = 1;
     models::Backprop backprop = models::Backprop::Reversible;
+    std::string coupling = "fixed";  // a RevNet's coupling arithmetic: models::setCoupling
     std::string runDirectory;
     datasets::ImageSize input;  // what the images of an image folder are brought to
     std::string normalize;      // training/normalization.hpp; empty: by the data
@@ -80,6 +81,9 @@ struct EpochReport {
     // them (a loader-bound run has a large one).
     std::vector<std::string> unreadable;
     double loaderImagesPerSecond = 0, loaderWaitShare = 0;
+    // Fixed-point couplings: a value left the grid's exact range during this run (reported with
+    // the first epoch that saw it): reconstruction is no longer exact. docs/NUMERICS.md.
+    bool couplingOverflow = false;
 };
 struct RunObserver {
     std::function<bool(uint64_t steps)> stop;  // after every step: stop now?
@@ -128,6 +132,7 @@ private:
     TrainConfig config_;
     const datasets::Split& data_;
     std::unique_ptr<models::Network> network_;
+    bool couplingOverflowReported_ = false;
     std::unique_ptr<Impl> impl_;
     std::vector<float> normalization_;
     uint64_t step_ = 0;  // steps done
