@@ -1,5 +1,6 @@
 #include "models/network.hpp"
 
+#include <bit>
 #include <charconv>
 
 #include "kernels/elementwise.hpp"
@@ -227,6 +228,11 @@ Network::Network(Engine& engine, Architecture architecture, NetworkOptions optio
 }
 
 Network::~Network() = default;
+
+bool Network::couplingOverflowed() const {
+    if (!couplingOverflow_) return false;
+    return std::bit_cast<uint32_t>(engine_.download(*couplingOverflow_)[0]) != 0;  // a uint flag
+}
 
 void Network::buildParameters() {
     auto specs = architecture_.parameters();

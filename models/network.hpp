@@ -86,9 +86,11 @@ public:
     TensorView batchInput() const;  // input() as N x C x H x W
     const Tensor& labels() const { return *labels_; }
     const Tensor& metrics() const { return *metrics_; }
-    // A RevNet with fixed-point couplings: one uint, set to 1 by the first step whose values left
-    // the grid's exact range (reconstruction no longer exact); never cleared. Else null.
-    const Tensor* couplingOverflow() const { return couplingOverflow_; }
+    // Fixed-point couplings (a RevNet's, unless Coupling::Float): whether the couplings round to a
+    // grid, and whether any step so far put a value past its exact range (reconstruction then no
+    // longer exact; never cleared). The second reads a flag back from the device: not per step.
+    bool roundsCouplings() const { return couplingOverflow_ != nullptr; }
+    bool couplingOverflowed() const;
 
     // Forward with batch statistics (running statistics updated once), mean loss, backward into
     // gradients(). Metrics are overwritten.

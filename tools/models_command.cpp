@@ -55,9 +55,9 @@ void checkReconstruction(const models::Architecture& arch, uint32_t batch, const
         worst = std::max(worst, errors[i++]);
     }
     std::printf("  largest        %.2e over %zu units\n", worst, errors.size());
-    if (const Tensor* overflow = net.couplingOverflow())
+    if (net.roundsCouplings())
         std::printf("  fixed-point grid: every value %s within +-%.0f, the range of exact sums\n",
-                    engine.download(*overflow)[0] != 0.0f ? "did NOT stay" : "stayed",
+                    net.couplingOverflowed() ? "did NOT stay" : "stayed",
                     kernels::exactBound(o.fixedPointBits));
 }
 

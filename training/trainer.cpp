@@ -481,10 +481,7 @@ Trainer::End Trainer::run(const RunObserver& observer) {
             report.loaderImagesPerSecond = loader.imagesPerSecond();
             report.loaderWaitShare = (loader.waitSeconds - loaderStart.waitSeconds) / std::max(seconds, 1e-9);
         }
-        if (const Tensor* overflow = network_->couplingOverflow(); overflow && !couplingOverflowReported_) {
-            couplingOverflowReported_ = engine_.download(*overflow)[0] != 0.0f;  // the flag is uint 1: not 0.0f
-            report.couplingOverflow = couplingOverflowReported_;
-        }
+        if (!couplingOverflowReported_) report.couplingOverflow = couplingOverflowReported_ = network_->couplingOverflowed();
         report.test = evaluate();
         if (m.testStream)
             for (const auto& f : m.testStream->failures()) report.unreadable.push_back(f);
