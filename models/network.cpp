@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "kernels/elementwise.hpp"
+#include "kernels/half_storage.hpp"
 #include "kernels/linear.hpp"
 #include "kernels/loss.hpp"
 #include "kernels/pooling.hpp"
@@ -61,7 +62,21 @@ kernels::Conv2dShape projectionShape(const UnitSpec& u, uint32_t n, uint32_t div
     return {{n, u.inChannels / div, u.inSize, u.inWidth}, u.outChannels / div, 1, 1, u.stride, 0};
 }
 
+constexpr const char* kReversibleHalves =
+    "fp16 storage halves what stored backprop keeps; reversible backprop keeps only a RevNet's residual "
+    "streams, which stay fp32 for exact reconstruction, so it has nothing to store as halves";
+
 uint32_t halves(const Architecture& a) { return a.spec.family == Family::RevNet ? 2 : 1; }
+
+// --precision fp16: the packed halves of channel group `part` of `parts` (a RevNet unit's halves
+// are stored and loaded apart) of a kept tensor of `shape`; packedElements is the whole's size.
+TensorView packedPart(const Tensor& packed, const Shape& s, uint32_t parts, uint32_t part) {
+    const uint32_t length = uint32_t(kernels::packedLength(uint64_t{s.c / parts} * s.h * s.w));
+    return packed.view({s.n, parts, 1, length}).channels(part, 1);
+}
+uint64_t packedElements(const Shape& s, uint32_t parts) {
+    return uint64_t{s.n} * parts * kernels::packedLength(uint64_t{s.c / parts} * s.h * s.w);
+}
 
 // A unit whose shortcut is the identity updates its output's gradient in place into its input's;
 // any other writes its input's gradient into the other of the two activation-gradient tensors.
@@ -106,12 +121,27 @@ std::string couplingName(const NetworkOptions& options) {
     return options.coupling == Coupling::Float ? "float" : "fixed:" + std::to_string(options.fixedPointBits);
 }
 
+void setPrecision(NetworkOptions& options, std::string_view text) {
+    if (text == "fp32") options.precision = Precision::Float32;
+    else if (text == "fp16") options.precision = Precision::Float16;
+    else throw std::invalid_argument("precision '" + std::string(text) + "': fp32 or fp16");
+}
+
+std::string precisionName(const NetworkOptions& options) {
+    return options.precision == Precision::Float16 ? "fp16" : "fp32";
+}
+
 std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptions& o, const DeviceInfo& device) {
     const uint32_t n = o.batch;
     if (n == 0) throw std::invalid_argument("batch size must be at least 1");
-    const bool rev = reversibleMode(a, o);
+    const bool rev = reversibleMode(a, o), half = o.precision == Precision::Float16;
     std::vector<PlannedTensor> plan;
     auto add = [&](std::string name, Category c, uint64_t elements) { plan.push_back({std::move(name), c, elements}); };
+    // Halves: a kept tensor holds packed halves, loaded for the backward pass into "half loads"
+    // (or, for stored units' outputs, into the two float32 streams the forward pass writes).
+    uint64_t loads = 0, streams = 0;
+    auto kept = [&](const Shape& s, uint32_t parts) { return half ? packedElements(s, parts) : s.elements(); };
+    if (half && rev) throw std::invalid_argument(kReversibleHalves);
 
     uint64_t weights = 0;
     for (const auto& p : a.parameters()) weights += roundUp4(p.elements());
@@ -142,11 +172,15 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
     const uint32_t div = halves(a);
     for (const auto& u : a.units) {
         // Reversible units update their stage's tensor in place.
-        if (!rev || !u.reversible) add(u.prefix + " output", Category::Activations, unitOutput(u, n).elements());
+        // A RevNet's stage tensors are its residual streams: float32, for exact reconstruction.
+        if (rev && !u.reversible) add(u.prefix + " output", Category::Activations, unitOutput(u, n).elements());
+        if (!rev) add(u.prefix + " output", Category::Activations, kept(unitOutput(u, n), div));
+        streams = std::max(streams, unitOutput(u, n).elements());
         if (u.shortcut == Shortcut::Projection)
             convWork = std::max(convWork, kernels::Conv2d(device, projectionShape(u, n, div), o.variant).workspaceElements());
         // A projection's batch norm needs the convolution's output in its backward pass.
-        if (u.projectionNorm) add(u.prefix + ".shortcut output", Category::Activations, unitOutput(u, n).elements());
+        if (u.projectionNorm) add(u.prefix + ".shortcut output", Category::Activations, kept(unitOutput(u, n), 1));
+        if (u.projectionNorm) loads = std::max(loads, unitOutput(u, n).elements());
         for (const FunctionSpec* f : functionsOf(u)) {
             // F sees the unit's input; G sees y1, at the unit's output size.
             const bool isF = f == &u.f;
@@ -157,14 +191,20 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
                 scratch = std::max(scratch, convs[i].input.elements());
                 convWork = std::max(convWork, kernels::Conv2d(device, convs[i], o.variant).workspaceElements());
                 if (i + 1 == convs.size() && !f->outputNorm) continue;
-                const uint64_t kept = convs[i].output().elements();
-                if (rev) shared[i] = std::max(shared[i], kept);
-                else add(f->prefix + ".conv" + std::to_string(i + 1) + " output", Category::Activations, kept);
+                const uint64_t elements = kept(convs[i].output(), 1);
+                loads = std::max(loads, convs[i].output().elements());
+                if (rev) shared[i] = std::max(shared[i], elements);
+                else add(f->prefix + ".conv" + std::to_string(i + 1) + " output", Category::Activations, elements);
             }
         }
     }
     for (std::size_t i = 0; i < shared.size(); ++i)
         add("shared conv" + std::to_string(i + 1) + " output", Category::Workspace, shared[i]);
+    if (half && loads) add("half loads", Category::Workspace, loads);
+    if (half && !rev) {
+        add("stream 1", Category::Workspace, streams);
+        add("stream 2", Category::Workspace, streams);
+    }
     add("pooled", Category::Activations, uint64_t{n} * a.topChannels);
     add("logits", Category::Workspace, uint64_t{n} * a.classes);
     add("logit gradients", Category::Workspace, uint64_t{n} * a.classes);
@@ -200,6 +240,9 @@ struct Network::Unit {
     std::optional<BatchNormLayer> projectionNorm;
     const Tensor* projectionOutput = nullptr;  // kept for the projection's batch norm
     const Tensor *input, *output;
+    // --precision fp16, stored backprop: the packed halves of the output and of the input (the
+    // previous unit's output); input and output are then the float32 streams.
+    const Tensor *keptOutput = nullptr, *keptInput = nullptr;
     int probe = -1;
 };
 
@@ -325,6 +368,8 @@ void Network::buildUnits() {
 
     const Tensor* current = &b[architecture_.stemPool() ? "stem pooled" : "stem output"];
     const Tensor* stage = current;
+    const bool streams = b.byName.count("stream 1");
+    const Tensor* keptInput = nullptr;
     for (const auto& u : architecture_.units) {
         Unit unit{&u, {}, {}, {}, {}, {}, {}, nullptr, current, nullptr};
         unit.f = function(u.f, u.inSize, u.inWidth, unit.fBuffers);
@@ -342,6 +387,10 @@ void Network::buildUnits() {
         }
         if (rev && u.reversible) {
             unit.output = stage;  // in place on the stage's tensor
+        } else if (streams) {
+            unit.output = &b[unit.input == &b["stream 1"] ? "stream 2" : "stream 1"];
+            unit.keptInput = keptInput;
+            unit.keptOutput = keptInput = &b[u.prefix + " output"];
         } else {
             unit.output = &b[u.prefix + " output"];
             stage = unit.output;
@@ -387,8 +436,9 @@ Context Network::context(Recorder& recorder) const {
     if (b.byName.count("batch-norm partial sums")) bn.partials = b["batch-norm partial sums"].view();
     std::optional<kernels::FixedPoint> fixed;
     if (couplingOverflow_) fixed = kernels::FixedPoint{options_.fixedPointBits, couplingOverflow_->view()};
+    const Tensor* halfLoads = b.byName.count("half loads") ? &b["half loads"] : nullptr;
     return Context{engine_.pipelines(), recorder, b["convolution workspace"],
-                   {&b["scratch 1"], &b["scratch 2"]}, bn, fixed};
+                   {&b["scratch 1"], &b["scratch 2"]}, bn, fixed, halfLoads};
 }
 
 namespace {
@@ -422,6 +472,12 @@ void shortcutForward(Context& c, const UnitSpec& u, const Projection& p, const T
                 p.conv->conv.forward(c.pipelines, c.recorder, x, p.conv->weight, y, c.convWorkspace);
                 break;
             }
+            if (c.halfLoads) {  // the convolution's output made in y, its halves kept, normalized in place
+                p.conv->conv.forward(c.pipelines, c.recorder, x, p.conv->weight, y, c.convWorkspace);
+                kernels::storeHalf(c.pipelines, c.recorder, y, kernels::packedView(*p.kept, y.shape()));
+                normalize(c, *p.norm, y, y, pass, false);
+                break;
+            }
             p.conv->conv.forward(c.pipelines, c.recorder, x, p.conv->weight, p.kept->view(y.shape()), c.convWorkspace);
             normalize(c, *p.norm, p.kept->view(y.shape()), y, pass, false);
             break;
@@ -444,7 +500,7 @@ void shortcutBackward(Context& c, const UnitSpec& u, const Projection& p, const 
                 kernels::BatchNormOptions linear = c.bn;
                 linear.relu = false;
                 dConv = c.scratch[0]->view(dy.shape());
-                kernels::batchNormBackward(c.pipelines, c.recorder, p.kept->view(dy.shape()), dy, p.norm->stats,
+                kernels::batchNormBackward(c.pipelines, c.recorder, loadKept(c, p.kept, dy.shape()), dy, p.norm->stats,
                                            p.norm->gamma, p.norm->beta, p.norm->dgamma, p.norm->dbeta, dConv, false,
                                            linear);
             }
@@ -485,6 +541,7 @@ void Network::recordForward(Context& c, Pass pass) const {
             shortcutForward(c, u, projectionOf(unit.projections, 0, unit.projectionNorm, unit.projectionOutput), x, r,
                             y, pass);
             if (a.postActivation()) kernels::reluForward(c.pipelines, c.recorder, y, y);
+            if (unit.keptOutput) kernels::storeHalf(c.pipelines, c.recorder, y, packedPart(*unit.keptOutput, y.shape(), 1, 0));
             continue;
         }
         if (unit.probe >= 0) kernels::copy(c.pipelines, c.recorder, x, probes_[unit.probe].first);
@@ -495,15 +552,20 @@ void Network::recordForward(Context& c, Pass pass) const {
         // A unit that is not reversible puts each half it makes on the fixed-point grid (before G
         // reads y1, so that a recomputation of G sees what the forward saw): reversible units then
         // add to values on it.
-        auto onGrid = [&](const TensorView& half) {
+        // Stored as halves, each half of the output is kept as soon as it is made (before G reads y1,
+        // so that G's backward sees what its forward saw).
+        auto completeHalf = [&](const TensorView& half, uint32_t part) {
             if (c.fixed && !u.reversible) kernels::quantize(c.pipelines, c.recorder, half, *c.fixed);
+            if (unit.keptOutput)
+                kernels::storeHalf(c.pipelines, c.recorder, half,
+                                   packedPart(*unit.keptOutput, y.shape(), 2, part));
         };
         if (inPlace) unit.f.couple(c, xs.second, xs.first, false, unit.fBuffers, pass);
         else shortcutForward(c, u, p1, xs.first, unit.f.forward(c, xs.second, unit.fBuffers, pass, u.reversible), ys.first, pass);
-        onGrid(ys.first);
+        completeHalf(ys.first, 0);
         if (inPlace) unit.g.couple(c, ys.first, xs.second, false, unit.gBuffers, pass);
         else shortcutForward(c, u, p2, xs.second, unit.g.forward(c, ys.first, unit.gBuffers, pass, u.reversible), ys.second, pass);
-        onGrid(ys.second);
+        completeHalf(ys.second, 1);
     }
     recordHeadForward(c, pass);
 }
@@ -559,6 +621,13 @@ void Network::recordBackward(Context& c) const {
         const TensorView dy = gradientTensors[current]->view(unitOutput(u, n));
         const TensorView dx = gradientInPlace(u) ? dy : gradientTensors[1 - current]->view(unitInput(u, n));
         if (!gradientInPlace(u)) current = 1 - current;
+        // Halves: the output is in its stream still (the forward's, or loaded as the next unit's input).
+        if (unit.keptInput) {
+            const uint32_t parts = halves(a), c1 = x.shape().c / parts;
+            for (uint32_t part = 0; part < parts; ++part)
+                kernels::loadHalf(c.pipelines, c.recorder, packedPart(*unit.keptInput, x.shape(), parts, part),
+                                  x.channels(part * c1, c1));
+        }
         if (a.spec.family == Family::ResNet) {  // dx = h^T(dy) + F^T(dy), dy through the ReLU after the sum first
             if (a.postActivation()) kernels::reluBackward(c.pipelines, c.recorder, y, dy, dy);
             if (!gradientInPlace(u))

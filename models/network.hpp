@@ -25,6 +25,13 @@ enum class Backprop { Reversible, Stored };
 enum class Coupling { Float, FixedPoint };
 constexpr uint32_t kDefaultFixedPointBits = 14;
 
+// How stored backprop keeps activations between the forward and backward passes: float32, or as
+// halves (each unit's output and the conv outputs inside its functions). Arithmetic, parameters,
+// gradients and optimizer state are float32 either way (docs/NUMERICS.md). Reversible backprop
+// keeps only a RevNet's residual streams, float32 for exact reconstruction: planning it with
+// Float16 throws std::invalid_argument.
+enum class Precision { Float32, Float16 };
+
 struct NetworkOptions {
     uint32_t batch = 128;
     Backprop backprop = Backprop::Reversible;  // a ResNet always stores
@@ -32,12 +39,16 @@ struct NetworkOptions {
     float bnMomentum = 0.1f, bnEps = 1e-5f;
     Coupling coupling = Coupling::FixedPoint;  // RevNets only
     uint32_t fixedPointBits = kDefaultFixedPointBits;
+    Precision precision = Precision::Float32;
 };
 
 // "float", "fixed" (kDefaultFixedPointBits) or "fixed:BITS" (1 to 23 fraction bits) into options;
 // throws std::invalid_argument naming the text otherwise. couplingName is its inverse.
 void setCoupling(NetworkOptions& options, std::string_view text);
 std::string couplingName(const NetworkOptions& options);
+// "fp32" or "fp16" into options (throws std::invalid_argument naming the text otherwise), and back.
+void setPrecision(NetworkOptions& options, std::string_view text);
+std::string precisionName(const NetworkOptions& options);
 
 // One device tensor the network will hold, planned before anything is allocated.
 struct PlannedTensor {

@@ -1,5 +1,7 @@
 #include "models/residual_function.hpp"
 
+#include "kernels/half_storage.hpp"
+
 #include <stdexcept>
 
 
@@ -10,6 +12,13 @@ namespace {
 TensorView shaped(const Tensor* t, const Shape& s) { return t->view(s); }
 
 }  // namespace
+
+TensorView loadKept(Context& c, const Tensor* kept, const Shape& s) {
+    if (!c.halfLoads) return shaped(kept, s);
+    const TensorView loaded = shaped(c.halfLoads, s);
+    kernels::loadHalf(c.pipelines, c.recorder, kernels::packedView(*kept, s), loaded);
+    return loaded;
+}
 
 void normalize(Context& c, const BatchNormLayer& norm, const TensorView& x, const TensorView& y, Pass pass, bool relu) {
     kernels::BatchNormOptions options = c.bn;
@@ -43,11 +52,17 @@ TensorView ResidualFunction::record(Context& c, const TensorView& input, const F
             normalize(c, *step.norm, current, convInput, pass);
         }
         const bool final = i + 1 == steps.size() && !outputNorm;
-        const Tensor* out = final ? c.scratch[0] : buffers.kept[i];
-        const TensorView output = final && last ? *last : shaped(out, step.conv.conv.shape().output());
+        // Halves: a kept output is made in scratch 1, stored from there, and read on from there.
+        const bool halves = c.halfLoads && !final;
+        if (halves && overlaps(convInput.binding(), c.scratch[0]->view().binding()))
+            throw std::logic_error("half storage: a step without batch norm after the first");
+        const Tensor* out = final || halves ? c.scratch[0] : buffers.kept[i];
+        const Shape& shape = step.conv.conv.shape().output();
+        const TensorView output = final && last ? *last : shaped(out, shape);
         const kernels::FixedPoint* fixed = final && coupling && c.fixed ? &*c.fixed : nullptr;
         step.conv.conv.forward(c.pipelines, c.recorder, convInput, step.conv.weight, output, c.convWorkspace,
                                final ? lastOutput : kernels::ConvOutput::Write, fixed);
+        if (halves) kernels::storeHalf(c.pipelines, c.recorder, output, kernels::packedView(*buffers.kept[i], shape));
         current = output;
     }
     if (!outputNorm) return current;
@@ -71,14 +86,14 @@ void ResidualFunction::backward(Context& c, const TensorView& input, const Tenso
         linear.relu = false;
         const Shape& shape = steps.back().conv.conv.shape().output();
         upstream = shaped(c.scratch[1], shape);
-        kernels::batchNormBackward(c.pipelines, c.recorder, shaped(buffers.kept[steps.size() - 1], shape), dOutput,
+        kernels::batchNormBackward(c.pipelines, c.recorder, loadKept(c, buffers.kept[steps.size() - 1], shape), dOutput,
                                    n.stats, n.gamma, n.beta, n.dgamma, n.dbeta, upstream, false, linear);
     }
     for (std::size_t k = steps.size(); k-- > 0;) {
         const Step& step = steps[k];
         const kernels::Conv2d& conv = step.conv.conv;
         const Shape& inShape = conv.shape().input;
-        const TensorView stepInput = k == 0 ? input : shaped(buffers.kept[k - 1], inShape);
+        const TensorView stepInput = k == 0 ? input : loadKept(c, buffers.kept[k - 1], inShape);
         const TensorView work = shaped(c.scratch[(steps.size() - 1 - k + (reuse ? 1 : 0)) % 2], inShape);
         if (step.norm && !(reuse && k + 1 == steps.size())) normalize(c, *step.norm, stepInput, work, Pass::Recompute);
         conv.gradWeight(c.pipelines, c.recorder, step.norm ? work : stepInput, upstream, step.conv.grad, c.convWorkspace);

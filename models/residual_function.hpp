@@ -38,7 +38,7 @@ struct Step {
 };
 
 // kept[i]: where conv i's output stays, for every step but the last (and the last too under an
-// output norm); at least as large as it.
+// output norm); at least as large as it, or as its packed halves when the context loads halves.
 struct FunctionBuffers {
     std::vector<const Tensor*> kept;
 };
@@ -53,6 +53,9 @@ struct Context {
     std::array<const Tensor*, 2> scratch;
     kernels::BatchNormOptions bn;
     std::optional<kernels::FixedPoint> fixed;  // a RevNet's fixed-point couplings
+    // --precision fp16: kept tensors hold packed halves (kernels/half_storage.hpp), loaded into
+    // this float32 tensor, as large as any of them, where the backward pass reads one.
+    const Tensor* halfLoads = nullptr;
 };
 
 enum class Pass {
@@ -60,6 +63,10 @@ enum class Pass {
     Recompute,  // the kept batch statistics of the training forward reused
     Inference,  // running statistics used
 };
+
+// What a backward pass reads of a kept tensor of shape s: the tensor itself, or, when c loads
+// halves, its halves loaded into c.halfLoads (valid until the next load).
+TensorView loadKept(Context& c, const Tensor* kept, const Shape& s);
 
 // Records batch norm of x into y (y may be x): with this step's batch statistics (Train, which
 // computes them and updates the running ones), the kept ones (Recompute) or the running ones.

@@ -4,6 +4,7 @@
 #include "tools/command_line.hpp"
 
 #include "engine/engine.hpp"
+#include "models/network.hpp"
 
 #include <string>
 
@@ -28,6 +29,15 @@ std::string couplingOption(Arguments& args);
 constexpr const char* kCouplingHelp =
     "  --coupling MODE  a RevNet's couplings: fixed (default; exact reconstruction), fixed:BITS or\n"
     "                   float (docs/NUMERICS.md)\n";
+
+// --precision fp32|fp16, checked (models::setPrecision's text; default "fp32"); a usage error otherwise.
+std::string precisionOption(Arguments& args);
+// Refuses (a usage error) fp16 storage under reversible backprop of a RevNet: nothing to halve.
+void checkPrecision(const std::string& model, models::Backprop backprop, const std::string& precision);
+constexpr const char* kPrecisionHelp =
+    "  --precision P    storage of the activations kept for the backward pass: fp32 (default) or\n"
+    "                   fp16 (halves, under stored backprop; arithmetic and weights stay fp32;\n"
+    "                   docs/NUMERICS.md)\n";
 
 // Engine options from the environment, overridden by --device, --budget and --staging.
 EngineOptions engineOptions(Arguments& args);

@@ -14,17 +14,17 @@ namespace {
 
 const char* kHelp =
     "usage: revnet memory MODEL [--batch N] [--input CxHxW] [--classes K] [--backprop reversible|stored]\n"
-    "                     [--budget SIZE] [engine options]\n\n"
+    "                     [--precision fp32|fp16] [--budget SIZE] [engine options]\n\n"
     "Prints the device memory a training run of MODEL holds at its peak, by category, as planned\n"
     "before any allocation (the engine's measured peak equals it; see revnet bench step). With\n"
     "--budget: the largest batch whose plan fits, or a refusal (exit 3) with batch 1's figures.\n"
-    "Defaults: batch 128, 3x32x32, 10 classes, reversible.\n%s";
+    "Defaults: batch 128, 3x32x32, 10 classes, reversible, fp32.\n%s%s";
 
 }  // namespace
 
 int memoryCommand(Arguments& args) {
     if (args.help()) {
-        std::printf(kHelp, kEngineOptionsHelp);
+        std::printf(kHelp, kPrecisionHelp, kEngineOptionsHelp);
         return 0;
     }
     training::TrainConfig c;
@@ -32,6 +32,7 @@ int memoryCommand(Arguments& args) {
     const ImageShape input = parseImageShape(args.option("input").value_or("3x32x32"), "--input");
     const auto classes = uint32_t(args.count("classes", 10, kMaxClasses));
     const std::string mode = args.option("backprop").value_or("reversible");
+    c.precision = precisionOption(args);
     EngineOptions options = engineOptions(args);
     const auto names = args.rest();
     args.finish();
@@ -40,6 +41,7 @@ int memoryCommand(Arguments& args) {
     if (c.batch == 0 || classes == 0) throw UsageError("--batch and --classes must be at least 1");
     c.model = names[0];
     c.backprop = mode == "stored" ? models::Backprop::Stored : models::Backprop::Reversible;
+    checkPrecision(c.model, c.backprop, c.precision);
     const bool revnet = models::modelByName(c.model).family == models::Family::RevNet;
     const std::string how = revnet && c.backprop == models::Backprop::Reversible ? "reversible" : "stored";
     const auto budget = options.budget;
@@ -53,22 +55,23 @@ int memoryCommand(Arguments& args) {
             throw BudgetExceeded(c.model + " does not fit " + formatBytes(*budget) + " even at batch 1: it plans " +
                                  formatBytes(training::plannedTrainingBytes(engine, c, input.c, input.h, input.w, classes)));
         }
-        std::printf("%s (%s backprop) fits %s up to batch %u\n\n", c.model.c_str(), how.c_str(),
-                    formatBytes(*budget).c_str(), batch);
+        std::printf("%s (%s backprop, %s storage) fits %s up to batch %u\n\n", c.model.c_str(), how.c_str(),
+                    c.precision.c_str(), formatBytes(*budget).c_str(), batch);
         c.batch = batch;
     }
     const auto arch = models::expand(models::modelByName(c.model), input.c, input.h, input.w, classes);
     models::NetworkOptions o;
     o.batch = c.batch;
     o.backprop = c.backprop;
+    models::setPrecision(o, c.precision);
     std::map<Category, uint64_t> bytes;
     for (const auto& t : models::planTensors(arch, o, engine.info()))
         bytes[t.category] += engine.memory().chargedSize(t.elements * 4);
     const uint64_t total = training::plannedTrainingBytes(engine, c, input.c, input.h, input.w, classes);
     uint64_t network = 0;
     for (const auto& [category, b] : bytes) network += b;
-    std::printf("%s, batch %u, %ux%ux%u, %u classes, %s backprop: planned peak\n", c.model.c_str(), c.batch, input.c,
-                input.h, input.w, classes, how.c_str());
+    std::printf("%s, batch %u, %ux%ux%u, %u classes, %s backprop, %s storage: planned peak\n", c.model.c_str(), c.batch,
+                input.c, input.h, input.w, classes, how.c_str(), c.precision.c_str());
     for (const auto& [category, b] : bytes) std::printf("  %-28s %s\n", categoryName(category), formatBytes(b).c_str());
     std::printf("  %-28s %s\n", "trainer (momentum, batches)", formatBytes(total - network).c_str());
     std::printf("  %-28s %s\n", "total", formatBytes(total).c_str());

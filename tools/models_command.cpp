@@ -63,15 +63,32 @@ void checkReconstruction(const models::Architecture& arch, uint32_t batch, const
 
 }  // namespace
 
-std::string couplingOption(Arguments& args) {
-    const std::string text = args.option("coupling").value_or("fixed");
+namespace {
+
+// --NAME's text (or `fallback`), checked by `set` on scratch options: a usage error if it throws.
+std::string networkOption(Arguments& args, const char* name, const char* fallback,
+                          void (*set)(models::NetworkOptions&, std::string_view)) {
+    const std::string text = args.option(name).value_or(fallback);
     try {
         models::NetworkOptions check;
-        models::setCoupling(check, text);
+        set(check, text);
     } catch (const std::invalid_argument& e) {
         throw UsageError(std::string("--") + e.what());
     }
     return text;
+}
+
+}  // namespace
+
+std::string couplingOption(Arguments& args) { return networkOption(args, "coupling", "fixed", models::setCoupling); }
+std::string precisionOption(Arguments& args) { return networkOption(args, "precision", "fp32", models::setPrecision); }
+
+void checkPrecision(const std::string& model, models::Backprop backprop, const std::string& precision) {
+    const bool reversible = models::modelByName(model).family == models::Family::RevNet && backprop == models::Backprop::Reversible;
+    if (reversible && precision == "fp16")
+        throw UsageError("--precision fp16 halves what stored backprop keeps; reversible backprop keeps only the "
+                         "RevNet's residual streams, fp32 for exact reconstruction (add --backprop stored, or drop "
+                         "--precision)");
 }
 
 int modelsCommand(Arguments& args) {

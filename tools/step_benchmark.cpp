@@ -74,17 +74,18 @@ namespace {
 const char* kHelp =
     "usage: revnet bench step [MODEL...] [--batch N] [--input CxHxW] [--classes K]\n"
     "                         [--backprop reversible|stored|both] [--runs N] [--profile]\n"
-    "                         [--coupling MODE] [engine options]\n\n"
+    "                         [--coupling MODE] [--precision P] [engine options]\n\n"
     "Times training steps (forward, loss, backward and an SGD update, recorded once and replayed)\n"
     "of each model (default: revnet-38) on random data: the median of N runs (default 3) after one\n"
     "warm-up, in ms and images/s, with the peak device memory the engine measured by category and\n"
     "the plan made before allocating. RevNets run with reversible backprop, stored backprop, or\n"
     "both (default both; both also times N alternating pairs of reversible and stored steps and\n"
-    "prints the median ratio); ResNets always store. Defaults: batch 128, 3x32x32 inputs, 10 classes.\n"
+    "prints the median ratio); ResNets always store, and so do RevNets under --precision fp16.\n"
+    "Defaults: batch 128, 3x32x32 inputs, 10 classes.\n"
     "Speed is also given as the convolution FLOPs a step executes (recomputation included) per\n"
     "second, and as a share of the device's fp32 FMA peak measured at the start of the run.\n"
     "  --profile        after each row, the device time per step of each kernel (timestamp\n"
-    "                   queries around every dispatch; steps run slower with them)\n%s%s";
+    "                   queries around every dispatch; steps run slower with them)\n%s%s%s";
 
 double mib(uint64_t bytes) { return bytes / (1024.0 * 1024.0); }
 
@@ -156,7 +157,7 @@ void printAlternatingRatio(Engine& engine, const models::Architecture& arch, mod
 
 int benchStep(Arguments& args) {
     if (args.help()) {
-        std::printf(kHelp, kCouplingHelp, kEngineOptionsHelp);
+        std::printf(kHelp, kCouplingHelp, kPrecisionHelp, kEngineOptionsHelp);
         return 0;
     }
     const auto batch = static_cast<uint32_t>(args.count("batch", 128, kMaxBatch));
@@ -165,7 +166,7 @@ int benchStep(Arguments& args) {
     const std::string mode = args.option("backprop").value_or("both");
     const int runs = static_cast<int>(args.count("runs", 3, 100000));
     const bool profile = args.flag("profile");
-    const std::string coupling = couplingOption(args);
+    const std::string coupling = couplingOption(args), precision = precisionOption(args);
     const EngineOptions engineOpts = engineOptions(args);
     auto names = args.rest();
     args.finish();
@@ -186,18 +187,21 @@ int benchStep(Arguments& args) {
         models::NetworkOptions o;
         o.batch = batch;
         models::setCoupling(o, coupling);
+        models::setPrecision(o, precision);
         const bool rev = arch.spec.family == models::Family::RevNet;
         bool ran = true;
-        if (!rev || mode != "stored") ran = benchOne(engine, arch, o, runs, profile, peak);  // ResNets always store
+        if (rev && precision == "fp16" && mode == "reversible") checkPrecision(name, models::Backprop::Reversible, precision);
+        if ((!rev || mode != "stored") && !(rev && precision == "fp16")) ran = benchOne(engine, arch, o, runs, profile, peak);  // ResNets always store
         if (rev && mode != "reversible") {
             o.backprop = models::Backprop::Stored;
             ran = benchOne(engine, arch, o, runs, profile, peak) && ran;
         }
         // The ratio holds both steps at once: only where the two plans fit together.
+        if (!rev || mode != "both" || precision != "fp32" || !ran) continue;
         models::NetworkOptions reversible = o;
         reversible.backprop = models::Backprop::Reversible;
         const uint64_t both = plannedStepBytes(engine, arch, o) + plannedStepBytes(engine, arch, reversible);
-        if (rev && mode == "both" && ran && both <= *engine.memory().ledger().budget() - engine.memory().ledger().total())
+        if (both <= *engine.memory().ledger().budget() - engine.memory().ledger().total())
             printAlternatingRatio(engine, arch, o, runs);
     }
     return 0;

@@ -50,6 +50,8 @@ const char* kTrainHelp =
     "  --coupling MODE    a RevNet's couplings: fixed (default: on a grid of 2^-14, where the\n"
     "                     reversible pass rebuilds activations exactly), fixed:BITS, or float\n"
     "                     (plain float32: rebuilt activations drift by rounding); docs/NUMERICS.md\n"
+    "  --precision P      fp32 (default) or fp16: with --backprop stored, the activations kept for\n"
+    "                     the backward pass stored as halves (arithmetic and weights stay fp32)\n"
     "  --seed N           shuffling, augmentation and initialization (default 1)\n"
     "  --run-dir DIR      metrics.csv and checkpoint.safetensors go here (default runs/MODEL-TIME);\n"
     "                     it must be empty, unless --resume or --overwrite; one run at a time\n"
@@ -167,6 +169,7 @@ int trainCommand(Arguments& args) {
     if (backprop != "reversible" && backprop != "stored") throw UsageError("--backprop takes reversible or stored");
     c.backprop = backprop == "stored" ? models::Backprop::Stored : models::Backprop::Reversible;
     c.coupling = couplingOption(args);
+    c.precision = precisionOption(args);
     c.seed = args.count("seed", c.seed);
     c.runDirectory = args.option("run-dir").value_or("");
     if (const auto normalize = args.option("normalize")) c.normalize = *normalize;
@@ -180,7 +183,7 @@ int trainCommand(Arguments& args) {
     args.finish();
     if (c.epochs == 0 || c.batch == 0) throw UsageError("--epochs and --batch must be at least 1");
     if (resume && overwrite) throw UsageError("--resume continues a run, --overwrite replaces one: give one of them");
-    models::modelByName(c.model);  // an unknown model fails before the data loads
+    checkPrecision(c.model, c.backprop, c.precision);  // an unknown model fails here, before the data loads
     if (c.runDirectory.empty() && resume) c.runDirectory = std::filesystem::path(*resume).parent_path().string();
     if (c.runDirectory.empty() && resume) c.runDirectory = ".";
     if (c.runDirectory.empty()) {
@@ -220,7 +223,8 @@ int trainCommand(Arguments& args) {
     if (resume) trainer.restore(*resume);
     const auto& net = trainer.network();
     const bool revnet = net.architecture().spec.family == models::Family::RevNet;
-    const std::string couplings = revnet ? ", " + models::couplingName(net.options()) + " couplings" : "";
+    std::string couplings = revnet ? ", " + models::couplingName(net.options()) + " couplings" : "";
+    if (net.options().precision == models::Precision::Float16) couplings += ", fp16 storage";
     std::printf("%s on %s: %zu training and %zu test images %ux%ux%u, %u classes; %llu parameters; batch %u, %s "
                 "backprop%s; device %s\nrun directory %s\n",
                 c.model.c_str(), data.train.name.c_str(), data.train.size(), data.test.size(), data.train.channels,

@@ -58,7 +58,8 @@ json TrainConfig::toJson() const {
     return {{"model", model}, {"data", data}, {"epochs", epochs}, {"batch", batch}, {"lr", lr},
             {"momentum", momentum}, {"weight_decay", weightDecay}, {"nesterov", nesterov},
             {"milestones", milestones}, {"lr_decay", lrDecay}, {"pad", pad}, {"flip", flip}, {"seed", seed},
-            {"backprop", backpropName(backprop)}, {"coupling", coupling}, {"run_directory", runDirectory},
+            {"backprop", backpropName(backprop)}, {"coupling", coupling}, {"precision", precision},
+            {"run_directory", runDirectory},
             {"input", {input.channels, input.height, input.width}}, {"normalize", normalize}};
 }
 
@@ -79,6 +80,7 @@ TrainConfig TrainConfig::fromJson(const json& j) {
     c.seed = j.at("seed");
     c.backprop = j.at("backprop") == "stored" ? models::Backprop::Stored : models::Backprop::Reversible;
     c.coupling = j.contains("coupling") ? j.at("coupling").get<std::string>() : "float";  // runs before fixed-point couplings
+    c.precision = j.contains("precision") ? j.at("precision").get<std::string>() : "fp32";
     c.runDirectory = j.at("run_directory");
     if (j.contains("input")) {  // checkpoints before image folders lack it
         const auto input = j.at("input").get<std::vector<uint32_t>>();
@@ -105,6 +107,7 @@ uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, u
     options.batch = config.batch;
     options.backprop = config.backprop;
     models::setCoupling(options, config.coupling);
+    models::setPrecision(options, config.precision);
     const MemoryArena& arena = const_cast<Engine&>(engine).memory();
     uint64_t bytes = 0, weights = 0;
     for (const auto& t : models::planTensors(arch, options, engine.info())) {
@@ -170,6 +173,7 @@ Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data
     options.batch = config_.batch;
     options.backprop = config_.backprop;
     models::setCoupling(options, config_.coupling);
+    models::setPrecision(options, config_.precision);
     network_ = std::make_unique<models::Network>(engine, arch, options);
     network_->initialize(config_.seed);
 

@@ -37,6 +37,7 @@ struct TrainConfig {
     uint64_t seed = 1;
     models::Backprop backprop = models::Backprop::Reversible;
     std::string coupling = "fixed";  // a RevNet's coupling arithmetic: models::setCoupling
+    std::string precision = "fp32";  // storage of kept activations: models::setPrecision
     std::string runDirectory;
     datasets::ImageSize input;  // what the images of an image folder are brought to
     std::string normalize;      // training/normalization.hpp; empty: by the data
