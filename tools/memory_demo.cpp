@@ -23,7 +23,8 @@ const char* kHelp =
     "(default 32) on CxHxW inputs (default 3x16x16), prints the measured peak memory beside the\n"
     "plan, and writes a chart of peak memory against depth (default docs/memory-vs-depth.svg).\n"
     "Then the budget scenario: at batch 128 on 3x32x32 with --budget SIZE (default 1GiB), ResNet-164\n"
-    "is refused before it starts and RevNet-164 trains a step.\n\n"
+    "is refused before it starts and RevNet-164 trains a step; and the largest batch ResNet-164\n"
+    "plans within it with fp32 and with fp16 storage (--precision fp16).\n\n"
     "--imagenet: ResNet-50/101 and RevNet-54/104 at 3x224x224 and 1000 classes: the planned peak of\n"
     "training at batches 32, 64, 128, 256 and the largest batch within 4, 8, 12, 16 and 24 GiB, as a\n"
     "table and a bar chart (default docs/memory-imagenet.svg); then one real RevNet-104 training\n"
@@ -150,6 +151,15 @@ int demoCommand(Arguments& args) {
         std::printf("  %s: plans %s for training and fits; one step ran with a measured peak of %s (its plan: %s)\n",
                     name, formatBytes(planned).c_str(), formatBytes(m.peak).c_str(), formatBytes(m.planned).c_str());
     }
+    // What half-precision storage adds to a stored network in the same budget (planned).
+    training::TrainConfig c;
+    c.model = "resnet-164";
+    c.backprop = models::Backprop::Stored;
+    const uint32_t full = training::largestBatchWithin(engine, c, 3, 32, 32, 10, budget);
+    c.precision = "fp16";
+    const uint32_t half = training::largestBatchWithin(engine, c, 3, 32, 32, 10, budget);
+    std::printf("  resnet-164 with --precision fp16 (kept activations as halves): batch %u fits, against %u in fp32\n",
+                half, full);
     return 0;
 }
 
