@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace revnet::ref {
 
@@ -216,6 +217,27 @@ double dot(const Values& a, const Values& b) {
     double sum = 0;
     for (std::size_t i = 0; i < a.size(); ++i) sum += a[i] * b[i];
     return sum;
+}
+
+double nearestHalf(float v) {
+    if (std::isnan(v)) return v;
+    const double a = std::fabs(double(v));
+    double r;
+    if (a < 0x1p-14) {
+        r = std::nearbyint(a * 0x1p24) * 0x1p-24;  // subnormal halves: multiples of 2^-24
+    } else {
+        int e = 0;
+        std::frexp(a, &e);  // a in [2^(e-1), 2^e): 10 bits below the leading one
+        const double ulp = std::ldexp(1.0, e - 11);
+        r = std::nearbyint(a / ulp) * ulp;
+    }
+    if (r > 65504.0) r = std::numeric_limits<double>::infinity();
+    return std::copysign(r, double(v));
+}
+
+bool sameHalf(float actual, double expected) {
+    if (std::isnan(expected)) return std::isnan(actual);
+    return double(actual) == expected && std::signbit(actual) == std::signbit(expected);
 }
 
 Error compare(std::span<const float> actual, const Values& expected) {

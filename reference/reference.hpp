@@ -52,6 +52,12 @@ struct CrossEntropy {
 };
 CrossEntropy softmaxCrossEntropy(uint32_t n, uint32_t k, const Values& logits, const std::vector<uint32_t>& labels);
 
+// The IEEE binary16 value nearest v (ties to even; infinity from 65520 up; NaN stays NaN), as a
+// double: what half storage keeps.
+double nearestHalf(float v);
+// Whether a stored half equals the reference: same value and sign, or both NaN.
+bool sameHalf(float actual, double expected);
+
 // d/d(values[i]) of f by central differences, for checking the references themselves.
 double centralDifference(const std::function<double(const Values&)>& f, Values values, std::size_t i,
                          double step = 1e-5);

@@ -4,6 +4,7 @@
 // channel-range views of odd length, so that the padding of the last pair and the elements
 // outside the view are checked too.
 #include "kernels/half_storage.hpp"
+#include "reference/reference.hpp"
 #include "tests/test_engine.hpp"
 
 #include <catch2/catch.hpp>
@@ -15,28 +16,6 @@
 using namespace revnet;
 
 namespace {
-
-// The binary16 value nearest v (ties to even), as a double.
-double nearestHalf(float v) {
-    if (std::isnan(v)) return v;
-    const double a = std::fabs(double(v));
-    double r;
-    if (a < 0x1p-14) {
-        r = std::nearbyint(a * 0x1p24) * 0x1p-24;  // subnormal halves: multiples of 2^-24
-    } else {
-        int e = 0;
-        std::frexp(a, &e);  // a in [2^(e-1), 2^e): 10 bits below the leading one
-        const double ulp = std::ldexp(1.0, e - 11);
-        r = std::nearbyint(a / ulp) * ulp;
-    }
-    if (r > 65504.0) r = std::numeric_limits<double>::infinity();
-    return std::copysign(r, double(v));
-}
-
-bool same(float a, double b) {
-    if (std::isnan(b)) return std::isnan(a);
-    return double(a) == b && std::signbit(a) == std::signbit(b);
-}
 
 std::vector<float> awkwardValues(std::size_t count, std::mt19937& random) {
     std::uniform_real_distribution<double> mantissa(1.0, 2.0);
@@ -94,9 +73,9 @@ TEST_CASE("half storage rounds to nearest even halves, keeps them and loads them
                     touched += std::memcmp(&rounded[at], &x[at], 4) != 0 || loaded[at] != 7.0f;
                     continue;
                 }
-                const double expected = nearestHalf(x[at]);
-                wrongRounded += !same(rounded[at], expected);
-                wrongLoaded += !same(loaded[at], expected);
+                const double expected = ref::nearestHalf(x[at]);
+                wrongRounded += !ref::sameHalf(rounded[at], expected);
+                wrongLoaded += !ref::sameHalf(loaded[at], expected);
             }
         if (row % 2)
             for (uint32_t n = 0; n < s.n; ++n) {

@@ -1,12 +1,13 @@
 // `revnet selftest`: what a user runs on a new GPU before trusting it. Every kernel, in both
 // variants, at representative and awkward shapes against the double-precision references; the
 // storage-buffer path the texel limit forces and a grid the workgroup count caps (on an engine
-// with those limits lowered); a reversible-versus-stored gradient check; three training steps
-// whose loss must fall. A table, and exit 1 on any failure.
+// with those limits lowered); half storage's rounding; a reversible-versus-stored gradient check;
+// three training steps whose loss must fall. A table, and exit 1 on any failure.
 #include "tools/commands.hpp"
 
 #include "kernels/batch_norm.hpp"
 #include "kernels/conv2d.hpp"
+#include "kernels/half_storage.hpp"
 #include "kernels/linear.hpp"
 #include "kernels/loss.hpp"
 #include "kernels/pooling.hpp"
@@ -227,6 +228,34 @@ void checkTraining(SelfTest& t, Engine& e, Variant variant) {
     t.add({"three training steps, loss falls", variantName(variant), shape, losses[3] / losses[0], 1, falling});
 }
 
+// Half storage (--precision fp16) on values of every binade of binary16 and past it, exact ties
+// and subnormals, stored (rounded in place) and loaded back: the error column counts the values
+// that differ from the host's rounding, of either copy.
+void checkHalfStorage(SelfTest& t, Engine& e, std::mt19937& random) {
+    const Shape s{3, 5, 7, 9};
+    std::vector<float> x(s.elements());
+    std::uniform_real_distribution<double> mantissa(1.0, 2.0);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        const double sign = random() % 2 ? -1.0 : 1.0;
+        const int exponent = int(random() % 48) - 30;  // 2^-30 to 2^17
+        x[i] = float(i % 2 ? sign * std::ldexp(mantissa(random), exponent)
+                           : sign * std::ldexp(1.0 + (random() % 1024 + 0.5) / 1024.0, std::max(exponent, -14)));
+    }
+    Tensor tx = filled(e, s, x, "x"), ty = filled(e, s, std::vector<float>(s.elements(), kPoison), "y");
+    Tensor packed = e.tensor({s.n, 1, 1, uint32_t(kernels::packedLength(uint64_t{s.c} * s.h * s.w))}, Category::Other, "halves");
+    Recorder recorder(e.device());
+    kernels::storeHalf(e.pipelines(), recorder, tx, packed);
+    kernels::loadHalf(e.pipelines(), recorder, packed, ty);
+    recorder.run();
+    const auto rounded = e.download(tx), loaded = e.download(ty);
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        const double expected = ref::nearestHalf(x[i]);
+        wrong += !ref::sameHalf(rounded[i], expected) + !ref::sameHalf(loaded[i], expected);
+    }
+    t.add({"half storage: round, store, load", "-", toString(s), double(wrong), 0, wrong == 0});
+}
+
 void runChecks(SelfTest& t, Engine& e, Variant variant, bool quick, std::mt19937& random) {
     using kernels::Conv2dShape;
     // Awkward: odd sizes, a stride-2 transpose, 1x1, one channel, a 5x5 kernel.
@@ -253,9 +282,9 @@ int selftestCommand(Arguments& args) {
             "Checks this device before you trust it with a run: every kernel, in its CPU- and GPU-shaped\n"
             "variants, at representative and awkward shapes against double-precision host references;\n"
             "the storage-buffer convolutions a small texel limit forces and a grid the workgroup count\n"
-            "caps (on an engine with those limits lowered); reversible against stored gradients; three\n"
-            "training steps whose loss must fall. Prints failures (every check with --verbose) and a\n"
-            "summary; exits 1 if any check fails.\n\n"
+            "caps (on an engine with those limits lowered); half storage's rounding (--precision fp16);\n"
+            "reversible against stored gradients; three training steps whose loss must fall. Prints\n"
+            "failures (every check with --verbose) and a summary; exits 1 if any check fails.\n\n"
             "  --quick          awkward shapes only (under a minute on lavapipe)\n"
             "  --verbose        print every check, not only failures\n%s",
             kEngineOptionsHelp);
@@ -280,6 +309,7 @@ int selftestCommand(Arguments& args) {
             SelfTest::header();
             checkHead(t, e, "", {5, 7, 3, 3}, 10, random);
             if (!quick) checkHead(t, e, "", {128, 64, 8, 8}, 100, random);
+            checkHalfStorage(t, e, random);
         }
         runChecks(t, e, v, quick, random);
     }
