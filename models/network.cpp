@@ -549,11 +549,10 @@ void Network::recordForward(Context& c, Pass pass) const {
         const bool inPlace = rev && u.reversible;
         const Projection p1 = projectionOf(unit.projections, 0, {}, nullptr);
         const Projection p2 = projectionOf(unit.projections, 1, {}, nullptr);
-        // A unit that is not reversible puts each half it makes on the fixed-point grid (before G
-        // reads y1, so that a recomputation of G sees what the forward saw): reversible units then
-        // add to values on it.
-        // Stored as halves, each half of the output is kept as soon as it is made (before G reads y1,
-        // so that G's backward sees what its forward saw).
+        // Each half of the output is finished before G reads y1, so that a recomputation or the
+        // backward pass of G sees what its forward saw: a unit that is not reversible puts it on the
+        // fixed-point grid (reversible units then add to values on it), and under fp16 storage it is
+        // kept as halves (rounded in place).
         auto completeHalf = [&](const TensorView& half, uint32_t part) {
             if (c.fixed && !u.reversible) kernels::quantize(c.pipelines, c.recorder, half, *c.fixed);
             if (unit.keptOutput)
