@@ -148,6 +148,7 @@ void main() {
 
     const int outPlane = int(p.outH * p.outW);
     const int outBase = int(p.outOffset + uint(n) * p.outSampleStride);
+    bool inside = true;  // every value on the fixed-point grid within its exact range
     [[unroll]] for (int k = 0; k < TO4; ++k)
         [[unroll]] for (int q = 0; q < 4; ++q) {
             const int o = (o4 + k) * 4 + q;
@@ -164,10 +165,13 @@ void main() {
 #endif
                         const float result = !ACCUMULATE ? value : SUBTRACT ? outp[at] - value : outp[at] + value;
 #ifndef GRAD_INPUT
-                        if (FIXED_BITS > 0 && !(exactOnGrid(value) && exactOnGrid(result))) overflow[p.overflowAt] = 1u;
+                        inside = inside && exactOnGrid(value) && exactOnGrid(result);
 #endif
                         outp[at] = result;
                     }
             }
         }
+#ifndef GRAD_INPUT
+    if (FIXED_BITS > 0 && !inside) overflow[p.overflowAt] = 1u;
+#endif
 }

@@ -5,7 +5,11 @@
 // Specialization: 13 = FIXED_BITS (0: plain float arithmetic).
 layout(constant_id = 13) const int FIXED_BITS = 0;
 
-// v rounded to the grid (ties to even: the same on every device).
-float quantized(float v) { return ldexp(roundEven(ldexp(v, FIXED_BITS)), -FIXED_BITS); }
+// v rounded to the grid (ties to even: the same on every device). Scaling by a constant power of
+// two is exact, as ldexp is, and one multiply where a driver lowers ldexp to integer operations.
+float quantized(float v) {
+    const float scale = float(1u << FIXED_BITS);
+    return roundEven(v * scale) * (1.0 / scale);
+}
 // Whether v lies below the bound of exact arithmetic on the grid.
-bool exactOnGrid(float v) { return abs(v) < ldexp(1.0, 24 - FIXED_BITS); }
+bool exactOnGrid(float v) { return abs(v) < float(1u << (24 - FIXED_BITS)); }

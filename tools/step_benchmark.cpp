@@ -74,7 +74,8 @@ namespace {
 const char* kHelp =
     "usage: revnet bench step [MODEL...] [--batch N] [--input CxHxW] [--classes K]\n"
     "                         [--backprop reversible|stored|both] [--runs N] [--profile]\n"
-    "                         [--coupling MODE] [--precision P] [engine options]\n\n"
+    "                         [--coupling MODE] [--precision P] [--compare coupling|precision]\n"
+    "                         [engine options]\n\n"
     "Times training steps (forward, loss, backward and an SGD update, recorded once and replayed)\n"
     "of each model (default: revnet-38) on random data: the median of N runs (default 3) after one\n"
     "warm-up, in ms and images/s, with the peak device memory the engine measured by category and\n"
@@ -85,7 +86,10 @@ const char* kHelp =
     "Speed is also given as the convolution FLOPs a step executes (recomputation included) per\n"
     "second, and as a share of the device's fp32 FMA peak measured at the start of the run.\n"
     "  --profile        after each row, the device time per step of each kernel (timestamp\n"
-    "                   queries around every dispatch; steps run slower with them)\n%s%s%s";
+    "                   queries around every dispatch; steps run slower with them)\n"
+    "  --compare WHAT   after each model's rows, the median step-time ratio over N alternating\n"
+    "                   pairs of its last row's options against the other coupling (float) or the\n"
+    "                   other precision\n%s%s%s";
 
 double mib(uint64_t bytes) { return bytes / (1024.0 * 1024.0); }
 
@@ -136,19 +140,23 @@ bool benchOne(Engine& engine, const models::Architecture& arch, models::NetworkO
     return true;
 }
 
-// Reversible over stored step time, the median over alternating replays: on a shared machine the
-// load drifts between two table rows minutes apart, far less between two neighbouring steps.
-void printAlternatingRatio(Engine& engine, const models::Architecture& arch, models::NetworkOptions o, int pairs) {
-    o.backprop = models::Backprop::Reversible;
-    StepRecording reversible(engine, arch, o);
-    o.backprop = models::Backprop::Stored;
-    StepRecording stored(engine, arch, o);
-    reversible.recorder().run();
-    stored.recorder().run();
+// Step time with options `a` over options `b`, the median over alternating replays: on a shared
+// machine the load drifts between two table rows minutes apart, far less between two neighbouring
+// steps. Only where the two plans fit the budget together.
+void printAlternatingRatio(Engine& engine, const models::Architecture& arch, const models::NetworkOptions& a,
+                           const models::NetworkOptions& b, const std::string& what, int pairs) {
+    const MemoryLedger& ledger = engine.memory().ledger();
+    if (plannedStepBytes(engine, arch, a) + plannedStepBytes(engine, arch, b) > *ledger.budget() - ledger.total()) return;
+    StepRecording first(engine, arch, a), second(engine, arch, b);
+    first.recorder().run();
+    second.recorder().run();
     std::vector<double> ratios;
-    for (int i = 0; i < pairs; ++i) ratios.push_back(secondsOf(reversible.recorder()) / secondsOf(stored.recorder()));
+    for (int i = 0; i < pairs; ++i) {  // each goes first in every other pair: no bias to either place
+        const double a = i % 2 ? 0 : secondsOf(first.recorder()), b = secondsOf(second.recorder());
+        ratios.push_back((i % 2 ? secondsOf(first.recorder()) : a) / b);
+    }
     std::nth_element(ratios.begin(), ratios.begin() + ratios.size() / 2, ratios.end());
-    std::printf("%-11s reversible / stored step time: %.2fx (median of %d alternating pairs)\n", arch.spec.name.c_str(),
+    std::printf("%-11s %s step time: %.3fx (median of %d alternating pairs)\n", arch.spec.name.c_str(), what.c_str(),
                 ratios[ratios.size() / 2], pairs);
     std::fflush(stdout);
 }
@@ -167,12 +175,15 @@ int benchStep(Arguments& args) {
     const int runs = static_cast<int>(args.count("runs", 3, 100000));
     const bool profile = args.flag("profile");
     const std::string coupling = couplingOption(args), precision = precisionOption(args);
+    const std::string compare = args.option("compare").value_or("");
     const EngineOptions engineOpts = engineOptions(args);
     auto names = args.rest();
     args.finish();
     if (mode != "both" && mode != "reversible" && mode != "stored")
         throw UsageError("--backprop takes reversible, stored or both, not '" + mode + "'");
     if (batch == 0 || classes == 0 || runs < 1) throw UsageError("--batch, --classes and --runs must be at least 1");
+    if (!compare.empty() && compare != "coupling" && compare != "precision")
+        throw UsageError("--compare takes coupling or precision, not '" + compare + "'");
     if (names.empty()) names = {"revnet-38"};
 
     Engine engine(engineOpts);
@@ -196,13 +207,22 @@ int benchStep(Arguments& args) {
             o.backprop = models::Backprop::Stored;
             ran = benchOne(engine, arch, o, runs, profile, peak) && ran;
         }
-        // The ratio holds both steps at once: only where the two plans fit together.
-        if (!rev || mode != "both" || precision != "fp32" || !ran) continue;
-        models::NetworkOptions reversible = o;
-        reversible.backprop = models::Backprop::Reversible;
-        const uint64_t both = plannedStepBytes(engine, arch, o) + plannedStepBytes(engine, arch, reversible);
-        if (both <= *engine.memory().ledger().budget() - engine.memory().ledger().total())
-            printAlternatingRatio(engine, arch, o, runs);
+        if (!ran) continue;
+        if (rev && mode == "both" && precision == "fp32") {
+            models::NetworkOptions reversible = o;
+            reversible.backprop = models::Backprop::Reversible;
+            printAlternatingRatio(engine, arch, reversible, o, "reversible / stored", runs);
+        }
+        // o is the last row's options: the other setting of the compared option against them.
+        models::NetworkOptions other = o;
+        if (compare == "coupling" && rev && o.coupling == models::Coupling::FixedPoint) {
+            other.coupling = models::Coupling::Float;
+            printAlternatingRatio(engine, arch, o, other, models::couplingName(o) + " / float couplings", runs);
+        }
+        if (compare == "precision") {
+            other.precision = o.precision == models::Precision::Float16 ? models::Precision::Float32 : models::Precision::Float16;
+            printAlternatingRatio(engine, arch, o, other, models::precisionName(o) + " / " + models::precisionName(other) + " storage", runs);
+        }
     }
     return 0;
 }
