@@ -18,7 +18,7 @@ cat "$dir/full.log"
 [ "$code" -eq 1 ] || fail "a failed save exited with $code, not 1"
 grep -q "checkpoint.safetensors.tmp-[0-9]*: write failed (disk full?)" "$dir/full.log" || fail "no message naming the file"
 [ "$(md5sum <"$run/checkpoint.safetensors")" = "$before" ] || fail "the previous checkpoint changed"
-stray=$(ls -A "$run" | grep -v -x -e metrics.csv -e checkpoint.safetensors -e .revnet.lock)
+stray=$(ls -A "$run" | grep -v -x -e metrics.csv -e curves.svg -e checkpoint.safetensors -e .revnet.lock)
 [ -z "$stray" ] || fail "stray files after the failed save: $stray"
 "$revnet" "${args[@]}" --epochs 2 --resume "$run/checkpoint.safetensors" >"$dir/last.log" 2>&1 || { cat "$dir/last.log"; fail "the resumed run failed"; }
 rows=$(tail -n +2 "$run/metrics.csv" | cut -d, -f2 | tr '\n' ' ')

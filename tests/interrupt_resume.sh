@@ -27,6 +27,6 @@ code=$?
 [ "$code" -eq 0 ] || { echo "the resumed run exited with $code"; exit 1; }
 rows=$(tail -n +2 "$dir/metrics.csv" | cut -d, -f2 | tr '\n' ' ')
 [ "$rows" = "1 2 " ] || { echo "metrics.csv has epoch rows '$rows', expected '1 2 '"; exit 1; }
-stray=$(ls -A "$dir" | grep -v -x -e metrics.csv -e checkpoint.safetensors -e .revnet.lock)
+stray=$(ls -A "$dir" | grep -v -x -e metrics.csv -e curves.svg -e checkpoint.safetensors -e .revnet.lock)
 [ -z "$stray" ] || { echo "stray files in the run directory: $stray"; exit 1; }
 echo "interrupt and resume passed"

@@ -56,6 +56,6 @@ wait "$pid" || { tail -20 "$dir/log"; fail "the last run failed"; }
 ! grep "revnet train: error" "$dir/log" || fail "a run could not resume from the checkpoint a kill left"
 rows=$(tail -n +2 "$run/metrics.csv" | cut -d, -f2 | tr '\n' ' ')
 [ "$rows" = "$(seq -s ' ' $epochs) " ] || fail "metrics.csv has epoch rows '$rows'"
-stray=$(ls -A "$run" | grep -v -x -e metrics.csv -e checkpoint.safetensors -e .revnet.lock)
+stray=$(ls -A "$run" | grep -v -x -e metrics.csv -e curves.svg -e checkpoint.safetensors -e .revnet.lock)
 [ -z "$stray" ] || fail "stray files in the run directory: $stray"
 echo "kill -9 checks passed"

@@ -8,6 +8,7 @@
 #include "kernels/augment.hpp"
 #include "reference/reference.hpp"
 #include "tests/test_engine.hpp"
+#include "training/run_curves.hpp"
 #include "training/run_directory.hpp"
 #include "training/trainer.hpp"
 
@@ -183,6 +184,8 @@ TEST_CASE("training on synthetic data learns, and resuming repeats the run exact
         CHECK(last < 0.01 * first);  // runs reach 0.005 of it
         CHECK(a.evaluate().accuracy >= 0.99);  // runs reach 100%; chance is 10%
         CHECK(fs::exists(fs::path(dirA) / "metrics.csv"));
+        CHECK(fs::exists(fs::path(dirA) / "curves.svg"));
+        CHECK(readMetrics(fs::path(dirA) / "metrics.csv").size() == smallRun(dirA).epochs);
     }
     const fs::path checkpoint = fs::path(dirB) / "checkpoint.safetensors";
     {

@@ -42,6 +42,7 @@ RunDirectory::RunDirectory(fs::path path, RunMode mode) : path_(std::move(path))
         // Under the lock no save is in progress: every temporary checkpoint is a killed save's.
         for (const auto& entry : fs::directory_iterator(path_))
             if (isTemporaryCheckpoint(entry.path())) fs::remove(entry.path());
+        fs::remove(fs::path(path_ / kCurves) += ".tmp");  // a killed chart's; the next epoch redraws it
         for (const auto& entry : fs::directory_iterator(path_))
             if (mode == RunMode::New && entry.path().filename() != kLock)
                 throw RunDirectoryError("the " + where + " is not empty (it holds " + entry.path().filename().string() +
@@ -50,6 +51,7 @@ RunDirectory::RunDirectory(fs::path path, RunMode mode) : path_(std::move(path))
         if (mode == RunMode::Overwrite) {
             fs::remove(checkpoint());
             fs::remove(metrics());
+            fs::remove(path_ / kCurves);
         }
     } catch (const fs::filesystem_error& e) {
         ::close(lock_);

@@ -24,6 +24,7 @@ public:
     // The files a run writes into its directory.
     static constexpr const char* kMetrics = "metrics.csv";
     static constexpr const char* kCheckpoint = "checkpoint.safetensors";
+    static constexpr const char* kCurves = "curves.svg";  // drawn from the metrics each epoch
     static constexpr const char* kLock = ".revnet.lock";
 
     // Throws RunDirectoryError naming the directory and what is wrong.

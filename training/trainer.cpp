@@ -6,6 +6,7 @@
 #include "datasets/image_stream.hpp"
 #include "engine/upload_ring.hpp"
 #include "training/normalization.hpp"
+#include "training/run_curves.hpp"
 #include "training/run_directory.hpp"
 
 #include <algorithm>
@@ -499,6 +500,10 @@ Trainer::End Trainer::run(const RunObserver& observer) {
                 << engine_.memory().ledger().peakTotal() / 1048576.0 << '\n';
         if (!metrics.flush()) throw std::runtime_error("cannot write " + metricsFile.string() + " (disk full?)");
         saveCheckpoint(checkpointFile);
+        // After the checkpoint: a chart that cannot be written never costs one.
+        writeCurves(metricsFile, dir / RunDirectory::kCurves,
+                    config_.model + ", " + backpropName(config_.backprop) + " backprop, " + config_.precision + ", batch " +
+                        std::to_string(config_.batch) + " (" + (config_.data.empty() ? "Fashion-MNIST" : config_.data) + ")");
     }
     return End::Finished;
 }
