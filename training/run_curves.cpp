@@ -1,5 +1,7 @@
 #include "training/run_curves.hpp"
 
+#include "training/run_directory.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -47,7 +49,7 @@ EpochMetrics parseRow(const std::string& line, const fs::path& csv, int lineNumb
     return {values[1], values[3], values[4], values[5], values[6]};
 }
 
-// One panel: `series` curves (value of a row) in a box at (x0, y0) of size w x h.
+// One panel: two curves (each a value of a row) in a box at (x0, y0) of size w x h.
 struct Curve {
     const char* label;
     const char* color;
@@ -119,20 +121,7 @@ std::string curvesSvg(const std::vector<EpochMetrics>& rows, const std::string& 
 }
 
 void writeCurves(const fs::path& csv, const fs::path& svg, const std::string& title) {
-    const std::string text = curvesSvg(readMetrics(csv), title);
-    fs::path temporary = svg;
-    temporary += ".tmp";
-    {
-        std::ofstream out(temporary, std::ios::trunc);
-        out << text;
-        if (!out.flush()) {
-            out.close();
-            std::error_code ignored;
-            fs::remove(temporary, ignored);
-            throw std::runtime_error("cannot write " + svg.string() + " (disk full?)");
-        }
-    }
-    fs::rename(temporary, svg);
+    replaceFile(svg, curvesSvg(readMetrics(csv), title));
 }
 
 }  // namespace revnet::training

@@ -16,7 +16,7 @@ struct EpochMetrics {
 std::vector<EpochMetrics> readMetrics(const std::filesystem::path& csv);
 // The chart as SVG text: one polyline of rows.size() points per curve.
 std::string curvesSvg(const std::vector<EpochMetrics>& rows, const std::string& title);
-// Draws `csv` into `svg`, replacing it whole (written beside it, then renamed).
+// Draws `csv` into `svg`, replacing it whole (replaceFile).
 void writeCurves(const std::filesystem::path& csv, const std::filesystem::path& svg, const std::string& title);
 
 }  // namespace revnet::training

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -22,6 +23,22 @@ bool isTemporaryCheckpoint(const fs::path& file) {
 }
 
 }  // namespace
+
+void replaceFile(const fs::path& file, const std::string& text) {
+    fs::path temporary = file;
+    temporary += ".tmp";
+    {
+        std::ofstream out(temporary, std::ios::trunc);
+        out << text;
+        if (!out.flush()) {
+            out.close();
+            std::error_code ignored;
+            fs::remove(temporary, ignored);
+            throw std::runtime_error("cannot write " + file.string() + " (disk full?)");
+        }
+    }
+    fs::rename(temporary, file);
+}
 
 RunDirectory::RunDirectory(fs::path path, RunMode mode) : path_(std::move(path)) {
     const std::string where = "run directory " + path_.string();
@@ -42,7 +59,8 @@ RunDirectory::RunDirectory(fs::path path, RunMode mode) : path_(std::move(path))
         // Under the lock no save is in progress: every temporary checkpoint is a killed save's.
         for (const auto& entry : fs::directory_iterator(path_))
             if (isTemporaryCheckpoint(entry.path())) fs::remove(entry.path());
-        fs::remove(fs::path(path_ / kCurves) += ".tmp");  // a killed chart's; the next epoch redraws it
+        for (const char* name : {kMetrics, kCurves})  // a killed replaceFile's; the next epoch writes them again
+            fs::remove(fs::path(path_ / name) += ".tmp");
         for (const auto& entry : fs::directory_iterator(path_))
             if (mode == RunMode::New && entry.path().filename() != kLock)
                 throw RunDirectoryError("the " + where + " is not empty (it holds " + entry.path().filename().string() +

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string>
 
 namespace revnet::training {
 
@@ -17,6 +18,11 @@ public:
 
 // What a run may find in the directory: nothing of a previous run (New), the run it continues
 // (Resume), or anything, its metrics and checkpoint deleted (Overwrite).
+// Replaces `file` with `text` whole: written beside it as FILE.tmp, then renamed over it, so that
+// a reader or a kill never sees half of it. Throws naming the file; a failed write leaves no
+// temporary.
+void replaceFile(const std::filesystem::path& file, const std::string& text);
+
 enum class RunMode { New, Resume, Overwrite };
 
 class RunDirectory {

@@ -44,13 +44,7 @@ void prepareMetrics(const std::filesystem::path& file, uint64_t step) {
             if (error == std::errc() && end != line.data() && *end == ',' && rowStep <= step) kept += line + "\n";
         }
     }
-    const auto temporary = file.string() + ".tmp";
-    {
-        std::ofstream out(temporary, std::ios::trunc);
-        out << kept;
-        if (!out.flush()) throw std::runtime_error("cannot write " + temporary + " (disk full?)");
-    }
-    std::filesystem::rename(temporary, file);
+    replaceFile(file, kept);
 }
 
 }  // namespace
