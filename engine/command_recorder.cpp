@@ -34,6 +34,8 @@ struct Recorder::Chunk {
     UniqueHandle<VkQueryPool> queries;
     std::vector<std::string> labels;  // one per dispatch, in timestamp order
     std::vector<double> flops;        // one per dispatch
+    std::function<void()> hostStep;   // runs after this chunk's work, before the next is submitted
+    bool ended = false;
 };
 
 Recorder::Recorder(const Device& device, RecorderOptions options) : device_(device), options_(options) {
@@ -63,8 +65,12 @@ Recorder::~Recorder() {
 
 Recorder::Chunk& Recorder::current() {
     if (closed_) throw std::logic_error("recorder: cannot record after run(); make a new recorder");
-    if (!chunks_.empty() && chunks_.back()->labels.size() < options_.maxDispatchesPerSubmit) return *chunks_.back();
-    if (!chunks_.empty()) check(vkEndCommandBuffer(chunks_.back()->commands), "vkEndCommandBuffer");
+    if (!chunks_.empty() && !chunks_.back()->ended && chunks_.back()->labels.size() < options_.maxDispatchesPerSubmit)
+        return *chunks_.back();
+    if (!chunks_.empty() && !chunks_.back()->ended) {
+        check(vkEndCommandBuffer(chunks_.back()->commands), "vkEndCommandBuffer");
+        chunks_.back()->ended = true;
+    }
 
     auto chunk = std::make_unique<Chunk>();
     VkDevice d = device_.handle();
@@ -249,43 +255,69 @@ void Recorder::run() {
     wait();
 }
 
+void Recorder::hostStep(std::function<void()> step) {
+    Chunk& chunk = current();
+    // What the host reads in the step was written by the work before it.
+    fullBarrier(chunk.commands, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT | VK_ACCESS_HOST_WRITE_BIT);
+    check(vkEndCommandBuffer(chunk.commands), "vkEndCommandBuffer");
+    chunk.ended = true;
+    chunk.hostStep = std::move(step);
+}
+
 void Recorder::submit() {
     if (pending_) throw std::logic_error("recorder: submit() again before wait()");
     if (chunks_.empty()) return;
     if (!closed_) {
-        // Results are read by the host after the fence.
-        fullBarrier(chunks_.back()->commands, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
-        check(vkEndCommandBuffer(chunks_.back()->commands), "vkEndCommandBuffer");
+        if (!chunks_.back()->ended) {
+            // Results are read by the host after the fence.
+            fullBarrier(chunks_.back()->commands, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+            check(vkEndCommandBuffer(chunks_.back()->commands), "vkEndCommandBuffer");
+            chunks_.back()->ended = true;
+        }
         closed_ = true;
     }
+    next_ = 0;
+    submitSegment();
+}
+
+void Recorder::submitSegment() {
     VkDevice d = device_.handle();
     VkFence fence = fence_.get();
     check(vkResetFences(d, 1, &fence), "vkResetFences");
-    for (std::size_t i = 0; i < chunks_.size(); ++i) {
+    segmentStart_ = next_;
+    for (; next_ < chunks_.size(); ++next_) {
         VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
         submit.commandBufferCount = 1;
-        submit.pCommandBuffers = &chunks_[i]->commands;
-        const bool last = i + 1 == chunks_.size();
+        submit.pCommandBuffers = &chunks_[next_]->commands;
+        const bool last = next_ + 1 == chunks_.size() || chunks_[next_]->hostStep;
         check(vkQueueSubmit(device_.queue(), 1, &submit, last ? fence : VK_NULL_HANDLE), "vkQueueSubmit");
+        if (last) break;
     }
+    ++next_;
     pending_ = true;
 }
 
 void Recorder::wait() {
-    if (!pending_) return;
-    VkFence fence = fence_.get();
-    check(vkWaitForFences(device_.handle(), 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences",
-          std::to_string(dispatches_) + " dispatches");
-    pending_ = false;
-    if (options_.profile) collectTimings();
+    while (pending_) {
+        VkFence fence = fence_.get();
+        check(vkWaitForFences(device_.handle(), 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences",
+              std::to_string(dispatches_) + " dispatches");
+        pending_ = false;
+        if (options_.profile) collectTimings(segmentStart_, next_);
+        if (next_ == chunks_.size()) return;
+        chunks_[next_ - 1]->hostStep();
+        submitSegment();
+    }
 }
 
-void Recorder::collectTimings() {
+void Recorder::collectTimings(std::size_t first, std::size_t end) {
     const double period = device_.info().limits.timestampPeriod;
     const uint64_t mask = device_.timestampValidBits() >= 64 ? ~uint64_t{0}
                                                              : (uint64_t{1} << device_.timestampValidBits()) - 1;
-    for (const auto& chunk : chunks_) {
+    for (std::size_t c = first; c < end; ++c) {
+        const auto& chunk = chunks_[c];
         const auto count = static_cast<uint32_t>(2 * chunk->labels.size());
+        if (count == 0) continue;
         std::vector<uint64_t> stamps(count);
         check(vkGetQueryPoolResults(device_.handle(), chunk->queries.get(), 0, count, count * sizeof(uint64_t),
                                     stamps.data(), sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstddef>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -58,8 +59,15 @@ public:
     // The floating-point operations credited to everything recorded: one run's arithmetic.
     double flopsPerRun() const;
 
+    // Ends the recording's current submission: on every replay, once the work recorded so far is
+    // done (its writes visible to the host), `step` runs on the host, and then the rest is
+    // submitted (host writes made in it visible to what follows). For exchanges with other
+    // processes in the middle of a step; each costs the device a drain, so use few.
+    void hostStep(std::function<void()> step);
+
     // Submits everything recorded and waits. The first call closes the recording; later calls
-    // replay it. submit() and wait() are its halves, for host work between them.
+    // replay it. submit() and wait() are its halves, for host work between them; with host steps,
+    // submit() starts the work before the first of them and wait() runs the rest.
     void run();
     void submit();
     void wait();
@@ -80,7 +88,8 @@ private:
     void fullBarrier(VkCommandBuffer commands, VkPipelineStageFlags dstStage, VkAccessFlags dstAccess);
     VkDescriptorSet allocateSet(const Kernel& kernel);
     VkBufferView texelView(const VkDescriptorBufferInfo& range, TexelFormat format);
-    void collectTimings();
+    void submitSegment();  // from chunk next_ to the first with a host step, or the end
+    void collectTimings(std::size_t first, std::size_t end);
 
     const Device& device_;
     RecorderOptions options_;
@@ -92,6 +101,7 @@ private:
     std::vector<std::unique_ptr<Chunk>> chunks_;
     HazardTracker hazards_;
     bool closed_ = false, pending_ = false;
+    std::size_t next_ = 0, segmentStart_ = 0;  // chunks of the run in progress: next to submit, first pending
     bool timingsUnavailable_ = false;  // profiling asked for on a device without timestamps
     std::size_t dispatches_ = 0, barriers_ = 0;
     std::map<std::string, KernelTiming> timings_;

@@ -137,7 +137,7 @@ VkDeviceSize defaultBudget(const DeviceInfo& device) {
     return available - available / 10;
 }
 
-std::size_t selectDevice(const std::vector<DeviceInfo>& devices, std::string_view selector) {
+std::size_t selectDevice(const std::vector<DeviceInfo>& devices, std::string_view selector, uint32_t slot) {
     if (devices.empty())
         throw std::runtime_error(
             "no Vulkan device found; on Debian, apt-get install mesa-vulkan-drivers gives the "
@@ -166,7 +166,11 @@ std::size_t selectDevice(const std::vector<DeviceInfo>& devices, std::string_vie
     for (const auto& d : devices)
         if (d.usable() && (!best || typePreference(d.type) < typePreference(best->type))) best = &d;
     if (!best) throw std::runtime_error("no device supports Vulkan 1.1; devices are:" + deviceList(devices));
-    return best->index;
+    if (best->type == VK_PHYSICAL_DEVICE_TYPE_CPU) return best->index;
+    std::vector<std::size_t> peers;  // usable devices of the preferred type, in index order
+    for (const auto& d : devices)
+        if (d.usable() && d.type == best->type) peers.push_back(d.index);
+    return peers[slot % peers.size()];
 }
 
 std::string describeDevice(const DeviceInfo& d) {

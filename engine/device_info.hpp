@@ -53,8 +53,10 @@ VkDeviceSize defaultBudget(const DeviceInfo& device);
 
 // Picks a device by `selector`: empty = the preferred type (discrete GPU, integrated, virtual,
 // CPU); all digits = that index; otherwise a case-insensitive part of the name. Throws with the
-// list of devices when nothing matches.
-std::size_t selectDevice(const std::vector<DeviceInfo>& devices, std::string_view selector);
+// list of devices when nothing matches. `slot`: with an empty selector, this process's index among
+// those sharing the machine: it takes the slot-th GPU of the preferred type (round robin), while a
+// CPU device, which uses every core already, is shared.
+std::size_t selectDevice(const std::vector<DeviceInfo>& devices, std::string_view selector, uint32_t slot = 0);
 
 // A human-readable block for `revnet devices`.
 std::string describeDevice(const DeviceInfo& device);

@@ -13,7 +13,7 @@ namespace {
 
 DeviceInfo chooseDevice(const Instance& instance, const EngineOptions& options) {
     const auto devices = enumerateDevices(instance.handle(), options.limits);
-    DeviceInfo chosen = devices[selectDevice(devices, options.device)];
+    DeviceInfo chosen = devices[selectDevice(devices, options.device, options.processSlot)];
     if (options.kernelShapes) chosen.kernelShapes = *options.kernelShapes;
     return chosen;
 }

@@ -20,6 +20,7 @@ namespace revnet {
 
 struct EngineOptions {
     std::string device;  // index or part of the name; empty = the preferred device
+    uint32_t processSlot = 0;  // this process's index on its machine (selectDevice)
     Validation validation = Validation::Off;
     bool forceStaging = false;
     std::optional<std::uint64_t> budget;  // unset: defaultBudget() of the device

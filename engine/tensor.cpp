@@ -50,6 +50,15 @@ bool TensorView::samplesContiguous() const {
            (shape_.c == 1 || strides_[1] == dense[1]);
 }
 
+BufferRegion TensorView::denseRegion() const {
+    const Strides dense = denseStrides(shape_);
+    const uint32_t extent[4] = {shape_.n, shape_.c, shape_.h, shape_.w};
+    for (int axis = 0; axis < 4; ++axis)  // an axis of one element has any stride
+        if (extent[axis] > 1 && strides_[axis] != dense[axis])
+            throw std::invalid_argument("a " + toString(shape_) + " view that is not dense");
+    return {buffer_, start_, shape_.elements() * sizeof(float)};
+}
+
 VkDeviceSize TensorView::bindingStart() const { return start_ / alignment_ * alignment_; }
 
 std::uint64_t TensorView::offset() const { return (start_ - bindingStart()) / sizeof(float); }

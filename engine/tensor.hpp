@@ -60,6 +60,8 @@ public:
 
     // c, h and w dense: each sample is one contiguous run (true of channel ranges of a dense tensor).
     bool samplesContiguous() const;
+    // The exact bytes of a dense view's elements (what a copy moves); throws if it is not dense.
+    BufferRegion denseRegion() const;
 
 private:
     VkDeviceSize bindingStart() const;

@@ -44,6 +44,8 @@ uint32_t batchNormParts(const DeviceInfo& device, uint32_t channels, uint32_t sa
     return std::clamp<uint32_t>(ceilDiv(kGpuReductionGroups, channels), 1, std::min(samples, kMaxParts));
 }
 
+uint64_t batchNormSharesWorkspace(uint32_t channels, uint32_t count) { return count > 1 ? 2 * uint64_t{channels} * count : 0; }
+
 uint64_t batchNormPartials(const DeviceInfo& device, uint32_t channels, uint32_t samples, Variant variant) {
     const uint32_t parts = batchNormParts(device, channels, samples, variant);
     return parts > 1 ? 2 * uint64_t{channels} * parts : 0;
@@ -53,8 +55,11 @@ uint64_t batchNormPartials(const DeviceInfo& device, uint32_t channels, uint32_t
 // the last one moves the running statistics.
 void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorView& whole, const TensorView& stats,
                          const TensorView& running, bool updateRunning, const BatchNormOptions& options) {
+    const bool updateWhole = updateRunning;
     const char* name = "batch_norm_statistics";
     const uint32_t samples = whole.shape().n;
+    const BatchNormShares* shares = options.shares && options.shares->count > 1 ? options.shares : nullptr;
+    if (shares) updateRunning = false;  // by the whole batch's statistics, below
     forBatchChunks(samples, samplesPerDispatch(pipelines.device(), {whole}, name), [&](uint32_t first, uint32_t count) {
         const TensorView x = whole.batch(first, count);
         const Shape& s = x.shape();
@@ -85,6 +90,24 @@ void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorV
         recorder.dispatch(pipelines.get("batch_norm_statistics_merge", {{0, local}, {1, update}, {2, merge}, {3, parts}}),
                           {stats, running, partials}, mergePush, {ceilDiv(s.c, local), 1, 1});
     });
+    if (!shares) return;
+    // Every share's [mean, variance], merged in share order as the split reduction merges its
+    // parts: the same figures on every process.
+    const uint32_t c = whole.shape().c;
+    const TensorView gathered = shares->gathered.prefix(batchNormSharesWorkspace(c, shares->count));
+    shares->gather(recorder, stats.prefix(2 * uint64_t{c}), gathered);
+    struct Merge {
+        uint32_t N, C, plane, statsOffset, runningOffset;
+        float momentum;
+        uint32_t priorSamples, partialsOffset;
+    } push{samples * shares->count, c, whole.shape().h * whole.shape().w,
+           denseOffset(stats, 2 * uint64_t{c}, name, "statistics"),
+           denseOffset(running, 2 * uint64_t{c}, name, "running statistics"), options.momentum, 0,
+           uint32_t(gathered.offset())};
+    const uint32_t local = workgroupAtMost(pipelines.device(), 64);
+    const Kernel& merge = pipelines.get("batch_norm_statistics_merge", {{0, local}, {1, updateWhole ? 1u : 0u}, {2, 0u},
+                                                                        {3, shares->count}, {4, 1u}});
+    recorder.dispatch(merge, {stats, running, gathered}, push, {ceilDiv(c, local), 1, 1});
 }
 
 namespace {
@@ -193,6 +216,11 @@ void batchNormBackward(Pipelines& pipelines, Recorder& recorder, const TensorVie
         backwardReduceChunk(pipelines, recorder, x.batch(first, count), dy.batch(first, count), stats, gamma, beta,
                             dgamma, dbeta, first > 0, options);
     });
+    if (options.shares && options.shares->count > 1) {
+        const uint32_t c = x.shape().c;
+        const TensorView sums[] = {dgamma.prefix(c), dbeta.prefix(c)};
+        options.shares->average(recorder, sums);
+    }
     forBatchChunks(samples, chunk, [&](uint32_t first, uint32_t count) {
         backwardChunk(pipelines, recorder, x.batch(first, count), dy.batch(first, count), stats, gamma, beta, dgamma,
                       dbeta, dx.batch(first, count), accumulate, samples, options);

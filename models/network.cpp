@@ -219,6 +219,10 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
     for (const auto& [name, channels] : a.batchNorms())
         partials = std::max(partials, kernels::batchNormPartials(device, channels, n, o.variant));
     if (partials) add("batch-norm partial sums", Category::Workspace, partials);
+    uint64_t shares = 0;  // synchronized batch norm: every process's statistics
+    for (const auto& [name, channels] : a.batchNorms())
+        if (o.syncBatchNorm) shares = std::max(shares, kernels::batchNormSharesWorkspace(channels, o.syncBatchNorm->count));
+    if (shares) add("batch-norm shares", Category::Workspace, shares);
     return plan;
 }
 
@@ -254,6 +258,7 @@ Network::Network(Engine& engine, Architecture architecture, NetworkOptions optio
         buffers_->byName[p.name] = tensors_.back().get();
     }
     const Buffers& b = *buffers_;
+    if (b.byName.count("batch-norm shares")) options_.syncBatchNorm->gathered = b["batch-norm shares"].view();
     weights_ = &b["weights"];
     gradients_ = &b["gradients"];
     statistics_ = &b["batch-norm statistics"];
@@ -434,6 +439,7 @@ Context Network::context(Recorder& recorder) const {
     bn.relu = true;  // every batch norm here is followed by a ReLU
     bn.variant = options_.variant;
     if (b.byName.count("batch-norm partial sums")) bn.partials = b["batch-norm partial sums"].view();
+    if (b.byName.count("batch-norm shares")) bn.shares = &*options_.syncBatchNorm;
     std::optional<kernels::FixedPoint> fixed;
     if (couplingOverflow_) fixed = kernels::FixedPoint{options_.fixedPointBits, couplingOverflow_->view()};
     const Tensor* halfLoads = b.byName.count("half loads") ? &b["half loads"] : nullptr;

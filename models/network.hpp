@@ -12,6 +12,7 @@
 #include "models/residual_function.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,9 @@ struct NetworkOptions {
     Coupling coupling = Coupling::FixedPoint;  // RevNets only
     uint32_t fixedPointBits = kDefaultFixedPointBits;
     Precision precision = Precision::Float32;
+    // Synchronized batch norm over processes that each hold `batch` samples of a larger batch
+    // (kernels::BatchNormShares; the network plans and sets its workspace). Unset: this batch alone.
+    std::optional<kernels::BatchNormShares> syncBatchNorm;
 };
 
 // "float", "fixed" (kDefaultFixedPointBits) or "fixed:BITS" (1 to 23 fraction bits) into options;

@@ -3,12 +3,16 @@
 // PARTS partial results of batch_norm_statistics.comp (mean and sum of squared deviations of each
 // part's samples, partials[2 * (part * C + c)]) merged in part order (deterministic), then stored
 // as that shader stores them (MERGE with earlier batch chunks, UPDATE of the running statistics).
+// With SHARES, the partials are instead the statistics of each process's share of a synchronized
+// batch norm, as batch_norm_statistics.comp stores them: part p's [mean C, variance C] at
+// partials[2 * p * C].
 // Dispatch: one invocation per channel, 1-D, workgroup size from specialization 0.
 #extension GL_GOOGLE_include_directive : require
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const bool UPDATE = false;
 layout(constant_id = 2) const bool MERGE = false;
 layout(constant_id = 3) const uint PARTS = 1;
+layout(constant_id = 4) const bool SHARES = false;
 
 layout(binding = 0) buffer Stats { float stats[]; };
 layout(binding = 1) buffer Running { float running[]; };
@@ -30,9 +34,10 @@ void main() {
     float count = 0.0, mean = 0.0, m2 = 0.0;
     for (uint part = 0; part < PARTS; ++part) {
         const float partCount = float((partStart(part + 1) - partStart(part)) * p.plane);
-        const uint at = p.partialsOffset + 2 * (part * p.C + c);
-        if (part == 0) count = partCount, mean = partials[at], m2 = partials[at + 1];
-        else mergeInto(count, mean, m2, partCount, partials[at], partials[at + 1]);
+        const uint at = p.partialsOffset + (SHARES ? 2 * part * p.C + c : 2 * (part * p.C + c));
+        const float partMean = partials[at], partM2 = SHARES ? partials[at + p.C] * partCount : partials[at + 1];
+        if (part == 0) count = partCount, mean = partMean, m2 = partM2;
+        else mergeInto(count, mean, m2, partCount, partMean, partM2);
     }
     storeStatistics(c, count, mean, m2);
 }

@@ -29,6 +29,24 @@ TEST_CASE("the default device prefers discrete, integrated, virtual, then CPU", 
     CHECK(selectDevice({devices[0], devices[3]}, "") == 0);  // Vulkan 1.0 is never chosen
 }
 
+TEST_CASE("processes on one machine take its GPUs of the preferred type in turn, and share a CPU device", "[device]") {
+    const std::vector<DeviceInfo> devices = {
+        fake(0, "llvmpipe (LLVM 15.0.6, 256 bits)", VK_PHYSICAL_DEVICE_TYPE_CPU),
+        fake(1, "NVIDIA GeForce RTX 4090", VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU),
+        fake(2, "Intel(R) UHD Graphics 770", VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU),
+        fake(3, "Old GPU", VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU, VK_API_VERSION_1_0),
+        fake(4, "NVIDIA GeForce RTX 4090", VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU),
+    };
+    CHECK(selectDevice(devices, "", 0) == 1);
+    CHECK(selectDevice(devices, "", 1) == 4);  // the old one is skipped; the integrated GPU is not of the type
+    CHECK(selectDevice(devices, "", 2) == 1);
+    CHECK(selectDevice(devices, "", 5) == 4);
+    CHECK(selectDevice(devices, "2", 1) == 2);  // a selector wins
+    const std::vector<DeviceInfo> cpus = {fake(0, "llvmpipe (LLVM 15.0.6, 256 bits)", VK_PHYSICAL_DEVICE_TYPE_CPU),
+                                          fake(1, "SwiftShader Device (LLVM 10.0.0)", VK_PHYSICAL_DEVICE_TYPE_CPU)};
+    for (uint32_t slot : {0u, 1u, 2u, 7u}) CHECK(selectDevice(cpus, "", slot) == 0);
+}
+
 TEST_CASE("a device is chosen by index or by part of its name", "[device]") {
     const std::vector<DeviceInfo> devices = {
         fake(0, "llvmpipe (LLVM 15.0.6, 256 bits)", VK_PHYSICAL_DEVICE_TYPE_CPU),

@@ -36,6 +36,16 @@ Engine& engine() {
 
 void countValidation(const Engine& e) { finishedMessages() += e.instance().validationMessages(); }
 
+int verdict(int catchResult) {
+    releaseEngine();
+    if (const auto messages = validationMessages()) {
+        std::fprintf(stderr, "FAILED: the Vulkan validation layer reported %llu message(s) (printed above)\n",
+                     static_cast<unsigned long long>(messages));
+        return catchResult == 0 ? 1 : catchResult;
+    }
+    return catchResult;
+}
+
 void releaseEngine() {
     if (!shared()) return;
     countValidation(*shared());

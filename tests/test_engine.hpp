@@ -19,6 +19,9 @@ void countValidation(const Engine& engine);  // call before destroying an engine
 // Destroys the shared engine while the driver is whole: at exit, a driver's own statics
 // (SwiftShader's threads) may be gone before ours, and tearing down after them crashes.
 void releaseEngine();
+// A test program's exit code: Catch's result, failed if the validation layer reported anything
+// to any engine of the process (after releasing the shared one).
+int verdict(int catchResult);
 
 EngineOptions options();  // the environment's options with validation forced on
 

@@ -5,15 +5,4 @@
 
 #include "tests/test_engine.hpp"
 
-#include <cstdio>
-
-int main(int argc, char** argv) {
-    int result = Catch::Session().run(argc, argv);
-    revnet::test::releaseEngine();
-    if (const auto messages = revnet::test::validationMessages()) {
-        std::fprintf(stderr, "FAILED: the Vulkan validation layer reported %llu message(s) (printed above)\n",
-                     static_cast<unsigned long long>(messages));
-        if (result == 0) result = 1;
-    }
-    return result;
-}
+int main(int argc, char** argv) { return revnet::test::verdict(Catch::Session().run(argc, argv)); }

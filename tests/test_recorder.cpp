@@ -1,5 +1,7 @@
+#include <algorithm>
 #include <fstream>
 #include <unistd.h>
+#include "engine/host_exchange.hpp"
 #include "kernels/elementwise.hpp"
 #include "tests/test_engine.hpp"
 
@@ -69,6 +71,53 @@ TEST_CASE("a recording replays, and long recordings split into several submissio
         CHECK(r.timingReport().find("axpby") != std::string::npos);
         CHECK(r.barriers() >= 4);  // profiled dispatches are serialized, dependent or not
     }
+}
+
+TEST_CASE("a host step runs between a recording's passes on every replay, seeing what came before", "[commands]") {
+    Engine& e = test::engine();
+    auto& p = e.pipelines();
+    auto random = test::freshRandom();
+    const Shape s{1, 1, 1, 1003 + uint32_t(random() % 64)};
+    Tensor x = e.tensor(s, Category::Other, "x"), y = e.tensor(s, Category::Other, "y");
+    const auto xs = test::randomValues(s.elements(), random);
+    e.upload(x, xs);
+    e.upload(y, std::vector<float>(s.elements(), 0.0f));
+    const HostExchange exchange(e, s.elements() + 5, "exchange");
+
+    // y += x; y doubled on the host; y += x. One dispatch a submission, so that host steps and
+    // the splitting of long recordings meet.
+    Recorder r(e.device(), RecorderOptions{.profile = true, .maxDispatchesPerSubmit = 1});
+    kernels::scaleAdd(p, r, 1.0f, x, y);
+    exchange.recordOut(r, y, 5);
+    std::vector<float> seen;
+    int steps = 0;
+    r.hostStep([&] {
+        exchange.beginHostAccess();
+        const auto values = exchange.floats(5, s.elements());
+        seen.assign(values.begin(), values.end());
+        for (float& v : values) v *= 2;
+        exchange.endHostAccess();
+        ++steps;
+    });
+    exchange.recordIn(r, 5, y);
+    kernels::scaleAdd(p, r, 1.0f, x, y);
+    r.run();  // y: x, then 2x, then 3x
+    CHECK(steps == 1);
+    auto ys = e.download(y);
+    for (std::size_t i = 0; i < ys.size(); ++i) {
+        REQUIRE(seen[i] == xs[i]);
+        REQUIRE(ys[i] == 2 * xs[i] + xs[i]);
+    }
+    r.submit();  // halves too: wait() runs the host step and the rest
+    r.wait();    // y: 4x, then 8x, then 9x
+    CHECK(steps == 2);
+    ys = e.download(y);
+    for (std::size_t i = 0; i < ys.size(); ++i) REQUIRE(ys[i] == Approx(9 * xs[i]).margin(1e-5));
+    const auto timings = r.timings();
+    const auto axpby = std::find_if(timings.begin(), timings.end(), [](const auto& t) { return t.name == "axpby"; });
+    REQUIRE(axpby != timings.end());
+    CHECK(axpby->count == 4);  // each pass timed once a replay
+    CHECK_THROWS_AS(exchange.floats(5, s.elements() + 1), std::out_of_range);
 }
 
 TEST_CASE("profiling without timestamps runs and reports them unavailable", "[commands][portability]") {

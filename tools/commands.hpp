@@ -5,6 +5,7 @@
 
 #include "engine/engine.hpp"
 #include "models/network.hpp"
+#include "training/communicator.hpp"
 
 #include <string>
 
@@ -16,7 +17,8 @@ int benchCommand(Arguments& args);
 int modelsCommand(Arguments& args);
 int benchStep(Arguments& args);    // `revnet bench step`
 int benchLoader(Arguments& args);  // `revnet bench loader`
-int trainCommand(Arguments& args);
+// processes: the MPI launch this process belongs to, or null when it runs alone.
+int trainCommand(Arguments& args, training::Communicator* processes);
 int evalCommand(Arguments& args);
 int memoryCommand(Arguments& args);
 int demoCommand(Arguments& args);  // `revnet demo memory`

@@ -10,6 +10,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libvulkan-dev mesa-vulkan-drivers vulkan-tools vulkan-validationlayers
   glslc libshaderc-dev spirv-tools libglm-dev catch2 zlib1g-dev nlohmann-json3-dev libturbojpeg0-dev libpng-dev
+  libopenmpi-dev openmpi-bin
   dataset-fashion-mnist
 )
 [ "${1:-}" = "--tests" ] && packages+=(chromium-common strace)  # SwiftShader's Vulkan driver; kill_resume.sh

@@ -3,10 +3,12 @@
 
 #include "engine/memory_ledger.hpp"
 #include "engine/vulkan_error.hpp"
+#include "training/mpi_communicator.hpp"
 
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -50,12 +52,28 @@ int main(int argc, char** argv) {
     }
     const std::string command = words[0];
     cli::Arguments args({words.begin() + 1, words.end()});
+    // Under mpirun (or srun), `train` runs as one of several processes.
+    std::unique_ptr<training::MpiCommunicator> processes;
+    // An error in one process must end them all: the others would wait for it in a collective.
+    // Usage errors are every process's alike: the first process alone reports them.
+    auto fail = [&](int code, bool everyProcessAlike, const char* format, const char* what) {
+        const bool several = processes && processes->size() > 1;
+        if (!several || !everyProcessAlike || processes->rank() == 0) {
+            if (several) std::fprintf(stderr, "revnet %s (process %u of %u): ", command.c_str(), processes->rank(), processes->size());
+            else std::fprintf(stderr, "revnet %s: ", command.c_str());
+            std::fprintf(stderr, format, what, command.c_str());
+        }
+        if (several) processes->abort(code);
+        return code;
+    };
     try {
+        if (command == "train" && training::MpiCommunicator::launched())
+            processes = std::make_unique<training::MpiCommunicator>();
         if (command == "devices") return cli::devicesCommand(args);
         if (command == "smoke") return cli::smokeCommand(args);
         if (command == "bench") return cli::benchCommand(args);
         if (command == "models") return cli::modelsCommand(args);
-        if (command == "train") return cli::trainCommand(args);
+        if (command == "train") return cli::trainCommand(args, processes.get());
         if (command == "eval") return cli::evalCommand(args);
         if (command == "memory") return cli::memoryCommand(args);
         if (command == "demo") return cli::demoCommand(args);
@@ -63,16 +81,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "revnet: unknown command '%s'\n\n%s", command.c_str(), kUsage);
         return 2;
     } catch (const cli::UsageError& e) {
-        std::fprintf(stderr, "revnet %s: %s (see 'revnet %s --help')\n", command.c_str(), e.what(), command.c_str());
-        return 2;
+        return fail(2, true, "%s (see 'revnet %s --help')\n", e.what());
     } catch (const BudgetExceeded& e) {
-        std::fprintf(stderr, "revnet %s: %s\n", command.c_str(), e.what());
-        return 3;
+        return fail(3, true, "%s\n", e.what());
     } catch (const std::bad_alloc&) {
-        std::fprintf(stderr, "revnet %s: error: out of host memory\n", command.c_str());
-        return 1;
+        return fail(1, false, "error: out of host memory%s\n", "");
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "revnet %s: error: %s\n", command.c_str(), e.what());
-        return 1;
+        return fail(1, false, "error: %s\n", e.what());
     }
 }

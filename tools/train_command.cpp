@@ -8,12 +8,14 @@
 #include "training/trainer.hpp"
 
 #include <array>
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <unistd.h>
 
@@ -57,7 +59,14 @@ const char* kTrainHelp =
     "                     checkpoint.safetensors go here (default runs/MODEL-TIME);\n"
     "                     it must be empty, unless --resume or --overwrite; one run at a time\n"
     "  --resume FILE      continue from a checkpoint of the same model, batch and seed\n"
-    "  --overwrite        replace the run directory's metrics and checkpoint\n\n"
+    "  --overwrite        replace the run directory's metrics and checkpoint\n"
+    "  --sync-bn          under mpirun: batch norm with the statistics of the whole batch, not of\n"
+    "                     each process's share (N processes then compute what one does)\n\n"
+    "Several processes (data parallelism): mpirun -np N revnet train ... runs N processes, each on\n"
+    "its own GPU where the machine has several (else sharing one device), each training on its\n"
+    "share of every --batch (the global batch, a multiple of N); gradients are averaged before each\n"
+    "update. The first process prints and writes the run directory; --resume works for any N.\n"
+    "docs/SCALING.md.\n\n"
     "Ctrl-C (SIGINT), SIGTERM and SIGHUP save a checkpoint and exit; a second signal exits at once\n"
     "(the last checkpoint stays whole). Exit codes: 0 done, 1 error, 2 usage, 3 memory budget,\n"
     "130 SIGINT, 143 SIGTERM, 129 SIGHUP (128 + the signal's number).\n%s";
@@ -79,7 +88,7 @@ std::vector<float> parseFractions(const std::string& text) {
 volatile std::sig_atomic_t stopSignal = 0;
 void onStopSignal(int signal) { stopSignal = signal; }
 
-// SIGINT, SIGTERM and SIGHUP set stopSignal while the run lives; the previous handlers return after.
+// SIGINT, SIGTERM, SIGHUP and SIGUSR1 set stopSignal while the run lives; the previous handlers return after.
 class StopSignals {
 public:
     StopSignals() {
@@ -97,8 +106,9 @@ public:
     StopSignals& operator=(const StopSignals&) = delete;
 
 private:
-    static constexpr std::array<int, 3> kSignals{SIGINT, SIGTERM, SIGHUP};
-    std::array<struct sigaction, 3> previous_{};
+    // SIGUSR1: what mpirun forwards to every process without ending the job.
+    static constexpr std::array<int, 4> kSignals{SIGINT, SIGTERM, SIGHUP, SIGUSR1};
+    std::array<struct sigaction, 4> previous_{};
 };
 
 // Progress on one rewritten line on a terminal, else a line every tenth of an epoch; a line per epoch.
@@ -107,6 +117,9 @@ training::RunObserver printingObserver() {
     training::RunObserver o;
     o.stop = [](uint64_t) { return stopSignal != 0; };
     o.progress = [terminal](const training::StepProgress& p) {
+        // Once asked to stop, print nothing until the checkpoint is saved: under mpirun, whose
+        // output forwarding ends with the job, a write could block the process that saves it.
+        if (stopSignal) return;
         if (!terminal && p.batch != p.batches && p.batch % std::max<std::size_t>(p.batches / 10, 1) != 0) return;
         // A big model on a CPU device makes well under 10 images a second: show the decimals.
         std::printf("%sepoch %u/%u  step %zu/%zu  loss %.4f  acc %.2f%%  %.*f img/s  eta %.0fs  peak %.0f MiB%s",
@@ -118,6 +131,9 @@ training::RunObserver printingObserver() {
     o.epochEnd = [terminal](const training::EpochReport& r) {
         std::printf("%sepoch %u/%u  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  (%.0f s)\n", terminal ? "\n" : "",
                     r.epoch + 1, r.epochs, r.trainLoss, 100 * r.trainAccuracy, r.test.loss, 100 * r.test.accuracy, r.seconds);
+        if (r.processes > 1)
+            std::printf("  %u processes; the first spent %.1f%% of the epoch's training exchanging with the others\n",
+                        r.processes, 100 * r.exchangeShare);
         // Past a fifth of the epoch spent waiting for images, say so, with the decoders' own rate.
         if (r.loaderWaitShare > 0.2)
             std::printf("  the image loader is the bottleneck: the device waited for it %.0f%% of the epoch; it decodes "
@@ -135,9 +151,21 @@ training::RunObserver printingObserver() {
     return o;
 }
 
+// A process other than the first: it trains its share, prints nothing, and stops with the others.
+int runQuietly(training::Trainer& trainer) {
+    const StopSignals signals;
+    training::RunObserver o;
+    o.stop = [](uint64_t) { return stopSignal != 0; };
+    if (trainer.run(o) == training::Trainer::End::Finished) return 0;
+    return 128 + (stopSignal ? stopSignal : SIGINT);
+}
+
 }  // namespace
 
-int trainCommand(Arguments& args) {
+int trainCommand(Arguments& args, training::Communicator* processes) {
+    training::SingleProcess alone;
+    training::Communicator& team = processes ? *processes : alone;
+    const bool speaks = team.rank() == 0;  // the first process prints and writes the run directory
     if (args.help()) {
         std::printf(kTrainHelp, kEngineOptionsHelp);
         return 0;
@@ -172,6 +200,7 @@ int trainCommand(Arguments& args) {
     c.coupling = couplingOption(args);
     c.precision = precisionOption(args);
     c.seed = args.count("seed", c.seed);
+    c.syncBatchNorm = args.flag("sync-bn");
     c.runDirectory = args.option("run-dir").value_or("");
     if (const auto normalize = args.option("normalize")) c.normalize = *normalize;
     if (const auto input = args.option("input")) {
@@ -180,14 +209,18 @@ int trainCommand(Arguments& args) {
     }
     const auto resume = args.option("resume");
     const bool overwrite = args.flag("overwrite");
-    const EngineOptions options = engineOptions(args);
+    EngineOptions options = engineOptions(args);
+    options.processSlot = team.localRank();
     args.finish();
     if (c.epochs == 0 || c.batch == 0) throw UsageError("--epochs and --batch must be at least 1");
+    if (!autoBatch && c.batch % team.size() != 0)
+        throw UsageError("--batch is the global batch, split evenly over the " + std::to_string(team.size()) +
+                         " processes: give a multiple of " + std::to_string(team.size()) + ", not " + std::to_string(c.batch));
     if (resume && overwrite) throw UsageError("--resume continues a run, --overwrite replaces one: give one of them");
     checkPrecision(c.model, c.backprop, c.precision);  // an unknown model fails here, before the data loads
     if (c.runDirectory.empty() && resume) c.runDirectory = std::filesystem::path(*resume).parent_path().string();
     if (c.runDirectory.empty() && resume) c.runDirectory = ".";
-    if (c.runDirectory.empty()) {
+    if (c.runDirectory.empty() && speaks) {
         // A spec string's ':', ',' and '=' make an awkward directory name.
         std::string prefix = c.model;
         for (char& ch : prefix)
@@ -195,11 +228,13 @@ int trainCommand(Arguments& args) {
         c.runDirectory = training::RunDirectory::createUnique("runs", prefix).string();
     }
     // Held to the end: a second run into it is refused; unwritable fails here, before training.
-    const training::RunDirectory runDirectory(c.runDirectory, resume      ? training::RunMode::Resume
-                                                              : overwrite ? training::RunMode::Overwrite
-                                                                          : training::RunMode::New);
+    std::optional<training::RunDirectory> runDirectory;
+    if (speaks)
+        runDirectory.emplace(c.runDirectory, resume      ? training::RunMode::Resume
+                                             : overwrite ? training::RunMode::Overwrite
+                                                         : training::RunMode::New);
 
-    std::printf("loading %s\n", c.data.empty() ? "Fashion-MNIST" : c.data.c_str());
+    if (speaks) std::printf("loading %s\n", c.data.empty() ? "Fashion-MNIST" : c.data.c_str());
     const datasets::Split data = datasets::loadData(c.data, c.input);
     Engine engine(options);
     const auto& shape = data.train;
@@ -210,18 +245,26 @@ int trainCommand(Arguments& args) {
         const std::string budgetText = formatBytes(budget) + (options.budget ? "" : " (the device's default budget)");
         if (autoBatch) {
             c.batch = training::largestBatchWithin(engine, c, shape.channels, shape.height, shape.width, shape.classes,
-                                                   budget);
-            if (c.batch == 0) c.batch = 1;  // refused below with batch 1's figures
-            else std::printf("--batch auto: %u is the largest batch whose plan fits %s\n", c.batch, budgetText.c_str());
+                                                   budget, 4096, team.size());
+            // Every process takes the smallest of their batches (their devices may differ).
+            std::vector<float> batches(team.size());
+            team.gather(std::vector<float>{float(c.batch)}, batches);
+            c.batch = uint32_t(*std::min_element(batches.begin(), batches.end()));
+            if (c.batch == 0) c.batch = team.size();  // refused below with the smallest batch's figures
+            else if (speaks)
+                std::printf("--batch auto: %u is the largest batch whose plan fits %s%s\n", c.batch, budgetText.c_str(),
+                            team.size() > 1 ? " on every process" : "");
         }
         const uint64_t planned = training::plannedTrainingBytes(engine, c, shape.channels, shape.height, shape.width,
-                                                                shape.classes);
+                                                                shape.classes, team.size());
         if (planned > budget)
-            throw BudgetExceeded(c.model + " at batch " + std::to_string(c.batch) + " plans " + formatBytes(planned) +
-                                 " of device memory, past the budget of " + budgetText);
+            throw BudgetExceeded(c.model + " at batch " + std::to_string(c.batch) +
+                                 (team.size() > 1 ? " (" + std::to_string(c.batch / team.size()) + " a process)" : "") +
+                                 " plans " + formatBytes(planned) + " of device memory, past the budget of " + budgetText);
     }
-    training::Trainer trainer(engine, c, data);
+    training::Trainer trainer(engine, c, data, &team);
     if (resume) trainer.restore(*resume);
+    if (!speaks) return runQuietly(trainer);
     const auto& net = trainer.network();
     const bool revnet = net.architecture().spec.family == models::Family::RevNet;
     std::string couplings = revnet ? ", " + models::couplingName(net.options()) + " couplings" : "";
@@ -238,13 +281,15 @@ int trainCommand(Arguments& args) {
     try {
         const StopSignals signals;
         if (trainer.run(printingObserver()) == training::Trainer::End::Finished) return 0;
-        std::printf("\n%s: checkpoint saved to %s (continue with --resume)\n", strsignal(stopSignal),
-                    runDirectory.checkpoint().c_str());
-        return 128 + stopSignal;
+        // Stopped without a signal of its own: another process of the launch had one.
+        std::printf("\n%s: checkpoint saved to %s (continue with --resume)\n",
+                    stopSignal ? strsignal(stopSignal) : "another process was asked to stop",
+                    runDirectory->checkpoint().c_str());
+        return 128 + (stopSignal ? stopSignal : SIGINT);
     } catch (const VulkanError& e) {
         if (e.result() != VK_ERROR_DEVICE_LOST) throw;
         // Nothing more can be read from a lost device: the last checkpoint is what there is.
-        const auto checkpoint = runDirectory.checkpoint();
+        const auto checkpoint = runDirectory->checkpoint();
         throw std::runtime_error(std::string(e.what()) + "; " +
                                  (std::filesystem::exists(checkpoint)
                                       ? "the last checkpoint is kept: continue with --resume " + checkpoint.string()

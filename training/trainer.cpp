@@ -6,6 +6,7 @@
 #include "datasets/image_stream.hpp"
 #include "engine/upload_ring.hpp"
 #include "training/normalization.hpp"
+#include "training/process_exchange.hpp"
 #include "training/run_curves.hpp"
 #include "training/run_directory.hpp"
 
@@ -24,6 +25,36 @@ namespace {
 using nlohmann::json;
 
 constexpr uint32_t kSlots = 2;  // upload slots: the host fills one while the device reads the other
+
+// Each process's share of a global batch, which must divide evenly.
+uint32_t localBatchOf(uint32_t batch, uint32_t processes) {
+    if (processes == 0 || batch % processes != 0)
+        throw std::invalid_argument("a batch of " + std::to_string(batch) + " does not split evenly over " +
+                                    std::to_string(processes) + " processes: give a multiple of " +
+                                    std::to_string(processes));
+    return batch / processes;
+}
+
+// The network options of a run, for `batch` samples a process.
+models::NetworkOptions networkOptions(const TrainConfig& config, uint32_t batch) {
+    models::NetworkOptions options;
+    options.batch = batch;
+    options.backprop = config.backprop;
+    models::setCoupling(options, config.coupling);
+    models::setPrecision(options, config.precision);
+    return options;
+}
+
+// The floats the processes of a run exchange at once (ProcessExchange), from the network's plan.
+uint64_t exchangeFloats(const models::Architecture& arch, const models::NetworkOptions& options, const DeviceInfo& device,
+                        uint32_t processes, bool syncBatchNorm) {
+    uint64_t gradients = 0;
+    for (const auto& t : models::planTensors(arch, options, device))
+        if (t.category == Category::Gradients) gradients += t.elements;
+    uint32_t channels = 0;
+    for (const auto& [name, c] : arch.batchNorms()) channels = std::max(channels, c);
+    return ProcessExchange::floatsFor(gradients, channels, processes, syncBatchNorm);
+}
 
 const char* backpropName(models::Backprop b) { return b == models::Backprop::Reversible ? "reversible" : "stored"; }
 
@@ -55,7 +86,8 @@ json TrainConfig::toJson() const {
             {"milestones", milestones}, {"lr_decay", lrDecay}, {"pad", pad}, {"flip", flip}, {"seed", seed},
             {"backprop", backpropName(backprop)}, {"coupling", coupling}, {"precision", precision},
             {"run_directory", runDirectory},
-            {"input", {input.channels, input.height, input.width}}, {"normalize", normalize}};
+            {"input", {input.channels, input.height, input.width}}, {"normalize", normalize},
+            {"sync_bn", syncBatchNorm}};
 }
 
 TrainConfig TrainConfig::fromJson(const json& j) {
@@ -83,6 +115,7 @@ TrainConfig TrainConfig::fromJson(const json& j) {
         c.input = {input[0], input[1], input[2]};
     }
     if (j.contains("normalize")) c.normalize = j.at("normalize");
+    if (j.contains("sync_bn")) c.syncBatchNorm = j.at("sync_bn");
     return c;
 }
 
@@ -96,43 +129,45 @@ float TrainConfig::learningRate(uint64_t step, uint64_t totalSteps) const {
 }
 
 uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, uint32_t channels, uint32_t height,
-                              uint32_t width, uint32_t classes) {
+                              uint32_t width, uint32_t classes, uint32_t processes) {
     const auto arch = models::expand(models::modelByName(config.model), channels, height, width, classes);
-    models::NetworkOptions options;
-    options.batch = config.batch;
-    options.backprop = config.backprop;
-    models::setCoupling(options, config.coupling);
-    models::setPrecision(options, config.precision);
+    const uint32_t batch = localBatchOf(config.batch, processes);
+    models::NetworkOptions options = networkOptions(config, batch);
+    const bool sync = config.syncBatchNorm && processes > 1;
+    if (sync) options.syncBatchNorm = kernels::BatchNormShares{processes};
     const MemoryArena& arena = const_cast<Engine&>(engine).memory();
     uint64_t bytes = 0, weights = 0;
     for (const auto& t : models::planTensors(arch, options, engine.info())) {
         bytes += arena.chargedSize(t.elements * 4);
         if (t.category == Category::Parameters) weights = t.elements;
     }
-    const uint64_t imageBytes = (uint64_t(config.batch) * channels * height * width + 3) / 4 * 4;
+    const uint64_t imageBytes = (uint64_t(batch) * channels * height * width + 3) / 4 * 4;
     bytes += arena.chargedSize(imageBytes);                                   // the uint8 batch
     bytes += arena.chargedSize(weights * 4);                                  // momentum
     bytes += arena.chargedSize(2 * channels * 4) + 2 * arena.chargedSize(4);  // normalization, counter, rate
-    bytes += UploadRing::plannedBytes(arena, {imageBytes, config.batch * 4ull, 4, 4}, kSlots);
-    bytes += UploadRing::plannedBytes(arena, {imageBytes, config.batch * 4ull}, kSlots);
+    bytes += UploadRing::plannedBytes(arena, {imageBytes, batch * 4ull, 4, 4}, kSlots);
+    bytes += UploadRing::plannedBytes(arena, {imageBytes, batch * 4ull}, kSlots);
     bytes += ReadbackBuffer::plannedBytes(arena, 2 * 4);  // the metrics each step hands back
+    if (processes > 1)
+        bytes += HostExchange::plannedBytes(arena, exchangeFloats(arch, options, engine.info(), processes, sync));
     bytes += engine.transferBytes();                      // uploads where tensors are not mapped
     return bytes;
 }
 
 uint32_t largestBatchWithin(const Engine& engine, TrainConfig config, uint32_t channels, uint32_t height, uint32_t width,
-                            uint32_t classes, uint64_t budget, uint32_t limit) {
-    auto fits = [&](uint32_t batch) {
-        config.batch = batch;
-        return plannedTrainingBytes(engine, config, channels, height, width, classes) <= budget;
+                            uint32_t classes, uint64_t budget, uint32_t limit, uint32_t processes) {
+    // Searched in shares: each process's batch.
+    auto fits = [&](uint32_t share) {
+        config.batch = share * processes;
+        return plannedTrainingBytes(engine, config, channels, height, width, classes, processes) <= budget;
     };
-    if (!fits(1)) return 0;
-    uint32_t good = 1, bad = limit + 1;  // the plan grows with the batch
+    if (limit < processes || !fits(1)) return 0;
+    uint32_t good = 1, bad = limit / processes + 1;  // the plan grows with the batch
     while (bad - good > 1) {
         const uint32_t mid = good + (bad - good) / 2;
         (fits(mid) ? good : bad) = mid;
     }
-    return good;
+    return good * processes;
 }
 
 // The training loss and correct predictions summed over the epoch so far, and the samples seen.
@@ -148,13 +183,15 @@ struct Trainer::Impl {
     // The host fills one slot while the device runs the recording made for the other.
     std::unique_ptr<UploadRing> trainInputs, testInputs;
     std::unique_ptr<ReadbackBuffer> readback;  // the metrics, copied out at the end of every recording
+    std::unique_ptr<ProcessExchange> exchange;  // over several processes
     std::vector<std::unique_ptr<Recorder>> trainSteps, evalSteps;  // one per slot
     EpochSums epoch;  // of the epoch in progress; a checkpoint keeps them
     std::unique_ptr<datasets::ImageStream> trainStream, testStream;  // image folders
 };
 
-Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data)
-    : engine_(engine), config_(std::move(config)), data_(data), impl_(std::make_unique<Impl>()) {
+Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data, Communicator* processes)
+    : engine_(engine), config_(std::move(config)), processes_(processes ? *processes : alone_),
+      localBatch_(localBatchOf(config_.batch, processes_.size())), data_(data), impl_(std::make_unique<Impl>()) {
     datasets::checkCompatible(data);  // the test batches go through slots sized for training images
     const datasets::Dataset& train = data.train;
     if (train.size() < config_.batch)
@@ -164,21 +201,24 @@ Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data
     if (config_.pad < 0) config_.pad = color ? 4 : 0;
     if (config_.flip < 0) config_.flip = color ? 1 : 0;
     const auto arch = models::expand(models::modelByName(config_.model), train.channels, train.height, train.width, train.classes);
-    models::NetworkOptions options;
-    options.batch = config_.batch;
-    options.backprop = config_.backprop;
-    models::setCoupling(options, config_.coupling);
-    models::setPrecision(options, config_.precision);
+    models::NetworkOptions options = networkOptions(config_, localBatch_);
+    Impl& m = *impl_;
+    if (processes_.size() > 1) {
+        const bool sync = config_.syncBatchNorm;
+        if (sync) options.syncBatchNorm = kernels::BatchNormShares{processes_.size()};
+        m.exchange = std::make_unique<ProcessExchange>(
+            engine, processes_, exchangeFloats(arch, options, engine.info(), processes_.size(), sync));
+        if (sync) options.syncBatchNorm = m.exchange->batchNormShares();
+    }
     network_ = std::make_unique<models::Network>(engine, arch, options);
     network_->initialize(config_.seed);
 
     normalization_ = normalizationOf(config_.normalize, train);
-    Impl& m = *impl_;
     if (train.streamed()) {
         m.trainStream = std::make_unique<datasets::ImageStream>(train, datasets::ImageStream::Mode::Train);
         m.testStream = std::make_unique<datasets::ImageStream>(data.test, datasets::ImageStream::Mode::Evaluate);
     }
-    const uint32_t words = uint32_t((uint64_t(config_.batch) * train.imageBytes() + 3) / 4);
+    const uint32_t words = uint32_t((uint64_t(localBatch_) * train.imageBytes() + 3) / 4);
     m.images = engine.tensor({1, 1, 1, words}, Category::Data, "image batch");
     m.normalization = engine.tensor({1, 1, 1, uint32_t(normalization_.size())}, Category::Data, "normalization");
     m.counter = engine.tensor({1, 1, 1, 1}, Category::Data, "augmentation counter");
@@ -197,6 +237,27 @@ Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data
         m.trainSteps.push_back(recordTrainingStep(slot));
         m.evalSteps.push_back(recordEvaluationStep(slot));
     }
+    adoptFirstProcessState();
+}
+
+void Trainer::adoptFirstProcessState() {
+    if (processes_.size() == 1) return;
+    for (const Tensor* t : {&network_->weights(), static_cast<const Tensor*>(&impl_->momentum), &network_->statistics()}) {
+        std::vector<float> values = engine_.download(*t);
+        processes_.broadcast(values, 0);
+        engine_.upload(*t, values);
+    }
+}
+
+void Trainer::averageRunningStatistics() {
+    if (processes_.size() == 1) return;
+    const std::vector<float> mine = engine_.download(network_->statistics());
+    // In double: the mean of equal values is that value, whatever the number of processes.
+    std::vector<double> sums(mine.begin(), mine.end());
+    processes_.sum(sums);
+    std::vector<float> mean(sums.size());
+    for (std::size_t i = 0; i < sums.size(); ++i) mean[i] = float(sums[i] / processes_.size());
+    engine_.upload(network_->statistics(), mean);
 }
 
 std::unique_ptr<Recorder> Trainer::recordTrainingStep(uint32_t slot) const {
@@ -205,9 +266,15 @@ std::unique_ptr<Recorder> Trainer::recordTrainingStep(uint32_t slot) const {
     auto& p = engine_.pipelines();
     auto r = std::make_unique<Recorder>(engine_.device());
     m.trainInputs->recordCopies(*r, slot);
-    kernels::AugmentOptions augment{uint32_t(config_.pad), config_.flip != 0, config_.seed, 0};
+    // Draws keyed by the sample's position in the global batch.
+    kernels::AugmentOptions augment{uint32_t(config_.pad), config_.flip != 0, config_.seed,
+                                    processes_.rank() * localBatch_};
     kernels::augmentImages(p, *r, m.images, 0, m.normalization, m.counter, 0, net.batchInput(), augment);
     net.recordTrainingStep(*r);
+    if (m.exchange) {
+        const TensorView gradients[] = {net.gradients()};
+        m.exchange->recordAverage(*r, gradients);
+    }
     net.recordSgdUpdate(*r, m.momentum, m.hyper, {config_.momentum, config_.weightDecay, config_.nesterov});
     m.readback->recordCopy(*r);
     return r;
@@ -234,11 +301,21 @@ std::vector<uint32_t> Trainer::epochOrder(uint32_t epoch) const {
     return order;
 }
 
+std::vector<uint32_t> Trainer::shareOf(const std::vector<uint32_t>& order) const {
+    if (processes_.size() == 1) return order;
+    std::vector<uint32_t> share;
+    for (std::size_t batch = 0; (batch + 1) * config_.batch <= order.size(); ++batch) {
+        const auto first = order.begin() + std::ptrdiff_t(batch * config_.batch + processes_.rank() * localBatch_);
+        share.insert(share.end(), first, first + localBatch_);
+    }
+    return share;
+}
+
 // A batch gathered into an upload slot; past the end of the data, padding samples that count for
 // nothing. Image folders come from their stream, whose pass the caller started with this order.
 std::size_t Trainer::fillBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order, std::size_t first,
                                const UploadRing& ring, uint32_t slot) const {
-    const std::size_t bytes = data.imageBytes(), n = config_.batch;
+    const std::size_t bytes = data.imageBytes(), n = localBatch_;
     const auto images = ring.bytes(slot, kImages);
     const auto labels = ring.values<uint32_t>(slot, kLabels);
     if (images.size() < n * bytes || labels.size() < n) throw std::logic_error("a batch larger than its upload slot");
@@ -264,24 +341,29 @@ std::size_t Trainer::fillBatch(const datasets::Dataset& data, const std::vector<
 EvalResult Trainer::evaluate() {
     const datasets::Dataset& test = data_.test;
     const Impl& m = *impl_;
-    std::vector<uint32_t> order(test.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = uint32_t(i);
+    // Each process evaluates its own consecutive part of the test set.
+    const std::size_t rank = processes_.rank(), size = processes_.size();
+    const std::size_t begin = test.size() * rank / size, end = test.size() * (rank + 1) / size;
+    std::vector<uint32_t> order(end - begin);
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = uint32_t(begin + i);
     engine_.upload(network_->metrics(), std::vector<float>{0.0f, 0.0f});
-    const std::size_t batches = (order.size() + config_.batch - 1) / config_.batch;
-    if (m.testStream) m.testStream->start(order, config_.batch, 0, batches, 0);
+    const std::size_t batches = (order.size() + localBatch_ - 1) / localBatch_;
+    if (m.testStream) m.testStream->start(order, localBatch_, 0, batches, 0);
     std::size_t counted = 0;
     if (batches) counted += fillBatch(test, order, 0, *m.testInputs, 0);
     for (std::size_t b = 0; b < batches; ++b) {
         const uint32_t slot = b % kSlots;
         m.testInputs->flush(slot);
         m.evalSteps[slot]->submit();
-        if (b + 1 < batches) counted += fillBatch(test, order, (b + 1) * config_.batch, *m.testInputs, (b + 1) % kSlots);
+        if (b + 1 < batches) counted += fillBatch(test, order, (b + 1) * localBatch_, *m.testInputs, (b + 1) % kSlots);
         m.evalSteps[slot]->wait();
     }
     const auto result = batches ? m.readback->read() : std::vector<float>{0.0f, 0.0f};
+    std::vector<double> sums{result[0], result[1], double(counted)};
+    processes_.sum(sums);
     EvalResult r;
-    r.samples = counted;
-    if (r.samples) r.loss = result[0] / r.samples, r.accuracy = result[1] / r.samples;
+    r.samples = std::size_t(sums[2]);
+    if (r.samples) r.loss = sums[0] / r.samples, r.accuracy = sums[1] / r.samples;
     return r;
 }
 
@@ -418,18 +500,22 @@ void Trainer::restore(const std::filesystem::path& file) {
     engine_.upload(net.statistics(), stats);
     impl_->epoch = sums;
     step_ = step;
+    adoptFirstProcessState();
 }
 
 Trainer::End Trainer::run(const RunObserver& observer) {
     namespace fs = std::filesystem;
     const fs::path dir = config_.runDirectory;
-    fs::create_directories(dir);
     const datasets::Dataset& train = data_.train;
     const std::size_t perEpoch = train.size() / config_.batch;
     const uint64_t total = uint64_t(perEpoch) * config_.epochs;
     const fs::path metricsFile = dir / RunDirectory::kMetrics, checkpointFile = dir / RunDirectory::kCheckpoint;
-    prepareMetrics(metricsFile, step_);
-    std::ofstream metrics(metricsFile, std::ios::app);
+    std::ofstream metrics;
+    if (writes()) {
+        fs::create_directories(dir);
+        prepareMetrics(metricsFile, step_);
+        metrics.open(metricsFile, std::ios::app);
+    }
     const auto started = std::chrono::steady_clock::now();
     const uint64_t firstStep = step_;
     Impl& m = *impl_;
@@ -437,17 +523,18 @@ Trainer::End Trainer::run(const RunObserver& observer) {
     const uint32_t startEpoch = uint32_t(step_ / perEpoch);
     const std::size_t startBatch = step_ % perEpoch;
     for (uint32_t epoch = startEpoch; epoch < config_.epochs; ++epoch) {
-        const auto order = epochOrder(epoch);
+        const auto order = shareOf(epochOrder(epoch));
         EpochSums& sums = impl_->epoch;
         if (epoch != startEpoch || startBatch == 0) sums = {};
         double &lossSum = sums.loss, &correct = sums.correct, &seen = sums.seen;
         const std::size_t firstBatch = epoch == startEpoch ? startBatch : 0;
         if (m.trainStream)
-            m.trainStream->start(order, config_.batch, firstBatch, perEpoch - firstBatch,
+            m.trainStream->start(order, localBatch_, firstBatch, perEpoch - firstBatch,
                                  config_.seed * 0x9E3779B97F4A7C15ull + epoch);
         const auto loaderStart = m.trainStream ? m.trainStream->throughput() : datasets::ImageStream::Throughput{};
         const auto epochStarted = std::chrono::steady_clock::now();
-        fillBatch(train, order, firstBatch * config_.batch, *m.trainInputs, firstBatch % kSlots);
+        const double exchangeStart = m.exchange ? m.exchange->seconds() : 0;
+        fillBatch(train, order, firstBatch * localBatch_, *m.trainInputs, firstBatch % kSlots);
         for (std::size_t b = firstBatch; b < perEpoch; ++b) {
             const uint32_t slot = b % kSlots;
             m.trainInputs->values<uint32_t>(slot, kCounter)[0] = uint32_t(step_);
@@ -455,24 +542,33 @@ Trainer::End Trainer::run(const RunObserver& observer) {
             m.trainInputs->flush(slot);
             m.trainSteps[slot]->submit();
             // The next batch is gathered while the device works on this one.
-            if (b + 1 < perEpoch) fillBatch(train, order, (b + 1) * config_.batch, *m.trainInputs, (b + 1) % kSlots);
+            if (b + 1 < perEpoch) fillBatch(train, order, (b + 1) * localBatch_, *m.trainInputs, (b + 1) % kSlots);
             m.trainSteps[slot]->wait();
             const auto result = m.readback->read();
             ++step_;
-            lossSum += result[0], correct += result[1], seen += config_.batch;
-            stepLosses_.push_back(result[0] / config_.batch);
+            // The batch's sums over every process, and whether any of them was asked to stop.
+            std::vector<double> stepSums{result[0], result[1], observer.stop && observer.stop(step_) ? 1.0 : 0.0};
+            processes_.sum(stepSums);
+            lossSum += stepSums[0], correct += stepSums[1], seen += config_.batch;
+            stepLosses_.push_back(stepSums[0] / config_.batch);
             const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
             const double rateImages = double(step_ - firstStep) * config_.batch / elapsed;
             if (observer.progress)
                 observer.progress({epoch, config_.epochs, b + 1, perEpoch, lossSum / seen, correct / seen, rateImages,
                                    (total - step_) * config_.batch / std::max(rateImages, 1e-9),
                                    engine_.memory().ledger().peakTotal()});
-            if (observer.stop && observer.stop(step_)) {
-                saveCheckpoint(checkpointFile);
+            if (stepSums[2] > 0) {
+                averageRunningStatistics();
+                if (writes()) saveCheckpoint(checkpointFile);
                 return End::Stopped;
             }
         }
         EpochReport report{epoch, config_.epochs, lossSum / std::max(seen, 1.0), correct / std::max(seen, 1.0), {}, 0};
+        report.processes = processes_.size();
+        if (m.exchange)
+            report.exchangeShare =
+                (m.exchange->seconds() - exchangeStart) /
+                std::max(std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStarted).count(), 1e-9);
         if (m.trainStream) {
             const auto loader = m.trainStream->throughput();
             const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStarted).count();
@@ -480,7 +576,12 @@ Trainer::End Trainer::run(const RunObserver& observer) {
             report.loaderImagesPerSecond = loader.imagesPerSecond();
             report.loaderWaitShare = (loader.waitSeconds - loaderStart.waitSeconds) / std::max(seconds, 1e-9);
         }
-        if (!couplingOverflowReported_) report.couplingOverflow = couplingOverflowReported_ = network_->couplingOverflowed();
+        if (!couplingOverflowReported_) {
+            std::vector<double> overflowed{network_->couplingOverflowed() ? 1.0 : 0.0};  // on any process
+            processes_.sum(overflowed);
+            report.couplingOverflow = couplingOverflowReported_ = overflowed[0] > 0;
+        }
+        averageRunningStatistics();
         report.test = evaluate();
         if (m.testStream)
             for (const auto& f : m.testStream->failures()) report.unreadable.push_back(f);
@@ -488,6 +589,7 @@ Trainer::End Trainer::run(const RunObserver& observer) {
         const EvalResult& test = report.test;
         const double elapsed = report.seconds;
         if (observer.epochEnd) observer.epochEnd(report);
+        if (!writes()) continue;
         metrics << step_ << ',' << epoch + 1 << ',' << config_.learningRate(step_ - 1, total) << ','
                 << lossSum / std::max(seen, 1.0) << ',' << correct / std::max(seen, 1.0) << ',' << test.loss << ','
                 << test.accuracy << ',' << double(step_ - firstStep) * config_.batch / elapsed << ','

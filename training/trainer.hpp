@@ -11,6 +11,7 @@
 #include "engine/upload_ring.hpp"
 #include "models/network.hpp"
 #include "training/checkpoint.hpp"
+#include "training/communicator.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -41,6 +42,9 @@ struct TrainConfig {
     std::string runDirectory;
     datasets::ImageSize input;  // what the images of an image folder are brought to
     std::string normalize;      // training/normalization.hpp; empty: by the data
+    // Over several processes: batch norm with the statistics of the whole batch rather than of
+    // each process's share (kernels::BatchNormShares).
+    bool syncBatchNorm = false;
 
     nlohmann::json toJson() const;
     static TrainConfig fromJson(const nlohmann::json& j);
@@ -56,12 +60,15 @@ struct EvalResult {
 TrainConfig savedConfig(const Checkpoint& checkpoint, const std::filesystem::path& file);
 
 // Device bytes a training run of `config` on data of this shape holds at its peak, as the engine
-// will charge them: the network's plan plus the trainer's batches, momentum and small buffers.
+// will charge them: the network's plan plus the trainer's batches, momentum and small buffers;
+// over several processes, what each holds (its share of the batch, the exchange buffers).
 uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, uint32_t channels, uint32_t height,
-                              uint32_t width, uint32_t classes);
-// The largest batch (up to `limit`) whose plan fits `budget`; 0 when not even batch 1 does.
+                              uint32_t width, uint32_t classes, uint32_t processes = 1);
+// The largest batch (up to `limit`, a multiple of `processes`) whose plan fits `budget`; 0 when
+// not even the smallest does.
 uint32_t largestBatchWithin(const Engine& engine, TrainConfig config, uint32_t channels, uint32_t height,
-                            uint32_t width, uint32_t classes, uint64_t budget, uint32_t limit = 4096);
+                            uint32_t width, uint32_t classes, uint64_t budget, uint32_t limit = 4096,
+                            uint32_t processes = 1);
 
 // What a run reports as it goes (the trainer prints nothing; `revnet train` prints these).
 struct StepProgress {
@@ -85,6 +92,10 @@ struct EpochReport {
     // Fixed-point couplings: a value left the grid's exact range during this run (reported with
     // the first epoch that saw it): reconstruction is no longer exact. docs/NUMERICS.md.
     bool couplingOverflow = false;
+    // Several processes: how many, and the share of this epoch's training this one spent in
+    // exchanges with the others (the device idle meanwhile).
+    uint32_t processes = 1;
+    double exchangeShare = 0;
 };
 struct RunObserver {
     std::function<bool(uint64_t steps)> stop;  // after every step: stop now?
@@ -95,9 +106,16 @@ struct RunObserver {
 // Each epoch visits the training set in its own order: 0..N-1 shuffled by std::shuffle with
 // std::mt19937_64 seeded by seed * 0x9E3779B97F4A7C15 + epoch; a last partial batch is left out.
 // Images are augmented with the draws of kernels::augmentDraw(seed, step, index in the batch).
+//
+// Over several processes (a Communicator larger than 1), config.batch is the global batch: each
+// process trains on its share of every batch (process r on positions [r*b, (r+1)*b) of it, with
+// the same augmentation draws), so the data a step sees do not depend on the number of
+// processes. They start from process 0's state, average their gradients before every update and
+// their running statistics before every evaluation and checkpoint, and agree on stopping; the
+// test set is split between them and the results summed. Process 0 alone writes the run directory.
 class Trainer {
 public:
-    Trainer(Engine& engine, TrainConfig config, const datasets::Split& data);
+    Trainer(Engine& engine, TrainConfig config, const datasets::Split& data, Communicator* processes = nullptr);
     ~Trainer();
 
     // Continues from a checkpoint of the same configuration: weights, momentum, statistics,
@@ -114,6 +132,8 @@ public:
 
     const models::Network& network() const { return *network_; }
     const TrainConfig& config() const { return config_; }
+    // The samples of each batch this process trains on.
+    uint32_t localBatch() const { return localBatch_; }
     uint64_t step() const { return step_; }
     // Mean training loss of each step run so far in this process (for tests and the metrics file).
     const std::vector<double>& stepLosses() const { return stepLosses_; }
@@ -126,11 +146,20 @@ private:
     std::size_t fillBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order, std::size_t first,
                           const UploadRing& ring, uint32_t slot) const;
     std::vector<uint32_t> epochOrder(uint32_t epoch) const;
+    // This process's positions of the epoch's order, batch after batch.
+    std::vector<uint32_t> shareOf(const std::vector<uint32_t>& order) const;
+    // Every process takes process 0's weights, momentum and statistics.
+    void adoptFirstProcessState();
+    void averageRunningStatistics();
+    bool writes() const { return processes_.rank() == 0; }
     // Refuses a checkpoint whose class names (image folders) are not this data's.
     void checkClassNames(const Checkpoint& checkpoint, const std::filesystem::path& file) const;
 
     Engine& engine_;
     TrainConfig config_;
+    SingleProcess alone_;
+    Communicator& processes_;
+    uint32_t localBatch_;
     const datasets::Split& data_;
     std::unique_ptr<models::Network> network_;
     bool couplingOverflowReported_ = false;

@@ -1,0 +1,193 @@
+// Data-parallel training over MPI, run by mpirun with 2 processes: with synchronized batch norm
+// they compute what one process computes on the whole batch (step losses and final weights within
+// 1e-5); without it they still learn; weights and running statistics are the same bits on every
+// process; a stop asked on one process stops all at the same step with one checkpoint; and a run
+// checkpointed by either number of processes resumes with the other and goes on as the
+// uninterrupted run. The single-process references run on the first process.
+#include "datasets/synthetic.hpp"
+#include "tests/parallel_test.hpp"
+#include "tests/test_engine.hpp"
+#include "training/run_directory.hpp"
+#include "training/trainer.hpp"
+
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+#include <random>
+
+using namespace revnet;
+using namespace revnet::training;
+namespace fs = std::filesystem;
+
+namespace {
+
+// One directory for every process of the launch (they share a parent): process 0 writes in it,
+// and a process resuming reads the checkpoint there.
+fs::path shared(const std::string& name) {
+    const fs::path dir = fs::temp_directory_path() / ("revnet-parallel-" + std::to_string(::getppid()));
+    fs::create_directories(dir);
+    return dir / name;
+}
+
+// Fresh draws each launch, the same on every process: process 0's seed.
+uint64_t sharedSeed() {
+    std::mt19937 random = test::freshRandom();
+    std::vector<float> seed{float(random() % (1u << 20))};
+    test::processes().broadcast(seed, 0);
+    return uint64_t(seed[0]);
+}
+
+struct Run {
+    datasets::Split data;
+    TrainConfig config;
+};
+
+// 20 steps an epoch of a global batch of 14 (7 a process) on 3x8x8 images.
+Run smallRun(uint64_t seed, const std::string& dir, bool syncBatchNorm) {
+    Run r;
+    r.data.train = datasets::synthetic(280, 3, 8, 8, 3, seed);
+    r.data.test = datasets::synthetic(45, 3, 8, 8, 3, seed + 1);
+    r.config.model = "revnet-20";
+    r.config.batch = 14;
+    r.config.epochs = 1;
+    r.config.seed = seed;
+    // A gentle rate: early steps at 0.1 amplify a last-bit difference chaotically (3e-5 apart by
+    // the fourth step of one draw, growing tenfold every two steps).
+    r.config.lr = 0.02f;
+    // Float couplings: the fixed-point grid turns a last-bit difference of a sum (the order of
+    // additions differs between the runs) into a whole grid step, which training then amplifies.
+    r.config.coupling = "float";
+    r.config.syncBatchNorm = syncBatchNorm;
+    r.config.runDirectory = shared(dir).string();
+    return r;
+}
+
+std::vector<float> weightsOf(const Trainer& t) { return test::engine().download(t.network().weights()); }
+
+double relativeDistance(const std::vector<float>& a, const std::vector<float>& b) {
+    double d = 0, n = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) d += (double(a[i]) - b[i]) * (double(a[i]) - b[i]), n += double(b[i]) * b[i];
+    return std::sqrt(d / n);
+}
+
+// Whether `values` are the same bits on every process.
+bool sameOnEveryProcess(const std::vector<float>& values) {
+    auto& p = test::processes();
+    std::vector<float> all(values.size() * p.size());
+    p.gather(values, all);
+    for (uint32_t r = 1; r < p.size(); ++r)
+        if (!std::equal(values.begin(), values.end(), all.begin() + std::ptrdiff_t(r * values.size()))) return false;
+    return true;
+}
+
+// Within 1e-5 relative, and 1e-5 absolute for losses under 1: a cross-entropy near 0 is the log of
+// a probability near 1, which keeps only the absolute rounding of logits of size ~10 (1e-6), not
+// a relative one (a loss of 0.04 read 5.7e-7 apart, 1.4e-5 relative).
+void checkLossesMatch(const std::vector<double>& got, const std::vector<double>& want, std::size_t from = 0) {
+    REQUIRE(got.size() + from <= want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        INFO("step " << from + i + 1 << ": " << got[i] << " against " << want[from + i]);
+        CHECK(std::abs(got[i] - want[from + i]) <= 1e-5 * std::max(1.0, std::abs(want[from + i])));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("two processes with synchronized batch norm train as one process on the whole batch", "[parallel]") {
+    auto& p = test::processes();
+    REQUIRE(p.size() == 2);
+    Engine& e = test::engine();
+    const Run run = smallRun(sharedSeed(), "sync", true);
+    Trainer both(e, run.config, run.data, &p);
+    CHECK(both.localBatch() == 7);
+    CHECK(both.run() == Trainer::End::Finished);
+    const std::vector<float> weights = weightsOf(both);
+    CHECK(sameOnEveryProcess(weights));
+    CHECK(sameOnEveryProcess(e.download(both.network().statistics())));
+    CHECK(both.stepLosses().size() == 20);
+    if (p.rank() != 0) return;
+    CHECK(fs::exists(fs::path(run.config.runDirectory) / RunDirectory::kCheckpoint));
+    Run alone = run;
+    alone.config.runDirectory = shared("sync-alone").string();
+    Trainer one(e, alone.config, alone.data);
+    one.run();
+    checkLossesMatch(both.stepLosses(), one.stepLosses());
+    CHECK(relativeDistance(weights, weightsOf(one)) <= 1e-5);
+}
+
+TEST_CASE("without synchronized batch norm two processes learn, and agree on weights and running statistics",
+          "[parallel]") {
+    auto& p = test::processes();
+    Engine& e = test::engine();
+    Run run = smallRun(sharedSeed(), "local", false);
+    run.config.epochs = 3;
+    Trainer both(e, run.config, run.data, &p);
+    both.run();
+    const auto& losses = both.stepLosses();
+    REQUIRE(losses.size() == 60);
+    const double first = std::accumulate(losses.begin(), losses.begin() + 20, 0.0) / 20;
+    const double last = std::accumulate(losses.end() - 20, losses.end(), 0.0) / 20;
+    CHECK(last < 0.5 * first);
+    CHECK(both.evaluate().accuracy > 0.8);  // three classes
+    CHECK(sameOnEveryProcess(weightsOf(both)));
+    CHECK(sameOnEveryProcess(e.download(both.network().statistics())));
+}
+
+TEST_CASE("a stop on one process stops all at one step, and a checkpoint resumes with the other number of processes",
+          "[parallel]") {
+    auto& p = test::processes();
+    Engine& e = test::engine();
+    const uint64_t seed = sharedSeed();
+    const Run run = smallRun(seed, "resume-two", true);
+    // The uninterrupted run, one process.
+    std::vector<double> reference;
+    std::vector<float> referenceWeights;
+    if (p.rank() == 0) {
+        Run alone = smallRun(seed, "resume-reference", true);
+        Trainer one(e, alone.config, alone.data);
+        one.run();
+        reference = one.stepLosses();
+        referenceWeights = weightsOf(one);
+    }
+    // Two processes, the second asked to stop after step 9; then one process goes on.
+    {
+        Trainer both(e, run.config, run.data, &p);
+        RunObserver observer;
+        observer.stop = [&](uint64_t steps) { return p.rank() == 1 && steps == 9; };
+        CHECK(both.run(observer) == Trainer::End::Stopped);
+        CHECK(both.step() == 9);
+        if (p.rank() == 0) checkLossesMatch(both.stepLosses(), reference);
+    }
+    const fs::path twoCheckpoint = fs::path(run.config.runDirectory) / RunDirectory::kCheckpoint;
+    if (p.rank() == 0) {
+        Trainer one(e, run.config, run.data);
+        one.restore(twoCheckpoint);
+        one.run();
+        checkLossesMatch(one.stepLosses(), reference, 9);
+        CHECK(relativeDistance(weightsOf(one), referenceWeights) <= 1e-5);
+    }
+    // One process stops after step 12 (the first, alone); then two go on from its checkpoint.
+    const Run single = smallRun(seed, "resume-one", true);
+    if (p.rank() == 0) {
+        Trainer one(e, single.config, single.data);
+        RunObserver observer;
+        observer.stop = [](uint64_t steps) { return steps == 12; };
+        one.run(observer);
+    }
+    std::vector<float> wait{0.0f};
+    p.broadcast(wait, 0);  // the checkpoint is written
+    Trainer both(e, single.config, single.data, &p);
+    both.restore(fs::path(single.config.runDirectory) / RunDirectory::kCheckpoint);
+    CHECK(both.step() == 12);
+    both.run();
+    CHECK(both.stepLosses().size() == 8);
+    CHECK(sameOnEveryProcess(weightsOf(both)));
+    if (p.rank() == 0) {
+        checkLossesMatch(both.stepLosses(), reference, 12);
+        CHECK(relativeDistance(weightsOf(both), referenceWeights) <= 1e-5);
+    }
+}
