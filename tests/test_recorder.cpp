@@ -113,10 +113,12 @@ TEST_CASE("a host step runs between a recording's passes on every replay, seeing
     CHECK(steps == 2);
     ys = e.download(y);
     for (std::size_t i = 0; i < ys.size(); ++i) REQUIRE(ys[i] == Approx(9 * xs[i]).margin(1e-5));
-    const auto timings = r.timings();
-    const auto axpby = std::find_if(timings.begin(), timings.end(), [](const auto& t) { return t.name == "axpby"; });
-    REQUIRE(axpby != timings.end());
-    CHECK(axpby->count == 4);  // each pass timed once a replay
+    if (r.timingsAvailable()) {  // not under REVNET_LIMITS=minimum
+        const auto timings = r.timings();
+        const auto axpby = std::find_if(timings.begin(), timings.end(), [](const auto& t) { return t.name == "axpby"; });
+        REQUIRE(axpby != timings.end());
+        CHECK(axpby->count == 4);  // each pass timed once a replay
+    }
     CHECK_THROWS_AS(exchange.floats(5, s.elements() + 1), std::out_of_range);
 }
 

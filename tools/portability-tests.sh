@@ -14,7 +14,7 @@ set -euo pipefail
 build=${1:?usage: portability-tests.sh BUILD_DIR}
 cd "$build"
 jobs=$(nproc)
-slow='CPU variant|training on synthetic data learns|ImageNet stem learns|cli.signal|cli.run_directory|cli.kill_resume|cli.full_disk|cli.train_options|cli.bench|finite differences of the loss'
+slow='CPU variant|training on synthetic data learns|ImageNet stem learns|cli.signal|cli.run_directory|cli.kill_resume|cli.full_disk|cli.train_options|cli.bench|cli.parallel|finite differences of the loss'
 swiftshader_slow="$slow|finite differences|training|plan is exact|each epoch|evaluation counts|cli.train|cli.memory|reversible gradients"
 swiftshader=/usr/lib/chromium/vk_swiftshader_icd.json
 
