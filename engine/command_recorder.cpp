@@ -298,10 +298,17 @@ void Recorder::submitSegment() {
 }
 
 void Recorder::wait() {
+    constexpr uint64_t kPollNs = 100'000;  // between the rounds of whileWaiting work
     while (pending_) {
         VkFence fence = fence_.get();
-        check(vkWaitForFences(device_.handle(), 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences",
-              std::to_string(dispatches_) + " dispatches");
+        for (;;) {
+            const VkResult r = vkWaitForFences(device_.handle(), 1, &fence, VK_TRUE, whileWaiting_ ? kPollNs : UINT64_MAX);
+            if (r != VK_TIMEOUT) {
+                check(r, "vkWaitForFences", std::to_string(dispatches_) + " dispatches");
+                break;
+            }
+            whileWaiting_();
+        }
         pending_ = false;
         if (options_.profile) collectTimings(segmentStart_, next_);
         if (next_ == chunks_.size()) return;

@@ -64,6 +64,9 @@ public:
     // submitted (host writes made in it visible to what follows). For exchanges with other
     // processes in the middle of a step; each costs the device a drain, so use few.
     void hostStep(std::function<void()> step);
+    // Host work to do, again and again, while wait() waits for the device (moving on exchanges
+    // with other processes that host steps started).
+    void whileWaiting(std::function<void()> work) { whileWaiting_ = std::move(work); }
 
     // Submits everything recorded and waits. The first call closes the recording; later calls
     // replay it. submit() and wait() are its halves, for host work between them; with host steps,
@@ -101,7 +104,8 @@ private:
     std::vector<std::unique_ptr<Chunk>> chunks_;
     HazardTracker hazards_;
     bool closed_ = false, pending_ = false;
-    std::size_t next_ = 0, segmentStart_ = 0;  // chunks of the run in progress: next to submit, first pending
+    std::size_t next_ = 0, segmentStart_ = 0;
+    std::function<void()> whileWaiting_;  // chunks of the run in progress: next to submit, first pending
     bool timingsUnavailable_ = false;  // profiling asked for on a device without timestamps
     std::size_t dispatches_ = 0, barriers_ = 0;
     std::map<std::string, KernelTiming> timings_;

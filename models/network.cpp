@@ -595,11 +595,60 @@ void Network::recordHeadForward(Context& c, Pass pass) const {
                                  *metrics_, 1.0f / float(n), pass == Pass::Inference);
 }
 
-void Network::recordBackward(Context& c) const {
-    const Buffers& b = *buffers_;
+// One unit's backward pass, from the gradient of its output in gradients[current] (current moves
+// to its input's gradient).
+void Network::recordUnitBackward(Context& c, const Unit& unit, const Tensor* const (&gradientTensors)[2], int& current) const {
     const auto& a = architecture_;
     const uint32_t n = options_.batch;
     const bool rev = reversibleMode(architecture_, options_);
+    const UnitSpec& u = *unit.spec;
+    const TensorView x = unit.input->view(unitInput(u, n)), y = unit.output->view(unitOutput(u, n));
+    const TensorView dy = gradientTensors[current]->view(unitOutput(u, n));
+    const TensorView dx = gradientInPlace(u) ? dy : gradientTensors[1 - current]->view(unitInput(u, n));
+    if (!gradientInPlace(u)) current = 1 - current;
+    // Halves: the output is in its stream still (the forward's, or loaded as the next unit's input).
+    if (unit.keptInput) {
+        const uint32_t parts = halves(a), c1 = x.shape().c / parts;
+        for (uint32_t part = 0; part < parts; ++part)
+            kernels::loadHalf(c.pipelines, c.recorder, packedPart(*unit.keptInput, x.shape(), parts, part),
+                              x.channels(part * c1, c1));
+    }
+    if (a.spec.family == Family::ResNet) {  // dx = h^T(dy) + F^T(dy), dy through the ReLU after the sum first
+        if (a.postActivation()) kernels::reluBackward(c.pipelines, c.recorder, y, dy, dy);
+        if (!gradientInPlace(u))
+            shortcutBackward(c, u, projectionOf(unit.projections, 0, unit.projectionNorm, unit.projectionOutput), x,
+                             dy, dx);
+        unit.f.backward(c, x, dy, dx, true, unit.fBuffers);
+        return;
+    }
+    const Halves ys = halvesOf(y), dys = halvesOf(dy);
+    if (rev && u.reversible) {
+        // Rebuild x2 = y2 - G(y1), then x1 = y1 - F(x2), backpropagating through each as it
+        // is recomputed: one recomputation of F and G per unit. Gradients stay in place.
+        unit.g.couple(c, ys.first, ys.second, true, unit.gBuffers, Pass::Recompute);
+        unit.g.backward(c, ys.first, dys.second, dys.first, true, unit.gBuffers, true);
+        unit.f.couple(c, ys.second, ys.first, true, unit.fBuffers, Pass::Recompute);
+        if (unit.probe >= 0) kernels::copy(c.pipelines, c.recorder, y, probes_[unit.probe].second);
+        unit.f.backward(c, ys.second, dys.first, dys.second, true, unit.fBuffers, true);
+        return;
+    }
+    // y1 = h(x1) + F(x2), y2 = h(x2) + G(y1): dy1 += G^T(dy2), dx2 = h^T(dy2) + F^T(dy1),
+    // dx1 = h^T(dy1). In place (h the identity), dx2 = dy2 and dx1 = dy1 already.
+    const Halves xs = halvesOf(x), dxs = halvesOf(dx);
+    const Projection p1 = projectionOf(unit.projections, 0, {}, nullptr);
+    const Projection p2 = projectionOf(unit.projections, 1, {}, nullptr);
+    if (rev) unit.g.forward(c, ys.first, unit.gBuffers, Pass::Recompute);
+    unit.g.backward(c, ys.first, dys.second, dys.first, true, unit.gBuffers, rev);
+    if (!gradientInPlace(u)) shortcutBackward(c, u, p2, xs.second, dys.second, dxs.second);
+    if (rev) unit.f.forward(c, xs.second, unit.fBuffers, Pass::Recompute);
+    unit.f.backward(c, xs.second, dys.first, dxs.second, true, unit.fBuffers, rev);
+    if (!gradientInPlace(u)) shortcutBackward(c, u, p1, xs.first, dys.first, dxs.first);
+}
+
+void Network::recordBackward(Context& c, const GradientsReady& ready) const {
+    const Buffers& b = *buffers_;
+    const auto& a = architecture_;
+    const uint32_t n = options_.batch;
     const Tensor* gradientTensors[2] = {&b["activation gradients 1"], &b["activation gradients 2"]};
     int current = 0;
 
@@ -618,51 +667,11 @@ void Network::recordBackward(Context& c) const {
         kernels::batchNormBackward(c.pipelines, c.recorder, units_.back().output->view(topShape), dAct, head.stats,
                                    head.gamma, head.beta, head.dgamma, head.dbeta, dTop, false, c.bn);
     }
+    ready(c.recorder, "head.");
 
     for (auto it = units_.rbegin(); it != units_.rend(); ++it) {
-        const Unit& unit = *it;
-        const UnitSpec& u = *unit.spec;
-        const TensorView x = unit.input->view(unitInput(u, n)), y = unit.output->view(unitOutput(u, n));
-        const TensorView dy = gradientTensors[current]->view(unitOutput(u, n));
-        const TensorView dx = gradientInPlace(u) ? dy : gradientTensors[1 - current]->view(unitInput(u, n));
-        if (!gradientInPlace(u)) current = 1 - current;
-        // Halves: the output is in its stream still (the forward's, or loaded as the next unit's input).
-        if (unit.keptInput) {
-            const uint32_t parts = halves(a), c1 = x.shape().c / parts;
-            for (uint32_t part = 0; part < parts; ++part)
-                kernels::loadHalf(c.pipelines, c.recorder, packedPart(*unit.keptInput, x.shape(), parts, part),
-                                  x.channels(part * c1, c1));
-        }
-        if (a.spec.family == Family::ResNet) {  // dx = h^T(dy) + F^T(dy), dy through the ReLU after the sum first
-            if (a.postActivation()) kernels::reluBackward(c.pipelines, c.recorder, y, dy, dy);
-            if (!gradientInPlace(u))
-                shortcutBackward(c, u, projectionOf(unit.projections, 0, unit.projectionNorm, unit.projectionOutput), x,
-                                 dy, dx);
-            unit.f.backward(c, x, dy, dx, true, unit.fBuffers);
-            continue;
-        }
-        const Halves ys = halvesOf(y), dys = halvesOf(dy);
-        if (rev && u.reversible) {
-            // Rebuild x2 = y2 - G(y1), then x1 = y1 - F(x2), backpropagating through each as it
-            // is recomputed: one recomputation of F and G per unit. Gradients stay in place.
-            unit.g.couple(c, ys.first, ys.second, true, unit.gBuffers, Pass::Recompute);
-            unit.g.backward(c, ys.first, dys.second, dys.first, true, unit.gBuffers, true);
-            unit.f.couple(c, ys.second, ys.first, true, unit.fBuffers, Pass::Recompute);
-            if (unit.probe >= 0) kernels::copy(c.pipelines, c.recorder, y, probes_[unit.probe].second);
-            unit.f.backward(c, ys.second, dys.first, dys.second, true, unit.fBuffers, true);
-            continue;
-        }
-        // y1 = h(x1) + F(x2), y2 = h(x2) + G(y1): dy1 += G^T(dy2), dx2 = h^T(dy2) + F^T(dy1),
-        // dx1 = h^T(dy1). In place (h the identity), dx2 = dy2 and dx1 = dy1 already.
-        const Halves xs = halvesOf(x), dxs = halvesOf(dx);
-        const Projection p1 = projectionOf(unit.projections, 0, {}, nullptr);
-        const Projection p2 = projectionOf(unit.projections, 1, {}, nullptr);
-        if (rev) unit.g.forward(c, ys.first, unit.gBuffers, Pass::Recompute);
-        unit.g.backward(c, ys.first, dys.second, dys.first, true, unit.gBuffers, rev);
-        if (!gradientInPlace(u)) shortcutBackward(c, u, p2, xs.second, dys.second, dxs.second);
-        if (rev) unit.f.forward(c, xs.second, unit.fBuffers, Pass::Recompute);
-        unit.f.backward(c, xs.second, dys.first, dxs.second, true, unit.fBuffers, rev);
-        if (!gradientInPlace(u)) shortcutBackward(c, u, p1, xs.first, dys.first, dxs.first);
+        recordUnitBackward(c, *it, gradientTensors, current);
+        ready(c.recorder, it->spec->prefix + ".");
     }
 
     // Stem: the max pool's gradient (from the kept stem output), then, as the first unit no longer
@@ -680,12 +689,13 @@ void Network::recordBackward(Context& c) const {
     kernels::batchNormBackward(c.pipelines, c.recorder, s, ds, norm.stats, norm.gamma, norm.beta, norm.dgamma,
                                norm.dbeta, ds, false, c.bn);
     stemConv.gradWeight(c.pipelines, c.recorder, image, ds, gradientOf("stem.conv.weight"), c.convWorkspace);
+    ready(c.recorder, "stem.");
 }
 
-void Network::recordTrainingStep(Recorder& recorder) const {
+void Network::recordTrainingStep(Recorder& recorder, const GradientsReady& ready) const {
     Context c = context(recorder);
     recordForward(c, Pass::Train);
-    recordBackward(c);
+    recordBackward(c, ready ? ready : [](Recorder&, std::string_view) {});
 }
 
 void Network::recordInference(Recorder& recorder) const {

@@ -11,6 +11,7 @@
 #include "kernels/sgd.hpp"
 #include "models/residual_function.hpp"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -108,8 +109,12 @@ public:
     bool couplingOverflowed() const;
 
     // Forward with batch statistics (running statistics updated once), mean loss, backward into
-    // gradients(). Metrics are overwritten.
-    void recordTrainingStep(Recorder& recorder) const;
+    // gradients(). Metrics are overwritten. `ready`, if given, is called as the backward pass is
+    // recorded, each time the gradients of the parameters named `prefix`... are final: "head.",
+    // each unit's ("stage3.unit1."), top to bottom, then "stem." (data-parallel runs start
+    // exchanging them there, while the rest of the backward pass runs).
+    using GradientsReady = std::function<void(Recorder& recorder, std::string_view prefix)>;
+    void recordTrainingStep(Recorder& recorder, const GradientsReady& ready = {}) const;
     // Forward with running statistics; metrics accumulate over the batches it is replayed on.
     void recordInference(Recorder& recorder) const;
     // Momentum SGD of every weight from gradients(), the learning rate read from rate[0] on the
@@ -130,7 +135,8 @@ private:
     void buildUnits();
     Context context(Recorder& recorder) const;
     void recordForward(Context& c, Pass pass) const;
-    void recordBackward(Context& c) const;
+    void recordBackward(Context& c, const GradientsReady& ready) const;
+    void recordUnitBackward(Context& c, const Unit& unit, const Tensor* const (&gradientTensors)[2], int& current) const;
     void recordHeadForward(Context& c, Pass pass) const;
 
     Engine& engine_;

@@ -5,6 +5,7 @@
 // checkpointed by either number of processes resumes with the other and goes on as the
 // uninterrupted run. The single-process references run on the first process.
 #include "datasets/synthetic.hpp"
+#include "training/process_exchange.hpp"
 #include "tests/parallel_test.hpp"
 #include "tests/test_engine.hpp"
 #include "training/run_directory.hpp"
@@ -96,6 +97,49 @@ void checkLossesMatch(const std::vector<double>& got, const std::vector<double>&
 }
 
 }  // namespace
+
+TEST_CASE("gradient buckets average every element over the processes, started as their parameters are final",
+          "[parallel]") {
+    auto& p = test::processes();
+    Engine& e = test::engine();
+    const uint64_t seed = sharedSeed();
+    std::mt19937 draws{uint32_t(seed)};
+    // Parameters of awkward sizes in a shuffled layout, with elements no parameter claims.
+    const uint32_t count = 20 + draws() % 20;
+    std::vector<GradientBuckets::Parameter> parameters;
+    uint64_t at = draws() % 7;
+    for (uint32_t i = 0; i < count; ++i) {
+        const uint64_t size = 1 + draws() % 300;
+        parameters.push_back({"unit" + std::to_string(i % 9) + ".w" + std::to_string(i), {at, size}});
+        at += size + (draws() % 4 == 0 ? draws() % 5 : 0);
+    }
+    const uint64_t total = at + draws() % 3;
+    std::shuffle(parameters.begin(), parameters.end(), draws);
+    // Each process's gradients: its own draws.
+    std::vector<std::vector<float>> all;
+    for (uint32_t r = 0; r < p.size(); ++r) {
+        std::mt19937 own{uint32_t(seed + 1 + r)};
+        all.push_back(test::randomValues(total, own));
+    }
+    Tensor gradients = e.tensor({1, 1, 1, uint32_t(total)}, Category::Gradients, "gradients");
+    e.upload(gradients, all[p.rank()]);
+    const ProcessExchange exchange(e, p, total, 0);
+    GradientBuckets buckets(exchange, gradients, parameters, 150);
+    Recorder r(e.device());
+    for (uint32_t unit : {8u, 3u, 5u, 0u, 1u}) buckets.ready(r, "unit" + std::to_string(unit) + ".");
+    buckets.finish(r);  // the units never announced, and the unclaimed elements, too
+    r.whileWaiting([&] { exchange.progress(); });
+    CHECK(buckets.bucketsStarted() > 1);
+    r.run();
+    const std::vector<float> got = e.download(gradients);
+    for (uint64_t i = 0; i < total; ++i) {
+        float sum = 0;
+        for (const auto& values : all) sum += values[i];
+        INFO("element " << i << " of " << total);
+        REQUIRE(got[i] == Approx(sum / float(p.size())).margin(1e-6));
+    }
+    CHECK(sameOnEveryProcess(got));
+}
 
 TEST_CASE("two processes with synchronized batch norm train as one process on the whole batch", "[parallel]") {
     auto& p = test::processes();

@@ -132,8 +132,10 @@ training::RunObserver printingObserver() {
         std::printf("%sepoch %u/%u  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  (%.0f s)\n", terminal ? "\n" : "",
                     r.epoch + 1, r.epochs, r.trainLoss, 100 * r.trainAccuracy, r.test.loss, 100 * r.test.accuracy, r.seconds);
         if (r.processes > 1)
-            std::printf("  %u processes; the first spent %.1f%% of the epoch's training exchanging with the others\n",
-                        r.processes, 100 * r.exchangeShare);
+            std::printf("  %u processes: the device waited %.1f%% of the epoch's training for exchanges, %.1f%% for "
+                        "gradient sums (%u bucket%s a step, started during the backward pass)\n",
+                        r.processes, 100 * r.exchangeShare, 100 * r.gradientWaitShare, r.gradientBuckets,
+                        r.gradientBuckets == 1 ? "" : "s");
         // Past a fifth of the epoch spent waiting for images, say so, with the decoders' own rate.
         if (r.loaderWaitShare > 0.2)
             std::printf("  the image loader is the bottleneck: the device waited for it %.0f%% of the epoch; it decodes "

@@ -23,6 +23,11 @@ public:
     virtual void gather(std::span<const float> mine, std::span<float> all) = 0;
     // `values` of process `root` copied into every process's.
     virtual void broadcast(std::span<float> values, uint32_t root) = 0;
+    // sum() without waiting: the values must stay untouched until finishSums() returns, which
+    // completes every sum started; progress() moves them on (call it while waiting for other work).
+    virtual void startSum(std::span<float> values) = 0;
+    virtual void progress() = 0;
+    virtual void finishSums() = 0;
 };
 
 class SingleProcess final : public Communicator {
@@ -34,6 +39,9 @@ public:
     void sum(std::span<double>) override {}
     void gather(std::span<const float> mine, std::span<float> all) override;
     void broadcast(std::span<float>, uint32_t) override {}
+    void startSum(std::span<float>) override {}
+    void progress() override {}
+    void finishSums() override {}
 };
 
 }  // namespace revnet::training

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace revnet::training {
 
@@ -30,6 +31,10 @@ void inPieces(std::span<T> values, Call call) {
 
 }  // namespace
 
+struct MpiCommunicator::Requests {
+    std::vector<MPI_Request> requests;
+};
+
 bool MpiCommunicator::launched() {
     // Open MPI's mpirun, and PMIx / PMI launchers (srun, other MPIs).
     for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"})
@@ -37,7 +42,7 @@ bool MpiCommunicator::launched() {
     return false;
 }
 
-MpiCommunicator::MpiCommunicator() {
+MpiCommunicator::MpiCommunicator() : pending_(std::make_unique<Requests>()) {
     int provided = 0;
     // Only the thread that constructs this calls MPI.
     check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
@@ -53,7 +58,10 @@ MpiCommunicator::MpiCommunicator() {
     rank_ = uint32_t(rank), size_ = uint32_t(size), localRank_ = uint32_t(local);
 }
 
-MpiCommunicator::~MpiCommunicator() { MPI_Finalize(); }
+MpiCommunicator::~MpiCommunicator() {
+    if (!pending_->requests.empty()) MPI_Waitall(int(pending_->requests.size()), pending_->requests.data(), MPI_STATUSES_IGNORE);
+    MPI_Finalize();
+}
 
 void MpiCommunicator::abort(int code) {
     MPI_Abort(MPI_COMM_WORLD, code);
@@ -77,6 +85,29 @@ void MpiCommunicator::gather(std::span<const float> mine, std::span<float> all) 
     if (mine.size() > INT_MAX) throw std::invalid_argument("gather: a part past MPI's int count");
     check(MPI_Allgather(mine.data(), int(mine.size()), MPI_FLOAT, all.data(), int(mine.size()), MPI_FLOAT, MPI_COMM_WORLD),
           "MPI_Allgather");
+}
+
+void MpiCommunicator::startSum(std::span<float> values) {
+    inPieces(values, [this](float* at, int count) {
+        MPI_Request request = MPI_REQUEST_NULL;
+        check(MPI_Iallreduce(MPI_IN_PLACE, at, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &request), "MPI_Iallreduce");
+        pending_->requests.push_back(request);
+    });
+}
+
+void MpiCommunicator::progress() {
+    // Open MPI moves non-blocking collectives only inside MPI calls: a test is such a call.
+    if (pending_->requests.empty()) return;
+    int done = 0;
+    check(MPI_Testall(int(pending_->requests.size()), pending_->requests.data(), &done, MPI_STATUSES_IGNORE),
+          "MPI_Testall");
+}
+
+void MpiCommunicator::finishSums() {
+    auto& r = pending_->requests;
+    if (r.empty()) return;
+    check(MPI_Waitall(int(r.size()), r.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+    r.clear();
 }
 
 void MpiCommunicator::broadcast(std::span<float> values, uint32_t root) {

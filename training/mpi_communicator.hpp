@@ -5,6 +5,8 @@
 
 #include "training/communicator.hpp"
 
+#include <memory>
+
 namespace revnet::training {
 
 class MpiCommunicator final : public Communicator {
@@ -25,12 +27,17 @@ public:
     void sum(std::span<double> values) override;
     void gather(std::span<const float> mine, std::span<float> all) override;
     void broadcast(std::span<float> values, uint32_t root) override;
+    void startSum(std::span<float> values) override;
+    void progress() override;
+    void finishSums() override;
     // Ends every process of the launch with this exit code: what a process that fails alone does,
     // so that the others, waiting for it in a collective, do not wait forever.
     [[noreturn]] void abort(int code);
 
 private:
     uint32_t rank_ = 0, size_ = 1, localRank_ = 0;
+    struct Requests;  // the sums in flight (MPI_Request is mpi.h's, kept out of this header)
+    std::unique_ptr<Requests> pending_;
 };
 
 }  // namespace revnet::training

@@ -45,16 +45,22 @@ models::NetworkOptions networkOptions(const TrainConfig& config, uint32_t batch)
     return options;
 }
 
-// The floats the processes of a run exchange at once (ProcessExchange), from the network's plan.
-uint64_t exchangeFloats(const models::Architecture& arch, const models::NetworkOptions& options, const DeviceInfo& device,
-                        uint32_t processes, bool syncBatchNorm) {
+// What the processes of a run exchange through host memory (ProcessExchange), from the network's
+// plan: the gradients' floats, and the scratch of a synchronized batch norm.
+std::pair<uint64_t, uint64_t> exchangeFloats(const models::Architecture& arch, const models::NetworkOptions& options,
+                                             const DeviceInfo& device, uint32_t processes, bool syncBatchNorm) {
     uint64_t gradients = 0;
     for (const auto& t : models::planTensors(arch, options, device))
         if (t.category == Category::Gradients) gradients += t.elements;
     uint32_t channels = 0;
     for (const auto& [name, c] : arch.batchNorms()) channels = std::max(channels, c);
-    return ProcessExchange::floatsFor(gradients, channels, processes, syncBatchNorm);
+    return {gradients, ProcessExchange::scratchFloats(channels, processes, syncBatchNorm)};
 }
+
+// Gradient buckets start their exchange once this many floats (1 MiB) are final: large enough
+// that a network's bandwidth, not its latency, sets their time; small enough that RevNet-38
+// (464,890 parameters) exchanges in more than one while its backward pass runs.
+constexpr uint64_t kBucketFloats = 1u << 18;
 
 const char* backpropName(models::Backprop b) { return b == models::Backprop::Reversible ? "reversible" : "stored"; }
 
@@ -148,8 +154,10 @@ uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, u
     bytes += UploadRing::plannedBytes(arena, {imageBytes, batch * 4ull, 4, 4}, kSlots);
     bytes += UploadRing::plannedBytes(arena, {imageBytes, batch * 4ull}, kSlots);
     bytes += ReadbackBuffer::plannedBytes(arena, 2 * 4);  // the metrics each step hands back
-    if (processes > 1)
-        bytes += HostExchange::plannedBytes(arena, exchangeFloats(arch, options, engine.info(), processes, sync));
+    if (processes > 1) {
+        const auto [gradients, scratch] = exchangeFloats(arch, options, engine.info(), processes, sync);
+        bytes += HostExchange::plannedBytes(arena, gradients + scratch);
+    }
     bytes += engine.transferBytes();                      // uploads where tensors are not mapped
     return bytes;
 }
@@ -184,6 +192,7 @@ struct Trainer::Impl {
     std::unique_ptr<UploadRing> trainInputs, testInputs;
     std::unique_ptr<ReadbackBuffer> readback;  // the metrics, copied out at the end of every recording
     std::unique_ptr<ProcessExchange> exchange;  // over several processes
+    uint32_t gradientBuckets = 0;               // a step's
     std::vector<std::unique_ptr<Recorder>> trainSteps, evalSteps;  // one per slot
     EpochSums epoch;  // of the epoch in progress; a checkpoint keeps them
     std::unique_ptr<datasets::ImageStream> trainStream, testStream;  // image folders
@@ -206,8 +215,8 @@ Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data
     if (processes_.size() > 1) {
         const bool sync = config_.syncBatchNorm;
         if (sync) options.syncBatchNorm = kernels::BatchNormShares{processes_.size()};
-        m.exchange = std::make_unique<ProcessExchange>(
-            engine, processes_, exchangeFloats(arch, options, engine.info(), processes_.size(), sync));
+        const auto [gradients, scratch] = exchangeFloats(arch, options, engine.info(), processes_.size(), sync);
+        m.exchange = std::make_unique<ProcessExchange>(engine, processes_, gradients, scratch);
         if (sync) options.syncBatchNorm = m.exchange->batchNormShares();
     }
     network_ = std::make_unique<models::Network>(engine, arch, options);
@@ -270,10 +279,17 @@ std::unique_ptr<Recorder> Trainer::recordTrainingStep(uint32_t slot) const {
     kernels::AugmentOptions augment{uint32_t(config_.pad), config_.flip != 0, config_.seed,
                                     processes_.rank() * localBatch_};
     kernels::augmentImages(p, *r, m.images, 0, m.normalization, m.counter, 0, net.batchInput(), augment);
-    net.recordTrainingStep(*r);
-    if (m.exchange) {
-        const TensorView gradients[] = {net.gradients()};
-        m.exchange->recordAverage(*r, gradients);
+    if (!m.exchange) net.recordTrainingStep(*r);
+    else {
+        // Averaged over the processes in buckets, each started as soon as the backward pass has
+        // finished its gradients, while the rest of the pass runs.
+        std::vector<GradientBuckets::Parameter> parameters;
+        for (const auto& p : net.parameters()) parameters.push_back({p.spec.name, {p.offset, p.spec.elements()}});
+        GradientBuckets buckets(*m.exchange, net.gradients(), std::move(parameters), kBucketFloats);
+        net.recordTrainingStep(*r, [&](Recorder& rec, std::string_view prefix) { buckets.ready(rec, prefix); });
+        buckets.finish(*r);
+        impl_->gradientBuckets = buckets.bucketsStarted();
+        r->whileWaiting([&exchange = *m.exchange] { exchange.progress(); });
     }
     net.recordSgdUpdate(*r, m.momentum, m.hyper, {config_.momentum, config_.weightDecay, config_.nesterov});
     m.readback->recordCopy(*r);
@@ -534,6 +550,7 @@ Trainer::End Trainer::run(const RunObserver& observer) {
         const auto loaderStart = m.trainStream ? m.trainStream->throughput() : datasets::ImageStream::Throughput{};
         const auto epochStarted = std::chrono::steady_clock::now();
         const double exchangeStart = m.exchange ? m.exchange->seconds() : 0;
+        const double finishStart = m.exchange ? m.exchange->finishSeconds() : 0;
         fillBatch(train, order, firstBatch * localBatch_, *m.trainInputs, firstBatch % kSlots);
         for (std::size_t b = firstBatch; b < perEpoch; ++b) {
             const uint32_t slot = b % kSlots;
@@ -565,10 +582,13 @@ Trainer::End Trainer::run(const RunObserver& observer) {
         }
         EpochReport report{epoch, config_.epochs, lossSum / std::max(seen, 1.0), correct / std::max(seen, 1.0), {}, 0};
         report.processes = processes_.size();
-        if (m.exchange)
-            report.exchangeShare =
-                (m.exchange->seconds() - exchangeStart) /
+        if (m.exchange) {
+            const double seconds =
                 std::max(std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStarted).count(), 1e-9);
+            report.exchangeShare = (m.exchange->seconds() - exchangeStart) / seconds;
+            report.gradientWaitShare = (m.exchange->finishSeconds() - finishStart) / seconds;
+            report.gradientBuckets = m.gradientBuckets;
+        }
         if (m.trainStream) {
             const auto loader = m.trainStream->throughput();
             const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStarted).count();

@@ -92,10 +92,12 @@ struct EpochReport {
     // Fixed-point couplings: a value left the grid's exact range during this run (reported with
     // the first epoch that saw it): reconstruction is no longer exact. docs/NUMERICS.md.
     bool couplingOverflow = false;
-    // Several processes: how many, and the share of this epoch's training this one spent in
-    // exchanges with the others (the device idle meanwhile).
+    // Several processes: how many; the share of this epoch's training this one spent in exchanges
+    // with the others (the device idle meanwhile), and of it, waiting for gradient sums the
+    // backward pass did not hide; the buckets a step's gradients go in.
     uint32_t processes = 1;
-    double exchangeShare = 0;
+    double exchangeShare = 0, gradientWaitShare = 0;
+    uint32_t gradientBuckets = 0;
 };
 struct RunObserver {
     std::function<bool(uint64_t steps)> stop;  // after every step: stop now?
