@@ -144,22 +144,31 @@ TEST_CASE("gradient buckets average every element over the processes, started as
 TEST_CASE("two processes with synchronized batch norm train as one process on the whole batch", "[parallel]") {
     auto& p = test::processes();
     REQUIRE(p.size() == 2);
-    Engine& e = test::engine();
     const Run run = smallRun(sharedSeed(), "sync", true);
-    Trainer both(e, run.config, run.data, &p);
-    CHECK(both.localBatch() == 7);
-    CHECK(both.run() == Trainer::End::Finished);
-    const std::vector<float> weights = weightsOf(both);
-    CHECK(sameOnEveryProcess(weights));
-    CHECK(sameOnEveryProcess(e.download(both.network().statistics())));
-    CHECK(both.stepLosses().size() == 20);
+    std::vector<float> weights;
+    std::vector<double> losses;
+    {
+        // An engine of its own: its peak is this run's alone, and must be the plan for 2 processes.
+        Engine own(test::options());
+        Trainer both(own, run.config, run.data, &p);
+        CHECK(both.localBatch() == 7);
+        CHECK(both.run() == Trainer::End::Finished);
+        weights = own.download(both.network().weights());
+        losses = both.stepLosses();
+        CHECK(sameOnEveryProcess(weights));
+        CHECK(sameOnEveryProcess(own.download(both.network().statistics())));
+        CHECK(own.memory().ledger().peakTotal() == plannedTrainingBytes(own, run.config, 3, 8, 8, 3, 2));
+        test::countValidation(own);
+    }
+    CHECK(losses.size() == 20);
     if (p.rank() != 0) return;
+    Engine& e = test::engine();
     CHECK(fs::exists(fs::path(run.config.runDirectory) / RunDirectory::kCheckpoint));
     Run alone = run;
     alone.config.runDirectory = shared("sync-alone").string();
     Trainer one(e, alone.config, alone.data);
     one.run();
-    checkLossesMatch(both.stepLosses(), one.stepLosses());
+    checkLossesMatch(losses, one.stepLosses());
     CHECK(relativeDistance(weights, weightsOf(one)) <= 1e-5);
 }
 

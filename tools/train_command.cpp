@@ -133,7 +133,8 @@ training::RunObserver printingObserver() {
                     r.epoch + 1, r.epochs, r.trainLoss, 100 * r.trainAccuracy, r.test.loss, 100 * r.test.accuracy, r.seconds);
         if (r.processes > 1)
             std::printf("  %u processes: the device waited %.1f%% of the epoch's training for exchanges, %.1f%% for "
-                        "gradient sums (%u bucket%s a step, started during the backward pass)\n",
+                        "gradient sums (their transfer, and any process behind; %u bucket%s a step, started during "
+                        "the backward pass)\n",
                         r.processes, 100 * r.exchangeShare, 100 * r.gradientWaitShare, r.gradientBuckets,
                         r.gradientBuckets == 1 ? "" : "s");
         // Past a fifth of the epoch spent waiting for images, say so, with the decoders' own rate.
