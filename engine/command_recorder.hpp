@@ -104,8 +104,8 @@ private:
     std::vector<std::unique_ptr<Chunk>> chunks_;
     HazardTracker hazards_;
     bool closed_ = false, pending_ = false;
-    std::size_t next_ = 0, segmentStart_ = 0;
-    std::function<void()> whileWaiting_;  // chunks of the run in progress: next to submit, first pending
+    std::size_t next_ = 0, segmentStart_ = 0;  // chunks of the run in progress: next to submit, first pending
+    std::function<void()> whileWaiting_;
     bool timingsUnavailable_ = false;  // profiling asked for on a device without timestamps
     std::size_t dispatches_ = 0, barriers_ = 0;
     std::map<std::string, KernelTiming> timings_;

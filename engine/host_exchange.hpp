@@ -16,7 +16,6 @@ public:
     // `floats` of host-visible memory, addressed by element.
     HostExchange(Engine& engine, uint64_t floats, const std::string& name);
 
-    uint64_t size() const { return floats_; }
     // Records copies of a dense view's elements to exchange[at...], and back.
     void recordOut(Recorder& recorder, const TensorView& source, uint64_t at) const;
     void recordIn(Recorder& recorder, uint64_t at, const TensorView& target) const;

@@ -51,15 +51,37 @@ uint64_t batchNormPartials(const DeviceInfo& device, uint32_t channels, uint32_t
     return parts > 1 ? 2 * uint64_t{channels} * parts : 0;
 }
 
+namespace {
+
+// batch_norm_statistics_merge.comp's push constants.
+struct MergePush {
+    uint32_t N, C, plane, statsOffset, runningOffset;
+    float momentum;
+    uint32_t priorSamples, partialsOffset;
+};
+
+// Merges `parts` partial statistics into stats: the GPU variant's split reduction (MERGE: with the
+// batch chunks before; UPDATE: the running statistics), or (shares) the processes' statistics.
+void recordMerge(Pipelines& pipelines, Recorder& recorder, const MergePush& push, const TensorView& stats,
+                 const TensorView& running, const TensorView& partials, bool update, bool merge, uint32_t parts,
+                 bool shares) {
+    const uint32_t local = workgroupAtMost(pipelines.device(), 64);
+    const Kernel& kernel = pipelines.get("batch_norm_statistics_merge", {{0, local}, {1, update ? 1u : 0u},
+                                                                         {2, merge ? 1u : 0u}, {3, parts},
+                                                                         {4, shares ? 1u : 0u}});
+    recorder.dispatch(kernel, {stats, running, partials}, push, {ceilDiv(push.C, local), 1, 1});
+}
+
+}  // namespace
+
 // Batch chunks (dispatch.hpp): each merges its statistics into those of the chunks before it;
 // the last one moves the running statistics.
 void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorView& whole, const TensorView& stats,
                          const TensorView& running, bool updateRunning, const BatchNormOptions& options) {
-    const bool updateWhole = updateRunning;
     const char* name = "batch_norm_statistics";
     const uint32_t samples = whole.shape().n;
     const BatchNormShares* shares = options.shares && options.shares->count > 1 ? options.shares : nullptr;
-    if (shares) updateRunning = false;  // by the whole batch's statistics, below
+    const bool updateHere = updateRunning && !shares;  // with shares, by the whole batch's statistics below
     forBatchChunks(samples, samplesPerDispatch(pipelines.device(), {whole}, name), [&](uint32_t first, uint32_t count) {
         const TensorView x = whole.batch(first, count);
         const Shape& s = x.shape();
@@ -76,19 +98,14 @@ void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorV
                uint32_t(partials.offset())};
         const PlaneLayout l = planeLayout(push.plane, {push.x}, workgroupAtMost(pipelines.device(), 256));
         const uint32_t group = reductionGroup(pipelines, l.items, options.variant);
-        const uint32_t update = updateRunning && first + count == samples ? 1 : 0, merge = first > 0 ? 1 : 0;
+        const uint32_t update = updateHere && first + count == samples ? 1 : 0, merge = first > 0 ? 1 : 0;
         const Kernel& kernel =
             pipelines.get(name, {{0, group}, {1, update}, {2, merge}, {3, parts}, {9, l.vec4 ? 1u : 0u}});
         recorder.dispatch(kernel, {x, stats, running, partials}, push, {s.c, parts, 1});
         if (parts == 1) return;
-        struct Merge {
-            uint32_t N, C, plane, statsOffset, runningOffset;
-            float momentum;
-            uint32_t priorSamples, partialsOffset;
-        } mergePush{s.n, s.c, s.h * s.w, push.statsOffset, push.runningOffset, push.momentum, first, push.partialsOffset};
-        const uint32_t local = workgroupAtMost(pipelines.device(), 64);
-        recorder.dispatch(pipelines.get("batch_norm_statistics_merge", {{0, local}, {1, update}, {2, merge}, {3, parts}}),
-                          {stats, running, partials}, mergePush, {ceilDiv(s.c, local), 1, 1});
+        const MergePush mergePush{s.n, s.c, s.h * s.w, push.statsOffset, push.runningOffset, push.momentum, first,
+                                  push.partialsOffset};
+        recordMerge(pipelines, recorder, mergePush, stats, running, partials, update, merge, parts, false);
     });
     if (!shares) return;
     // Every share's [mean, variance], merged in share order as the split reduction merges its
@@ -96,18 +113,11 @@ void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorV
     const uint32_t c = whole.shape().c;
     const TensorView gathered = shares->gathered.prefix(batchNormSharesWorkspace(c, shares->count));
     shares->gather(recorder, stats.prefix(2 * uint64_t{c}), gathered);
-    struct Merge {
-        uint32_t N, C, plane, statsOffset, runningOffset;
-        float momentum;
-        uint32_t priorSamples, partialsOffset;
-    } push{samples * shares->count, c, whole.shape().h * whole.shape().w,
-           denseOffset(stats, 2 * uint64_t{c}, name, "statistics"),
-           denseOffset(running, 2 * uint64_t{c}, name, "running statistics"), options.momentum, 0,
-           uint32_t(gathered.offset())};
-    const uint32_t local = workgroupAtMost(pipelines.device(), 64);
-    const Kernel& merge = pipelines.get("batch_norm_statistics_merge", {{0, local}, {1, updateWhole ? 1u : 0u}, {2, 0u},
-                                                                        {3, shares->count}, {4, 1u}});
-    recorder.dispatch(merge, {stats, running, gathered}, push, {ceilDiv(c, local), 1, 1});
+    const MergePush push{samples * shares->count, c, whole.shape().h * whole.shape().w,
+                         denseOffset(stats, 2 * uint64_t{c}, name, "statistics"),
+                         denseOffset(running, 2 * uint64_t{c}, name, "running statistics"), options.momentum, 0,
+                         uint32_t(gathered.offset())};
+    recordMerge(pipelines, recorder, push, stats, running, gathered, updateRunning, false, shares->count, true);
 }
 
 namespace {

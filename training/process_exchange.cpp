@@ -32,21 +32,21 @@ uint64_t ProcessExchange::scratchFloats(uint32_t channels, uint32_t processes, b
 }
 
 template <typename Step>
-void ProcessExchange::timed(double& extra, Step step) const {
+void ProcessExchange::timed(double* also, Step step) const {
     const auto start = std::chrono::steady_clock::now();
     exchange_.beginHostAccess();
     step();
     exchange_.endHostAccess();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     seconds_ += seconds;
-    extra += seconds;
+    if (also) *also += seconds;
 }
 
 void ProcessExchange::recordStartSums(Recorder& recorder, const Tensor& gradients,
                                       std::span<const ElementRange> ranges) const {
     for (const ElementRange& r : ranges) exchange_.recordOut(recorder, flat(gradients, r), r.first);
     recorder.hostStep([this, ranges = std::vector<ElementRange>(ranges.begin(), ranges.end())] {
-        timed(unused_, [&] {
+        timed(nullptr, [&] {
             for (const ElementRange& r : ranges) processes_.startSum(exchange_.floats(r.first, r.count));
         });
     });
@@ -55,7 +55,7 @@ void ProcessExchange::recordStartSums(Recorder& recorder, const Tensor& gradient
 void ProcessExchange::recordFinishSums(Recorder& recorder, const Tensor& gradients) const {
     const uint64_t count = gradients.shape().elements();
     recorder.hostStep([this, count] {
-        timed(finishSeconds_, [&] {
+        timed(&finishSeconds_, [&] {
             processes_.finishSums();
             const float share = 1.0f / float(processes_.size());
             for (float& v : exchange_.floats(0, count)) v *= share;
@@ -71,7 +71,7 @@ void ProcessExchange::recordAverage(Recorder& recorder, std::span<const TensorVi
         total += v.shape().elements();
     }
     recorder.hostStep([this, total] {
-        timed(unused_, [&] {
+        timed(nullptr, [&] {
             const auto all = exchange_.floats(gradients_, total);
             processes_.sum(all);
             const float share = 1.0f / float(processes_.size());
@@ -89,7 +89,7 @@ void ProcessExchange::recordGather(Recorder& recorder, const TensorView& values,
     const uint64_t n = values.shape().elements(), all = n * processes_.size();
     exchange_.recordOut(recorder, values, gradients_);
     recorder.hostStep([this, n, all] {
-        timed(unused_, [&] { processes_.gather(exchange_.floats(gradients_, n), exchange_.floats(gradients_ + n, all)); });
+        timed(nullptr, [&] { processes_.gather(exchange_.floats(gradients_, n), exchange_.floats(gradients_ + n, all)); });
     });
     exchange_.recordIn(recorder, gradients_ + n, gathered);
 }

@@ -50,13 +50,15 @@ public:
     double finishSeconds() const { return finishSeconds_; }
 
 private:
+    // Runs a host step's work with the exchange memory made visible both ways, adding its time to
+    // seconds_ (and to *also, if given).
     template <typename Step>
-    void timed(double& extra, Step step) const;
+    void timed(double* also, Step step) const;
 
     Communicator& processes_;
     uint64_t gradients_;  // scratch starts here
     HostExchange exchange_;
-    mutable double seconds_ = 0, finishSeconds_ = 0, unused_ = 0;
+    mutable double seconds_ = 0, finishSeconds_ = 0;
 };
 
 // While a training step is recorded: the parameters whose gradients are not yet exchanged, started

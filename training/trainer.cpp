@@ -35,26 +35,28 @@ uint32_t localBatchOf(uint32_t batch, uint32_t processes) {
     return batch / processes;
 }
 
-// The network options of a run, for `batch` samples a process.
-models::NetworkOptions networkOptions(const TrainConfig& config, uint32_t batch) {
+// The network options of each of `processes` processes of a run (the exchange functions of a
+// synchronized batch norm are the trainer's to set).
+models::NetworkOptions networkOptions(const TrainConfig& config, uint32_t processes) {
     models::NetworkOptions options;
-    options.batch = batch;
+    options.batch = localBatchOf(config.batch, processes);
     options.backprop = config.backprop;
     models::setCoupling(options, config.coupling);
     models::setPrecision(options, config.precision);
+    if (config.syncBatchNorm && processes > 1) options.syncBatchNorm = kernels::BatchNormShares{processes};
     return options;
 }
 
 // What the processes of a run exchange through host memory (ProcessExchange), from the network's
 // plan: the gradients' floats, and the scratch of a synchronized batch norm.
 std::pair<uint64_t, uint64_t> exchangeFloats(const models::Architecture& arch, const models::NetworkOptions& options,
-                                             const DeviceInfo& device, uint32_t processes, bool syncBatchNorm) {
+                                             const DeviceInfo& device, uint32_t processes) {
     uint64_t gradients = 0;
     for (const auto& t : models::planTensors(arch, options, device))
         if (t.category == Category::Gradients) gradients += t.elements;
     uint32_t channels = 0;
     for (const auto& [name, c] : arch.batchNorms()) channels = std::max(channels, c);
-    return {gradients, ProcessExchange::scratchFloats(channels, processes, syncBatchNorm)};
+    return {gradients, ProcessExchange::scratchFloats(channels, processes, options.syncBatchNorm.has_value())};
 }
 
 // Gradient buckets start their exchange once this many floats (1 MiB) are final: large enough
@@ -137,10 +139,8 @@ float TrainConfig::learningRate(uint64_t step, uint64_t totalSteps) const {
 uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, uint32_t channels, uint32_t height,
                               uint32_t width, uint32_t classes, uint32_t processes) {
     const auto arch = models::expand(models::modelByName(config.model), channels, height, width, classes);
-    const uint32_t batch = localBatchOf(config.batch, processes);
-    models::NetworkOptions options = networkOptions(config, batch);
-    const bool sync = config.syncBatchNorm && processes > 1;
-    if (sync) options.syncBatchNorm = kernels::BatchNormShares{processes};
+    const models::NetworkOptions options = networkOptions(config, processes);
+    const uint32_t batch = options.batch;
     const MemoryArena& arena = const_cast<Engine&>(engine).memory();
     uint64_t bytes = 0, weights = 0;
     for (const auto& t : models::planTensors(arch, options, engine.info())) {
@@ -155,7 +155,7 @@ uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, u
     bytes += UploadRing::plannedBytes(arena, {imageBytes, batch * 4ull}, kSlots);
     bytes += ReadbackBuffer::plannedBytes(arena, 2 * 4);  // the metrics each step hands back
     if (processes > 1) {
-        const auto [gradients, scratch] = exchangeFloats(arch, options, engine.info(), processes, sync);
+        const auto [gradients, scratch] = exchangeFloats(arch, options, engine.info(), processes);
         bytes += HostExchange::plannedBytes(arena, gradients + scratch);
     }
     bytes += engine.transferBytes();                      // uploads where tensors are not mapped
@@ -210,14 +210,12 @@ Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data
     if (config_.pad < 0) config_.pad = color ? 4 : 0;
     if (config_.flip < 0) config_.flip = color ? 1 : 0;
     const auto arch = models::expand(models::modelByName(config_.model), train.channels, train.height, train.width, train.classes);
-    models::NetworkOptions options = networkOptions(config_, localBatch_);
+    models::NetworkOptions options = networkOptions(config_, processes_.size());
     Impl& m = *impl_;
     if (processes_.size() > 1) {
-        const bool sync = config_.syncBatchNorm;
-        if (sync) options.syncBatchNorm = kernels::BatchNormShares{processes_.size()};
-        const auto [gradients, scratch] = exchangeFloats(arch, options, engine.info(), processes_.size(), sync);
+        const auto [gradients, scratch] = exchangeFloats(arch, options, engine.info(), processes_.size());
         m.exchange = std::make_unique<ProcessExchange>(engine, processes_, gradients, scratch);
-        if (sync) options.syncBatchNorm = m.exchange->batchNormShares();
+        if (options.syncBatchNorm) options.syncBatchNorm = m.exchange->batchNormShares();
     }
     network_ = std::make_unique<models::Network>(engine, arch, options);
     network_->initialize(config_.seed);
