@@ -1,6 +1,6 @@
-#include "datasets/cifar_reader.hpp"
+#include "revnet/datasets/cifar_reader.hpp"
 
-#include "datasets/file_bytes.hpp"
+#include "revnet/datasets/file_bytes.hpp"
 
 namespace revnet::datasets {
 

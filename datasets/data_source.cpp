@@ -1,8 +1,8 @@
-#include "datasets/data_source.hpp"
+#include "revnet/datasets/data_source.hpp"
 
-#include "datasets/cifar_reader.hpp"
-#include "datasets/idx_reader.hpp"
-#include "datasets/synthetic.hpp"
+#include "revnet/datasets/cifar_reader.hpp"
+#include "revnet/datasets/idx_reader.hpp"
+#include "revnet/datasets/synthetic.hpp"
 
 #include <charconv>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "datasets/dataset.hpp"
+#include "revnet/datasets/dataset.hpp"
 
 #include <cmath>
 
@@ -32,6 +32,26 @@ std::vector<std::pair<double, double>> channelSums(const Dataset& d) {
 }
 
 }  // namespace
+
+Dataset makeDataset(const std::string& name, const ImageSize& size, uint32_t classes, std::size_t count,
+                    const ImageSource& draw) {
+    if (size.channels == 0 || size.height == 0 || size.width == 0 || classes == 0)
+        throw std::invalid_argument(name + ": images need a shape and at least one class");
+    Dataset d;
+    d.name = name;
+    d.channels = size.channels, d.height = size.height, d.width = size.width, d.classes = classes;
+    const std::size_t bytes = d.imageBytes();
+    d.images.resize(count * bytes);
+    d.labels.resize(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        d.labels[i] = draw(i, std::span<uint8_t>(d.images).subspan(i * bytes, bytes));
+        if (d.labels[i] >= classes)
+            throw DatasetError(name, i * bytes, "image " + std::to_string(i) + " has label " +
+                                                    std::to_string(d.labels[i]) + ", past the " +
+                                                    std::to_string(classes) + " classes");
+    }
+    return d;
+}
 
 void checkCompatible(const Split& split) {
     const Dataset &train = split.train, &test = split.test;

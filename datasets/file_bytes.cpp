@@ -1,6 +1,6 @@
-#include "datasets/file_bytes.hpp"
+#include "revnet/datasets/file_bytes.hpp"
 
-#include "datasets/dataset.hpp"
+#include "revnet/datasets/dataset.hpp"
 
 #include <zlib.h>
 

@@ -1,6 +1,6 @@
-#include "datasets/idx_reader.hpp"
+#include "revnet/datasets/idx_reader.hpp"
 
-#include "datasets/file_bytes.hpp"
+#include "revnet/datasets/file_bytes.hpp"
 
 #include <algorithm>
 

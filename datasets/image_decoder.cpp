@@ -1,7 +1,7 @@
-#include "datasets/image_decoder.hpp"
+#include "revnet/datasets/image_decoder.hpp"
 
-#include "datasets/dataset.hpp"
-#include "datasets/file_bytes.hpp"
+#include "revnet/datasets/dataset.hpp"
+#include "revnet/datasets/file_bytes.hpp"
 
 #include <png.h>
 #include <turbojpeg.h>

@@ -1,6 +1,6 @@
-#include "datasets/image_folder.hpp"
+#include "revnet/datasets/image_folder.hpp"
 
-#include "datasets/image_resize.hpp"
+#include "revnet/datasets/image_resize.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "datasets/image_resize.hpp"
+#include "revnet/datasets/image_resize.hpp"
 
 #include <algorithm>
 #include <cmath>

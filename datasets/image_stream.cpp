@@ -1,6 +1,6 @@
-#include "datasets/image_stream.hpp"
+#include "revnet/datasets/image_stream.hpp"
 
-#include "datasets/image_resize.hpp"
+#include "revnet/datasets/image_resize.hpp"
 
 #include <chrono>
 #include <cmath>

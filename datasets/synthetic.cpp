@@ -1,4 +1,4 @@
-#include "datasets/synthetic.hpp"
+#include "revnet/datasets/synthetic.hpp"
 
 #include <algorithm>
 #include <random>

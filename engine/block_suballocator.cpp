@@ -1,4 +1,4 @@
-#include "engine/block_suballocator.hpp"
+#include "revnet/engine/block_suballocator.hpp"
 
 #include <iterator>
 #include <stdexcept>

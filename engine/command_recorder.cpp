@@ -1,4 +1,4 @@
-#include "engine/command_recorder.hpp"
+#include "revnet/engine/command_recorder.hpp"
 
 #include "engine/vulkan_error.hpp"
 

@@ -1,4 +1,4 @@
-#include "engine/device.hpp"
+#include "revnet/engine/device.hpp"
 
 #include "engine/vulkan_error.hpp"
 

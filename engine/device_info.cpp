@@ -1,4 +1,4 @@
-#include "engine/device_info.hpp"
+#include "revnet/engine/device_info.hpp"
 
 #include "engine/vulkan_error.hpp"
 

@@ -1,4 +1,4 @@
-#include "engine/engine.hpp"
+#include "revnet/engine/engine.hpp"
 
 #include <algorithm>
 #include <limits>

@@ -1,4 +1,4 @@
-#include "engine/hazard_tracker.hpp"
+#include "revnet/engine/hazard_tracker.hpp"
 
 namespace revnet {
 

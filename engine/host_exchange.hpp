@@ -4,7 +4,7 @@
 // back in. The same copies on every device, mappable tensors or not: one path, tested everywhere.
 #pragma once
 
-#include "engine/engine.hpp"
+#include "revnet/engine/engine.hpp"
 
 #include <span>
 #include <string>

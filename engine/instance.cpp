@@ -1,4 +1,4 @@
-#include "engine/instance.hpp"
+#include "revnet/engine/instance.hpp"
 
 #include "engine/vulkan_error.hpp"
 

@@ -1,6 +1,6 @@
-#include "engine/limit_overrides.hpp"
+#include "revnet/engine/limit_overrides.hpp"
 
-#include "engine/device_info.hpp"
+#include "revnet/engine/device_info.hpp"
 
 #include <algorithm>
 #include <cstdlib>

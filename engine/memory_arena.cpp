@@ -1,4 +1,4 @@
-#include "engine/memory_arena.hpp"
+#include "revnet/engine/memory_arena.hpp"
 
 #include "engine/vulkan_error.hpp"
 

@@ -1,4 +1,4 @@
-#include "engine/memory_types.hpp"
+#include "revnet/engine/memory_types.hpp"
 
 #include <algorithm>
 #include <optional>

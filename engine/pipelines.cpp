@@ -1,4 +1,4 @@
-#include "engine/pipelines.hpp"
+#include "revnet/engine/pipelines.hpp"
 
 #include "engine/shader_library.hpp"
 #include "engine/vulkan_error.hpp"

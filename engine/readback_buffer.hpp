@@ -3,7 +3,7 @@
 // the recording's fence. No allocation, transfer or queue wait of its own per replay, on any device.
 #pragma once
 
-#include "engine/engine.hpp"
+#include "revnet/engine/engine.hpp"
 
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "engine/spirv_reflection.hpp"
+#include "revnet/engine/spirv_reflection.hpp"
 
 #include <algorithm>
 #include <stdexcept>

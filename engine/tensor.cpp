@@ -1,4 +1,4 @@
-#include "engine/tensor.hpp"
+#include "revnet/engine/tensor.hpp"
 
 #include <stdexcept>
 

@@ -1,4 +1,4 @@
-#include "engine/upload_ring.hpp"
+#include "revnet/engine/upload_ring.hpp"
 
 #include <stdexcept>
 

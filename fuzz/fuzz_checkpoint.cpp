@@ -1,7 +1,7 @@
 // libFuzzer target: the checkpoint reader on hostile files. What it accepts must be whole:
 // every tensor holds as many values as its shape says.
 #include "fuzz/fuzz_file.hpp"
-#include "training/checkpoint.hpp"
+#include "revnet/training/checkpoint.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const revnet::fuzz::ScratchFile file({data, size});

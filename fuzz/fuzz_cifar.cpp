@@ -1,5 +1,5 @@
 // libFuzzer target: the CIFAR-10 and CIFAR-100 binary readers on hostile files.
-#include "datasets/cifar_reader.hpp"
+#include "revnet/datasets/cifar_reader.hpp"
 #include "fuzz/fuzz_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

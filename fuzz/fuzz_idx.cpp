@@ -1,6 +1,6 @@
 // libFuzzer target: the IDX reader on hostile image and label files, plain or gzip (the input's
 // first byte says where the image file ends and the label file begins).
-#include "datasets/idx_reader.hpp"
+#include "revnet/datasets/idx_reader.hpp"
 #include "fuzz/fuzz_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,7 +1,7 @@
 // libFuzzer target: JPEG and PNG decoding, then resizing to a few model inputs, on hostile bytes.
-#include "datasets/dataset.hpp"
-#include "datasets/image_decoder.hpp"
-#include "datasets/image_resize.hpp"
+#include "revnet/datasets/dataset.hpp"
+#include "revnet/datasets/image_decoder.hpp"
+#include "revnet/datasets/image_resize.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace revnet::datasets;

@@ -1,8 +1,8 @@
 // libFuzzer target: every parser of text a user types: sizes, whole and real numbers, image
 // shapes, synthetic data specifications and REVNET_LIMITS. Each returns a value in its range or
 // refuses with its own error; nothing else may escape.
-#include "datasets/data_source.hpp"
-#include "engine/limit_overrides.hpp"
+#include "revnet/datasets/data_source.hpp"
+#include "revnet/engine/limit_overrides.hpp"
 #include "tools/command_line.hpp"
 
 #include <cmath>

@@ -1,7 +1,7 @@
-#include "kernels/augment.hpp"
+#include "revnet/kernels/augment.hpp"
 
 #include "kernels/dispatch.hpp"
-#include "kernels/philox.hpp"
+#include "revnet/kernels/philox.hpp"
 
 namespace revnet::kernels {
 

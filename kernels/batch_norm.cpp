@@ -1,4 +1,4 @@
-#include "kernels/batch_norm.hpp"
+#include "revnet/kernels/batch_norm.hpp"
 
 #include "kernels/dispatch.hpp"
 

@@ -1,4 +1,4 @@
-#include "kernels/conv2d.hpp"
+#include "revnet/kernels/conv2d.hpp"
 
 #include "kernels/dispatch.hpp"
 

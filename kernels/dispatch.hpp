@@ -2,9 +2,9 @@
 // per-channel view description of channels.glsl.
 #pragma once
 
-#include "engine/device.hpp"
-#include "engine/pipelines.hpp"
-#include "engine/tensor.hpp"
+#include "revnet/engine/device.hpp"
+#include "revnet/engine/pipelines.hpp"
+#include "revnet/engine/tensor.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "kernels/elementwise.hpp"
+#include "revnet/kernels/elementwise.hpp"
 
 #include "kernels/dispatch.hpp"
 

@@ -1,4 +1,4 @@
-#include "kernels/half_storage.hpp"
+#include "revnet/kernels/half_storage.hpp"
 
 #include "kernels/dispatch.hpp"
 

@@ -1,4 +1,4 @@
-#include "kernels/linear.hpp"
+#include "revnet/kernels/linear.hpp"
 
 #include "kernels/dispatch.hpp"
 

@@ -1,4 +1,4 @@
-#include "kernels/loss.hpp"
+#include "revnet/kernels/loss.hpp"
 
 #include "kernels/dispatch.hpp"
 

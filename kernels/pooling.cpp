@@ -1,4 +1,4 @@
-#include "kernels/pooling.hpp"
+#include "revnet/kernels/pooling.hpp"
 
 #include "kernels/dispatch.hpp"
 

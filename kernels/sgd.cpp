@@ -1,4 +1,4 @@
-#include "kernels/sgd.hpp"
+#include "revnet/kernels/sgd.hpp"
 
 #include "kernels/dispatch.hpp"
 

@@ -1,4 +1,4 @@
-#include "models/architecture.hpp"
+#include "revnet/models/architecture.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,13 +1,13 @@
-#include "models/network.hpp"
+#include "revnet/models/network.hpp"
 
 #include <bit>
 #include <charconv>
 
-#include "kernels/elementwise.hpp"
-#include "kernels/half_storage.hpp"
-#include "kernels/linear.hpp"
-#include "kernels/loss.hpp"
-#include "kernels/pooling.hpp"
+#include "revnet/kernels/elementwise.hpp"
+#include "revnet/kernels/half_storage.hpp"
+#include "revnet/kernels/linear.hpp"
+#include "revnet/kernels/loss.hpp"
+#include "revnet/kernels/pooling.hpp"
 
 #include <algorithm>
 #include <array>

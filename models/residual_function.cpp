@@ -1,6 +1,6 @@
-#include "models/residual_function.hpp"
+#include "revnet/models/residual_function.hpp"
 
-#include "kernels/half_storage.hpp"
+#include "revnet/kernels/half_storage.hpp"
 
 #include <stdexcept>
 

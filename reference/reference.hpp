@@ -3,7 +3,7 @@
 // against them. Tensors are dense NCHW vectors.
 #pragma once
 
-#include "engine/tensor.hpp"
+#include "revnet/engine/tensor.hpp"
 
 #include <functional>
 #include <span>

@@ -1,7 +1,7 @@
 // What the data-parallel tests share: the processes of their MPI launch.
 #pragma once
 
-#include "training/mpi_communicator.hpp"
+#include "revnet/training/mpi_communicator.hpp"
 
 namespace revnet::test {
 

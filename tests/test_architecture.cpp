@@ -1,6 +1,6 @@
 // The model definitions against the paper's parameter counts (10 classes, 3x32x32 inputs), and
 // the structure the memory saving relies on: which units are reversible, where shapes change.
-#include "models/architecture.hpp"
+#include "revnet/models/architecture.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -4,11 +4,11 @@
 // a few samples, and every kernel over samples is checked against the double-precision
 // references: the per-sample ones, and the reductions over the batch that chunks add up in order
 // (convolution weight gradients, batch-norm statistics and parameter gradients).
-#include "kernels/batch_norm.hpp"
-#include "kernels/conv2d.hpp"
-#include "kernels/elementwise.hpp"
-#include "kernels/pooling.hpp"
-#include "kernels/sgd.hpp"
+#include "revnet/kernels/batch_norm.hpp"
+#include "revnet/kernels/conv2d.hpp"
+#include "revnet/kernels/elementwise.hpp"
+#include "revnet/kernels/pooling.hpp"
+#include "revnet/kernels/sgd.hpp"
 #include "reference/reference.hpp"
 #include "tests/test_engine.hpp"
 

@@ -4,7 +4,7 @@
 // Thresholds: relative L2 <= 1e-5 forward and <= 1e-4 backward (its sums cancel), max error
 // <= 1e-3 of the largest |expected|; an indexing error gives O(1). Inputs offset by 1000 check the
 // variance to what float32 inputs allow there (1e-4), where E[x^2] - E[x]^2 would be off by 10%.
-#include "kernels/batch_norm.hpp"
+#include "revnet/kernels/batch_norm.hpp"
 #include "reference/reference.hpp"
 #include "tests/test_engine.hpp"
 

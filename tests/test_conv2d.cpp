@@ -5,7 +5,7 @@
 // Thresholds: relative L2 error <= 1e-5 and max error <= 1e-4 of the largest |expected|. float32
 // sums of up to a few thousand products stay near 1e-6; a wrong index or a missed tap gives
 // errors of order 1.
-#include "kernels/conv2d.hpp"
+#include "revnet/kernels/conv2d.hpp"
 #include "reference/reference.hpp"
 #include "tests/test_engine.hpp"
 

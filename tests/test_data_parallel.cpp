@@ -4,12 +4,12 @@
 // process; a stop asked on one process stops all at the same step with one checkpoint; and a run
 // checkpointed by either number of processes resumes with the other and goes on as the
 // uninterrupted run. The single-process references run on the first process.
-#include "datasets/synthetic.hpp"
+#include "revnet/datasets/synthetic.hpp"
 #include "training/process_exchange.hpp"
 #include "tests/parallel_test.hpp"
 #include "tests/test_engine.hpp"
-#include "training/run_directory.hpp"
-#include "training/trainer.hpp"
+#include "revnet/training/run_directory.hpp"
+#include "revnet/training/trainer.hpp"
 
 #include <catch2/catch.hpp>
 #include <unistd.h>

@@ -1,10 +1,10 @@
 // The readers on files in each format that the tests write: good ones read back exactly; bad
 // ones (truncated, wrong magic, labels out of range, sizes that disagree) are refused with the
 // file, the offset and the problem.
-#include "datasets/cifar_reader.hpp"
-#include "datasets/data_source.hpp"
-#include "datasets/idx_reader.hpp"
-#include "datasets/synthetic.hpp"
+#include "revnet/datasets/cifar_reader.hpp"
+#include "revnet/datasets/data_source.hpp"
+#include "revnet/datasets/idx_reader.hpp"
+#include "revnet/datasets/synthetic.hpp"
 #include "tests/test_engine.hpp"
 
 #include <catch2/catch.hpp>
@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <random>
 #include <sys/resource.h>
 
@@ -256,4 +257,35 @@ TEST_CASE("synthetic data specifications are whole numbers in range, nothing wra
     const Split small = loadData("synthetic:1x8x8:3:12");
     CHECK(small.train.size() == 12);
     CHECK(small.test.size() == 2);
+}
+
+TEST_CASE("a dataset the program makes holds what its callback drew, and bad labels are refused", "[datasets]") {
+    std::mt19937 random(std::random_device{}());
+    const ImageSize size{1 + uint32_t(random() % 3), 1 + uint32_t(random() % 9), 1 + uint32_t(random() % 9)};
+    const uint32_t classes = 1 + uint32_t(random() % 7);
+    const std::size_t count = 1 + random() % 50;
+    const std::size_t bytes = std::size_t(size.channels) * size.height * size.width;
+    std::vector<std::size_t> called;
+    const Dataset d = makeDataset("drawn", size, classes, count, [&](std::size_t i, std::span<uint8_t> image) {
+        called.push_back(i);
+        REQUIRE(image.size() == bytes);
+        for (std::size_t b = 0; b < image.size(); ++b) image[b] = uint8_t(i * 31 + b);
+        return uint32_t(i % classes);
+    });
+    std::vector<std::size_t> inOrder(count);
+    std::iota(inOrder.begin(), inOrder.end(), 0);
+    CHECK(called == inOrder);
+    REQUIRE(d.size() == count);
+    CHECK((d.channels == size.channels && d.height == size.height && d.width == size.width && d.classes == classes));
+    for (std::size_t i = 0; i < count; ++i) {
+        CHECK(d.labels[i] == i % classes);
+        for (std::size_t b = 0; b < bytes; ++b) REQUIRE(d.images[i * bytes + b] == uint8_t(i * 31 + b));
+    }
+    const std::size_t bad = random() % count;
+    const auto badLabel = [&](std::size_t i, std::span<uint8_t>) { return i == bad ? classes : 0u; };
+    CHECK_THROWS_WITH(makeDataset("drawn", size, classes, count, badLabel),
+                      "drawn: at byte " + std::to_string(bad * bytes) + ": image " + std::to_string(bad) +
+                          " has label " + std::to_string(classes) + ", past the " + std::to_string(classes) + " classes");
+    CHECK_THROWS_AS(makeDataset("drawn", {0, 4, 4}, classes, count, badLabel), std::invalid_argument);
+    CHECK_THROWS_AS(makeDataset("drawn", size, 0, count, badLabel), std::invalid_argument);
 }

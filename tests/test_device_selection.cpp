@@ -1,4 +1,4 @@
-#include "engine/device_info.hpp"
+#include "revnet/engine/device_info.hpp"
 #include "tests/test_engine.hpp"
 
 #include <catch2/catch.hpp>

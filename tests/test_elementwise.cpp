@@ -2,7 +2,7 @@
 // random data of awkward sizes, with the output poisoned (NaN) first so that an element the
 // kernel never writes fails. Views of channel ranges check offsets and strides, and that the
 // elements outside the view keep their values.
-#include "kernels/elementwise.hpp"
+#include "revnet/kernels/elementwise.hpp"
 #include "tests/test_engine.hpp"
 
 #include <catch2/catch.hpp>

@@ -2,7 +2,7 @@
 // always with the validation layer on; test_main.cpp fails the run on any validation message.
 #pragma once
 
-#include "engine/engine.hpp"
+#include "revnet/engine/engine.hpp"
 
 #include <cstdint>
 #include <filesystem>

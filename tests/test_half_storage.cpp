@@ -3,7 +3,7 @@
 // binary16 and beyond, with exact ties, subnormals, signed zeros, infinities and NaN; on
 // channel-range views of odd length, so that the padding of the last pair and the elements
 // outside the view are checked too.
-#include "kernels/half_storage.hpp"
+#include "revnet/kernels/half_storage.hpp"
 #include "reference/reference.hpp"
 #include "tests/test_engine.hpp"
 

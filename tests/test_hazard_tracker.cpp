@@ -1,4 +1,4 @@
-#include "engine/hazard_tracker.hpp"
+#include "revnet/engine/hazard_tracker.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -4,14 +4,14 @@
 // listed into a dataset with its mistakes refused, streamed (centre crops for evaluation, random
 // crops that do not depend on the threads for training, bad files named and replaced), and
 // trained on by a model with the ImageNet stem.
-#include "datasets/data_source.hpp"
-#include "datasets/image_decoder.hpp"
-#include "datasets/image_folder.hpp"
-#include "datasets/image_resize.hpp"
-#include "datasets/image_stream.hpp"
+#include "revnet/datasets/data_source.hpp"
+#include "revnet/datasets/image_decoder.hpp"
+#include "revnet/datasets/image_folder.hpp"
+#include "revnet/datasets/image_resize.hpp"
+#include "revnet/datasets/image_stream.hpp"
 #include "tests/test_engine.hpp"
-#include "training/normalization.hpp"
-#include "training/trainer.hpp"
+#include "revnet/training/normalization.hpp"
+#include "revnet/training/trainer.hpp"
 
 #include <catch2/catch.hpp>
 #include <png.h>

@@ -2,12 +2,12 @@
 // pooling with channel padding, the ImageNet stem's 3x3 max pooling, global average pooling, the fully connected layer, softmax
 // cross-entropy, SGD (learning rate changed between replays of one recording), and the input
 // pipeline (Philox draws, crop, flip, normalization). Outputs are NaN-poisoned first.
-#include "kernels/augment.hpp"
-#include "kernels/linear.hpp"
-#include "kernels/loss.hpp"
-#include "kernels/philox.hpp"
-#include "kernels/pooling.hpp"
-#include "kernels/sgd.hpp"
+#include "revnet/kernels/augment.hpp"
+#include "revnet/kernels/linear.hpp"
+#include "revnet/kernels/loss.hpp"
+#include "revnet/kernels/philox.hpp"
+#include "revnet/kernels/pooling.hpp"
+#include "revnet/kernels/sgd.hpp"
 #include "reference/reference.hpp"
 #include "tests/test_engine.hpp"
 

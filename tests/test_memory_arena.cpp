@@ -1,4 +1,4 @@
-#include "kernels/elementwise.hpp"
+#include "revnet/kernels/elementwise.hpp"
 #include "tests/test_engine.hpp"
 
 #include <catch2/catch.hpp>

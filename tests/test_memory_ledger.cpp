@@ -1,4 +1,4 @@
-#include "engine/memory_ledger.hpp"
+#include "revnet/engine/memory_ledger.hpp"
 
 #include <catch2/catch.hpp>
 

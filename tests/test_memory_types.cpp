@@ -3,7 +3,7 @@
 // APU, Intel iGPU and Arc, Apple through MoltenVK, lavapipe). The expected types are the ones
 // the reference chooser in the project's notes on real drivers picks, written down before this
 // chooser existed, plus rules every table must obey.
-#include "engine/memory_types.hpp"
+#include "revnet/engine/memory_types.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

@@ -3,7 +3,7 @@
 // of a different summation order stays near 1e-6; a missing or wrong term gives O(1)). Rebuilt
 // unit inputs match the forward's; running statistics move once per step; saved activations stay
 // flat in depth; the engine's measured memory equals the plan.
-#include "models/network.hpp"
+#include "revnet/models/network.hpp"
 #include "reference/reference.hpp"
 #include "tests/test_engine.hpp"
 

@@ -1,7 +1,7 @@
 // A readback buffer: after each replay of a recording that ends with its copy, the host reads what
 // the source held at that point, not a stale or partial copy.
 #include "engine/readback_buffer.hpp"
-#include "kernels/elementwise.hpp"
+#include "revnet/kernels/elementwise.hpp"
 #include "tests/test_engine.hpp"
 
 #include <catch2/catch.hpp>

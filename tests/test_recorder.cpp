@@ -2,7 +2,7 @@
 #include <fstream>
 #include <unistd.h>
 #include "engine/host_exchange.hpp"
-#include "kernels/elementwise.hpp"
+#include "revnet/kernels/elementwise.hpp"
 #include "tests/test_engine.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,7 +1,7 @@
 // curves.svg: the chart drawn from metrics.csv has one point per epoch on every curve, placed by
 // value, and a malformed metrics file is refused naming the file and line.
 #include "tests/test_engine.hpp"
-#include "training/run_curves.hpp"
+#include "revnet/training/run_curves.hpp"
 
 #include <catch2/catch.hpp>
 

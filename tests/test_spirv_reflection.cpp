@@ -1,5 +1,5 @@
 #include "engine/shader_library.hpp"
-#include "engine/spirv_reflection.hpp"
+#include "revnet/engine/spirv_reflection.hpp"
 
 #include <catch2/catch.hpp>
 

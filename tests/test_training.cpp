@@ -2,15 +2,15 @@
 // the trainer end to end on synthetic data: the loss falls and accuracy beats chance by far,
 // resuming from a mid-run checkpoint repeats the uninterrupted run's losses exactly, and a
 // memory budget too small is refused before anything trains.
-#include "datasets/data_source.hpp"
-#include "datasets/synthetic.hpp"
-#include "engine/memory_ledger.hpp"
-#include "kernels/augment.hpp"
+#include "revnet/datasets/data_source.hpp"
+#include "revnet/datasets/synthetic.hpp"
+#include "revnet/engine/memory_ledger.hpp"
+#include "revnet/kernels/augment.hpp"
 #include "reference/reference.hpp"
 #include "tests/test_engine.hpp"
-#include "training/run_curves.hpp"
-#include "training/run_directory.hpp"
-#include "training/trainer.hpp"
+#include "revnet/training/run_curves.hpp"
+#include "revnet/training/run_directory.hpp"
+#include "revnet/training/trainer.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

@@ -1,6 +1,6 @@
 // An upload ring: each slot's recording copies that slot, and only that slot, into the targets,
 // however the recordings are interleaved and whatever the host rewrites in the other slots.
-#include "engine/upload_ring.hpp"
+#include "revnet/engine/upload_ring.hpp"
 #include "tests/test_engine.hpp"
 
 #include <catch2/catch.hpp>

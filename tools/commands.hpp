@@ -3,9 +3,9 @@
 
 #include "tools/command_line.hpp"
 
-#include "engine/engine.hpp"
-#include "models/network.hpp"
-#include "training/communicator.hpp"
+#include "revnet/engine/engine.hpp"
+#include "revnet/models/network.hpp"
+#include "revnet/training/communicator.hpp"
 
 #include <string>
 

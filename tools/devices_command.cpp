@@ -1,6 +1,6 @@
 #include "tools/commands.hpp"
 
-#include "engine/pipelines.hpp"
+#include "revnet/engine/pipelines.hpp"
 
 #include <cstdio>
 

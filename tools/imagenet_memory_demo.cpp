@@ -4,9 +4,9 @@
 // then one real RevNet-104 training step whose measured peak is set beside its plan.
 #include "tools/commands.hpp"
 
-#include "engine/memory_ledger.hpp"
+#include "revnet/engine/memory_ledger.hpp"
 #include "tools/step_measurement.hpp"
-#include "training/trainer.hpp"
+#include "revnet/training/trainer.hpp"
 
 #include <cmath>
 #include <cstdio>

@@ -1,14 +1,14 @@
 #include "tools/kernel_benchmarks.hpp"
 
-#include "kernels/augment.hpp"
-#include "kernels/batch_norm.hpp"
-#include "kernels/conv2d.hpp"
+#include "revnet/kernels/augment.hpp"
+#include "revnet/kernels/batch_norm.hpp"
+#include "revnet/kernels/conv2d.hpp"
 #include "kernels/dispatch.hpp"
-#include "kernels/elementwise.hpp"
-#include "kernels/linear.hpp"
-#include "kernels/loss.hpp"
-#include "kernels/pooling.hpp"
-#include "kernels/sgd.hpp"
+#include "revnet/kernels/elementwise.hpp"
+#include "revnet/kernels/linear.hpp"
+#include "revnet/kernels/loss.hpp"
+#include "revnet/kernels/pooling.hpp"
+#include "revnet/kernels/sgd.hpp"
 
 #include <algorithm>
 #include <chrono>

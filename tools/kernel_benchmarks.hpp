@@ -2,7 +2,7 @@
 // on 32x32 inputs, timed as the median of replays after warm-up.
 #pragma once
 
-#include "engine/engine.hpp"
+#include "revnet/engine/engine.hpp"
 
 #include <string>
 

@@ -3,8 +3,8 @@
 // threads), timed for each thread count. Without a folder it writes one of synthetic photos.
 #include "tools/commands.hpp"
 
-#include "datasets/image_folder.hpp"
-#include "datasets/image_stream.hpp"
+#include "revnet/datasets/image_folder.hpp"
+#include "revnet/datasets/image_stream.hpp"
 
 #include <turbojpeg.h>
 

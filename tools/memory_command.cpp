@@ -2,8 +2,8 @@
 // anything is allocated, by category; with --budget, the largest batch that fits.
 #include "tools/commands.hpp"
 
-#include "engine/memory_ledger.hpp"
-#include "training/trainer.hpp"
+#include "revnet/engine/memory_ledger.hpp"
+#include "revnet/training/trainer.hpp"
 
 #include <cstdio>
 #include <map>

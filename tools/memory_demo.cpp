@@ -3,9 +3,9 @@
 // cannot fit and RevNet-164 can.
 #include "tools/commands.hpp"
 
-#include "engine/memory_ledger.hpp"
+#include "revnet/engine/memory_ledger.hpp"
 #include "tools/step_measurement.hpp"
-#include "training/trainer.hpp"
+#include "revnet/training/trainer.hpp"
 
 #include <algorithm>
 #include <cmath>

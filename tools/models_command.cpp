@@ -2,7 +2,7 @@
 // reversible backprop rebuilds every unit's input (one training step with copies taken).
 #include "tools/commands.hpp"
 
-#include "models/network.hpp"
+#include "revnet/models/network.hpp"
 
 #include <algorithm>
 #include <cstdio>

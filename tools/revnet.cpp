@@ -1,9 +1,9 @@
 // revnet: the command-line front of revnet-vk. `revnet <command> --help` describes each command.
 #include "tools/commands.hpp"
 
-#include "engine/memory_ledger.hpp"
+#include "revnet/engine/memory_ledger.hpp"
 #include "engine/vulkan_error.hpp"
-#include "training/mpi_communicator.hpp"
+#include "revnet/training/mpi_communicator.hpp"
 
 #include <csignal>
 #include <cstdio>

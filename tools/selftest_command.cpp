@@ -5,13 +5,13 @@
 // three training steps whose loss must fall. A table, and exit 1 on any failure.
 #include "tools/commands.hpp"
 
-#include "kernels/batch_norm.hpp"
-#include "kernels/conv2d.hpp"
-#include "kernels/half_storage.hpp"
-#include "kernels/linear.hpp"
-#include "kernels/loss.hpp"
-#include "kernels/pooling.hpp"
-#include "models/network.hpp"
+#include "revnet/kernels/batch_norm.hpp"
+#include "revnet/kernels/conv2d.hpp"
+#include "revnet/kernels/half_storage.hpp"
+#include "revnet/kernels/linear.hpp"
+#include "revnet/kernels/loss.hpp"
+#include "revnet/kernels/pooling.hpp"
+#include "revnet/models/network.hpp"
 #include "reference/reference.hpp"
 
 #include <chrono>

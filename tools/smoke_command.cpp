@@ -3,7 +3,7 @@
 // recording to show throughput, and prints the memory ledger.
 #include "tools/commands.hpp"
 
-#include "kernels/elementwise.hpp"
+#include "revnet/kernels/elementwise.hpp"
 
 #include <chrono>
 #include <cmath>

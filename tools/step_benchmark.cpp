@@ -2,7 +2,7 @@
 // random data, timed, with the device memory the engine measured during them by category.
 #include "tools/commands.hpp"
 
-#include "models/network.hpp"
+#include "revnet/models/network.hpp"
 #include "tools/kernel_benchmarks.hpp"
 #include "tools/step_measurement.hpp"
 

@@ -2,8 +2,8 @@
 // device memory the engine measured during it and the plan made before allocating.
 #pragma once
 
-#include "engine/engine.hpp"
-#include "models/network.hpp"
+#include "revnet/engine/engine.hpp"
+#include "revnet/models/network.hpp"
 
 namespace revnet::cli {
 

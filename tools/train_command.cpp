@@ -1,11 +1,11 @@
 // `revnet train` and `revnet eval`: the trainer on the command line.
 #include "tools/commands.hpp"
 
-#include "datasets/data_source.hpp"
-#include "engine/memory_ledger.hpp"
+#include "revnet/datasets/data_source.hpp"
+#include "revnet/engine/memory_ledger.hpp"
 #include "engine/vulkan_error.hpp"
-#include "training/run_directory.hpp"
-#include "training/trainer.hpp"
+#include "revnet/training/run_directory.hpp"
+#include "revnet/training/trainer.hpp"
 
 #include <array>
 #include <algorithm>

@@ -1,4 +1,4 @@
-#include "training/checkpoint.hpp"
+#include "revnet/training/checkpoint.hpp"
 
 #include <nlohmann/json.hpp>
 #include <zlib.h>

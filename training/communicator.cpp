@@ -1,4 +1,4 @@
-#include "training/communicator.hpp"
+#include "revnet/training/communicator.hpp"
 
 #include <algorithm>
 #include <stdexcept>

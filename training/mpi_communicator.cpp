@@ -1,4 +1,4 @@
-#include "training/mpi_communicator.hpp"
+#include "revnet/training/mpi_communicator.hpp"
 
 #include <mpi.h>
 

@@ -1,6 +1,6 @@
-#include "training/normalization.hpp"
+#include "revnet/training/normalization.hpp"
 
-#include "datasets/image_stream.hpp"
+#include "revnet/datasets/image_stream.hpp"
 
 #include <algorithm>
 #include <charconv>

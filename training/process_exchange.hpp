@@ -7,8 +7,8 @@
 #pragma once
 
 #include "engine/host_exchange.hpp"
-#include "kernels/batch_norm.hpp"
-#include "training/communicator.hpp"
+#include "revnet/kernels/batch_norm.hpp"
+#include "revnet/training/communicator.hpp"
 
 #include <span>
 #include <string>

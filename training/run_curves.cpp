@@ -1,6 +1,6 @@
-#include "training/run_curves.hpp"
+#include "revnet/training/run_curves.hpp"
 
-#include "training/run_directory.hpp"
+#include "revnet/training/run_directory.hpp"
 
 #include <algorithm>
 #include <cmath>

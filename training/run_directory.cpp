@@ -1,6 +1,6 @@
-#include "training/run_directory.hpp"
+#include "revnet/training/run_directory.hpp"
 
-#include "training/checkpoint.hpp"
+#include "revnet/training/checkpoint.hpp"
 
 #include <cerrno>
 #include <cstring>

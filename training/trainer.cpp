@@ -1,14 +1,14 @@
-#include "training/trainer.hpp"
+#include "revnet/training/trainer.hpp"
 
-#include "kernels/augment.hpp"
-#include "kernels/loss.hpp"
+#include "revnet/kernels/augment.hpp"
+#include "revnet/kernels/loss.hpp"
 #include "engine/readback_buffer.hpp"
-#include "datasets/image_stream.hpp"
-#include "engine/upload_ring.hpp"
-#include "training/normalization.hpp"
+#include "revnet/datasets/image_stream.hpp"
+#include "revnet/engine/upload_ring.hpp"
+#include "revnet/training/normalization.hpp"
 #include "training/process_exchange.hpp"
-#include "training/run_curves.hpp"
-#include "training/run_directory.hpp"
+#include "revnet/training/run_curves.hpp"
+#include "revnet/training/run_directory.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -1,0 +1,66 @@
+// Batch normalization over NCHW views, per channel. Statistics are 2*C floats [mean, variance]:
+// a training forward computes them from the batch (and may update the running statistics), a
+// recomputation reuses the kept ones, inference passes the running ones instead.
+#pragma once
+
+#include "revnet/engine/command_recorder.hpp"
+#include "revnet/engine/pipelines.hpp"
+#include "revnet/engine/tensor.hpp"
+#include "revnet/kernels/variant.hpp"
+
+#include <functional>
+#include <optional>
+#include <span>
+
+namespace revnet::kernels {
+
+// Synchronized batch norm: `count` processes, each holding an equal share of the batch, normalize
+// with the statistics of the whole batch (and so backpropagate through them). The kernels record
+// where figures cross between the shares; recording the exchange itself is the caller's.
+struct BatchNormShares {
+    uint32_t count = 1;
+    // Records: the dense view `values` of every share, concatenated in share order into `gathered`
+    // (count times as long).
+    std::function<void(Recorder&, const TensorView& values, const TensorView& gathered)> gather;
+    // Records: each of `values` replaced by its mean over the shares.
+    std::function<void(Recorder&, std::span<const TensorView> values)> average;
+    TensorView gathered;  // workspace of batchNormSharesWorkspace floats
+};
+uint64_t batchNormSharesWorkspace(uint32_t channels, uint32_t count);
+
+struct BatchNormOptions {
+    float eps = 1e-5f;
+    float momentum = 0.1f;  // running = (1 - momentum) * running + momentum * batch
+    bool relu = false;      // fused ReLU after the normalization
+    Variant variant = Variant::Auto;
+    // Where the GPU variant's split reductions keep their partial results (batchNormPartials
+    // floats); without it, or on the CPU variant, a channel's reduction is one workgroup's.
+    std::optional<TensorView> partials;
+    const BatchNormShares* shares = nullptr;  // synchronized over processes; null: this batch alone
+};
+
+// The GPU variant splits each channel's reductions (statistics, parameter gradients) over parts
+// of the batch, so that a layer of few channels still gives a GPU hundreds of workgroups: the
+// parts for `channels` channels of `samples` samples (1 on the CPU variant), and the floats of
+// partial results they need.
+uint32_t batchNormParts(const DeviceInfo& device, uint32_t channels, uint32_t samples, Variant variant);
+uint64_t batchNormPartials(const DeviceInfo& device, uint32_t channels, uint32_t samples, Variant variant);
+
+// stats = [mean, biased variance] of x per channel (with options.shares, of the whole batch: x is
+// this process's share); with updateRunning, running moves toward them.
+void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& stats,
+                         const TensorView& running, bool updateRunning, const BatchNormOptions& options = {});
+// y = gamma * (x - mean) / sqrt(var + eps) + beta (then ReLU if options.relu); y may be x.
+void batchNormForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& stats,
+                      const TensorView& gamma, const TensorView& beta, const TensorView& y,
+                      const BatchNormOptions& options = {});
+// Training-mode backward from the layer's input x and the statistics its forward used: writes
+// dgamma and dbeta, and writes (or with accumulate, adds to) dx. dx may be dy. With
+// options.shares, dgamma and dbeta are the mean of the shares' (dy is each share's own loss
+// gradient), and dx is the share of the whole batch's.
+void batchNormBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+                       const TensorView& stats, const TensorView& gamma, const TensorView& beta,
+                       const TensorView& dgamma, const TensorView& dbeta, const TensorView& dx, bool accumulate,
+                       const BatchNormOptions& options = {});
+
+}  // namespace revnet::kernels

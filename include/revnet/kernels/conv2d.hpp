@@ -1,0 +1,90 @@
+// 2-D convolution without bias, NCHW float32: forward, gradient of the input, gradient of the
+// weights. Weights are w[K][C][R][S]. A Conv2d is the plan for one layer shape on one device:
+// tile shapes, how many parts the weight-gradient reduction takes, and the workspace the passes
+// need (the caller provides it, so that layers can share one).
+#pragma once
+
+#include "revnet/engine/command_recorder.hpp"
+#include "revnet/engine/pipelines.hpp"
+#include "revnet/engine/tensor.hpp"
+#include "revnet/kernels/fixed_point.hpp"
+#include "revnet/kernels/variant.hpp"
+
+namespace revnet::kernels {
+
+struct Conv2dShape {
+    Shape input;  // N, C, H, W
+    uint32_t outChannels = 1;
+    uint32_t kernelH = 3, kernelW = 3, stride = 1, pad = 1;
+
+    Shape output() const;
+    Shape weight() const { return {outChannels, input.c, kernelH, kernelW}; }
+    double flops() const;  // of one pass: 2 * N * K * OH * OW * C * R * S
+};
+
+// What one invocation of conv2d_tile.glsl computes: 4*outVec4 channels x rows x cols.
+struct TileShape {
+    uint32_t outVec4, rows, cols;
+};
+
+struct Conv2dTiles {
+    uint32_t workgroup;
+    TileShape forward, gradInput;
+    uint32_t gradK, gradCols;              // grad weight: gradK output channels, gradCols columns a step
+    uint32_t gradGroups;                   // the workgroups the weight-gradient parts aim for
+};
+Conv2dTiles conv2dTiles(const Conv2dShape& shape);  // the CPU variant's
+
+// Where a pass's result goes: written, added to what the output holds, or subtracted from it (a
+// reversible coupling y1 = x1 + F(x2) and its inverse, without the sum going through memory).
+enum class ConvOutput { Write, Add, Subtract };
+
+class Conv2d {
+public:
+    Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant = Variant::Auto);
+
+    const Conv2dShape& shape() const { return shape_; }
+    Variant variant() const { return variant_; }
+    // Floats of workspace the passes need (packed weights, partial weight gradients).
+    std::uint64_t workspaceElements() const;
+    uint32_t gradWeightParts() const { return parts_; }
+
+    // With `fixed`, the result is rounded to its grid before it is written, added or subtracted
+    // (a fixed-point coupling's term), and values past the grid's exact range set its flag.
+    void forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& weight,
+                 const TensorView& y, const TensorView& workspace, ConvOutput output = ConvOutput::Write,
+                 const FixedPoint* fixed = nullptr) const;
+    // Writes dx, or with accumulate adds to it.
+    void gradInput(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& weight,
+                   const TensorView& dx, const TensorView& workspace, bool accumulate = false) const;
+    // Overwrites dweight.
+    void gradWeight(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+                    const TensorView& dweight, const TensorView& workspace) const;
+
+private:
+    void pack(Pipelines& pipelines, Recorder& recorder, const TensorView& weight, const TensorView& workspace,
+              bool transpose, uint32_t rowLength) const;
+    void reduceParts(Pipelines& pipelines, Recorder& recorder, const TensorView& partials, const TensorView& dweight,
+                     bool accumulate) const;
+    void gradWeightChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+                         const TensorView& dweight, const TensorView& workspace, bool accumulate) const;
+    enum class GemmPass { Forward, GradInput, GradWeight };
+    // The GPU variant's passes (conv2d_gemm_*.comp): `in` is x (or dx), `out` y (or dy), `weights`
+    // the weights (unused by the weight gradient), `target` where the result goes; (py, px) the
+    // input gradient's parity class.
+    void gemm(Pipelines& pipelines, Recorder& recorder, GemmPass pass, const TensorView& in, const TensorView& out,
+              const TensorView& weights, const TensorView& target, ConvOutput output, const FixedPoint* fixed = nullptr,
+              uint32_t py = 0, uint32_t px = 0) const;
+    uint32_t samplesPerGemm(const Pipelines& pipelines, const TensorView& in, const TensorView& out, const char* kernel) const;
+    void tiled(Pipelines& pipelines, Recorder& recorder, const char* shader, const TileShape& tile, const TensorView& in,
+               const TensorView& out, const TensorView& packed, uint32_t rowLength, uint32_t py, uint32_t px,
+               ConvOutput output, const FixedPoint* fixed = nullptr) const;
+
+    Conv2dShape shape_;
+    Variant variant_;
+    Conv2dTiles tiles_;
+    uint32_t parts_ = 1, gradWorkgroup_ = 64, cLanes_ = 64, kTilesPerGroup_ = 1;
+    uint32_t gemmColumns_ = 4;  // outputs along n per invocation (TN): 4 in 256 invocations, 8 in 128
+};
+
+}  // namespace revnet::kernels

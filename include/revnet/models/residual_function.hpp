@@ -1,0 +1,107 @@
+// A residual function (F or G of a unit, or a ResNet unit's branch) on the device: its steps of
+// [batch norm + ReLU] then convolution, recorded forward and backward.
+//
+// What it keeps between its forward and backward passes is the output of every convolution but
+// the last (the next step's batch-norm input), in tensors the caller lends (FunctionBuffers):
+// reversible backprop lends every function the same ones and refills them by recomputing, stored
+// backprop gives each function its own. Nothing else is kept: the batch-norm + ReLU outputs that
+// feed the convolutions live in the two scratch tensors only while they are used (the backward
+// pass rebuilds each from its input, one elementwise pass), and the last convolution's output,
+// the function's result, is left in scratch 1 for the caller to add in at once.
+#pragma once
+
+#include "revnet/engine/command_recorder.hpp"
+#include "revnet/engine/pipelines.hpp"
+#include "revnet/engine/tensor.hpp"
+#include "revnet/kernels/batch_norm.hpp"
+#include "revnet/kernels/conv2d.hpp"
+
+#include <array>
+#include <optional>
+#include <vector>
+
+namespace revnet::models {
+
+struct BatchNormLayer {
+    TensorView gamma, beta, dgamma, dbeta;
+    TensorView stats, running;  // this step's batch statistics (kept for recomputation), running ones
+};
+
+struct ConvLayer {
+    kernels::Conv2d conv;
+    TensorView weight, grad;
+};
+
+struct Step {
+    std::optional<BatchNormLayer> norm;
+    ConvLayer conv;
+};
+
+// kept[i]: where conv i's output stays, for every step but the last (and the last too under an
+// output norm); at least as large as it, or as its packed halves when the context loads halves.
+struct FunctionBuffers {
+    std::vector<const Tensor*> kept;
+};
+
+// Everything a recording needs besides the layer: where to record, the convolutions' shared
+// workspace, two scratch tensors (each as large as any step's input or any function's output),
+// batch-norm settings.
+struct Context {
+    Pipelines& pipelines;
+    Recorder& recorder;
+    const Tensor& convWorkspace;
+    std::array<const Tensor*, 2> scratch;
+    kernels::BatchNormOptions bn;
+    std::optional<kernels::FixedPoint> fixed;  // a RevNet's fixed-point couplings
+    // --precision fp16: kept tensors hold packed halves (kernels/half_storage.hpp), loaded into
+    // this float32 tensor, as large as any of them, where the backward pass reads one.
+    const Tensor* halfLoads = nullptr;
+};
+
+enum class Pass {
+    Train,      // batch statistics computed (running ones updated) and used
+    Recompute,  // the kept batch statistics of the training forward reused
+    Inference,  // running statistics used
+};
+
+// What a backward pass reads of a kept tensor of shape s: the tensor itself, or, when c loads
+// halves, its halves loaded into c.halfLoads (valid until the next load).
+TensorView loadKept(Context& c, const Tensor* kept, const Shape& s);
+
+// Records batch norm of x into y (y may be x): with this step's batch statistics (Train, which
+// computes them and updates the running ones), the kept ones (Recompute) or the running ones.
+void normalize(Context& c, const BatchNormLayer& norm, const TensorView& x, const TensorView& y, Pass pass,
+               bool relu = true);
+
+class ResidualFunction {
+public:
+    std::vector<Step> steps;
+    std::optional<BatchNormLayer> outputNorm;  // post-activation: batch norm, no ReLU, on the result
+
+    // Records the function on `input`; returns its output, a view of scratch 1 (c.scratch[0])
+    // valid until the next use of the scratch tensors. Overwrites both scratch tensors.
+    // `coupling`: the result is a reversible coupling's term, rounded to c.fixed's grid if set.
+    TensorView forward(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass,
+                       bool coupling = false) const;
+    // A reversible coupling: records half += F(input), or with `inverse` half -= F(input), the
+    // last convolution adding into half directly (the same float operations as forward() and an
+    // elementwise add, without F(input) going through memory). Not for functions with an output
+    // norm (post-activation), which no reversible unit has.
+    void couple(Context& c, const TensorView& input, const TensorView& half, bool inverse, const FunctionBuffers& buffers,
+                Pass pass) const;
+    // Records the backward pass from the gradient of the output: parameter gradients, and the
+    // input gradient written to (or with accumulate added to) dInput. Needs `input` and the kept
+    // buffers as the training (or recomputing) forward left them; dOutput may not be a scratch
+    // tensor, dInput may be dOutput. `afterForward`: this function's forward was the last thing
+    // recorded on the scratch tensors, so the last step's batch-norm + ReLU output is still in
+    // scratch 2 and is used instead of rebuilt.
+    void backward(Context& c, const TensorView& input, const TensorView& dOutput, const TensorView& dInput,
+                  bool accumulate, const FunctionBuffers& buffers, bool afterForward = false) const;
+
+private:
+    // forward() with the last convolution's result going to `last` as `output` says.
+    TensorView record(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass,
+                      const TensorView* last, kernels::ConvOutput output, bool coupling) const;
+};
+
+}  // namespace revnet::models
