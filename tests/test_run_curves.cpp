@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -92,4 +93,60 @@ TEST_CASE("curves.svg of a run with no finished epoch says so; a malformed metri
     std::ofstream(bad, std::ios::trunc) << "not a header\n";
     CHECK_THROWS_WITH(readMetrics(bad), Catch::Contains("not a revnet metrics file"));
     CHECK_THROWS_WITH(readMetrics(scratch("missing.csv")), Catch::Contains("cannot read"));
+}
+
+TEST_CASE("a report of several runs draws each run's four curves in its own colour on shared axes", "[training]") {
+    std::mt19937 rng(std::random_device{}());
+    const int count = std::uniform_int_distribution<int>(2, 5)(rng);
+    std::uniform_real_distribution<double> loss(0.01, 3.0), accuracy(0.0, 1.0);
+    std::vector<LabelledRun> runs;
+    const int emptyRun = std::uniform_int_distribution<int>(0, count)(rng);  // == count: none empty
+    for (int i = 0; i < count; ++i) {
+        LabelledRun run{"run <" + std::to_string(i) + ">", {}};
+        const int epochs = i == emptyRun ? 0 : std::uniform_int_distribution<int>(1, 30)(rng);
+        for (int e = 1; e <= epochs; ++e)
+            run.rows.push_back({double(e), loss(rng), accuracy(rng), loss(rng), accuracy(rng), 50, 10});
+        runs.push_back(run);
+    }
+    const std::string svg = comparisonSvg(runs, "compared");
+    INFO(count << " runs, the empty one " << emptyRun);
+    for (int i = 0; i < count; ++i)
+        CHECK(svg.find("run &lt;" + std::to_string(i) + "&gt;" + (i == emptyRun ? " (no epoch finished)" : "")) !=
+              std::string::npos);
+
+    // Per drawn run: train loss, test loss (left panel), then the accuracies (right panel), in
+    // run order; each polyline's colour is its run's.
+    const auto lines = polylines(svg);
+    const std::regex colour("class='curve' fill='none' stroke='([^']*)'");
+    std::vector<std::string> colours;
+    for (std::sregex_iterator it(svg.begin(), svg.end(), colour), end; it != end; ++it) colours.push_back((*it)[1]);
+    std::vector<const LabelledRun*> drawn;
+    for (const auto& run : runs)
+        if (!run.rows.empty()) drawn.push_back(&run);
+    REQUIRE(lines.size() == 4 * drawn.size());
+    REQUIRE(colours.size() == lines.size());
+    double (*value[4])(const EpochMetrics&) = {[](const EpochMetrics& r) { return r.trainLoss; },
+                                               [](const EpochMetrics& r) { return r.testLoss; },
+                                               [](const EpochMetrics& r) { return r.trainAccuracy; },
+                                               [](const EpochMetrics& r) { return r.testAccuracy; }};
+    auto lineOf = [&](std::size_t run, int curve) {  // index in document order
+        return curve < 2 ? 2 * run + curve : 2 * drawn.size() + 2 * run + curve - 2;
+    };
+    for (std::size_t a = 0; a < drawn.size(); ++a)
+        for (int c = 0; c < 4; ++c) {
+            const auto& line = lines[lineOf(a, c)];
+            REQUIRE(line.size() == drawn[a]->rows.size());
+            CHECK(colours[lineOf(a, c)] == colours[lineOf(a, 0)]);
+            if (a > 0) CHECK(colours[lineOf(a, c)] != colours[lineOf(a - 1, c)]);
+            // Shared axes: across runs, a larger epoch sits further right and a larger value higher.
+            for (std::size_t b = 0; b < drawn.size(); ++b)
+                for (int d : c < 2 ? std::array{0, 1} : std::array{2, 3})
+                    for (std::size_t i = 0; i < line.size(); ++i)
+                        for (std::size_t j = 0; j < drawn[b]->rows.size(); ++j) {
+                            const auto& other = lines[lineOf(b, d)];
+                            if (drawn[a]->rows[i].epoch > drawn[b]->rows[j].epoch) CHECK(line[i].first > other[j].first);
+                            if (value[c](drawn[a]->rows[i]) > value[d](drawn[b]->rows[j]) + 1e-3)
+                                CHECK(line[i].second < other[j].second);
+                        }
+        }
 }

@@ -25,6 +25,7 @@ int demoCommand(Arguments& args);  // `revnet demo memory`
 // `revnet demo memory --imagenet`, on an engine made from the command's options.
 int imagenetMemoryDemo(Engine& engine, const std::string& chart, uint32_t stepBatch);
 int selftestCommand(Arguments& args);
+int reportCommand(Arguments& args);  // `revnet report RUN_DIR...`
 
 // --coupling MODE, checked (models::setCoupling's text; default "fixed"); a usage error when malformed.
 std::string couplingOption(Arguments& args);

@@ -23,6 +23,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  train     train a model (default: a small RevNet on Fashion-MNIST)\n"
     "  eval      test loss and accuracy of a checkpoint\n"
+    "  report    several runs side by side: one chart of their curves and a table of final figures\n"
     "  memory    the device memory a training run plans, and the largest batch a budget allows\n"
     "  demo      'demo memory': peak memory against depth for ResNets and RevNets, with a chart\n"
     "  devices   list Vulkan devices with the limits the engine relies on\n"
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
         if (command == "models") return cli::modelsCommand(args);
         if (command == "train") return cli::trainCommand(args, processes.get());
         if (command == "eval") return cli::evalCommand(args);
+        if (command == "report") return cli::reportCommand(args);
         if (command == "memory") return cli::memoryCommand(args);
         if (command == "demo") return cli::demoCommand(args);
         if (command == "selftest") return cli::selftestCommand(args);

@@ -46,19 +46,41 @@ EpochMetrics parseRow(const std::string& line, const fs::path& csv, int lineNumb
     if (values.size() != kColumns)
         throw std::runtime_error(csv.string() + " line " + std::to_string(lineNumber) + ": " + std::to_string(values.size()) +
                                  " columns, expected " + std::to_string(kColumns));
-    return {values[1], values[3], values[4], values[5], values[6]};
+    return {values[1], values[3], values[4], values[5], values[6], values[7], values[8]};
 }
 
-// One panel: two curves (each a value of a row) in a box at (x0, y0) of size w x h.
-struct Curve {
-    const char* label;
+// One curve of a panel: a value per epoch, in a colour, solid or dashed.
+struct Series {
+    std::string label;
     const char* color;
+    bool dashed;
+    const std::vector<EpochMetrics>* rows;
     double (*value)(const EpochMetrics&);
 };
 
-void panel(std::ostream& svg, const std::vector<EpochMetrics>& rows, const char* name, const Curve (&curves)[2],
-           double yMax, double x0, double y0, double w, double h) {
-    const double firstEpoch = rows.front().epoch, lastEpoch = std::max(rows.back().epoch, firstEpoch + 1);
+double trainLoss(const EpochMetrics& r) { return r.trainLoss; }
+double testLoss(const EpochMetrics& r) { return r.testLoss; }
+double trainAccuracy(const EpochMetrics& r) { return 100 * r.trainAccuracy; }
+double testAccuracy(const EpochMetrics& r) { return 100 * r.testAccuracy; }
+
+// A round top for the loss axis over every row; a diverged run (inf, NaN) is clipped at the frame.
+double lossAxisTop(const std::vector<const std::vector<EpochMetrics>*>& runs) {
+    double lossMax = 0;
+    for (const auto* rows : runs)
+        for (const auto& r : *rows) lossMax = std::max({lossMax, r.trainLoss, r.testLoss});
+    if (!std::isfinite(lossMax) || lossMax <= 0) return 1.0;
+    const double step = std::pow(10.0, std::floor(std::log10(lossMax)));
+    return std::ceil(lossMax / step) * step;
+}
+
+// One panel: its curves in a box at (x0, y0) of size w x h, epochs from the first to the last
+// any curve has; labelled top right unless `legend` is false.
+void panel(std::ostream& svg, const char* name, const std::vector<Series>& curves, double yMax, double x0, double y0,
+           double w, double h, bool legend) {
+    double firstEpoch = INFINITY, lastEpoch = -INFINITY;
+    for (const auto& curve : curves)
+        for (const auto& r : *curve.rows) firstEpoch = std::min(firstEpoch, r.epoch), lastEpoch = std::max(lastEpoch, r.epoch);
+    lastEpoch = std::max(lastEpoch, firstEpoch + 1);
     auto x = [&](double epoch) { return x0 + (epoch - firstEpoch) / (lastEpoch - firstEpoch) * w; };
     auto y = [&](double v) { return y0 + h - std::clamp(v / yMax, 0.0, 1.0) * h; };
     svg << "<text x='" << x0 + w / 2 << "' y='" << y0 - 8 << "' text-anchor='middle'>" << name << "</text>\n";
@@ -71,15 +93,27 @@ void panel(std::ostream& svg, const std::vector<EpochMetrics>& rows, const char*
         << "<text x='" << x0 + w / 2 << "' y='" << y0 + h + 32 << "' text-anchor='middle'>epoch</text>\n"
         << "<text x='" << x0 << "' y='" << y0 + h + 16 << "' text-anchor='middle'>" << firstEpoch << "</text>"
         << "<text x='" << x0 + w << "' y='" << y0 + h + 16 << "' text-anchor='middle'>" << lastEpoch << "</text>\n";
-    for (std::size_t c = 0; c < 2; ++c) {
-        const Curve& curve = curves[c];
-        svg << "<polyline class='curve' fill='none' stroke='" << curve.color << "' stroke-width='2' points='";
-        for (const auto& r : rows) svg << x(r.epoch) << ',' << y(curve.value(r)) << ' ';
-        svg << "'><title>" << curve.label << "</title></polyline>\n"
-            << "<text x='" << x0 + w - 8 << "' y='" << y0 + 16 + 16 * c << "' text-anchor='end' fill='" << curve.color
-            << "'>" << curve.label << "</text>\n";
+    for (std::size_t c = 0; c < curves.size(); ++c) {
+        const Series& curve = curves[c];
+        svg << "<polyline class='curve' fill='none' stroke='" << curve.color << "' stroke-width='2'"
+            << (curve.dashed ? " stroke-dasharray='6,4'" : "") << " points='";
+        for (const auto& r : *curve.rows) svg << x(r.epoch) << ',' << y(curve.value(r)) << ' ';
+        svg << "'><title>" << escaped(curve.label) << "</title></polyline>\n";
+        if (legend)
+            svg << "<text x='" << x0 + w - 8 << "' y='" << y0 + 16 + 16 * c << "' text-anchor='end' fill='" << curve.color
+                << "'>" << escaped(curve.label) << "</text>\n";
     }
 }
+
+std::string svgStart(double width, double height, const std::string& title) {
+    std::ostringstream svg;
+    svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='" << height
+        << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n"
+        << "<text x='" << width / 2 << "' y='22' text-anchor='middle' font-size='14'>" << escaped(title) << "</text>\n";
+    return svg.str();
+}
+
+constexpr double kWidth = 760, kTop = 60, kPanelW = 280, kPanelH = 220, kLeft = 60, kGap = 90;
 
 }  // namespace
 
@@ -96,26 +130,52 @@ std::vector<EpochMetrics> readMetrics(const fs::path& csv) {
 }
 
 std::string curvesSvg(const std::vector<EpochMetrics>& rows, const std::string& title) {
+    const double height = 340;
     std::ostringstream svg;
-    const double width = 760, height = 340, top = 60, panelW = 280, panelH = 220;
-    svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='" << height
-        << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n"
-        << "<text x='" << width / 2 << "' y='22' text-anchor='middle' font-size='14'>" << escaped(title) << "</text>\n";
+    svg << svgStart(kWidth, height, title);
     if (rows.empty()) {
-        svg << "<text x='" << width / 2 << "' y='" << height / 2 << "' text-anchor='middle'>no epoch finished yet</text>\n";
+        svg << "<text x='" << kWidth / 2 << "' y='" << height / 2 << "' text-anchor='middle'>no epoch finished yet</text>\n";
     } else {
-        double lossMax = 0;
-        for (const auto& r : rows) lossMax = std::max({lossMax, r.trainLoss, r.testLoss});
-        // A round top for the loss axis; a diverged run (inf, NaN) is clipped at the frame.
-        const double step = std::isfinite(lossMax) && lossMax > 0 ? std::pow(10.0, std::floor(std::log10(lossMax))) : 1.0;
-        const double lossTop = std::isfinite(lossMax) && lossMax > 0 ? std::ceil(lossMax / step) * step : 1.0;
-        const Curve loss[2] = {{"train", "#1f77b4", [](const EpochMetrics& r) { return r.trainLoss; }},
-                               {"test", "#d62728", [](const EpochMetrics& r) { return r.testLoss; }}};
-        const Curve accuracy[2] = {{"train", "#1f77b4", [](const EpochMetrics& r) { return 100 * r.trainAccuracy; }},
-                                   {"test", "#d62728", [](const EpochMetrics& r) { return 100 * r.testAccuracy; }}};
-        panel(svg, rows, "loss", loss, lossTop, 60, top, panelW, panelH);
-        panel(svg, rows, "accuracy (%)", accuracy, 100, 60 + panelW + 90, top, panelW, panelH);
+        const std::vector<Series> loss{{"train", "#1f77b4", false, &rows, trainLoss}, {"test", "#d62728", false, &rows, testLoss}};
+        const std::vector<Series> accuracy{{"train", "#1f77b4", false, &rows, trainAccuracy},
+                                           {"test", "#d62728", false, &rows, testAccuracy}};
+        panel(svg, "loss", loss, lossAxisTop({&rows}), kLeft, kTop, kPanelW, kPanelH, true);
+        panel(svg, "accuracy (%)", accuracy, 100, kLeft + kPanelW + kGap, kTop, kPanelW, kPanelH, true);
     }
+    svg << "</svg>\n";
+    return svg.str();
+}
+
+std::string comparisonSvg(const std::vector<LabelledRun>& runs, const std::string& title) {
+    static const char* const kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
+                                          "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+    std::vector<Series> loss, accuracy;
+    std::vector<const std::vector<EpochMetrics>*> drawn;
+    std::vector<std::pair<std::string, const char*>> legend;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        const char* color = kColors[i % std::size(kColors)];
+        legend.emplace_back(runs[i].label + (runs[i].rows.empty() ? " (no epoch finished)" : ""), color);
+        if (runs[i].rows.empty()) continue;
+        const auto* rows = &runs[i].rows;
+        drawn.push_back(rows);
+        loss.push_back({runs[i].label + " train", color, true, rows, trainLoss});
+        loss.push_back({runs[i].label + " test", color, false, rows, testLoss});
+        accuracy.push_back({runs[i].label + " train", color, true, rows, trainAccuracy});
+        accuracy.push_back({runs[i].label + " test", color, false, rows, testAccuracy});
+    }
+    const double legendTop = kTop + kPanelH + 56, height = legendTop + 16 * (runs.size() + 1) + 12;
+    std::ostringstream svg;
+    svg << svgStart(kWidth, height, title);
+    if (drawn.empty()) {
+        svg << "<text x='" << kWidth / 2 << "' y='" << kTop + kPanelH / 2 << "' text-anchor='middle'>no epoch finished yet</text>\n";
+    } else {
+        panel(svg, "loss", loss, lossAxisTop(drawn), kLeft, kTop, kPanelW, kPanelH, false);
+        panel(svg, "accuracy (%)", accuracy, 100, kLeft + kPanelW + kGap, kTop, kPanelW, kPanelH, false);
+    }
+    svg << "<text x='" << kLeft << "' y='" << legendTop << "'>solid: test, dashed: train</text>\n";
+    for (std::size_t i = 0; i < legend.size(); ++i)
+        svg << "<text class='legend' x='" << kLeft << "' y='" << legendTop + 16 * (i + 1) << "' fill='" << legend[i].second
+            << "'>" << escaped(legend[i].first) << "</text>\n";
     svg << "</svg>\n";
     return svg.str();
 }
