@@ -1,10 +1,51 @@
 # Compiles every shaders/*.comp to SPIR-V with glslc (a shader error fails the build) and embeds
-# the words in a generated C++ table, so that nothing is read from disk at run time.
+# the words in a generated C++ table, so that nothing is read from disk at run time. The table
+# also names each shader's specialization constants, read from its source and its includes
+# (`layout(constant_id = N) const T NAME`; local_size_x_id/_y_id as WORKGROUP_X/_Y), so that the
+# host sets them by name (Pipelines::get) and a misspelt one fails at first use.
 #   embed_shaders(TARGET <library> DIRECTORY <dir>)
+# The GLSL of `file` with its #include "..." files, recursively, into `out`.
+function(_shader_source file out)
+  file(READ "${file}" text)
+  get_filename_component(dir "${file}" DIRECTORY)
+  string(REGEX MATCHALL "#include \"[^\"]+\"" includes "${text}")
+  foreach(line IN LISTS includes)
+    string(REGEX REPLACE "#include \"([^\"]+)\"" "\\1" name "${line}")
+    _shader_source("${dir}/${name}" included)
+    string(APPEND text "\n${included}")
+  endforeach()
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+# C++ initializers {"NAME", id}, ... of the specialization constants `file` declares.
+function(_shader_constants file out)
+  _shader_source("${file}" text)
+  set(entries "")
+  string(REGEX MATCHALL "constant_id = [0-9]+\\) const [a-z0-9]+ [A-Za-z_0-9]+" constants "${text}")
+  foreach(constant IN LISTS constants)
+    string(REGEX REPLACE "constant_id = ([0-9]+)\\) const [a-z0-9]+ ([A-Za-z_0-9]+)" "{\"\\2\", \\1}" entry "${constant}")
+    list(APPEND entries "${entry}")
+  endforeach()
+  foreach(axis x y)
+    string(TOUPPER ${axis} upper)
+    string(REGEX MATCH "local_size_${axis}_id = [0-9]+" size "${text}")
+    if(size)
+      string(REGEX REPLACE "local_size_${axis}_id = ([0-9]+)" "{\"WORKGROUP_${upper}\", \\1}" entry "${size}")
+      list(APPEND entries "${entry}")
+    endif()
+  endforeach()
+  list(REMOVE_DUPLICATES entries)
+  list(JOIN entries ", " joined)
+  set(${out} "${joined}" PARENT_SCOPE)
+endfunction()
+
 function(embed_shaders)
   cmake_parse_arguments(ARG "" "TARGET;DIRECTORY" "" ${ARGN})
   find_program(GLSLC glslc REQUIRED)
   file(GLOB shaders CONFIGURE_DEPENDS "${ARG_DIRECTORY}/*.comp")
+  # The constants' table is made when CMake configures: any shader source edited configures again.
+  file(GLOB sources "${ARG_DIRECTORY}/*.comp" "${ARG_DIRECTORY}/*.glsl")
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${sources})
   set(out_dir "${CMAKE_CURRENT_BINARY_DIR}/shaders")
   file(MAKE_DIRECTORY "${out_dir}")
   set(includes "")
@@ -22,8 +63,14 @@ function(embed_shaders)
       COMMENT "glslc ${name}.comp"
       VERBATIM)
     list(APPEND words_files "${words}")
+    _shader_constants("${shader}" constants)
     string(APPEND includes "const uint32_t ${name}[] = {\n#include \"${name}.spv.inc\"\n};\n")
-    string(APPEND table "    {\"${name}\", ${name}, sizeof(${name}) / sizeof(uint32_t)},\n")
+    if(constants)
+      string(APPEND includes "const NamedConstant ${name}_constants[] = {${constants}};\n")
+      string(APPEND table "    {\"${name}\", ${name}, sizeof(${name}) / sizeof(uint32_t), ${name}_constants},\n")
+    else()
+      string(APPEND table "    {\"${name}\", ${name}, sizeof(${name}) / sizeof(uint32_t), {}},\n")
+    endif()
   endforeach()
   list(LENGTH shaders count)
   set(source "${out_dir}/embedded_shaders.cpp")

@@ -139,11 +139,13 @@ std::unique_ptr<Kernel> Pipelines::create(std::string_view shader, const Special
     const ShaderInterface& iface = kernel->interface;
     const std::string context = "shader " + kernel->name;
 
-    for (const auto& [id, value] : specialization)
-        if (!iface.specDefaults.count(id))
-            throw std::invalid_argument(context + " has no specialization constant " + std::to_string(id));
-    Specialization values = iface.specDefaults;
-    for (const auto& [id, value] : specialization) values[id] = value;
+    std::map<uint32_t, uint32_t> values = iface.specDefaults;  // by constant_id
+    for (const auto& [name, value] : specialization) {
+        const uint32_t id = constantId(shader, name.view());
+        if (!iface.specDefaults.count(id))  // declared, but compiled out
+            throw std::invalid_argument(context + " does not use specialization constant " + std::string(name.view()));
+        values[id] = value;
+    }
     for (int axis = 0; axis < 3; ++axis)
         kernel->localSize[axis] = iface.localSize[axis].specialized ? values.at(iface.localSize[axis].value)
                                                                     : iface.localSize[axis].value;

@@ -10,14 +10,24 @@
 
 namespace revnet {
 
+// A specialization constant as the shader's source names it (WORKGROUP_X, _Y for the workgroup
+// size's constants).
+struct NamedConstant {
+    const char* name;
+    uint32_t id;
+};
+
 struct EmbeddedShader {
     const char* name;  // file name without .comp
     const uint32_t* words;
     std::size_t wordCount;
+    std::span<const NamedConstant> constants;  // in the source and its includes, in any #if branch
 };
 
 std::span<const EmbeddedShader> embeddedShaders();
 // Throws when no shader has that name.
 std::span<const uint32_t> embeddedShader(std::string_view name);
+// The id of `shader`'s specialization constant `constant`; throws naming both when it has none.
+uint32_t constantId(std::string_view shader, std::string_view constant);
 
 }  // namespace revnet

@@ -66,9 +66,9 @@ void recordMerge(Pipelines& pipelines, Recorder& recorder, const MergePush& push
                  const TensorView& running, const TensorView& partials, bool update, bool merge, uint32_t parts,
                  bool shares) {
     const uint32_t local = workgroupAtMost(pipelines.device(), 64);
-    const Kernel& kernel = pipelines.get("batch_norm_statistics_merge", {{0, local}, {1, update ? 1u : 0u},
-                                                                         {2, merge ? 1u : 0u}, {3, parts},
-                                                                         {4, shares ? 1u : 0u}});
+    const Kernel& kernel = pipelines.get("batch_norm_statistics_merge", {{"WORKGROUP_X", local}, {"UPDATE", update ? 1u : 0u},
+                                                                         {"MERGE", merge ? 1u : 0u}, {"PARTS", parts},
+                                                                         {"SHARES", shares ? 1u : 0u}});
     recorder.dispatch(kernel, {stats, running, partials}, push, {ceilDiv(push.C, local), 1, 1});
 }
 
@@ -100,7 +100,7 @@ void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorV
         const uint32_t group = reductionGroup(pipelines, l.items, options.variant);
         const uint32_t update = updateHere && first + count == samples ? 1 : 0, merge = first > 0 ? 1 : 0;
         const Kernel& kernel =
-            pipelines.get(name, {{0, group}, {1, update}, {2, merge}, {3, parts}, {9, l.vec4 ? 1u : 0u}});
+            pipelines.get(name, {{"WORKGROUP_X", group}, {"UPDATE", update}, {"MERGE", merge}, {"PARTS", parts}, {"VEC4", l.vec4 ? 1u : 0u}});
         recorder.dispatch(kernel, {x, stats, running, partials}, push, {s.c, parts, 1});
         if (parts == 1) return;
         const MergePush mergePush{s.n, s.c, s.h * s.w, push.statsOffset, push.runningOffset, push.momentum, first,
@@ -136,7 +136,7 @@ void forwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x,
     } push{s.n, s.c, s.h * s.w, channelView(x, name), channelView(y, name), at.stats, at.gamma, at.beta, options.eps};
     const PlaneLayout l = planeLayout(push.plane, {push.x, push.y}, workgroupAtMost(pipelines.device(), 256));
     const ChannelsGrid grid = channelsGrid(pipelines.device(), s.n, s.c, l.items, l.group, l.perInvocation);
-    const Kernel& kernel = pipelines.get(name, grid.specialization({{1, options.relu ? 1u : 0u}, {9, l.vec4 ? 1u : 0u}}));
+    const Kernel& kernel = pipelines.get(name, grid.specialization({{"RELU", options.relu ? 1u : 0u}, {"VEC4", l.vec4 ? 1u : 0u}}));
     recorder.dispatch(kernel, {x, stats, gamma, beta, y}, push, grid.groups);
 }
 
@@ -161,8 +161,8 @@ void backwardReduceChunk(Pipelines& pipelines, Recorder& recorder, const TensorV
              options.eps, uint32_t(partials.offset())};
     const PlaneLayout reduceLayout = planeLayout(reduce.plane, {reduce.x, reduce.dy});
     const uint32_t group = reductionGroup(pipelines, reduceLayout.items, options.variant);
-    recorder.dispatch(pipelines.get("batch_norm_backward_reduce", {{0, group}, {1, relu}, {2, accumulate ? 1u : 0u},
-                                                                   {3, parts}, {9, reduceLayout.vec4 ? 1u : 0u}}),
+    recorder.dispatch(pipelines.get("batch_norm_backward_reduce", {{"WORKGROUP_X", group}, {"RELU", relu}, {"ACCUMULATE", accumulate ? 1u : 0u},
+                                                                   {"PARTS", parts}, {"VEC4", reduceLayout.vec4 ? 1u : 0u}}),
                       {x, dy, stats, gamma, beta, dgamma, dbeta, partials}, reduce, {s.c, parts, 1});
     if (parts == 1) return;
     // The parts' sums, in order: dbeta's block, then dgamma's.
@@ -170,7 +170,7 @@ void backwardReduceChunk(Pipelines& pipelines, Recorder& recorder, const TensorV
         uint32_t count, parts, xOffset, yOffset;
     };
     const uint32_t local = workgroupAtMost(pipelines.device(), 64);
-    const Kernel& sum = pipelines.get("reduce_parts", {{0, local}, {1, accumulate ? 1u : 0u}});
+    const Kernel& sum = pipelines.get("reduce_parts", {{"WORKGROUP_X", local}, {"ACCUMULATE", accumulate ? 1u : 0u}});
     recorder.dispatch(sum, {partials, dbeta}, Sum{s.c, parts, reduce.partialsOffset, db}, {ceilDiv(s.c, local), 1, 1});
     recorder.dispatch(sum, {partials, dgamma}, Sum{s.c, parts, reduce.partialsOffset + parts * s.c, dg},
                       {ceilDiv(s.c, local), 1, 1});
@@ -196,7 +196,7 @@ void backwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x
     const PlaneLayout l = planeLayout(push.plane, {push.x, push.dy, push.dx}, workgroupAtMost(pipelines.device(), 256));
     const ChannelsGrid grid = channelsGrid(pipelines.device(), s.n, s.c, l.items, l.group, l.perInvocation);
     const Kernel& kernel =
-        pipelines.get(name, grid.specialization({{1, relu}, {2, accumulate ? 1u : 0u}, {9, l.vec4 ? 1u : 0u}}));
+        pipelines.get(name, grid.specialization({{"RELU", relu}, {"ACCUMULATE", accumulate ? 1u : 0u}, {"VEC4", l.vec4 ? 1u : 0u}}));
     recorder.dispatch(kernel, {x, dy, stats, gamma, beta, dgamma, dbeta, dx}, push, grid.groups);
 }
 

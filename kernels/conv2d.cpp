@@ -13,8 +13,6 @@ namespace revnet::kernels {
 
 namespace {
 
-enum SpecId : uint32_t { kWorkgroup = 0, kR, kS, kStride, kTileOut, kTileRows, kTileCols, kPY, kPX, kPad };
-constexpr uint32_t kFixedBits = 13;  // fixed_point.glsl's FIXED_BITS
 
 uint32_t fixedBits(const FixedPoint& fixed) {
     if (fixed.bits == 0 || fixed.bits > 23)
@@ -71,8 +69,6 @@ namespace {
 constexpr uint32_t kGemmBlock = 64, kGemmGroups = 512;
 // The fewest output positions a weight-gradient part sums (fewer would spend the pass on partials).
 constexpr uint64_t kGemmMinPartPositions = 256;
-
-enum GemmSpecId : uint32_t { kGemmThreads = 0, kGemmColumns = 4, kGemmRows = 5, kGemmAccumulate = 11, kGemmSubtract = 12 };
 
 // conv2d_gemm.glsl's block rows (BM; BM x BN = 4096) for an m x n product: the one that pads the
 // product least (64 on ties), among those whose columns the workgroup's invocations cover.
@@ -137,7 +133,7 @@ void Conv2d::pack(Pipelines& pipelines, Recorder& recorder, const TensorView& we
     } push{shape_.outChannels, shape_.input.c, shape_.kernelH * shape_.kernelW, rowLength,
            uint32_t(weight.offset()), uint32_t(workspace.offset())};
     const uint64_t total = uint64_t{transpose ? push.K : push.C} * push.taps * rowLength;
-    const Kernel& kernel = pipelines.get("conv2d_pack_weights", {{0, 64}, {1, transpose ? 1u : 0u}});
+    const Kernel& kernel = pipelines.get("conv2d_pack_weights", {{"WORKGROUP_X", 64}, {"TRANSPOSE", transpose ? 1u : 0u}});
     const uint32_t groups = std::min<uint32_t>(ceilDiv(total, 64), pipelines.device().info().limits.maxComputeWorkGroupCount[0]);
     recorder.dispatch(kernel, {weight, workspace.prefix(total)}, push, {groups, 1, 1});
 }
@@ -153,11 +149,11 @@ void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader,
     const bool inVec4 = (gradInput || s.stride == 1) && tile.cols % 4 == 0 && in.shape().w % 4 == 0 && in.offset() % 4 == 0 &&
                         in.strides()[0] % 4 == 0;
     if (packed.offset() % 4) throw std::invalid_argument("conv2d: workspace must start on a 16-byte boundary");
-    Specialization spec{{kWorkgroup, tiles_.workgroup}, {kR, s.kernelH}, {kS, s.kernelW}, {kStride, s.stride},
-                        {kTileOut, tile.outVec4}, {kTileRows, tile.rows}, {kTileCols, tile.cols},
-                        {kPY, py}, {kPX, px}, {kPad, s.pad}, {10, inVec4 ? 1u : 0u},
-                        {11, output != ConvOutput::Write ? 1u : 0u}, {12, output == ConvOutput::Subtract ? 1u : 0u}};
-    if (fixed) spec[kFixedBits] = fixedBits(*fixed);
+    Specialization spec{{"WORKGROUP_X", tiles_.workgroup}, {"R", s.kernelH}, {"S", s.kernelW}, {"STRIDE", s.stride},
+                        {"TO4", tile.outVec4}, {"TH", tile.rows}, {"TW", tile.cols}, {"PY", py}, {"PX", px},
+                        {"PAD", s.pad}, {"IN_VEC4", inVec4 ? 1u : 0u}, {"ACCUMULATE", output != ConvOutput::Write ? 1u : 0u},
+                        {"SUBTRACT", output == ConvOutput::Subtract ? 1u : 0u}};
+    if (fixed) spec["FIXED_BITS"] = fixedBits(*fixed);
     struct Push {
         uint32_t samples;
         uint32_t inChannels, inH, inW, inOffset, inSampleStride;
@@ -254,9 +250,9 @@ void Conv2d::gradWeightChunk(Pipelines& pipelines, Recorder& recorder, const Ten
     }
     // dy read as vec4 texels, four output columns a step, where its layout allows.
     const bool dyVec4 = out.w % 4 == 0 && dy.offset() % 4 == 0 && dy.strides()[0] % 4 == 0;
-    const Specialization spec{{kWorkgroup, gradWorkgroup_}, {kR, s.kernelH}, {kS, s.kernelW}, {kStride, s.stride},
-                              {kTileOut, tiles_.gradK}, {kTileCols, dyVec4 ? 4u : tiles_.gradCols}, {kPad, s.pad},
-                              {10, dyVec4 ? 1u : 0u}, {11, accumulate && parts_ == 1 ? 1u : 0u}};
+    const Specialization spec{{"WORKGROUP_X", gradWorkgroup_}, {"R", s.kernelH}, {"S", s.kernelW}, {"STRIDE", s.stride},
+                              {"TK", tiles_.gradK}, {"TW", dyVec4 ? 4u : tiles_.gradCols}, {"PAD", s.pad},
+                              {"DY_VEC4", dyVec4 ? 1u : 0u}, {"ACCUMULATE", accumulate && parts_ == 1 ? 1u : 0u}};
     struct Push {
         uint32_t N, C, H, W, xOffset, xSampleStride;
         uint32_t K, OH, OW, dyOffset, dySampleStride;
@@ -278,7 +274,7 @@ void Conv2d::reduceParts(Pipelines& pipelines, Recorder& recorder, const TensorV
         uint32_t count, parts, xOffset, yOffset;
     } reduce{uint32_t(shape_.weight().elements()), parts_, uint32_t(partials.offset()), uint32_t(dweight.offset())};
     const uint32_t groups = std::min<uint32_t>(ceilDiv(reduce.count, 64), pipelines.device().info().limits.maxComputeWorkGroupCount[0]);
-    recorder.dispatch(pipelines.get("reduce_parts", {{0, 64}, {1, accumulate ? 1u : 0u}}), {partials, dweight}, reduce,
+    recorder.dispatch(pipelines.get("reduce_parts", {{"WORKGROUP_X", 64}, {"ACCUMULATE", accumulate ? 1u : 0u}}), {partials, dweight}, reduce,
                       {groups, 1, 1});
 }
 
@@ -309,9 +305,9 @@ void Conv2d::gemm(Pipelines& pipelines, Recorder& recorder, GemmPass pass, const
            int32_t(o.c), int32_t(o.h), int32_t(o.w), int32_t(out.offset()), int32_t(out.strides()[0]),
            int32_t(target.offset()), fixed ? int32_t(fixed->overflow.offset()) : 0};
     const uint32_t threads = (kGemmBlock / 4) * (kGemmBlock / gemmColumns_);
-    Specialization spec{{kGemmThreads, threads}, {kR, s.kernelH}, {kS, s.kernelW}, {kStride, s.stride}, {kPad, s.pad},
-                        {kGemmColumns, gemmColumns_}, {kGemmAccumulate, output != ConvOutput::Write ? 1u : 0u}};
-    if (output == ConvOutput::Subtract) spec[kGemmSubtract] = 1;  // the forward pass alone has it
+    Specialization spec{{"WORKGROUP_X", threads}, {"R", s.kernelH}, {"S", s.kernelW}, {"STRIDE", s.stride}, {"PAD", s.pad},
+                        {"TN", gemmColumns_}, {"ACCUMULATE", output != ConvOutput::Write ? 1u : 0u}};
+    if (output == ConvOutput::Subtract) spec["SUBTRACT"] = 1;  // the forward pass alone has it
     const uint64_t taps = uint64_t{s.kernelH} * s.kernelW;
     // The product's m and n (conv2d_gemm.glsl), the shader, its bindings, and the share of the
     // pass's multiply-adds this dispatch does.
@@ -319,20 +315,20 @@ void Conv2d::gemm(Pipelines& pipelines, Recorder& recorder, GemmPass pass, const
     const char* shader = "conv2d_gemm_forward";
     // The forward pass binds the overflow flag too; without a fixed-point coupling it is never written.
     std::vector<TensorView> bindings{in, weights, out, fixed ? fixed->overflow : out};
-    if (fixed) spec[kFixedBits] = fixedBits(*fixed);
+    if (fixed) spec["FIXED_BITS"] = fixedBits(*fixed);
     double share = 1.0;
     uint32_t parts = 1;
     if (pass == GemmPass::GradInput) {
         const uint64_t rows = ceilDiv(i.h - py, s.stride), cols = ceilDiv(i.w - px, s.stride);
         m = i.c, n = i.n * rows * cols, shader = "conv2d_gemm_grad_input", bindings = {out, weights, in};
         share = double(rows * cols) / (double(i.h) * i.w);
-        spec[kPY] = py, spec[kPX] = px;
+        spec["PY"] = py, spec["PX"] = px;
     } else if (pass == GemmPass::GradWeight) {
         n = i.c * taps, shader = "conv2d_gemm_grad_weight", bindings = {in, out, target}, parts = parts_;
     }
     if (pass != GemmPass::GradWeight) push.wOffset = int32_t(weights.offset());
     const uint32_t rows = gemmRows(m, n, threads);
-    spec[kGemmRows] = rows;
+    spec["BM"] = rows;
     recorder.dispatch(pipelines.get(shader, spec), bindings, std::as_bytes(std::span<const GemmPush>(&push, 1)),
                       {ceilDiv(n, kGemmBlock * kGemmBlock / rows), ceilDiv(m, rows), parts});
     recorder.countFlops(2.0 * double(o.elements()) * i.c * taps * share);

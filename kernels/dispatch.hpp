@@ -54,9 +54,9 @@ struct ChannelsGrid {
 
     // `other` plus the workgroup's shape: channels.glsl's constants 0 (x), 10 (y) and 8 (items).
     Specialization specialization(Specialization other = {}) const {
-        other[0] = group;
-        other[8] = perInvocation;
-        other[10] = samples;
+        other["WORKGROUP_X"] = group;
+        other["ITEMS"] = perInvocation;
+        other["WORKGROUP_Y"] = samples;
         return other;
     }
 };

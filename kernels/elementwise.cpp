@@ -52,7 +52,7 @@ Layout layoutOf(std::initializer_list<TensorView> views, const char* kernel) {
 }
 
 const Kernel& kernelFor(Pipelines& pipelines, const char* shader, const Layout& layout) {
-    return pipelines.get(shader, {{0, workgroupAtMost(pipelines.device(), kWorkgroupSize)}, {2, layout.vec4 ? 1u : 0u}});
+    return pipelines.get(shader, {{"WORKGROUP_X", workgroupAtMost(pipelines.device(), kWorkgroupSize)}, {"VEC4", layout.vec4 ? 1u : 0u}});
 }
 
 std::array<uint32_t, 3> groupsFor(const Layout& layout, const Device& device) {
@@ -113,8 +113,8 @@ void quantizeChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x
     struct Push {
         uint32_t rows, rowLength, xOffset, xStride, overflowAt;
     } push{l.rows, l.rowLength, l.views[0].offset, l.views[0].stride, uint32_t(fixed.overflow.offset())};
-    const Kernel& kernel = pipelines.get("quantize", {{0, workgroupAtMost(pipelines.device(), kWorkgroupSize)},
-                                                      {2, l.vec4 ? 1u : 0u}, {13, fixed.bits}});
+    const Kernel& kernel = pipelines.get("quantize", {{"WORKGROUP_X", workgroupAtMost(pipelines.device(), kWorkgroupSize)},
+                                                      {"VEC4", l.vec4 ? 1u : 0u}, {"FIXED_BITS", fixed.bits}});
     recorder.dispatch(kernel, {x, fixed.overflow}, push, groupsFor(l, pipelines.device()));
 }
 

@@ -43,7 +43,7 @@ void dispatchChunk(Pipelines& pipelines, Recorder& recorder, const char* shader,
     const Pair a = rowsOf(first, shader), b = rowsOf(second, shader);
     const Push push{s.n, rowLength, a.offset, a.stride, b.offset, b.stride};
     const uint32_t size = workgroupAtMost(pipelines.device(), kWorkgroupSize);
-    recorder.dispatch(pipelines.get(shader, {{0, size}}), {first, second}, push,
+    recorder.dispatch(pipelines.get(shader, {{"WORKGROUP_X", size}}), {first, second}, push,
                       rowsGrid(pipelines.device(), s.n, packedLength(rowLength), size));
 }
 

@@ -16,7 +16,7 @@ void linearForward(Pipelines& pipelines, Recorder& recorder, const LinearShape& 
     } push{s.batch, s.in, s.out, denseOffset(x, uint64_t{s.batch} * s.in, name, "input"),
            denseOffset(w, uint64_t{s.out} * s.in, name, "weight"), denseOffset(b, s.out, name, "bias"),
            denseOffset(y, uint64_t{s.batch} * s.out, name, "output")};
-    recorder.dispatch(pipelines.get(name, {{0, kGroup}}), {x, w, b, y}, push,
+    recorder.dispatch(pipelines.get(name, {{"WORKGROUP_X", kGroup}}), {x, w, b, y}, push,
                       {groupsFor(pipelines.device(), uint64_t{s.batch} * s.out, kGroup), 1, 1});
 }
 
@@ -28,7 +28,7 @@ void linearGradInput(Pipelines& pipelines, Recorder& recorder, const LinearShape
     } push{s.batch, s.in, s.out, denseOffset(dy, uint64_t{s.batch} * s.out, name, "output gradient"),
            denseOffset(w, uint64_t{s.out} * s.in, name, "weight"),
            denseOffset(dx, uint64_t{s.batch} * s.in, name, "input gradient")};
-    recorder.dispatch(pipelines.get(name, {{0, kGroup}}), {dy, w, dx}, push,
+    recorder.dispatch(pipelines.get(name, {{"WORKGROUP_X", kGroup}}), {dy, w, dx}, push,
                       {groupsFor(pipelines.device(), uint64_t{s.batch} * s.in, kGroup), 1, 1});
 }
 
@@ -40,7 +40,7 @@ void linearGradParams(Pipelines& pipelines, Recorder& recorder, const LinearShap
     } push{s.batch, s.in, s.out, denseOffset(x, uint64_t{s.batch} * s.in, name, "input"),
            denseOffset(dy, uint64_t{s.batch} * s.out, name, "output gradient"),
            denseOffset(dw, uint64_t{s.out} * s.in, name, "weight gradient"), denseOffset(db, s.out, name, "bias gradient")};
-    recorder.dispatch(pipelines.get(name, {{0, kGroup}}), {x, dy, dw, db}, push,
+    recorder.dispatch(pipelines.get(name, {{"WORKGROUP_X", kGroup}}), {x, dy, dw, db}, push,
                       {groupsFor(pipelines.device(), uint64_t{s.out} * (s.in + 1), kGroup), 1, 1});
 }
 

@@ -17,7 +17,7 @@ void softmaxCrossEntropy(Pipelines& pipelines, Recorder& recorder, uint32_t batc
            denseOffset(metrics, 2, name, "metrics"), gradScale};
     // One workgroup: the batch is small, and one group keeps the final sum in a fixed order.
     const uint32_t group = powerOfTwoAtMost(batch, 64);
-    recorder.dispatch(pipelines.get(name, {{0, group}, {1, accumulate ? 1u : 0u}}), {logits, labels, dlogits, metrics},
+    recorder.dispatch(pipelines.get(name, {{"WORKGROUP_X", group}, {"ACCUMULATE", accumulate ? 1u : 0u}}), {logits, labels, dlogits, metrics},
                       push, {1, 1, 1});
 }
 

@@ -36,7 +36,7 @@ void avgPool2x2ForwardChunk(Pipelines& pipelines, Recorder& recorder, const Tens
     const bool vec4 = planeLayout(x.shape().w, {push.first, push.second}).vec4;  // W % 4, offsets, strides
     const uint32_t items = o.h * o.w / (vec4 ? 2 : 1), group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(pipelines.device(), kGroup));
     const ChannelsGrid grid = channelsGrid(pipelines.device(), o.n, o.c, items, group, kItems);
-    recorder.dispatch(pipelines.get(name, grid.specialization({{9, vec4 ? 1u : 0u}})), {x, y}, push, grid.groups);
+    recorder.dispatch(pipelines.get(name, grid.specialization({{"VEC4", vec4 ? 1u : 0u}})), {x, y}, push, grid.groups);
 }
 
 void avgPool2x2BackwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& dx,
@@ -49,7 +49,7 @@ void avgPool2x2BackwardChunk(Pipelines& pipelines, Recorder& recorder, const Ten
     const bool vec4 = planeLayout(i.w, {push.second}).vec4 && push.first.offset % 2 == 0 && push.first.sampleStride % 2 == 0;
     const uint32_t items = i.h * i.w / (vec4 ? 4 : 1), group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(pipelines.device(), kGroup));
     const ChannelsGrid grid = channelsGrid(pipelines.device(), i.n, i.c, items, group, kItems);
-    recorder.dispatch(pipelines.get(name, grid.specialization({{1, accumulate ? 1u : 0u}, {9, vec4 ? 1u : 0u}})), {dy, dx},
+    recorder.dispatch(pipelines.get(name, grid.specialization({{"ACCUMULATE", accumulate ? 1u : 0u}, {"VEC4", vec4 ? 1u : 0u}})), {dy, dx},
                       push, grid.groups);
 }
 
@@ -92,7 +92,7 @@ void maxPool3x3BackwardChunk(Pipelines& pipelines, Recorder& recorder, const Ten
     const uint32_t items = push.sizes.H * push.sizes.W;
     const uint32_t group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(pipelines.device(), kGroup));
     const ChannelsGrid grid = channelsGrid(pipelines.device(), push.sizes.N, push.sizes.C, items, group, kItems);
-    recorder.dispatch(pipelines.get(name, grid.specialization({{1, accumulate ? 1u : 0u}})), {x, dy, dx}, push, grid.groups);
+    recorder.dispatch(pipelines.get(name, grid.specialization({{"ACCUMULATE", accumulate ? 1u : 0u}})), {x, dy, dx}, push, grid.groups);
 }
 
 void globalAvgPoolForwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
@@ -104,7 +104,7 @@ void globalAvgPoolForwardChunk(Pipelines& pipelines, Recorder& recorder, const T
         uint32_t yOffset;
     } push{s.n, s.c, s.h * s.w, channelView(x, name), denseOffset(y, uint64_t{s.n} * s.c, name, "output")};
     const bool vec4 = planeLayout(push.plane, {push.x}).vec4;
-    recorder.dispatch(pipelines.get(name, {{0, 64}, {9, vec4 ? 1u : 0u}}), {x, y}, push,
+    recorder.dispatch(pipelines.get(name, {{"WORKGROUP_X", 64}, {"VEC4", vec4 ? 1u : 0u}}), {x, y}, push,
                       {groupsFor(pipelines.device(), uint64_t{s.n} * s.c, 64), 1, 1});
 }
 
@@ -119,7 +119,7 @@ void globalAvgPoolBackwardChunk(Pipelines& pipelines, Recorder& recorder, const 
     } push{s.n, s.c, s.h * s.w, denseOffset(dy, uint64_t{s.n} * s.c, name, "output gradient"), channelView(dx, name)};
     const uint32_t group = powerOfTwoAtMost(push.plane, workgroupAtMost(pipelines.device(), kGroup));
     const ChannelsGrid grid = channelsGrid(pipelines.device(), s.n, s.c, push.plane, group);
-    recorder.dispatch(pipelines.get(name, grid.specialization({{1, accumulate ? 1u : 0u}})), {dy, dx}, push, grid.groups);
+    recorder.dispatch(pipelines.get(name, grid.specialization({{"ACCUMULATE", accumulate ? 1u : 0u}})), {dy, dx}, push, grid.groups);
 }
 
 }  // namespace

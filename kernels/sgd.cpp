@@ -18,7 +18,7 @@ void sgdChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& weight
            options.weightDecay};
     const bool vec4 = count % 4 == 0 && push.wOffset % 4 == 0 && push.gOffset % 4 == 0 && push.vOffset % 4 == 0;
     const uint32_t group = workgroupAtMost(pipelines.device(), 256);
-    const Kernel& kernel = pipelines.get(name, {{0, group}, {1, options.nesterov ? 1u : 0u}, {2, vec4 ? 1u : 0u}});
+    const Kernel& kernel = pipelines.get(name, {{"WORKGROUP_X", group}, {"NESTEROV", options.nesterov ? 1u : 0u}, {"VEC4", vec4 ? 1u : 0u}});
     recorder.dispatch(kernel, {weights, grads, velocity, hyper}, push,
                       rowsGrid(pipelines.device(), 1, vec4 ? count / 4 : count, group));
 }

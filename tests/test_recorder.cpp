@@ -141,7 +141,7 @@ TEST_CASE("profiling without timestamps runs and reports them unavailable", "[co
 
 TEST_CASE("a dispatch that disagrees with its shader is refused before recording", "[commands]") {
     Engine& e = test::engine();
-    const Kernel& fill = e.pipelines().get("fill", {{0, 64}});
+    const Kernel& fill = e.pipelines().get("fill", {{"WORKGROUP_X", 64}});
     Tensor t = e.tensor({1, 1, 1, 16}, Category::Other, "t");
     Recorder r(e.device());
     struct TooShort {
@@ -155,8 +155,9 @@ TEST_CASE("a dispatch that disagrees with its shader is refused before recording
     } push{1, 16, 0, 16, 0.0f};
     CHECK_THROWS_WITH(r.dispatch(fill, {t.view(), t.view()}, push, {1, 1, 1}), Catch::Contains("takes 1 buffers"));
     CHECK_THROWS_WITH(r.dispatch(fill, {t.view()}, push, {0, 1, 1}), Catch::Contains("workgroup count"));
-    CHECK_THROWS_WITH(e.pipelines().get("fill", {{9, 1}}), Catch::Contains("no specialization constant 9"));
-    CHECK_THROWS_WITH(e.pipelines().get("fill", {{0, 4096}}), Catch::Contains("workgroup size"));
+    CHECK_THROWS_WITH(e.pipelines().get("fill", {{"VEC5", 1}}),
+                      Catch::Contains("shader fill has no specialization constant named 'VEC5'"));
+    CHECK_THROWS_WITH(e.pipelines().get("fill", {{"WORKGROUP_X", 4096}}), Catch::Contains("workgroup size"));
     CHECK(r.dispatches() == 0);
 }
 
@@ -167,9 +168,9 @@ TEST_CASE("pipelines are created once per specialization and the cache survives 
         EngineOptions o = test::options();
         o.pipelineCache = file;
         Engine e(o);
-        const Kernel& a = e.pipelines().get("copy", {{0, 64}});
-        const Kernel& b = e.pipelines().get("copy", {{0, 64}});
-        const Kernel& c = e.pipelines().get("copy", {{0, 128}});
+        const Kernel& a = e.pipelines().get("copy", {{"WORKGROUP_X", 64}});
+        const Kernel& b = e.pipelines().get("copy", {{"WORKGROUP_X", 64}});
+        const Kernel& c = e.pipelines().get("copy", {{"WORKGROUP_X", 128}});
         CHECK(&a == &b);
         CHECK(&a != &c);
         CHECK(c.localSize[0] == 128);
@@ -182,7 +183,7 @@ TEST_CASE("pipelines are created once per specialization and the cache survives 
         EngineOptions o = test::options();
         o.pipelineCache = file;
         Engine e(o);  // loads the cache it wrote
-        CHECK(e.pipelines().get("copy", {{0, 64}}).pipeline);
+        CHECK(e.pipelines().get("copy", {{"WORKGROUP_X", 64}}).pipeline);
         test::countValidation(e);
     }
     {
@@ -190,7 +191,7 @@ TEST_CASE("pipelines are created once per specialization and the cache survives 
         EngineOptions o = test::options();
         o.pipelineCache = file;
         Engine e(o);  // a corrupt cache is ignored, not fatal
-        CHECK(e.pipelines().get("copy", {{0, 64}}).pipeline);
+        CHECK(e.pipelines().get("copy", {{"WORKGROUP_X", 64}}).pipeline);
         test::countValidation(e);
     }
     std::filesystem::remove(file);

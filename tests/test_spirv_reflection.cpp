@@ -3,6 +3,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <set>
+#include <string>
+
 using namespace revnet;
 
 TEST_CASE("every shader is embedded and reflects to set-0 bindings", "[shaders]") {
@@ -16,6 +20,29 @@ TEST_CASE("every shader is embedded and reflects to set-0 bindings", "[shaders]"
         CHECK_FALSE(iface.sharedArraySizedBySpecialization);  // MoltenVK miscompiles those
     }
     CHECK_THROWS_WITH(embeddedShader("no_such_shader"), Catch::Contains("no_such_shader"));
+}
+
+TEST_CASE("every specialization constant a shader uses has one name, the one its source gives", "[shaders]") {
+    for (const auto& shader : embeddedShaders()) {
+        INFO(shader.name);
+        const ShaderInterface iface = reflect({shader.words, shader.wordCount});
+        std::set<std::string> names;
+        for (const auto& named : shader.constants) CHECK(names.insert(named.name).second);
+        for (const auto& [id, value] : iface.specDefaults) {
+            INFO("constant_id " << id);
+            const auto count = std::count_if(shader.constants.begin(), shader.constants.end(),
+                                             [&](const NamedConstant& c) { return c.id == id; });
+            CHECK(count == 1);
+        }
+        CHECK(constantId(shader.name, "WORKGROUP_X") == iface.localSize[0].value);
+    }
+    // As the sources declare them (layout(constant_id = N) const T NAME), includes too.
+    CHECK(constantId("conv2d_forward", "SUBTRACT") == 12);
+    CHECK(constantId("conv2d_forward", "FIXED_BITS") == 13);  // from fixed_point.glsl
+    CHECK(constantId("batch_norm_statistics", "PARTS") == 3);
+    CHECK(constantId("batch_norm_forward", "VEC4") == 9);     // from channels.glsl
+    CHECK(constantId("batch_norm_forward", "WORKGROUP_Y") == 10);
+    CHECK_THROWS_WITH(constantId("sgd", "NESTEROW"), "shader sgd has no specialization constant named 'NESTEROW'");
 }
 
 TEST_CASE("reflection reads access qualifiers, push-constant size and specialization", "[shaders]") {

@@ -199,7 +199,7 @@ double peakGflops(Engine& engine, int runs) {
     constexpr uint32_t kGroups = 256, kIterations = 4096;
     const uint32_t kLocal = kernels::workgroupAtMost(engine.device(), 256);
     Tensor out = engine.tensor({1, 1, 1, kLocal * kGroups}, Category::Workspace, "fma probe");
-    const Kernel& kernel = engine.pipelines().get("peak_fma", {{0, kLocal}});
+    const Kernel& kernel = engine.pipelines().get("peak_fma", {{"WORKGROUP_X", kLocal}});
     struct Push {
         uint32_t iterations;
         float scale;
@@ -218,7 +218,7 @@ double copyGBs(Engine& engine, int runs) {
     Tensor y = engine.tensor(shape, Category::Workspace, "copy probe target");
     Recorder recorder(engine.device());
     const TensorView views[] = {x, y};
-    recorder.dispatch(engine.pipelines().get("peak_copy", {{0, kLocal}}), views, {}, {kFloats / 4 / kLocal, 1, 1});
+    recorder.dispatch(engine.pipelines().get("peak_copy", {{"WORKGROUP_X", kLocal}}), views, {}, {kFloats / 4 / kLocal, 1, 1});
     return 2.0 * x.bytes() / medianSeconds(recorder, runs) / 1e9;
 }
 

@@ -16,8 +16,22 @@
 
 namespace revnet {
 
-// constant_id -> value; workgroup sizes and tile shapes are specialization constants.
-using Specialization = std::map<uint32_t, uint32_t>;
+// A specialization constant by the name the shader's source gives it (a string literal:
+// `layout(constant_id = N) const T NAME`; WORKGROUP_X and WORKGROUP_Y for local_size_*_id).
+class ConstantName {
+public:
+    template <std::size_t N>
+    constexpr ConstantName(const char (&name)[N]) : name_(name, N - 1) {}
+    constexpr std::string_view view() const { return name_; }
+    auto operator<=>(const ConstantName&) const = default;
+
+private:
+    std::string_view name_;
+};
+
+// Constant name -> value; workgroup sizes and tile shapes are specialization constants. A name the
+// shader does not have fails at first use (Pipelines::get), not as a wrong constant set.
+using Specialization = std::map<ConstantName, uint32_t>;
 
 struct Kernel {
     std::string name;
