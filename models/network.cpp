@@ -147,8 +147,9 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
     for (const auto& p : a.parameters()) weights += roundUp4(p.elements());
     uint64_t statistics = 0;
     for (const auto& [name, channels] : a.batchNorms()) statistics += 2 * roundUp4(2 * uint64_t{channels});
+    const bool training = !o.inferenceOnly;
     add("weights", Category::Parameters, weights);
-    add("gradients", Category::Gradients, weights);
+    if (training) add("gradients", Category::Gradients, weights);
     add("batch-norm statistics", Category::Statistics, statistics);
     add("input", Category::Data, uint64_t{n} * a.inChannels * a.height * a.width);
     add("labels", Category::Data, n);
@@ -208,13 +209,14 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
     add("pooled", Category::Activations, uint64_t{n} * a.topChannels);
     add("logits", Category::Workspace, uint64_t{n} * a.classes);
     add("logit gradients", Category::Workspace, uint64_t{n} * a.classes);
-    add("pooled gradients", Category::Workspace, uint64_t{n} * a.topChannels);
+    if (training) add("pooled gradients", Category::Workspace, uint64_t{n} * a.topChannels);
     add("scratch 1", Category::Workspace, scratch);
     add("scratch 2", Category::Workspace, scratch);
+    add("convolution workspace", Category::Workspace, std::max<uint64_t>(convWork, 4));
+    if (!training) return plan;
     const auto gradients = gradientSizes(a, n);
     add("activation gradients 1", Category::Workspace, gradients[0]);
     add("activation gradients 2", Category::Workspace, std::max<uint64_t>(gradients[1], 4));
-    add("convolution workspace", Category::Workspace, std::max<uint64_t>(convWork, 4));
     uint64_t partials = 0;  // the GPU variant's split batch-norm reductions
     for (const auto& [name, channels] : a.batchNorms())
         partials = std::max(partials, kernels::batchNormPartials(device, channels, n, o.variant));
@@ -260,7 +262,7 @@ Network::Network(Engine& engine, Architecture architecture, NetworkOptions optio
     const Buffers& b = *buffers_;
     if (b.byName.count("batch-norm shares")) options_.syncBatchNorm->gathered = b["batch-norm shares"].view();
     weights_ = &b["weights"];
-    gradients_ = &b["gradients"];
+    if (!options_.inferenceOnly) gradients_ = &b["gradients"];
     statistics_ = &b["batch-norm statistics"];
     input_ = &b["input"];
     labels_ = &b["labels"];
@@ -338,7 +340,12 @@ TensorView Network::weightOf(const std::string& name) const {
 
 TensorView Network::gradientOf(const std::string& name) const {
     const Parameter& p = parameter(name);
-    return gradients_->view(shapeOf(p.spec), p.offset);
+    return gradients_ ? gradients_->view(shapeOf(p.spec), p.offset) : TensorView{};  // none for inference
+}
+
+const Tensor& Network::gradients() const {
+    if (!gradients_) throw std::logic_error("an inference-only network has no gradients");
+    return *gradients_;
 }
 
 BatchNormLayer Network::batchNorm(const std::string& prefix) const {
@@ -424,7 +431,7 @@ void Network::initialize(uint64_t seed) {
         }
     }
     engine_.upload(*weights_, w);
-    engine_.upload(*gradients_, std::vector<float>(gradients_->shape().elements(), 0.0f));
+    if (gradients_) engine_.upload(*gradients_, std::vector<float>(gradients_->shape().elements(), 0.0f));
     std::vector<float> stats(statistics_->shape().elements(), 0.0f);
     for (const auto& [name, at] : statisticsLocations_)  // running variance 1
         std::fill(stats.begin() + at.running + at.channels, stats.begin() + at.running + 2 * at.channels, 1.0f);
@@ -693,6 +700,7 @@ void Network::recordBackward(Context& c, const GradientsReady& ready) const {
 }
 
 void Network::recordTrainingStep(Recorder& recorder, const GradientsReady& ready) const {
+    if (options_.inferenceOnly) throw std::logic_error("an inference-only network records no training step");
     Context c = context(recorder);
     recordForward(c, Pass::Train);
     recordBackward(c, ready ? ready : [](Recorder&, std::string_view) {});
@@ -705,6 +713,7 @@ void Network::recordInference(Recorder& recorder) const {
 
 void Network::recordSgdUpdate(Recorder& recorder, const Tensor& momentum, const Tensor& rate,
                               const kernels::SgdOptions& options) const {
+    if (options_.inferenceOnly) throw std::logic_error("an inference-only network has no gradients to apply");
     const uint64_t all = weights_->shape().elements();
     auto range = [](const Tensor& t, uint64_t first, uint64_t count) { return t.view({1, 1, 1, uint32_t(count)}, first); };
     auto update = [&](uint64_t first, uint64_t count, float decay) {

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 
 using namespace revnet;
 using namespace revnet::models;
@@ -272,6 +273,32 @@ TEST_CASE("the engine's measured memory of a training step equals the plan", "[n
             }
         }
         test::countValidation(e);
+    }
+}
+
+TEST_CASE("an inference-only network plans none of training's tensors and records no training step", "[network][memory]") {
+    Engine& e = test::engine();
+    for (const char* model : {"revnet-38", "resnet-32", "revnet:units=1-1-2,channels=8-8-16-16,block=bottleneck,stem=imagenet"}) {
+        INFO(model);
+        const Architecture arch = expand(modelByName(model), 3, 16, 16, 10);
+        NetworkOptions options;
+        options.batch = 3;
+        const auto training = planTensors(arch, options, e.info());
+        options.inferenceOnly = true;
+        const auto inference = planTensors(arch, options, e.info());
+        // The training plan less the gradients and the backward pass's workspace, in the same order.
+        const std::set<std::string> backward{"gradients", "pooled gradients", "activation gradients 1",
+                                             "activation gradients 2", "batch-norm partial sums"};
+        std::vector<std::string> expected, got;
+        for (const auto& t : training)
+            if (!backward.count(t.name)) expected.push_back(t.name);
+        for (const auto& t : inference) got.push_back(t.name);
+        CHECK(got == expected);
+        CHECK(training.size() - inference.size() >= 4);
+        Network net(e, arch, options);
+        Recorder recorder(e.device());
+        CHECK_THROWS_AS(net.recordTrainingStep(recorder), std::logic_error);
+        CHECK_THROWS_AS(net.gradients(), std::logic_error);
     }
 }
 

@@ -234,6 +234,13 @@ TEST_CASE("training on synthetic data learns, and resuming repeats the run exact
     const EvalResult again = restored.evaluate();
     CHECK(again.loss == last.loss);
     CHECK(again.accuracy == last.accuracy);
+    // So does an inference-only network made from the checkpoint (`revnet eval`), holding less.
+    const uint64_t before = e.memory().ledger().total();
+    const EvalResult inference = evaluateCheckpoint(e, readCheckpoint(checkpoint), checkpoint, data);
+    CHECK(inference.loss == last.loss);
+    CHECK(inference.accuracy == last.accuracy);
+    CHECK(inference.samples == last.samples);
+    CHECK(e.memory().ledger().total() == before);  // everything it made is released
 
     // Tensors take PyTorch's shapes: convolutions (O, I, k, k), the classifier (O, I), vectors (C).
     const Checkpoint saved = readCheckpoint(checkpoint);

@@ -318,9 +318,7 @@ int evalCommand(Arguments& args) {
     if (data) c.data = *data;
     const datasets::Split split = datasets::loadData(c.data, c.input);
     Engine engine(options);
-    training::Trainer trainer(engine, c, split);
-    trainer.restore(files[0]);
-    const auto result = trainer.evaluate();
+    const auto result = training::evaluateCheckpoint(engine, checkpoint, files[0], split);
     std::printf("%s: test loss %.4f, accuracy %.2f%% on %zu images of %s\n", files[0].c_str(), result.loss,
                 100 * result.accuracy, result.samples, split.test.name.c_str());
     return 0;

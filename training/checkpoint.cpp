@@ -40,6 +40,19 @@ const NamedTensor& Checkpoint::tensor(const std::string& name, const std::filesy
     throw CheckpointError(file, "no tensor '" + name + "'");
 }
 
+const std::vector<float>& Checkpoint::values(const std::string& name, const std::vector<uint32_t>& shape,
+                                             const std::filesystem::path& file, const std::vector<uint32_t>& legacy) const {
+    const NamedTensor& t = tensor(name, file);
+    if (!legacy.empty() && t.shape == legacy) return t.values;
+    auto text = [](const std::vector<uint32_t>& s) {
+        std::string out;
+        for (uint32_t d : s) out += (out.empty() ? "" : "x") + std::to_string(d);
+        return "[" + out + "]";
+    };
+    if (t.shape != shape) throw CheckpointError(file, name + " has shape " + text(t.shape) + ", the model needs " + text(shape));
+    return t.values;
+}
+
 void writeCheckpoint(const std::filesystem::path& file, const Checkpoint& checkpoint) {
     json header = json::object();
     std::vector<char> payload;

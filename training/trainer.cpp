@@ -9,6 +9,7 @@
 #include "training/process_exchange.hpp"
 #include "revnet/training/run_curves.hpp"
 #include "revnet/training/run_directory.hpp"
+#include "training/batch_filling.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -24,7 +25,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr uint32_t kSlots = 2;  // upload slots: the host fills one while the device reads the other
 
 // Each process's share of a global batch, which must divide evenly.
 uint32_t localBatchOf(uint32_t batch, uint32_t processes) {
@@ -147,13 +147,14 @@ uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, u
         bytes += arena.chargedSize(t.elements * 4);
         if (t.category == Category::Parameters) weights = t.elements;
     }
-    const uint64_t imageBytes = (uint64_t(batch) * channels * height * width + 3) / 4 * 4;
-    bytes += arena.chargedSize(imageBytes);                                   // the uint8 batch
-    bytes += arena.chargedSize(weights * 4);                                  // momentum
-    bytes += arena.chargedSize(2 * channels * 4) + 2 * arena.chargedSize(4);  // normalization, counter, rate
+    const std::size_t image = std::size_t(channels) * height * width;
+    const uint64_t imageBytes = (uint64_t(batch) * image + 3) / 4 * 4;
+    bytes += BatchInputs::plannedBytes(arena, batch, image, channels);
+    bytes += arena.chargedSize(weights * 4);  // momentum
+    bytes += arena.chargedSize(4);            // learning rate
     bytes += UploadRing::plannedBytes(arena, {imageBytes, batch * 4ull, 4, 4}, kSlots);
-    bytes += UploadRing::plannedBytes(arena, {imageBytes, batch * 4ull}, kSlots);
     bytes += ReadbackBuffer::plannedBytes(arena, 2 * 4);  // the metrics each step hands back
+    bytes += Evaluator::plannedBytes(arena, batch, image);
     if (processes > 1) {
         const auto [gradients, scratch] = exchangeFloats(arch, options, engine.info(), processes);
         bytes += HostExchange::plannedBytes(arena, gradients + scratch);
@@ -183,19 +184,22 @@ struct EpochSums {
     double loss = 0, correct = 0, seen = 0;
 };
 
-// What each replay reads from the host, in the order of the upload rings' targets.
-enum TrainInput { kImages, kLabels, kCounter, kRate };
+// What each replay reads from the host, in the order of the upload ring's targets: the batch
+// (kImages, kLabels), then these.
+enum TrainInput : uint32_t { kCounter = kLabels + 1, kRate };
 
 struct Trainer::Impl {
-    Tensor images, normalization, counter, hyper, momentum;
+    std::unique_ptr<BatchInputs> inputs;
+    Tensor hyper, momentum;
     // The host fills one slot while the device runs the recording made for the other.
-    std::unique_ptr<UploadRing> trainInputs, testInputs;
+    std::unique_ptr<UploadRing> trainInputs;
     std::unique_ptr<ReadbackBuffer> readback;  // the metrics, copied out at the end of every recording
     std::unique_ptr<ProcessExchange> exchange;  // over several processes
     uint32_t gradientBuckets = 0;               // a step's
-    std::vector<std::unique_ptr<Recorder>> trainSteps, evalSteps;  // one per slot
+    std::vector<std::unique_ptr<Recorder>> trainSteps;  // one per slot
     EpochSums epoch;  // of the epoch in progress; a checkpoint keeps them
-    std::unique_ptr<datasets::ImageStream> trainStream, testStream;  // image folders
+    std::unique_ptr<datasets::ImageStream> trainStream;  // image folders
+    std::unique_ptr<Evaluator> evaluator;
 };
 
 Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data, Communicator* processes)
@@ -221,29 +225,20 @@ Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data
     network_->initialize(config_.seed);
 
     normalization_ = normalizationOf(config_.normalize, train);
-    if (train.streamed()) {
+    if (train.streamed())
         m.trainStream = std::make_unique<datasets::ImageStream>(train, datasets::ImageStream::Mode::Train);
-        m.testStream = std::make_unique<datasets::ImageStream>(data.test, datasets::ImageStream::Mode::Evaluate);
-    }
-    const uint32_t words = uint32_t((uint64_t(localBatch_) * train.imageBytes() + 3) / 4);
-    m.images = engine.tensor({1, 1, 1, words}, Category::Data, "image batch");
-    m.normalization = engine.tensor({1, 1, 1, uint32_t(normalization_.size())}, Category::Data, "normalization");
-    m.counter = engine.tensor({1, 1, 1, 1}, Category::Data, "augmentation counter");
+    m.inputs = std::make_unique<BatchInputs>(engine, localBatch_, train.imageBytes(), normalization_);
     m.hyper = engine.tensor({1, 1, 1, 1}, Category::OptimizerState, "learning rate");
     m.momentum = engine.tensor(network_->weights().shape(), Category::OptimizerState, "momentum");
-    engine.upload(m.normalization, normalization_);
     engine.upload(m.momentum, std::vector<float>(m.momentum.shape().elements(), 0.0f));
 
     const models::Network& net = *network_;
     m.trainInputs = std::make_unique<UploadRing>(
-        engine, std::vector<const Tensor*>{&m.images, &net.labels(), &m.counter, &m.hyper}, kSlots, "training inputs");
-    m.testInputs = std::make_unique<UploadRing>(engine, std::vector<const Tensor*>{&m.images, &net.labels()}, kSlots,
-                                                "test inputs");
+        engine, std::vector<const Tensor*>{&m.inputs->images, &net.labels(), &m.inputs->counter, &m.hyper}, kSlots,
+        "training inputs");
     m.readback = std::make_unique<ReadbackBuffer>(engine, net.metrics(), "metrics readback");
-    for (uint32_t slot = 0; slot < kSlots; ++slot) {
-        m.trainSteps.push_back(recordTrainingStep(slot));
-        m.evalSteps.push_back(recordEvaluationStep(slot));
-    }
+    for (uint32_t slot = 0; slot < kSlots; ++slot) m.trainSteps.push_back(recordTrainingStep(slot));
+    m.evaluator = std::make_unique<Evaluator>(engine, net, data.test, *m.inputs, processes_);
     adoptFirstProcessState();
 }
 
@@ -276,7 +271,8 @@ std::unique_ptr<Recorder> Trainer::recordTrainingStep(uint32_t slot) const {
     // Draws keyed by the sample's position in the global batch.
     kernels::AugmentOptions augment{uint32_t(config_.pad), config_.flip != 0, config_.seed,
                                     processes_.rank() * localBatch_};
-    kernels::augmentImages(p, *r, m.images, 0, m.normalization, m.counter, 0, net.batchInput(), augment);
+    kernels::augmentImages(p, *r, m.inputs->images, 0, m.inputs->normalization, m.inputs->counter, 0, net.batchInput(),
+                           augment);
     if (!m.exchange) net.recordTrainingStep(*r);
     else {
         // Averaged over the processes in buckets, each started as soon as the backward pass has
@@ -290,17 +286,6 @@ std::unique_ptr<Recorder> Trainer::recordTrainingStep(uint32_t slot) const {
         r->whileWaiting([&exchange = *m.exchange] { exchange.progress(); });
     }
     net.recordSgdUpdate(*r, m.momentum, m.hyper, {config_.momentum, config_.weightDecay, config_.nesterov});
-    m.readback->recordCopy(*r);
-    return r;
-}
-
-std::unique_ptr<Recorder> Trainer::recordEvaluationStep(uint32_t slot) const {
-    const Impl& m = *impl_;
-    auto r = std::make_unique<Recorder>(engine_.device());
-    m.testInputs->recordCopies(*r, slot);
-    kernels::augmentImages(engine_.pipelines(), *r, m.images, 0, m.normalization, m.counter, 0, network_->batchInput(),
-                           {0, false, 0, 0});
-    network_->recordInference(*r);
     m.readback->recordCopy(*r);
     return r;
 }
@@ -325,61 +310,7 @@ std::vector<uint32_t> Trainer::shareOf(const std::vector<uint32_t>& order) const
     return share;
 }
 
-// A batch gathered into an upload slot; past the end of the data, padding samples that count for
-// nothing. Image folders come from their stream, whose pass the caller started with this order.
-std::size_t Trainer::fillBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order, std::size_t first,
-                               const UploadRing& ring, uint32_t slot) const {
-    const std::size_t bytes = data.imageBytes(), n = localBatch_;
-    const auto images = ring.bytes(slot, kImages);
-    const auto labels = ring.values<uint32_t>(slot, kLabels);
-    if (images.size() < n * bytes || labels.size() < n) throw std::logic_error("a batch larger than its upload slot");
-    std::fill(labels.begin(), labels.end(), kernels::kIgnoredLabel);
-    std::size_t counted = 0;
-    if (data.streamed()) {
-        datasets::ImageStream& stream = &data == &data_.train ? *impl_->trainStream : *impl_->testStream;
-        const datasets::StreamedBatch b = stream.next();
-        std::memcpy(images.data(), b.images, n * bytes);
-        for (std::size_t i = 0; i < n; ++i)
-            if (b.present[i]) labels[i] = b.labels[i], ++counted;
-        return counted;
-    }
-    std::fill(images.begin(), images.end(), std::byte{0});
-    for (std::size_t i = 0; i < n && first + i < order.size(); ++i, ++counted) {
-        const std::size_t at = order[first + i];
-        std::memcpy(images.data() + i * bytes, data.images.data() + at * bytes, bytes);
-        labels[i] = data.labels[at];
-    }
-    return counted;
-}
-
-EvalResult Trainer::evaluate() {
-    const datasets::Dataset& test = data_.test;
-    const Impl& m = *impl_;
-    // Each process evaluates its own consecutive part of the test set.
-    const std::size_t rank = processes_.rank(), size = processes_.size();
-    const std::size_t begin = test.size() * rank / size, end = test.size() * (rank + 1) / size;
-    std::vector<uint32_t> order(end - begin);
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = uint32_t(begin + i);
-    engine_.upload(network_->metrics(), std::vector<float>{0.0f, 0.0f});
-    const std::size_t batches = (order.size() + localBatch_ - 1) / localBatch_;
-    if (m.testStream) m.testStream->start(order, localBatch_, 0, batches, 0);
-    std::size_t counted = 0;
-    if (batches) counted += fillBatch(test, order, 0, *m.testInputs, 0);
-    for (std::size_t b = 0; b < batches; ++b) {
-        const uint32_t slot = b % kSlots;
-        m.testInputs->flush(slot);
-        m.evalSteps[slot]->submit();
-        if (b + 1 < batches) counted += fillBatch(test, order, (b + 1) * localBatch_, *m.testInputs, (b + 1) % kSlots);
-        m.evalSteps[slot]->wait();
-    }
-    const auto result = batches ? m.readback->read() : std::vector<float>{0.0f, 0.0f};
-    std::vector<double> sums{result[0], result[1], double(counted)};
-    processes_.sum(sums);
-    EvalResult r;
-    r.samples = std::size_t(sums[2]);
-    if (r.samples) r.loss = sums[0] / r.samples, r.accuracy = sums[1] / r.samples;
-    return r;
-}
+EvalResult Trainer::evaluate() { return impl_->evaluator->evaluate(); }
 
 void Trainer::saveCheckpoint(const std::filesystem::path& file) const {
     Checkpoint c;
@@ -422,29 +353,10 @@ TrainConfig savedConfig(const Checkpoint& checkpoint, const std::filesystem::pat
     }
 }
 
-namespace {
-
-// The tensor `name` of the checkpoint, which must have exactly this shape.
-// `legacy`: a shape checkpoints written before they took PyTorch's shapes had, also accepted.
-const std::vector<float>& valuesOf(const Checkpoint& c, const std::string& name, const std::vector<uint32_t>& shape,
-                                   const std::filesystem::path& file, const std::vector<uint32_t>& legacy = {}) {
-    const NamedTensor& t = c.tensor(name, file);
-    if (!legacy.empty() && t.shape == legacy) return t.values;
-    auto text = [](const std::vector<uint32_t>& s) {
-        std::string out;
-        for (uint32_t d : s) out += (out.empty() ? "" : "x") + std::to_string(d);
-        return "[" + out + "]";
-    };
-    if (t.shape != shape) throw CheckpointError(file, name + " has shape " + text(t.shape) + ", the model needs " + text(shape));
-    return t.values;
-}
-
-}  // namespace
-
-void Trainer::checkClassNames(const Checkpoint& c, const std::filesystem::path& file) const {
+void checkClassNames(const Checkpoint& c, const std::filesystem::path& file, const datasets::Dataset& train) {
     // Class ids of an image folder follow its folder names: the same ids must name the same classes.
     const auto saved = c.metadata.find("class_names");
-    const auto& names = data_.train.classNames;
+    const auto& names = train.classNames;
     if (saved == c.metadata.end() || names.empty()) return;
     std::vector<std::string> savedNames;
     try {
@@ -459,8 +371,25 @@ void Trainer::checkClassNames(const Checkpoint& c, const std::filesystem::path& 
     };
     if (savedNames != names)
         throw CheckpointError(file, "was trained on the classes " + listed(savedNames) + " (" +
-                                        std::to_string(savedNames.size()) + "); " + data_.train.origin + " has " +
+                                        std::to_string(savedNames.size()) + "); " + train.origin + " has " +
                                         listed(names) + " (" + std::to_string(names.size()) + ")");
+}
+
+EvalResult evaluateCheckpoint(Engine& engine, const Checkpoint& checkpoint, const std::filesystem::path& file,
+                              const datasets::Split& data) {
+    datasets::checkCompatible(data);
+    const TrainConfig config = savedConfig(checkpoint, file);
+    checkClassNames(checkpoint, file, data.train);
+    const datasets::Dataset& train = data.train;
+    models::NetworkOptions options = networkOptions(config, 1);
+    options.inferenceOnly = true;
+    const auto arch = models::expand(models::modelByName(config.model), train.channels, train.height, train.width, train.classes);
+    const models::Network network(engine, arch, options);
+    loadNetworkState(engine, network, checkpoint, file);
+    const BatchInputs inputs(engine, options.batch, train.imageBytes(), normalizationOf(config.normalize, train));
+    SingleProcess alone;
+    Evaluator evaluator(engine, network, data.test, inputs, alone);
+    return evaluator.evaluate();
 }
 
 void Trainer::restore(const std::filesystem::path& file) {
@@ -470,26 +399,14 @@ void Trainer::restore(const std::filesystem::path& file) {
         throw CheckpointError(file, "was written by a run of " + saved.model + ", batch " + std::to_string(saved.batch) +
                                         ", seed " + std::to_string(saved.seed) + "; this run is " + config_.model +
                                         ", batch " + std::to_string(config_.batch) + ", seed " + std::to_string(config_.seed));
-    checkClassNames(c, file);
+    checkClassNames(c, file, data_.train);
     const models::Network& net = *network_;
     const models::Architecture& a = net.architecture();
-    std::vector<float> weights(net.weights().shape().elements(), 0.0f), momentum(weights.size(), 0.0f);
+    std::vector<float> momentum(net.weights().shape().elements(), 0.0f);
     for (const auto& p : net.parameters()) {
         const std::vector<uint32_t> shape = p.spec.torchShape(), legacy(p.spec.shape.begin(), p.spec.shape.end());
-        const std::string name = a.stateName(p.spec.name);
-        const auto& w = valuesOf(c, name, shape, file, legacy);
-        const auto& v = valuesOf(c, "optimizer.momentum." + name, shape, file, legacy);
-        std::copy(w.begin(), w.end(), weights.begin() + std::ptrdiff_t(p.offset));
+        const auto& v = c.values("optimizer.momentum." + a.stateName(p.spec.name), shape, file, legacy);
         std::copy(v.begin(), v.end(), momentum.begin() + std::ptrdiff_t(p.offset));
-    }
-    std::vector<float> stats = engine_.download(net.statistics());
-    for (const auto& [norm, channels] : a.batchNorms()) {
-        const auto at = net.statisticsOf(norm);
-        const std::string name = a.stateName(norm);
-        const auto& mean = valuesOf(c, name + ".running_mean", {channels}, file);
-        const auto& var = valuesOf(c, name + ".running_var", {channels}, file);
-        std::copy(mean.begin(), mean.end(), stats.begin() + std::ptrdiff_t(at.running));
-        std::copy(var.begin(), var.end(), stats.begin() + std::ptrdiff_t(at.running + channels));
     }
     const auto stepText = c.metadata.find("step");
     const std::size_t perEpoch = data_.train.size() / config_.batch;
@@ -509,9 +426,8 @@ void Trainer::restore(const std::filesystem::path& file) {
             throw CheckpointError(file, "its sums of the epoch in progress are missing or malformed");
         }
     }
-    engine_.upload(net.weights(), weights);
+    loadNetworkState(engine_, net, c, file);  // checks every tensor before it uploads any
     engine_.upload(impl_->momentum, momentum);
-    engine_.upload(net.statistics(), stats);
     impl_->epoch = sums;
     step_ = step;
     adoptFirstProcessState();
@@ -549,7 +465,7 @@ Trainer::End Trainer::run(const RunObserver& observer) {
         const auto epochStarted = std::chrono::steady_clock::now();
         const double exchangeStart = m.exchange ? m.exchange->seconds() : 0;
         const double finishStart = m.exchange ? m.exchange->finishSeconds() : 0;
-        fillBatch(train, order, firstBatch * localBatch_, *m.trainInputs, firstBatch % kSlots);
+        fillBatch(train, order, firstBatch * localBatch_, localBatch_, *m.trainInputs, firstBatch % kSlots, m.trainStream.get());
         for (std::size_t b = firstBatch; b < perEpoch; ++b) {
             const uint32_t slot = b % kSlots;
             m.trainInputs->values<uint32_t>(slot, kCounter)[0] = uint32_t(step_);
@@ -557,7 +473,9 @@ Trainer::End Trainer::run(const RunObserver& observer) {
             m.trainInputs->flush(slot);
             m.trainSteps[slot]->submit();
             // The next batch is gathered while the device works on this one.
-            if (b + 1 < perEpoch) fillBatch(train, order, (b + 1) * localBatch_, *m.trainInputs, (b + 1) % kSlots);
+            if (b + 1 < perEpoch)
+                fillBatch(train, order, (b + 1) * localBatch_, localBatch_, *m.trainInputs, (b + 1) % kSlots,
+                          m.trainStream.get());
             m.trainSteps[slot]->wait();
             const auto result = m.readback->read();
             ++step_;
@@ -601,8 +519,7 @@ Trainer::End Trainer::run(const RunObserver& observer) {
         }
         averageRunningStatistics();
         report.test = evaluate();
-        if (m.testStream)
-            for (const auto& f : m.testStream->failures()) report.unreadable.push_back(f);
+        for (const auto& f : m.evaluator->unreadable()) report.unreadable.push_back(f);
         report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         const EvalResult& test = report.test;
         const double elapsed = report.seconds;

@@ -45,6 +45,9 @@ struct NetworkOptions {
     // Synchronized batch norm over processes that each hold `batch` samples of a larger batch
     // (kernels::BatchNormShares; the network plans and sets its workspace). Unset: this batch alone.
     std::optional<kernels::BatchNormShares> syncBatchNorm;
+    // Plans and allocates what inference needs alone (no gradients, no backward workspace):
+    // recordTrainingStep and recordSgdUpdate then throw std::logic_error.
+    bool inferenceOnly = false;
 };
 
 // "float", "fixed" (kDefaultFixedPointBits) or "fixed:BITS" (1 to 23 fraction bits) into options;
@@ -83,7 +86,7 @@ public:
     // All weights in one tensor (and their gradients in another, same layout): the ones taking
     // weight decay (conv and fully connected weights) first.
     const Tensor& weights() const { return *weights_; }
-    const Tensor& gradients() const { return *gradients_; }
+    const Tensor& gradients() const;  // std::logic_error when inferenceOnly
     // Batch-norm running statistics then batch statistics, per layer [mean C, var C].
     const Tensor& statistics() const { return *statistics_; }
     struct StatisticsLocation {

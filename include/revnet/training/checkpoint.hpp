@@ -34,6 +34,10 @@ struct Checkpoint {
     std::map<std::string, std::string> metadata;  // besides format, version and checksum
     std::vector<NamedTensor> tensors;
     const NamedTensor& tensor(const std::string& name, const std::filesystem::path& file) const;
+    // The values of tensor `name`, which must have `shape` (or `legacy`, a shape older checkpoints
+    // used, when given); CheckpointError naming the tensor otherwise.
+    const std::vector<float>& values(const std::string& name, const std::vector<uint32_t>& shape,
+                                     const std::filesystem::path& file, const std::vector<uint32_t>& legacy = {}) const;
 };
 
 // The temporary file a save writes before renaming it over the checkpoint: FILE + this + pid.

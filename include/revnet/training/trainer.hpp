@@ -12,6 +12,7 @@
 #include "revnet/models/network.hpp"
 #include "revnet/training/checkpoint.hpp"
 #include "revnet/training/communicator.hpp"
+#include "revnet/training/evaluator.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -51,13 +52,17 @@ struct TrainConfig {
     float learningRate(uint64_t step, uint64_t totalSteps) const;
 };
 
-struct EvalResult {
-    double loss = 0, accuracy = 0;
-    std::size_t samples = 0;
-};
-
 // The configuration a checkpoint was written with; CheckpointError when it has none or it is malformed.
 TrainConfig savedConfig(const Checkpoint& checkpoint, const std::filesystem::path& file);
+
+// Refuses (CheckpointError) a checkpoint whose class names (image folders) are not those of `train`.
+void checkClassNames(const Checkpoint& checkpoint, const std::filesystem::path& file, const datasets::Dataset& train);
+
+// Test loss and accuracy of a run's checkpoint on data's test set (normalized as the run was, by
+// its configuration and training set), with an inference-only network: its weights and running
+// statistics, and none of a trainer's gradients, momentum or training batches.
+EvalResult evaluateCheckpoint(Engine& engine, const Checkpoint& checkpoint, const std::filesystem::path& file,
+                              const datasets::Split& data);
 
 // Device bytes a training run of `config` on data of this shape holds at its peak, as the engine
 // will charge them: the network's plan plus the trainer's batches, momentum and small buffers;
@@ -143,10 +148,6 @@ public:
 private:
     struct Impl;
     std::unique_ptr<Recorder> recordTrainingStep(uint32_t slot) const;
-    std::unique_ptr<Recorder> recordEvaluationStep(uint32_t slot) const;
-    // Returns the samples of the batch that count (not padding, not undecodable).
-    std::size_t fillBatch(const datasets::Dataset& data, const std::vector<uint32_t>& order, std::size_t first,
-                          const UploadRing& ring, uint32_t slot) const;
     std::vector<uint32_t> epochOrder(uint32_t epoch) const;
     // This process's positions of the epoch's order, batch after batch.
     std::vector<uint32_t> shareOf(const std::vector<uint32_t>& order) const;
@@ -154,8 +155,6 @@ private:
     void adoptFirstProcessState();
     void averageRunningStatistics();
     bool writes() const { return processes_.rank() == 0; }
-    // Refuses a checkpoint whose class names (image folders) are not this data's.
-    void checkClassNames(const Checkpoint& checkpoint, const std::filesystem::path& file) const;
 
     Engine& engine_;
     TrainConfig config_;
