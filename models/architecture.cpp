@@ -224,8 +224,8 @@ Architecture expand(const ModelSpec& spec, uint32_t inChannels, uint32_t height,
 namespace {
 
 void addNorm(std::vector<ParameterSpec>& out, const std::string& prefix, uint32_t channels) {
-    out.push_back({prefix + ".weight", {1, 1, 1, channels}, false});
-    out.push_back({prefix + ".bias", {1, 1, 1, channels}, false});
+    out.push_back({prefix + ".weight", {1, 1, 1, channels}, ParameterKind::NormScale});
+    out.push_back({prefix + ".bias", {1, 1, 1, channels}, ParameterKind::NormShift});
 }
 
 void addFunction(std::vector<ParameterSpec>& out, const FunctionSpec& f) {
@@ -233,7 +233,7 @@ void addFunction(std::vector<ParameterSpec>& out, const FunctionSpec& f) {
         const auto& s = f.steps[i];
         if (s.bn) addNorm(out, f.normName(i), s.conv.in);
         out.push_back({f.prefix + ".conv" + std::to_string(i + 1) + ".weight",
-                       {s.conv.out, s.conv.in, s.conv.kernel, s.conv.kernel}, true});
+                       {s.conv.out, s.conv.in, s.conv.kernel, s.conv.kernel}, ParameterKind::Convolution});
     }
     if (f.outputNorm) addNorm(out, f.outputNormName(), f.steps.back().conv.out);
 }
@@ -242,9 +242,8 @@ void addFunction(std::vector<ParameterSpec>& out, const FunctionSpec& f) {
 
 std::vector<ParameterSpec> Architecture::parameters() const {
     std::vector<ParameterSpec> out;
-    out.push_back({"stem.conv.weight", {stem.out, stem.in, stem.kernel, stem.kernel}, true});
-    out.push_back({"stem.bn.weight", {1, 1, 1, stem.out}, false});
-    out.push_back({"stem.bn.bias", {1, 1, 1, stem.out}, false});
+    out.push_back({"stem.conv.weight", {stem.out, stem.in, stem.kernel, stem.kernel}, ParameterKind::Convolution});
+    addNorm(out, "stem.bn", stem.out);
     const bool rev = spec.family == Family::RevNet;
     for (const auto& u : units) {
         addFunction(out, u.f);
@@ -253,16 +252,16 @@ std::vector<ParameterSpec> Architecture::parameters() const {
         const uint32_t div = rev ? 2 : 1;
         const std::array<uint32_t, 4> shape{u.outChannels / div, u.inChannels / div, 1, 1};
         if (rev) {  // one projection for each half
-            out.push_back({u.prefix + ".shortcut1.weight", shape, true});
-            out.push_back({u.prefix + ".shortcut2.weight", shape, true});
+            out.push_back({u.prefix + ".shortcut1.weight", shape, ParameterKind::Convolution});
+            out.push_back({u.prefix + ".shortcut2.weight", shape, ParameterKind::Convolution});
         } else {
-            out.push_back({u.prefix + ".shortcut.weight", shape, true});
+            out.push_back({u.prefix + ".shortcut.weight", shape, ParameterKind::Convolution});
             if (u.projectionNorm) addNorm(out, u.prefix + ".shortcut.bn", u.outChannels);
         }
     }
     if (headNorm()) addNorm(out, "head.bn", topChannels);
-    out.push_back({"head.fc.weight", {classes, topChannels, 1, 1}, true});
-    out.push_back({"head.fc.bias", {1, 1, 1, classes}, false});
+    out.push_back({"head.fc.weight", {classes, topChannels, 1, 1}, ParameterKind::Classifier});
+    out.push_back({"head.fc.bias", {1, 1, 1, classes}, ParameterKind::ClassifierBias});
     return out;
 }
 
@@ -288,9 +287,11 @@ std::string Architecture::stateName(const std::string& name) const {
 }
 
 std::vector<uint32_t> ParameterSpec::torchShape() const {
-    if (!decay) return {uint32_t(elements())};
-    if (name == "head.fc.weight") return {shape[0], shape[1]};
-    return {shape.begin(), shape.end()};
+    switch (kind) {
+        case ParameterKind::Convolution: return {shape.begin(), shape.end()};
+        case ParameterKind::Classifier: return {shape[0], shape[1]};
+        default: return {uint32_t(elements())};  // vectors
+    }
 }
 
 uint64_t Architecture::parameterCount() const {

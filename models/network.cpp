@@ -286,12 +286,12 @@ bool Network::couplingOverflowed() const {
 
 void Network::buildParameters() {
     auto specs = architecture_.parameters();
-    std::stable_partition(specs.begin(), specs.end(), [](const ParameterSpec& p) { return p.decay; });
+    std::stable_partition(specs.begin(), specs.end(), [](const ParameterSpec& p) { return p.decay(); });
     uint64_t offset = 0;
     for (const auto& p : specs) {
         parameters_.push_back({p, offset});
         offset += roundUp4(p.elements());
-        if (p.decay) decayed_ = offset;
+        if (p.decay()) decayed_ = offset;
     }
     uint64_t at = 0;
     for (const auto& [name, channels] : architecture_.batchNorms()) {
@@ -418,16 +418,21 @@ void Network::initialize(uint64_t seed) {
     for (const auto& p : parameters_) {
         float* at = w.data() + p.offset;
         const auto& s = p.spec.shape;
-        const bool bias = p.spec.name.ends_with(".bias"), fc = p.spec.name.starts_with("head.fc");
-        if (fc) {  // PyTorch's default for a linear layer: uniform in +-1/sqrt(fan in)
-            const float bound = 1.0f / std::sqrt(float(architecture_.topChannels));
-            std::uniform_real_distribution<float> uniform(-bound, bound);
-            for (uint64_t i = 0; i < p.spec.elements(); ++i) at[i] = uniform(random);
-        } else if (p.spec.decay) {  // He-normal convolutions
-            std::normal_distribution<float> normal(0.0f, std::sqrt(2.0f / float(s[1] * s[2] * s[3])));
-            for (uint64_t i = 0; i < p.spec.elements(); ++i) at[i] = normal(random);
-        } else {
-            std::fill(at, at + p.spec.elements(), bias ? 0.0f : 1.0f);  // batch norm: gamma 1, beta 0
+        switch (p.spec.kind) {
+            case ParameterKind::Classifier:
+            case ParameterKind::ClassifierBias: {  // PyTorch's linear layer: uniform in +-1/sqrt(fan in)
+                const float bound = 1.0f / std::sqrt(float(architecture_.topChannels));
+                std::uniform_real_distribution<float> uniform(-bound, bound);
+                for (uint64_t i = 0; i < p.spec.elements(); ++i) at[i] = uniform(random);
+                break;
+            }
+            case ParameterKind::Convolution: {  // He-normal, by fan-in
+                std::normal_distribution<float> normal(0.0f, std::sqrt(2.0f / float(s[1] * s[2] * s[3])));
+                for (uint64_t i = 0; i < p.spec.elements(); ++i) at[i] = normal(random);
+                break;
+            }
+            case ParameterKind::NormScale: std::fill(at, at + p.spec.elements(), 1.0f); break;
+            case ParameterKind::NormShift: std::fill(at, at + p.spec.elements(), 0.0f); break;
         }
     }
     engine_.upload(*weights_, w);

@@ -149,7 +149,7 @@ TEST_CASE("fp16 storage: gradients and loss track fp32 storage", "[network][fp16
                 differing += g1[i] != g2[i];
             }
             INFO(p.spec.name << ": relative L2 error " << std::sqrt(error / norm));
-            if (p.spec.decay) CHECK(std::sqrt(error) <= 0.9 * std::sqrt(norm));  // NaN fails too, and a zero gradient
+            if (p.spec.decay()) CHECK(std::sqrt(error) <= 0.9 * std::sqrt(norm));  // NaN fails too, and a zero gradient
         }
         INFO("cosine " << dot / std::sqrt(n1 * n2));
         CHECK(dot >= 0.95 * std::sqrt(n1 * n2));  // worst seen 0.984; a stale load gives 0.25-0.87
@@ -488,7 +488,7 @@ TEST_CASE("initialization: He-normal convolutions by fan-in, PyTorch's linear la
             const double bound = 1 / std::sqrt(double(arch.topChannels));
             CHECK(largest <= bound);
             if (!bias) CHECK(sd == Approx(bound / std::sqrt(3.0)).epsilon(0.1));
-        } else if (p.spec.decay) {
+        } else if (p.spec.decay()) {
             if (n < 1000) continue;  // too few draws for a 10% check of the deviation
             const double fanIn = double(s[1]) * s[2] * s[3];
             CHECK(sd == Approx(std::sqrt(2 / fanIn)).epsilon(0.1));

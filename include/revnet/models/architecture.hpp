@@ -88,10 +88,16 @@ struct UnitSpec {
     bool reversible;
 };
 
+// What a parameter is, which decides its initialization, whether weight decay applies and its
+// shape in a checkpoint.
+enum class ParameterKind { Convolution, Classifier, ClassifierBias, NormScale, NormShift };
+
 struct ParameterSpec {
-    std::string name;  // "stage1.unit0.F.conv1.weight"
+    std::string name;  // "stage1.unit0.F.conv1.weight": its name in checkpoints, not its meaning
     std::array<uint32_t, 4> shape;
-    bool decay;  // weight decay applies (conv and fully connected weights)
+    ParameterKind kind;
+    // Weight decay applies: convolution and classifier weights.
+    bool decay() const { return kind == ParameterKind::Convolution || kind == ParameterKind::Classifier; }
     uint64_t elements() const { return uint64_t{shape[0]} * shape[1] * shape[2] * shape[3]; }
     // The shape PyTorch gives the same tensor, which checkpoints use: convolution weights
     // (O, I, k, k), the classifier's weight (O, I), batch-norm vectors and biases (C).
