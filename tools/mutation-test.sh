@@ -21,8 +21,10 @@ rm -rf "$work/src" && mkdir -p "$work/src"
 cmake -S "$work/src" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 build() { cmake --build "$work/build" --parallel "$jobs" >"$work/build.log" 2>&1; }
 # The suite as `tools/dev.sh test` runs it, stopping at the first failure; prints that test.
+# mutations.apply is left out: with a bug planted, its own patch no longer applies.
 suite() {
-  (cd "$work/build" && ctest --parallel "$jobs" --stop-on-failure --timeout 600 >"$work/ctest.log" 2>&1) && return 0
+  (cd "$work/build" && ctest --parallel "$jobs" --stop-on-failure --timeout 600 -E '^mutations\.apply$' \
+    >"$work/ctest.log" 2>&1) && return 0
   grep -m1 -E "\*\*\*(Failed|Timeout|Exception)|Failed  " "$work/ctest.log" | sed -E 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: //; s/ \.{3,}.*//' || echo "(see $work/ctest.log)"
   return 1
 }
