@@ -4,6 +4,7 @@
 # A change that breaks one regenerates it (tools/mutation-test.sh says how).
 set -u
 cd "$(dirname "$0")/.."
+command -v git >/dev/null || { echo "git is not installed: skipped"; exit 77; }
 stale=0
 for patch in tools/mutations/*.patch; do
   git apply --check "$patch" 2>/dev/null || { echo "does not apply: $patch"; stale=1; }
