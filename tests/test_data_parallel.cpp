@@ -1,10 +1,12 @@
 // Data-parallel training over MPI, run by mpirun with 2 processes: with synchronized batch norm
-// they compute what one process computes on the whole batch (the first steps' losses within 1e-5,
-// later ones and the final weights within 1e-2: see checkLossesMatch); without it they still learn; weights and running statistics are the same bits on every
+// they compute what one process computes on the whole batch (the batch norm itself: statistics,
+// input and parameter gradients within 1e-5; a training run: the first step's loss and every batch
+// norm's statistics within 1e-5, the classifier's update too: see checkLossesMatch); without it they still learn; weights and running statistics are the same bits on every
 // process; a stop asked on one process stops all at the same step with one checkpoint; and a run
 // checkpointed by either number of processes resumes with the other and goes on as the
 // uninterrupted run. The single-process references run on the first process.
 #include "revnet/datasets/synthetic.hpp"
+#include "revnet/kernels/batch_norm.hpp"
 #include "training/process_exchange.hpp"
 #include "tests/parallel_test.hpp"
 #include "tests/test_engine.hpp"
@@ -85,23 +87,21 @@ bool sameOnEveryProcess(const std::vector<float>& values) {
     return true;
 }
 
-// The first step's loss within 1e-5 (relative above 1, absolute below: a cross-entropy near 0
-// keeps only the logits' absolute rounding), the rest within 1e-2. Both runs sum in float32 in
-// different orders, so a pre-activation within a rounding of 0 can fall on either side of a ReLU
-// in the two, and the gradient through a ReLU is a step: one such element changes a step's
-// gradient by a whole sample's share, and the runs part there (draws of this test saw it from the
-// second step on, the losses then 1e-5 to 3e-4 apart, 1e-3 ten steps later). The first step's
-// loss comes before any update, and its update is compared alone (weights within 1e-5). A bug in
-// what is exchanged shows in those (mutations 59 and 60: 5e-3 and more).
-constexpr std::size_t kExactSteps = 1;
+// The first step of a run (or of a resumed one) within 1e-5 of the reference's loss at that step
+// (relative above 1, absolute below: a cross-entropy near 0 keeps only the logits' absolute
+// rounding); later steps within 1e-1, which catches a wrong batch or rate only. Both runs sum in
+// float32 in different orders, so a pre-activation within a rounding of 0 can fall on either side
+// of a ReLU in the two, and the gradient through a ReLU is a step: one such element changes a
+// step's gradient by a whole sample's share, and from there the runs part as two training runs
+// do (seen in about one draw in five: the first update 8e-5 apart in weight, losses 2e-2 apart by
+// step 20). A step's loss is continuous in the weights, so the first one, computed before any
+// update, is exact to rounding whatever happens in the backward pass.
 void checkLossesMatch(const std::vector<double>& got, const std::vector<double>& want, std::size_t from = 0) {
     REQUIRE(got.size() + from <= want.size());
     for (std::size_t i = 0; i < got.size(); ++i) {
-        const std::size_t step = from + i + 1;
-        INFO("step " << step << ": " << got[i] << " against " << want[from + i]);
+        INFO("step " << from + i + 1 << ": " << got[i] << " against " << want[from + i]);
         const double scale = std::max(1.0, std::abs(want[from + i]));
-        if (step <= kExactSteps) CHECK(std::abs(got[i] - want[from + i]) <= 1e-5 * scale);
-        else CHECK(std::abs(got[i] - want[from + i]) <= 1e-2 * scale);
+        CHECK(std::abs(got[i] - want[from + i]) <= (i == 0 ? 1e-5 : 1e-1) * scale);
     }
 }
 
@@ -150,6 +150,76 @@ TEST_CASE("gradient buckets average every element over the processes, started as
     CHECK(sameOnEveryProcess(got));
 }
 
+TEST_CASE("synchronized batch norm: each share normalizes and backpropagates as the whole batch does", "[parallel]") {
+    auto& p = test::processes();
+    Engine& e = test::engine();
+    std::mt19937 draws{uint32_t(sharedSeed())};  // the same draws on every process
+    const uint32_t local = 1 + draws() % 4, n = local * p.size();
+    const Shape whole{n, 1 + uint32_t(draws() % 5), 1 + uint32_t(draws() % 5), 1 + uint32_t(draws() % 7)};
+    const Shape share{local, whole.c, whole.h, whole.w};
+    const uint32_t c = whole.c;
+    const bool relu = draws() % 2 == 0;
+    INFO(whole.n << "x" << c << "x" << whole.h << "x" << whole.w << (relu ? ", ReLU" : ""));
+    const std::vector<float> x = test::randomValues(whole.elements(), draws, -2.0f, 3.0f);
+    const std::vector<float> dy = test::randomValues(whole.elements(), draws);
+    const std::vector<float> gammaBeta = test::randomValues(2 * c, draws, 0.5f, 1.5f);
+    const std::size_t perShare = share.elements(), first = p.rank() * perShare;
+
+    // Every tensor once, [x, dy, dx] shaped as the batch they hold, [stats, running, gamma, beta, dgamma, dbeta] flat.
+    struct Layer {
+        Tensor x, dy, dx, stats, running, gamma, beta, dgamma, dbeta;
+    };
+    auto make = [&](const Shape& s, std::size_t from) {
+        Layer r{e.tensor(s, Category::Activations, "x"), e.tensor(s, Category::Workspace, "dy"),
+              e.tensor(s, Category::Workspace, "dx"), e.tensor({1, 1, 1, 2 * c}, Category::Statistics, "stats"),
+              e.tensor({1, 1, 1, 2 * c}, Category::Statistics, "running"), e.tensor({1, 1, 1, c}, Category::Parameters, "gamma"),
+              e.tensor({1, 1, 1, c}, Category::Parameters, "beta"), e.tensor({1, 1, 1, c}, Category::Gradients, "dgamma"),
+              e.tensor({1, 1, 1, c}, Category::Gradients, "dbeta")};
+        e.upload(r.x, {x.begin() + std::ptrdiff_t(from), x.begin() + std::ptrdiff_t(from + s.elements())});
+        e.upload(r.dy, {dy.begin() + std::ptrdiff_t(from), dy.begin() + std::ptrdiff_t(from + s.elements())});
+        std::vector<float> running(2 * c, 0.0f);
+        std::fill(running.begin() + c, running.end(), 1.0f);
+        e.upload(r.running, running);
+        e.upload(r.gamma, {gammaBeta.begin(), gammaBeta.begin() + c});
+        e.upload(r.beta, {gammaBeta.begin() + c, gammaBeta.end()});
+        return r;
+    };
+    auto record = [&](Layer& r, const kernels::BatchNormOptions& options) {
+        Recorder recorder(e.device());
+        kernels::batchNormStatistics(e.pipelines(), recorder, r.x, r.stats, r.running, true, options);
+        kernels::batchNormBackward(e.pipelines(), recorder, r.x, r.dy, r.stats, r.gamma, r.beta, r.dgamma, r.dbeta, r.dx,
+                                   false, options);
+        recorder.run();
+    };
+    kernels::BatchNormOptions options;
+    options.relu = relu;
+    Layer alone = make(whole, 0);
+    record(alone, options);
+
+    const ProcessExchange exchange(e, p, 0, ProcessExchange::scratchFloats(c, p.size(), true));
+    kernels::BatchNormShares shares = exchange.batchNormShares();
+    Tensor gathered = e.tensor({1, 1, 1, uint32_t(kernels::batchNormSharesWorkspace(c, p.size()))}, Category::Workspace,
+                               "gathered");
+    shares.gathered = gathered.view();
+    options.shares = &shares;
+    Layer mine = make(share, first);
+    record(mine, options);
+
+    CHECK(relativeDistance(e.download(mine.stats), e.download(alone.stats)) <= 1e-5);
+    CHECK(relativeDistance(e.download(mine.running), e.download(alone.running)) <= 1e-5);
+    // Each share's dy is its own; the parameter gradients are the shares' mean, so the whole
+    // batch's sum over the number of processes (a training step's shares are of each process's own
+    // mean loss, so that the mean is the whole batch's gradient).
+    for (const auto& [got, want] : {std::pair{&mine.dgamma, &alone.dgamma}, std::pair{&mine.dbeta, &alone.dbeta}}) {
+        std::vector<float> scaled = e.download(*got);
+        for (float& v : scaled) v *= float(p.size());
+        CHECK(relativeDistance(scaled, e.download(*want)) <= 1e-5);
+    }
+    const std::vector<float> dxWhole = e.download(alone.dx);
+    CHECK(relativeDistance(e.download(mine.dx), {dxWhole.begin() + std::ptrdiff_t(first),
+                                                 dxWhole.begin() + std::ptrdiff_t(first + perShare)}) <= 1e-5);
+}
+
 TEST_CASE("two processes with synchronized batch norm train as one process on the whole batch", "[parallel]") {
     auto& p = test::processes();
     REQUIRE(p.size() == 2);
@@ -177,15 +247,31 @@ TEST_CASE("two processes with synchronized batch norm train as one process on th
     Run oneStep = run;
     oneStep.config.runDirectory = shared("sync-one-step").string();
     Trainer bothOnce(e, oneStep.config, oneStep.data, &p);
+    const std::vector<float> start = weightsOf(bothOnce);
     bothOnce.run(first);
     const std::vector<float> onceWeights = weightsOf(bothOnce);
+    const std::vector<float> onceStatistics = e.download(bothOnce.network().statistics());
     if (p.rank() != 0) return;
     {
         Run alone = oneStep;
         alone.config.runDirectory = shared("sync-one-step-alone").string();
         Trainer oneOnce(e, alone.config, alone.data);
         oneOnce.run(first);
-        CHECK(relativeDistance(onceWeights, weightsOf(oneOnce)) <= 1e-5);
+        // What the first forward pass computed: every batch norm's batch and running statistics.
+        CHECK(relativeDistance(onceStatistics, e.download(oneOnce.network().statistics())) <= 1e-5);
+        // The classifier's update: its gradient comes from the forward pass's values alone, which
+        // are continuous in them. Below it, a ReLU one run crosses and the other does not (a
+        // rounding of 0 apart) changes the gradients by a whole element's share: at stage 3's 2x2
+        // planes, 1 of 56 in a channel, enough to move every update below by 5% (one draw in five).
+        const std::vector<float> aloneWeights = weightsOf(oneOnce);
+        const auto& fc = oneOnce.network().parameter("head.fc.weight");
+        auto update = [&](const std::vector<float>& after) {
+            std::vector<float> u(fc.spec.elements());
+            for (uint64_t i = 0; i < u.size(); ++i) u[i] = after[fc.offset + i] - start[fc.offset + i];
+            return u;
+        };
+        REQUIRE(update(aloneWeights) != std::vector<float>(fc.spec.elements(), 0.0f));
+        CHECK(relativeDistance(update(onceWeights), update(aloneWeights)) <= 1e-5);
     }
     CHECK(fs::exists(fs::path(run.config.runDirectory) / RunDirectory::kCheckpoint));
     Run alone = run;
@@ -193,7 +279,6 @@ TEST_CASE("two processes with synchronized batch norm train as one process on th
     Trainer one(e, alone.config, alone.data);
     one.run();
     checkLossesMatch(losses, one.stepLosses());
-    CHECK(relativeDistance(weights, weightsOf(one)) <= 1e-2);
 }
 
 TEST_CASE("without synchronized batch norm two processes learn, and agree on weights and running statistics",
@@ -245,7 +330,7 @@ TEST_CASE("a stop on one process stops all at one step, and a checkpoint resumes
         one.restore(twoCheckpoint);
         one.run();
         checkLossesMatch(one.stepLosses(), reference, 9);
-        CHECK(relativeDistance(weightsOf(one), referenceWeights) <= 1e-2);
+        CHECK(relativeDistance(weightsOf(one), referenceWeights) <= 1e-1);  // gross errors only: see checkLossesMatch
     }
     // One process stops after step 12 (the first, alone); then two go on from its checkpoint.
     const Run single = smallRun(seed, "resume-one", true);
@@ -265,6 +350,6 @@ TEST_CASE("a stop on one process stops all at one step, and a checkpoint resumes
     CHECK(sameOnEveryProcess(weightsOf(both)));
     if (p.rank() == 0) {
         checkLossesMatch(both.stepLosses(), reference, 12);
-        CHECK(relativeDistance(weightsOf(both), referenceWeights) <= 1e-2);
+        CHECK(relativeDistance(weightsOf(both), referenceWeights) <= 1e-1);
     }
 }
