@@ -9,21 +9,15 @@
 
 namespace revnet::training {
 
-namespace {
-
-uint32_t wordsOf(uint32_t batch, std::size_t imageBytes) { return uint32_t((uint64_t(batch) * imageBytes + 3) / 4); }
-
-}  // namespace
-
 BatchInputs::BatchInputs(Engine& engine, uint32_t batch, std::size_t imageBytes, const std::vector<float>& values)
-    : images(engine.tensor({1, 1, 1, wordsOf(batch, imageBytes)}, Category::Data, "image batch")),
+    : images(engine.tensor({1, 1, 1, uint32_t(imageBatchBytes(batch, imageBytes) / 4)}, Category::Data, "image batch")),
       normalization(engine.tensor({1, 1, 1, uint32_t(values.size())}, Category::Data, "normalization")),
       counter(engine.tensor({1, 1, 1, 1}, Category::Data, "augmentation counter")) {
     engine.upload(normalization, values);
 }
 
 uint64_t BatchInputs::plannedBytes(const MemoryArena& arena, uint32_t batch, std::size_t imageBytes, uint32_t channels) {
-    return arena.chargedSize(uint64_t{wordsOf(batch, imageBytes)} * 4) + arena.chargedSize(2 * channels * 4) +
+    return arena.chargedSize(imageBatchBytes(batch, imageBytes)) + arena.chargedSize(2 * channels * 4) +
            arena.chargedSize(4);
 }
 
@@ -85,7 +79,7 @@ Evaluator::Evaluator(Engine& engine, const models::Network& network, const datas
 Evaluator::~Evaluator() = default;
 
 uint64_t Evaluator::plannedBytes(const MemoryArena& arena, uint32_t batch, std::size_t imageBytes) {
-    const uint64_t images = uint64_t{wordsOf(batch, imageBytes)} * 4;
+    const uint64_t images = BatchInputs::imageBatchBytes(batch, imageBytes);
     return UploadRing::plannedBytes(arena, {images, batch * 4ull}, kSlots) + ReadbackBuffer::plannedBytes(arena, 2 * 4);
 }
 

@@ -148,7 +148,7 @@ uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, u
         if (t.category == Category::Parameters) weights = t.elements;
     }
     const std::size_t image = std::size_t(channels) * height * width;
-    const uint64_t imageBytes = (uint64_t(batch) * image + 3) / 4 * 4;
+    const uint64_t imageBytes = BatchInputs::imageBatchBytes(batch, image);
     bytes += BatchInputs::plannedBytes(arena, batch, image, channels);
     bytes += arena.chargedSize(weights * 4);  // momentum
     bytes += arena.chargedSize(4);            // learning rate

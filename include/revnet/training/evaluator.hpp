@@ -28,6 +28,8 @@ struct EvalResult {
 struct BatchInputs {
     BatchInputs(Engine& engine, uint32_t batch, std::size_t imageBytes, const std::vector<float>& normalization);
     Tensor images, normalization, counter;
+    // The bytes of a batch of uint8 images as uploaded, in whole 4-byte words.
+    static uint64_t imageBatchBytes(uint32_t batch, std::size_t imageBytes) { return (uint64_t(batch) * imageBytes + 3) / 4 * 4; }
     static uint64_t plannedBytes(const MemoryArena& arena, uint32_t batch, std::size_t imageBytes, uint32_t channels);
 };
 
