@@ -15,15 +15,17 @@ uint32_t reductionGroup(const Pipelines& pipelines, uint32_t items, Variant vari
     return powerOfTwoAtMost(items, workgroupAtMost(pipelines.device(), limit));
 }
 
-// The GPU variant aims for this many workgroups in a reduction, splitting the batch into at most
-// kMaxParts parts.
-constexpr uint32_t kGpuReductionGroups = 256, kMaxParts = 64;
+// A reduction aims for this many workgroups, splitting the batch into at most kMaxParts parts:
+// a GPU needs hundreds to fill its compute units, and on lavapipe (where a workgroup's loop
+// over its samples is what costs) 512 measured best (256 and 128 less so; 1024 spent the gain
+// merging).
+constexpr uint32_t kReductionGroups = 512, kMaxParts = 64;
 
 // The parts a dispatch over `samples` samples uses: what batchNormParts asks, as far as the
 // partials the caller lent hold.
-uint32_t partsFor(const Pipelines& pipelines, const BatchNormOptions& options, uint32_t channels, uint32_t samples) {
+uint32_t partsFor(const BatchNormOptions& options, uint32_t channels, uint32_t samples) {
     if (!options.partials) return 1;
-    const uint32_t wanted = batchNormParts(pipelines.device().info(), channels, samples, options.variant);
+    const uint32_t wanted = batchNormParts(channels, samples);
     const uint64_t room = options.partials->shape().elements() / (2 * uint64_t{channels});
     return uint32_t(std::max<uint64_t>(1, std::min<uint64_t>(wanted, room)));
 }
@@ -39,15 +41,15 @@ Params params(const TensorView& stats, const TensorView& gamma, const TensorView
 
 }  // namespace
 
-uint32_t batchNormParts(const DeviceInfo& device, uint32_t channels, uint32_t samples, Variant variant) {
-    if (resolve(variant, device) != Variant::Gpu || channels == 0 || samples == 0) return 1;
-    return std::clamp<uint32_t>(ceilDiv(kGpuReductionGroups, channels), 1, std::min(samples, kMaxParts));
+uint32_t batchNormParts(uint32_t channels, uint32_t samples) {
+    if (channels == 0 || samples == 0) return 1;
+    return std::clamp<uint32_t>(ceilDiv(kReductionGroups, channels), 1, std::min(samples, kMaxParts));
 }
 
 uint64_t batchNormSharesWorkspace(uint32_t channels, uint32_t count) { return count > 1 ? 2 * uint64_t{channels} * count : 0; }
 
-uint64_t batchNormPartials(const DeviceInfo& device, uint32_t channels, uint32_t samples, Variant variant) {
-    const uint32_t parts = batchNormParts(device, channels, samples, variant);
+uint64_t batchNormPartials(uint32_t channels, uint32_t samples) {
+    const uint32_t parts = batchNormParts(channels, samples);
     return parts > 1 ? 2 * uint64_t{channels} * parts : 0;
 }
 
@@ -60,7 +62,7 @@ struct MergePush {
     uint32_t priorSamples, partialsOffset;
 };
 
-// Merges `parts` partial statistics into stats: the GPU variant's split reduction (MERGE: with the
+// Merges `parts` partial statistics into stats: the split reduction (MERGE: with the
 // batch chunks before; UPDATE: the running statistics), or (shares) the processes' statistics.
 void recordMerge(Pipelines& pipelines, Recorder& recorder, const MergePush& push, const TensorView& stats,
                  const TensorView& running, const TensorView& partials, bool update, bool merge, uint32_t parts,
@@ -85,7 +87,7 @@ void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorV
     forBatchChunks(samples, samplesPerDispatch(pipelines.device(), {whole}, name), [&](uint32_t first, uint32_t count) {
         const TensorView x = whole.batch(first, count);
         const Shape& s = x.shape();
-        const uint32_t parts = partsFor(pipelines, options, s.c, s.n);
+        const uint32_t parts = partsFor(options, s.c, s.n);
         const TensorView partials = parts > 1 ? *options.partials : stats;
         struct Push {
             uint32_t N, C, plane;
@@ -149,7 +151,7 @@ void backwardReduceChunk(Pipelines& pipelines, Recorder& recorder, const TensorV
     const uint32_t dg = denseOffset(dgamma, s.c, name, "dgamma"), db = denseOffset(dbeta, s.c, name, "dbeta");
     const uint32_t relu = options.relu ? 1 : 0;
 
-    const uint32_t parts = partsFor(pipelines, options, s.c, s.n);
+    const uint32_t parts = partsFor(options, s.c, s.n);
     const TensorView partials = parts > 1 ? *options.partials : dgamma;
     struct Reduce {
         uint32_t N, C, plane;

@@ -217,9 +217,9 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
     const auto gradients = gradientSizes(a, n);
     add("activation gradients 1", Category::Workspace, gradients[0]);
     add("activation gradients 2", Category::Workspace, std::max<uint64_t>(gradients[1], 4));
-    uint64_t partials = 0;  // the GPU variant's split batch-norm reductions
+    uint64_t partials = 0;  // the split batch-norm reductions
     for (const auto& [name, channels] : a.batchNorms())
-        partials = std::max(partials, kernels::batchNormPartials(device, channels, n, o.variant));
+        partials = std::max(partials, kernels::batchNormPartials(channels, n));
     if (partials) add("batch-norm partial sums", Category::Workspace, partials);
     uint64_t shares = 0;  // synchronized batch norm: every process's statistics
     for (const auto& [name, channels] : a.batchNorms())

@@ -4,7 +4,7 @@
 // over N*H*W, where dy' = dy, or with RELU dy * (y > 0) for y the fused BN+ReLU output
 // (recomputed from x, not stored). Sums in a fixed order (deterministic). Overwrites dgamma, dbeta,
 // or with ACCUMULATE (spec 2: batch chunks after the first) adds to them.
-// PARTS (spec 3) > 1, the GPU variant: workgroup (c, part) sums the part's share of the samples
+// PARTS (spec 3) > 1, the split reduction: workgroup (c, part) sums the part's share of the samples
 // into partials[part * C + c] (dbeta) and partials[(PARTS + part) * C + c] (dgamma), which
 // reduce_parts.comp then sums in order.
 // Layout: channels.glsl (VEC4 loads when the layout allows). Dispatch: one workgroup per channel

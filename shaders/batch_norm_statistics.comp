@@ -12,7 +12,7 @@
 //           with those in stats, over priorSamples earlier samples (Chan et al.'s pairwise
 //           update: stable, and deterministic as chunks run in order). UPDATE then belongs to the
 //           last chunk and sees the whole batch.
-//   PARTS (spec 3) > 1, the GPU variant: workgroup (c, part) covers the part's share of the samples
+//   PARTS (spec 3) > 1, the split reduction: workgroup (c, part) covers the part's share of the samples
 //           and writes its mean and sum of squared deviations to partials[2 * (part * C + c)];
 //           batch_norm_statistics_merge.comp then merges the parts in order, MERGE and UPDATE.
 // Layout: channels.glsl (VEC4 loads when the layout allows). Dispatch: one workgroup per channel

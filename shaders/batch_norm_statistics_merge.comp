@@ -1,5 +1,5 @@
 #version 450
-// Batch norm statistics, second half of the GPU variant's split reduction: per channel c, the
+// Batch norm statistics, second half of the split reduction: per channel c, the
 // PARTS partial results of batch_norm_statistics.comp (mean and sum of squared deviations of each
 // part's samples, partials[2 * (part * C + c)]) merged in part order (deterministic), then stored
 // as that shader stores them (MERGE with earlier batch chunks, UPDATE of the running statistics).

@@ -50,11 +50,13 @@ struct Case {
                       // sit inside the square root (1/sqrt(var + eps), not 1/(sqrt(var) + eps))
 };
 
-void runCase(const Case& c, bool relu, bool accumulate, kernels::Variant variant = kernels::Variant::Auto) {
+void runCase(const Case& c, bool relu, bool accumulate, kernels::Variant variant = kernels::Variant::Auto,
+             bool split = true) {
     auto random = test::freshRandom();
     Engine& e = test::engine();
     const Shape s = c.shape, all{s.n, s.c + c.extra, s.h, s.w};
-    INFO(toString(s) << " extra " << c.extra << " offset " << c.offset << " relu " << relu << " accumulate " << accumulate);
+    INFO(toString(s) << " extra " << c.extra << " offset " << c.offset << " relu " << relu << " accumulate " << accumulate
+                     << " split " << split);
     auto x = test::randomValues(all.elements(), random, -2 * c.scale, 2 * c.scale);
     for (auto& v : x) v += c.offset;
     const auto dy = test::randomValues(all.elements(), random), dxBefore = test::randomValues(all.elements(), random);
@@ -81,8 +83,8 @@ void runCase(const Case& c, bool relu, bool accumulate, kernels::Variant variant
     options.eps = float(kEps);
     options.momentum = 0.25f;
     options.variant = variant;
-    // The GPU variant splits the reductions over parts of the batch where it is lent room for them.
-    const uint64_t partialFloats = kernels::batchNormPartials(e.info(), s.c, s.n, variant);
+    // The reductions split over parts of the batch where they are lent room for them.
+    const uint64_t partialFloats = split ? kernels::batchNormPartials(s.c, s.n) : 0;
     std::optional<Tensor> partials;
     if (partialFloats) {
         partials.emplace(e.tensor({1, 1, 1, uint32_t(partialFloats)}, Category::Other, "partials"));
@@ -173,16 +175,17 @@ TEST_CASE("batch norm matches the double-precision reference", "[batch_norm]") {
     for (const auto& c : cases)
         for (bool relu : {false, true})
             if (!(relu && c.offset != 0)) runCase(c, relu, relu);
-    // The GPU variant's reductions use wider workgroups, and split each channel over parts of the
-    // batch (as many as there are samples here, up to 64, shared unevenly past that), merged in
-    // order: the same results.
+    // Lent no room for partial sums, a channel's reduction is one workgroup's: the same results.
+    for (const auto& c : {cases[0], cases[3], cases[5]}) runCase(c, false, true, kernels::Variant::Auto, false);
+    // Each channel splits over parts of the batch (as many as there are samples here, up to 64,
+    // shared unevenly past that), merged in order, on either variant (the GPU's reductions use
+    // wider workgroups): the same results.
     const std::vector<Case> split = {cases[0], cases[3], {{37, 4, 5, 6}, 1, 0}, {{70, 3, 4, 4}, 0, 0}, cases[5]};
     for (const auto& c : split) {
-        CHECK(kernels::batchNormParts(test::engine().info(), c.shape.c, c.shape.n, kernels::Variant::Gpu) ==
-              std::min(c.shape.n, 64u));
-        CHECK(kernels::batchNormParts(test::engine().info(), c.shape.c, c.shape.n, kernels::Variant::Cpu) == 1);
-        for (bool relu : {false, true})
-            if (!(relu && c.offset != 0)) runCase(c, relu, relu, kernels::Variant::Gpu);
+        CHECK(kernels::batchNormParts(c.shape.c, c.shape.n) == std::min(c.shape.n, 64u));
+        for (const auto variant : {kernels::Variant::Cpu, kernels::Variant::Gpu})
+            for (bool relu : {false, true})
+                if (!(relu && c.offset != 0)) runCase(c, relu, relu, variant);
     }
 }
 

@@ -87,14 +87,20 @@ void benchMemoryBound(Engine& engine, int runs, double copy, const std::string& 
         engine.upload(running, std::vector<float>(pair.elements(), 1.0f));
         engine.upload(stats, std::vector<float>(pair.elements(), 1.0f));
         const double f = double(x.bytes());
+        // Room for the split reductions' partial sums, as a network plans it.
+        Tensor partials = engine.tensor({1, 1, 1, uint32_t(std::max<uint64_t>(kernels::batchNormPartials(a.c, a.n), 1))},
+                                        Category::Workspace, "batch-norm partial sums");
         kernels::BatchNormOptions relu;
         relu.relu = true;
+        relu.partials = partials.view();
+        kernels::BatchNormOptions plain;
+        plain.partials = partials.view();
         const std::vector<MemoryCase> cases = {
             {"copy", 2 * f, [&](Recorder& r) { kernels::copy(p, r, x, y); }},
             {"coupling", 3 * f, [&](Recorder& r) { kernels::couplingForward(p, r, x, y); }},
             {"relu forward", 2 * f, [&](Recorder& r) { kernels::reluForward(p, r, x, y); }},
             {"relu backward", 3 * f, [&](Recorder& r) { kernels::reluBackward(p, r, x, y, z); }},
-            {"bn statistics", f, [&](Recorder& r) { kernels::batchNormStatistics(p, r, x, stats, running, true); }},
+            {"bn statistics", f, [&](Recorder& r) { kernels::batchNormStatistics(p, r, x, stats, running, true, plain); }},
             {"bn+relu forward", 2 * f, [&](Recorder& r) { kernels::batchNormForward(p, r, x, stats, gamma, beta, y, relu); }},
             {"bn+relu backward (2)", 5 * f,
              [&](Recorder& r) { kernels::batchNormBackward(p, r, x, y, stats, gamma, beta, dgamma, dbeta, z, false, relu); }},

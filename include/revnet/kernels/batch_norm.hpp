@@ -33,18 +33,18 @@ struct BatchNormOptions {
     float momentum = 0.1f;  // running = (1 - momentum) * running + momentum * batch
     bool relu = false;      // fused ReLU after the normalization
     Variant variant = Variant::Auto;
-    // Where the GPU variant's split reductions keep their partial results (batchNormPartials
-    // floats); without it, or on the CPU variant, a channel's reduction is one workgroup's.
+    // Where the split reductions keep their partial results (batchNormPartials floats); without
+    // it a channel's reduction is one workgroup's.
     std::optional<TensorView> partials;
     const BatchNormShares* shares = nullptr;  // synchronized over processes; null: this batch alone
 };
 
-// The GPU variant splits each channel's reductions (statistics, parameter gradients) over parts
-// of the batch, so that a layer of few channels still gives a GPU hundreds of workgroups: the
-// parts for `channels` channels of `samples` samples (1 on the CPU variant), and the floats of
-// partial results they need.
-uint32_t batchNormParts(const DeviceInfo& device, uint32_t channels, uint32_t samples, Variant variant);
-uint64_t batchNormPartials(const DeviceInfo& device, uint32_t channels, uint32_t samples, Variant variant);
+// Each channel's reductions (statistics, parameter gradients) are split over parts of the batch,
+// so that a layer of few channels still makes hundreds of workgroups (merged in part order:
+// deterministic): the parts for `channels` channels of `samples` samples, and the floats of
+// partial results they need (0 when one part does).
+uint32_t batchNormParts(uint32_t channels, uint32_t samples);
+uint64_t batchNormPartials(uint32_t channels, uint32_t samples);
 
 // stats = [mean, biased variance] of x per channel (with options.shares, of the whole batch: x is
 // this process's share); with updateRunning, running moves toward them.
