@@ -123,25 +123,25 @@ void Pipelines::save() const {
     }
 }
 
-const Kernel& Pipelines::get(std::string_view shader, const Specialization& specialization) {
-    auto key = std::make_pair(std::string(shader), specialization);
+const Kernel& Pipelines::get(ShaderName shader, const Specialization& specialization) {
+    auto key = std::make_pair(std::string(shader.view()), specialization);
     auto it = kernels_.find(key);
     if (it == kernels_.end()) it = kernels_.emplace(std::move(key), create(shader, specialization)).first;
     return *it->second;
 }
 
-std::unique_ptr<Kernel> Pipelines::create(std::string_view shader, const Specialization& specialization) {
-    const std::span<const uint32_t> spirv = embeddedShader(shader);
+std::unique_ptr<Kernel> Pipelines::create(ShaderName shader, const Specialization& specialization) {
+    const std::span<const uint32_t> spirv = embeddedShader(shader.view());
     VkDevice device = device_.handle();
     auto kernel = std::make_unique<Kernel>();
-    kernel->name = shader;
+    kernel->name = shader.view();
     kernel->interface = reflect(spirv);
     const ShaderInterface& iface = kernel->interface;
     const std::string context = "shader " + kernel->name;
 
     std::map<uint32_t, uint32_t> values = iface.specDefaults;  // by constant_id
     for (const auto& [name, value] : specialization) {
-        const uint32_t id = constantId(shader, name.view());
+        const uint32_t id = constantId(shader.view(), name.view());
         if (!iface.specDefaults.count(id))  // declared, but compiled out
             throw std::invalid_argument(context + " does not use specialization constant " + std::string(name.view()));
         values[id] = value;

@@ -8,7 +8,7 @@ namespace revnet::kernels {
 void augmentImages(Pipelines& pipelines, Recorder& recorder, const TensorView& images, uint32_t imageByteOffset,
                    const TensorView& normalization, const TensorView& steps, uint32_t stepIndex,
                    const TensorView& out, const AugmentOptions& options) {
-    const char* name = "augment_images";
+    constexpr ShaderName name{"augment_images"};
     const Shape& s = out.shape();
     const uint64_t bytes = s.elements();
     if (images.offset() * 4 + imageByteOffset + bytes > images.binding().bytes)

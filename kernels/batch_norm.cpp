@@ -34,7 +34,7 @@ struct Params {
     uint32_t stats, gamma, beta;
 };
 
-Params params(const TensorView& stats, const TensorView& gamma, const TensorView& beta, uint32_t c, const char* kernel) {
+Params params(const TensorView& stats, const TensorView& gamma, const TensorView& beta, uint32_t c, std::string_view kernel) {
     return {denseOffset(stats, 2 * uint64_t{c}, kernel, "statistics"), denseOffset(gamma, c, kernel, "gamma"),
             denseOffset(beta, c, kernel, "beta")};
 }
@@ -80,7 +80,7 @@ void recordMerge(Pipelines& pipelines, Recorder& recorder, const MergePush& push
 // the last one moves the running statistics.
 void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorView& whole, const TensorView& stats,
                          const TensorView& running, bool updateRunning, const BatchNormOptions& options) {
-    const char* name = "batch_norm_statistics";
+    constexpr ShaderName name{"batch_norm_statistics"};
     const uint32_t samples = whole.shape().n;
     const BatchNormShares* shares = options.shares && options.shares->count > 1 ? options.shares : nullptr;
     const bool updateHere = updateRunning && !shares;  // with shares, by the whole batch's statistics below
@@ -126,7 +126,7 @@ namespace {
 
 void forwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& stats,
                   const TensorView& gamma, const TensorView& beta, const TensorView& y, const BatchNormOptions& options) {
-    const char* name = "batch_norm_forward";
+    constexpr ShaderName name{"batch_norm_forward"};
     const Shape& s = x.shape();
     requireShape(y, s, name, "output");
     const Params at = params(stats, gamma, beta, s.c, name);
@@ -145,7 +145,7 @@ void forwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x,
 void backwardReduceChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
                          const TensorView& stats, const TensorView& gamma, const TensorView& beta,
                          const TensorView& dgamma, const TensorView& dbeta, bool accumulate, const BatchNormOptions& options) {
-    const char* name = "batch_norm_backward";
+    constexpr ShaderName name{"batch_norm_backward"};
     const Shape& s = x.shape();
     const Params at = params(stats, gamma, beta, s.c, name);
     const uint32_t dg = denseOffset(dgamma, s.c, name, "dgamma"), db = denseOffset(dbeta, s.c, name, "dbeta");
@@ -182,7 +182,7 @@ void backwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x
                    const TensorView& stats, const TensorView& gamma, const TensorView& beta, const TensorView& dgamma,
                    const TensorView& dbeta, const TensorView& dx, bool accumulate, uint32_t totalSamples,
                    const BatchNormOptions& options) {
-    const char* name = "batch_norm_backward";
+    constexpr ShaderName name{"batch_norm_backward"};
     const Shape& s = x.shape();
     const Params at = params(stats, gamma, beta, s.c, name);
     const uint32_t dg = denseOffset(dgamma, s.c, name, "dgamma"), db = denseOffset(dbeta, s.c, name, "dbeta");
@@ -219,7 +219,7 @@ void batchNormBackward(Pipelines& pipelines, Recorder& recorder, const TensorVie
                        const TensorView& stats, const TensorView& gamma, const TensorView& beta,
                        const TensorView& dgamma, const TensorView& dbeta, const TensorView& dx, bool accumulate,
                        const BatchNormOptions& options) {
-    const char* name = "batch_norm_backward";
+    constexpr ShaderName name{"batch_norm_backward"};
     requireShape(dy, x.shape(), name, "output gradient");
     requireShape(dx, x.shape(), name, "input gradient");
     // Every chunk's parameter gradients (summed in order) before any chunk's input gradient.

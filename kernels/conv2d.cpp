@@ -35,7 +35,14 @@ bool fitsTexels(const Pipelines& pipelines, const TensorView& view, uint64_t flo
     return view.binding().bytes / (4 * floatsPerTexel) <= pipelines.device().info().limits.maxTexelBufferElements;
 }
 
-std::string withLoads(std::string shader, bool texels) { return texels ? shader : shader + "_storage"; }
+// The shader itself, or (where a binding is past the texel limit) its twin that loads from storage buffers.
+ShaderName withLoads(ShaderName shader, bool texels) {
+    if (texels) return shader;
+    if (shader.view() == "conv2d_forward") return "conv2d_forward_storage";
+    if (shader.view() == "conv2d_grad_input") return "conv2d_grad_input_storage";
+    if (shader.view() == "conv2d_grad_weight") return "conv2d_grad_weight_storage";
+    throw std::logic_error("conv2d: " + std::string(shader.view()) + " has no storage-buffer twin");
+}
 
 }  // namespace
 
@@ -138,11 +145,11 @@ void Conv2d::pack(Pipelines& pipelines, Recorder& recorder, const TensorView& we
     recorder.dispatch(kernel, {weight, workspace.prefix(total)}, push, {groups, 1, 1});
 }
 
-void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, const char* shader, const TileShape& tile,
+void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, ShaderName shader, const TileShape& tile,
                    const TensorView& in, const TensorView& out, const TensorView& packed, uint32_t rowLength,
                    uint32_t py, uint32_t px, ConvOutput output, const FixedPoint* fixed) const {
     const auto& s = shape_;
-    const bool gradInput = std::string(shader) == "conv2d_grad_input";
+    const bool gradInput = shader.view() == "conv2d_grad_input";
     const uint32_t step = gradInput ? s.stride : 1;
     const uint32_t rows = ceilDiv(out.shape().h - py, step), cols = ceilDiv(out.shape().w - px, step);
     const uint32_t tiles = ceilDiv(rows, tile.rows) * ceilDiv(cols, tile.cols) * in.shape().n;
@@ -281,7 +288,7 @@ void Conv2d::reduceParts(Pipelines& pipelines, Recorder& recorder, const TensorV
 // The samples a GPU-variant dispatch covers: what the storage range allows, and few enough that
 // the grid's x (blocks of positions) stays within the device's count.
 uint32_t Conv2d::samplesPerGemm(const Pipelines& pipelines, const TensorView& in, const TensorView& out,
-                                const char* kernel) const {
+                                std::string_view kernel) const {
     const Shape& positions = in.shape().h * in.shape().w > out.shape().h * out.shape().w ? in.shape() : out.shape();
     const uint64_t perSample = uint64_t{positions.h} * positions.w;
     const uint64_t byGrid = uint64_t{pipelines.device().info().limits.maxComputeWorkGroupCount[0]} * kGemmBlock / perSample;
@@ -312,7 +319,7 @@ void Conv2d::gemm(Pipelines& pipelines, Recorder& recorder, GemmPass pass, const
     // The product's m and n (conv2d_gemm.glsl), the shader, its bindings, and the share of the
     // pass's multiply-adds this dispatch does.
     uint64_t m = o.c, n = uint64_t{o.n} * o.h * o.w;
-    const char* shader = "conv2d_gemm_forward";
+    ShaderName shader = "conv2d_gemm_forward";
     // The forward pass binds the overflow flag too; without a fixed-point coupling it is never written.
     std::vector<TensorView> bindings{in, weights, out, fixed ? fixed->overflow : out};
     if (fixed) spec["FIXED_BITS"] = fixedBits(*fixed);

@@ -80,7 +80,7 @@ inline ChannelsGrid channelsGrid(const Device& device, uint32_t samples, uint32_
 // TensorView::batch. Throws, naming the kernel, when one sample alone is past the range.
 constexpr uint64_t kMaxAlignment = 256;  // the largest binding offset alignment Vulkan allows
 
-inline uint32_t samplesPerDispatch(const Device& device, std::initializer_list<TensorView> views, const char* kernel) {
+inline uint32_t samplesPerDispatch(const Device& device, std::initializer_list<TensorView> views, std::string_view kernel) {
     const uint64_t range = device.info().limits.maxStorageBufferRange;
     uint64_t samples = UINT32_MAX;
     for (const auto& v : views) {
@@ -106,20 +106,20 @@ struct ChannelView {
     uint32_t offset, sampleStride;
 };
 
-inline ChannelView channelView(const TensorView& v, const char* kernel) {
+inline ChannelView channelView(const TensorView& v, std::string_view kernel) {
     if (!v.samplesContiguous())
         throw std::invalid_argument(std::string(kernel) + ": a view must keep each sample contiguous");
     return {static_cast<uint32_t>(v.offset()), static_cast<uint32_t>(v.strides()[0])};
 }
 
-inline void requireShape(const TensorView& v, const Shape& shape, const char* kernel, const char* what) {
+inline void requireShape(const TensorView& v, const Shape& shape, std::string_view kernel, const char* what) {
     if (v.shape() != shape)
         throw std::invalid_argument(std::string(kernel) + ": " + what + " is " + toString(v.shape()) + ", expected " +
                                     toString(shape));
 }
 
 // Dense views of `count` elements (parameters, statistics, labels): the element offset.
-inline uint32_t denseOffset(const TensorView& v, uint64_t count, const char* kernel, const char* what) {
+inline uint32_t denseOffset(const TensorView& v, uint64_t count, std::string_view kernel, const char* what) {
     if (v.shape().elements() != count || !v.samplesContiguous())
         throw std::invalid_argument(std::string(kernel) + ": " + what + " must be " + std::to_string(count) +
                                     " contiguous elements, got " + toString(v.shape()));

@@ -18,7 +18,7 @@ struct Rows {
     uint32_t offset, stride;
 };
 
-void requireRows(const TensorView& v, const char* kernel) {
+void requireRows(const TensorView& v, std::string_view kernel) {
     if (!v.samplesContiguous())
         throw std::invalid_argument(std::string(kernel) + ": a view must keep each sample contiguous");
     if (v.offset() + v.shape().n * v.strides()[0] > (uint64_t{1} << 32))
@@ -32,7 +32,7 @@ struct Layout {
     std::array<Rows, 3> views{};
 };
 
-Layout layoutOf(std::initializer_list<TensorView> views, const char* kernel) {
+Layout layoutOf(std::initializer_list<TensorView> views, std::string_view kernel) {
     const TensorView& first = *views.begin();
     Layout layout{};
     layout.rows = first.shape().n;
@@ -51,7 +51,7 @@ Layout layoutOf(std::initializer_list<TensorView> views, const char* kernel) {
     return layout;
 }
 
-const Kernel& kernelFor(Pipelines& pipelines, const char* shader, const Layout& layout) {
+const Kernel& kernelFor(Pipelines& pipelines, ShaderName shader, const Layout& layout) {
     return pipelines.get(shader, {{"WORKGROUP_X", workgroupAtMost(pipelines.device(), kWorkgroupSize)}, {"VEC4", layout.vec4 ? 1u : 0u}});
 }
 

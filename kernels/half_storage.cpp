@@ -21,13 +21,13 @@ struct Pair {
     uint32_t offset, stride;
 };
 
-Pair rowsOf(const TensorView& v, const char* kernel) {
+Pair rowsOf(const TensorView& v, std::string_view kernel) {
     if (!v.samplesContiguous() || v.offset() + uint64_t{v.shape().n} * v.strides()[0] > (uint64_t{1} << 32))
         throw std::invalid_argument(std::string(kernel) + ": a view must keep each sample contiguous, below 2^32");
     return {uint32_t(v.offset()), uint32_t(v.strides()[0])};
 }
 
-void check(const TensorView& floats, const TensorView& packed, const char* kernel) {
+void check(const TensorView& floats, const TensorView& packed, std::string_view kernel) {
     const Shape& s = floats.shape();
     const Shape expected{s.n, 1, 1, uint32_t(packedLength(uint64_t{s.c} * s.h * s.w))};
     if (packed.shape() != expected)
@@ -36,7 +36,7 @@ void check(const TensorView& floats, const TensorView& packed, const char* kerne
 }
 
 // One dispatch of `shader` over the samples of a chunk; `first` is the view bound to binding 0.
-void dispatchChunk(Pipelines& pipelines, Recorder& recorder, const char* shader, const TensorView& floats,
+void dispatchChunk(Pipelines& pipelines, Recorder& recorder, ShaderName shader, const TensorView& floats,
                    const TensorView& first, const TensorView& second) {
     const Shape& s = floats.shape();
     const uint32_t rowLength = s.c * s.h * s.w;

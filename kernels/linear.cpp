@@ -10,7 +10,7 @@ constexpr uint32_t kGroup = 64;
 
 void linearForward(Pipelines& pipelines, Recorder& recorder, const LinearShape& s, const TensorView& x,
                    const TensorView& w, const TensorView& b, const TensorView& y) {
-    const char* name = "fc_forward";
+    constexpr ShaderName name{"fc_forward"};
     struct Push {
         uint32_t N, I, O, xOffset, wOffset, bOffset, yOffset;
     } push{s.batch, s.in, s.out, denseOffset(x, uint64_t{s.batch} * s.in, name, "input"),
@@ -22,7 +22,7 @@ void linearForward(Pipelines& pipelines, Recorder& recorder, const LinearShape& 
 
 void linearGradInput(Pipelines& pipelines, Recorder& recorder, const LinearShape& s, const TensorView& dy,
                      const TensorView& w, const TensorView& dx) {
-    const char* name = "fc_grad_input";
+    constexpr ShaderName name{"fc_grad_input"};
     struct Push {
         uint32_t N, I, O, dyOffset, wOffset, dxOffset;
     } push{s.batch, s.in, s.out, denseOffset(dy, uint64_t{s.batch} * s.out, name, "output gradient"),
@@ -34,7 +34,7 @@ void linearGradInput(Pipelines& pipelines, Recorder& recorder, const LinearShape
 
 void linearGradParams(Pipelines& pipelines, Recorder& recorder, const LinearShape& s, const TensorView& x,
                       const TensorView& dy, const TensorView& dw, const TensorView& db) {
-    const char* name = "fc_grad_params";
+    constexpr ShaderName name{"fc_grad_params"};
     struct Push {
         uint32_t N, I, O, xOffset, dyOffset, dwOffset, dbOffset;
     } push{s.batch, s.in, s.out, denseOffset(x, uint64_t{s.batch} * s.in, name, "input"),

@@ -7,7 +7,7 @@ namespace revnet::kernels {
 void softmaxCrossEntropy(Pipelines& pipelines, Recorder& recorder, uint32_t batch, uint32_t classes,
                          const TensorView& logits, const TensorView& labels, const TensorView& dlogits,
                          const TensorView& metrics, float gradScale, bool accumulate) {
-    const char* name = "softmax_cross_entropy";
+    constexpr ShaderName name{"softmax_cross_entropy"};
     if (classes == 0) throw std::invalid_argument("softmax_cross_entropy: no classes");
     struct Push {
         uint32_t N, K, logitsOffset, labelsOffset, dOffset, metricsOffset;

@@ -15,7 +15,7 @@ struct PoolPush {
 };
 
 // x is the pooling's input side, y its output side (forward or backward alike).
-PoolPush poolPush(const TensorView& x, const TensorView& y, uint32_t padBefore, const char* name) {
+PoolPush poolPush(const TensorView& x, const TensorView& y, uint32_t padBefore, std::string_view name) {
     const Shape& in = x.shape();
     if (in.h % 2 || in.w % 2)
         throw std::invalid_argument(std::string(name) + ": needs even height and width, got " + toString(in));
@@ -28,7 +28,7 @@ PoolPush poolPush(const TensorView& x, const TensorView& y, uint32_t padBefore, 
 
 void avgPool2x2ForwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y,
                        uint32_t padBefore) {
-    const char* name = "avg_pool_2x2_forward";
+    constexpr ShaderName name{"avg_pool_2x2_forward"};
     PoolPush push = poolPush(x, y, padBefore, name);
     push.first = channelView(x, name);
     push.second = channelView(y, name);
@@ -41,7 +41,7 @@ void avgPool2x2ForwardChunk(Pipelines& pipelines, Recorder& recorder, const Tens
 
 void avgPool2x2BackwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& dx,
                         uint32_t padBefore, bool accumulate) {
-    const char* name = "avg_pool_2x2_backward";
+    constexpr ShaderName name{"avg_pool_2x2_backward"};
     PoolPush push = poolPush(dx, dy, padBefore, name);
     push.first = channelView(dy, name);
     push.second = channelView(dx, name);
@@ -58,7 +58,7 @@ struct MaxPoolSizes {
     uint32_t N, C, H, W, OH, OW;
 };
 
-MaxPoolSizes maxPoolSizes(const TensorView& x, const TensorView& y, const char* name) {
+MaxPoolSizes maxPoolSizes(const TensorView& x, const TensorView& y, std::string_view name) {
     const Shape& in = x.shape();
     const Shape expected = maxPool3x3Output(in);
     if (y.shape() != expected)
@@ -68,7 +68,7 @@ MaxPoolSizes maxPoolSizes(const TensorView& x, const TensorView& y, const char* 
 }
 
 void maxPool3x3ForwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
-    const char* name = "max_pool_3x3_forward";
+    constexpr ShaderName name{"max_pool_3x3_forward"};
     struct Push {
         MaxPoolSizes sizes;
         ChannelView x, y;
@@ -81,7 +81,7 @@ void maxPool3x3ForwardChunk(Pipelines& pipelines, Recorder& recorder, const Tens
 
 void maxPool3x3BackwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
                              const TensorView& dx, bool accumulate) {
-    const char* name = "max_pool_3x3_backward";
+    constexpr ShaderName name{"max_pool_3x3_backward"};
     if (dx.shape() != x.shape())
         throw std::invalid_argument(std::string(name) + ": the gradient " + toString(dx.shape()) +
                                     " is not shaped as the input " + toString(x.shape()));
@@ -96,7 +96,7 @@ void maxPool3x3BackwardChunk(Pipelines& pipelines, Recorder& recorder, const Ten
 }
 
 void globalAvgPoolForwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
-    const char* name = "global_avg_pool_forward";
+    constexpr ShaderName name{"global_avg_pool_forward"};
     const Shape& s = x.shape();
     struct Push {
         uint32_t N, C, plane;
@@ -110,7 +110,7 @@ void globalAvgPoolForwardChunk(Pipelines& pipelines, Recorder& recorder, const T
 
 void globalAvgPoolBackwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& dx,
                            bool accumulate) {
-    const char* name = "global_avg_pool_backward";
+    constexpr ShaderName name{"global_avg_pool_backward"};
     const Shape& s = dx.shape();
     struct Push {
         uint32_t N, C, plane;

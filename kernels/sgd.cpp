@@ -8,7 +8,7 @@ namespace {
 
 void sgdChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& weights, const TensorView& grads,
               const TensorView& velocity, const TensorView& hyper, uint32_t lrIndex, const SgdOptions& options) {
-    const char* name = "sgd";
+    constexpr ShaderName name{"sgd"};
     const uint64_t count = weights.shape().elements();
     struct Push {
         uint32_t count, wOffset, gOffset, vOffset, lrIndex;

@@ -75,8 +75,8 @@ private:
     void gemm(Pipelines& pipelines, Recorder& recorder, GemmPass pass, const TensorView& in, const TensorView& out,
               const TensorView& weights, const TensorView& target, ConvOutput output, const FixedPoint* fixed = nullptr,
               uint32_t py = 0, uint32_t px = 0) const;
-    uint32_t samplesPerGemm(const Pipelines& pipelines, const TensorView& in, const TensorView& out, const char* kernel) const;
-    void tiled(Pipelines& pipelines, Recorder& recorder, const char* shader, const TileShape& tile, const TensorView& in,
+    uint32_t samplesPerGemm(const Pipelines& pipelines, const TensorView& in, const TensorView& out, std::string_view kernel) const;
+    void tiled(Pipelines& pipelines, Recorder& recorder, ShaderName shader, const TileShape& tile, const TensorView& in,
                const TensorView& out, const TensorView& packed, uint32_t rowLength, uint32_t py, uint32_t px,
                ConvOutput output, const FixedPoint* fixed = nullptr) const;
 
