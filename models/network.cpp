@@ -136,7 +136,9 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
     if (n == 0) throw std::invalid_argument("batch size must be at least 1");
     const bool rev = reversibleMode(a, o), half = o.precision == Precision::Float16;
     std::vector<PlannedTensor> plan;
-    auto add = [&](std::string name, Category c, uint64_t elements) { plan.push_back({std::move(name), c, elements}); };
+    auto add = [&](std::string name, Category c, uint64_t elements, TensorRole role, uint32_t index = 0) {
+        plan.push_back({std::move(name), c, elements, role, index});
+    };
     // Halves: a kept tensor holds packed halves, loaded for the backward pass into "half loads"
     // (or, for stored units' outputs, into the two float32 streams the forward pass writes).
     uint64_t loads = 0, streams = 0;
@@ -148,39 +150,44 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
     uint64_t statistics = 0;
     for (const auto& [name, channels] : a.batchNorms()) statistics += 2 * roundUp4(2 * uint64_t{channels});
     const bool training = !o.inferenceOnly;
-    add("weights", Category::Parameters, weights);
-    if (training) add("gradients", Category::Gradients, weights);
-    add("batch-norm statistics", Category::Statistics, statistics);
-    add("input", Category::Data, uint64_t{n} * a.inChannels * a.height * a.width);
-    add("labels", Category::Data, n);
-    add("metrics", Category::Workspace, 2);
+    add("weights", Category::Parameters, weights, TensorRole::Weights);
+    if (training) add("gradients", Category::Gradients, weights, TensorRole::Gradients);
+    add("batch-norm statistics", Category::Statistics, statistics, TensorRole::Statistics);
+    add("input", Category::Data, uint64_t{n} * a.inChannels * a.height * a.width, TensorRole::Input);
+    add("labels", Category::Data, n, TensorRole::Labels);
+    add("metrics", Category::Workspace, 2, TensorRole::Metrics);
     if (fixedPoint(a, o)) {
         if (o.fixedPointBits == 0 || o.fixedPointBits > 23)
             throw std::invalid_argument("a fixed-point coupling needs 1 to 23 fraction bits, not " +
                                         std::to_string(o.fixedPointBits));
-        add("coupling overflow", Category::Workspace, 1);
+        add("coupling overflow", Category::Workspace, 1, TensorRole::CouplingOverflow);
     }
 
     // The stem's output, also its convolution's (batch norm runs in place; the backward pass
     // recomputes the convolution there once the first unit no longer needs its input). Under the
     // ImageNet stem the units see it max-pooled, and the pooling's backward reads it.
     const uint64_t top = uint64_t{n} * a.topChannels * a.topHeight * a.topWidth;
-    add("stem output", Category::Activations, stemShape(a, n).elements());
-    if (a.stemPool()) add("stem pooled", Category::Activations, kernels::maxPool3x3Output(stemShape(a, n)).elements());
+    add("stem output", Category::Activations, stemShape(a, n).elements(), TensorRole::StemOutput);
+    if (a.stemPool())
+        add("stem pooled", Category::Activations, kernels::maxPool3x3Output(stemShape(a, n)).elements(), TensorRole::StemPooled);
     uint64_t scratch = top;
     uint64_t convWork = kernels::Conv2d(device, stemConvShape(a, n), o.variant).workspaceElements();
     std::vector<uint64_t> shared;  // reversible: the kept conv outputs every function shares
     const uint32_t div = halves(a);
-    for (const auto& u : a.units) {
+    uint32_t keptConvs = 0;
+    for (uint32_t unit = 0; unit < a.units.size(); ++unit) {
+        const UnitSpec& u = a.units[unit];
         // Reversible units update their stage's tensor in place.
         // A RevNet's stage tensors are its residual streams: float32, for exact reconstruction.
-        if (rev && !u.reversible) add(u.prefix + " output", Category::Activations, unitOutput(u, n).elements());
-        if (!rev) add(u.prefix + " output", Category::Activations, kept(unitOutput(u, n), div));
+        if (rev && !u.reversible)
+            add(u.prefix + " output", Category::Activations, unitOutput(u, n).elements(), TensorRole::UnitOutput, unit);
+        if (!rev) add(u.prefix + " output", Category::Activations, kept(unitOutput(u, n), div), TensorRole::UnitOutput, unit);
         streams = std::max(streams, unitOutput(u, n).elements());
         if (u.shortcut == Shortcut::Projection)
             convWork = std::max(convWork, kernels::Conv2d(device, projectionShape(u, n, div), o.variant).workspaceElements());
         // A projection's batch norm needs the convolution's output in its backward pass.
-        if (u.projectionNorm) add(u.prefix + ".shortcut output", Category::Activations, kept(unitOutput(u, n), 1));
+        if (u.projectionNorm)
+            add(u.prefix + ".shortcut output", Category::Activations, kept(unitOutput(u, n), 1), TensorRole::ShortcutOutput, unit);
         if (u.projectionNorm) loads = std::max(loads, unitOutput(u, n).elements());
         for (const FunctionSpec* f : functionsOf(u)) {
             // F sees the unit's input; G sees y1, at the unit's output size.
@@ -195,45 +202,53 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
                 const uint64_t elements = kept(convs[i].output(), 1);
                 loads = std::max(loads, convs[i].output().elements());
                 if (rev) shared[i] = std::max(shared[i], elements);
-                else add(f->prefix + ".conv" + std::to_string(i + 1) + " output", Category::Activations, elements);
+                else
+                    add(f->prefix + ".conv" + std::to_string(i + 1) + " output", Category::Activations, elements,
+                        TensorRole::KeptConvOutput, keptConvs++);
             }
         }
     }
     for (std::size_t i = 0; i < shared.size(); ++i)
-        add("shared conv" + std::to_string(i + 1) + " output", Category::Workspace, shared[i]);
-    if (half && loads) add("half loads", Category::Workspace, loads);
+        add("shared conv" + std::to_string(i + 1) + " output", Category::Workspace, shared[i], TensorRole::SharedConvOutput,
+            uint32_t(i));
+    if (half && loads) add("half loads", Category::Workspace, loads, TensorRole::HalfLoads);
     if (half && !rev) {
-        add("stream 1", Category::Workspace, streams);
-        add("stream 2", Category::Workspace, streams);
+        add("stream 1", Category::Workspace, streams, TensorRole::Stream, 0);
+        add("stream 2", Category::Workspace, streams, TensorRole::Stream, 1);
     }
-    add("pooled", Category::Activations, uint64_t{n} * a.topChannels);
-    add("logits", Category::Workspace, uint64_t{n} * a.classes);
-    add("logit gradients", Category::Workspace, uint64_t{n} * a.classes);
-    if (training) add("pooled gradients", Category::Workspace, uint64_t{n} * a.topChannels);
-    add("scratch 1", Category::Workspace, scratch);
-    add("scratch 2", Category::Workspace, scratch);
-    add("convolution workspace", Category::Workspace, std::max<uint64_t>(convWork, 4));
+    add("pooled", Category::Activations, uint64_t{n} * a.topChannels, TensorRole::Pooled);
+    add("logits", Category::Workspace, uint64_t{n} * a.classes, TensorRole::Logits);
+    add("logit gradients", Category::Workspace, uint64_t{n} * a.classes, TensorRole::LogitGradients);
+    if (training) add("pooled gradients", Category::Workspace, uint64_t{n} * a.topChannels, TensorRole::PooledGradients);
+    add("scratch 1", Category::Workspace, scratch, TensorRole::Scratch, 0);
+    add("scratch 2", Category::Workspace, scratch, TensorRole::Scratch, 1);
+    add("convolution workspace", Category::Workspace, std::max<uint64_t>(convWork, 4), TensorRole::ConvolutionWorkspace);
     if (!training) return plan;
     const auto gradients = gradientSizes(a, n);
-    add("activation gradients 1", Category::Workspace, gradients[0]);
-    add("activation gradients 2", Category::Workspace, std::max<uint64_t>(gradients[1], 4));
+    add("activation gradients 1", Category::Workspace, gradients[0], TensorRole::ActivationGradients, 0);
+    add("activation gradients 2", Category::Workspace, std::max<uint64_t>(gradients[1], 4), TensorRole::ActivationGradients, 1);
     uint64_t partials = 0;  // the split batch-norm reductions
     for (const auto& [name, channels] : a.batchNorms())
         partials = std::max(partials, kernels::batchNormPartials(channels, n));
-    if (partials) add("batch-norm partial sums", Category::Workspace, partials);
+    if (partials) add("batch-norm partial sums", Category::Workspace, partials, TensorRole::BatchNormPartials);
     uint64_t shares = 0;  // synchronized batch norm: every process's statistics
     for (const auto& [name, channels] : a.batchNorms())
         if (o.syncBatchNorm) shares = std::max(shares, kernels::batchNormSharesWorkspace(channels, o.syncBatchNorm->count));
-    if (shares) add("batch-norm shares", Category::Workspace, shares);
+    if (shares) add("batch-norm shares", Category::Workspace, shares, TensorRole::BatchNormShares);
     return plan;
 }
 
 struct Network::Buffers {
-    std::map<std::string, const Tensor*> byName;
-    const Tensor& operator[](const std::string& name) const {
-        auto it = byName.find(name);
-        if (it == byName.end()) throw std::logic_error("network: no tensor " + name);
-        return *it->second;
+    std::map<std::pair<TensorRole, uint32_t>, const Tensor*> byRole;
+    // The planned tensor of this role and index, or null where the plan has none.
+    const Tensor* find(TensorRole role, uint32_t index = 0) const {
+        auto it = byRole.find({role, index});
+        return it == byRole.end() ? nullptr : it->second;
+    }
+    const Tensor& operator()(TensorRole role, uint32_t index = 0) const {
+        if (const Tensor* t = find(role, index)) return *t;
+        throw std::logic_error("network: no planned tensor of role " + std::to_string(int(role)) + " index " +
+                               std::to_string(index));
     }
     FunctionBuffers shared;
 };
@@ -257,22 +272,19 @@ Network::Network(Engine& engine, Architecture architecture, NetworkOptions optio
     for (const auto& p : planTensors(architecture_, options_, engine.info())) {
         tensors_.push_back(std::make_unique<Tensor>(
             engine.tensor({1, 1, 1, static_cast<uint32_t>(p.elements)}, p.category, p.name)));
-        buffers_->byName[p.name] = tensors_.back().get();
+        buffers_->byRole[{p.role, p.index}] = tensors_.back().get();
     }
     const Buffers& b = *buffers_;
-    if (b.byName.count("batch-norm shares")) options_.syncBatchNorm->gathered = b["batch-norm shares"].view();
-    weights_ = &b["weights"];
-    if (!options_.inferenceOnly) gradients_ = &b["gradients"];
-    statistics_ = &b["batch-norm statistics"];
-    input_ = &b["input"];
-    labels_ = &b["labels"];
-    metrics_ = &b["metrics"];
-    if (b.byName.count("coupling overflow")) {
-        couplingOverflow_ = &b["coupling overflow"];
+    if (const Tensor* shares = b.find(TensorRole::BatchNormShares)) options_.syncBatchNorm->gathered = shares->view();
+    weights_ = &b(TensorRole::Weights);
+    gradients_ = b.find(TensorRole::Gradients);  // none for inference
+    statistics_ = &b(TensorRole::Statistics);
+    input_ = &b(TensorRole::Input);
+    labels_ = &b(TensorRole::Labels);
+    metrics_ = &b(TensorRole::Metrics);
+    if ((couplingOverflow_ = b.find(TensorRole::CouplingOverflow)))
         engine.upload(*couplingOverflow_, std::vector<float>{0.0f});  // the flag clear: uint 0
-    }
-    for (int i = 1; b.byName.count("shared conv" + std::to_string(i) + " output"); ++i)
-        buffers_->shared.kept.push_back(&b["shared conv" + std::to_string(i) + " output"]);
+    for (uint32_t i = 0; const Tensor* kept = b.find(TensorRole::SharedConvOutput, i); ++i) buffers_->shared.kept.push_back(kept);
     buildParameters();
     buildUnits();
 }
@@ -361,6 +373,7 @@ void Network::buildUnits() {
     const uint32_t n = options_.batch, div = halves(architecture_);
     const bool rev = reversibleMode(architecture_, options_);
     const Buffers& b = *buffers_;
+    uint32_t keptConvs = 0;  // stored backprop: the kept convolution outputs, in the plan's order (units, F then G)
     auto function = [&](const FunctionSpec& f, uint32_t h, uint32_t w, FunctionBuffers& buffers) {
         ResidualFunction out;
         const auto convs = functionConvs(f, n, h, w);
@@ -370,19 +383,19 @@ void Network::buildUnits() {
                                   weightOf(f.prefix + ".conv" + index + ".weight"), gradientOf(f.prefix + ".conv" + index + ".weight")}};
             if (f.steps[i].bn) s.norm = batchNorm(f.normName(i));
             out.steps.push_back(std::move(s));
-            if (!rev && (i + 1 < f.steps.size() || f.outputNorm))
-                buffers.kept.push_back(&b[f.prefix + ".conv" + index + " output"]);
+            if (!rev && (i + 1 < f.steps.size() || f.outputNorm)) buffers.kept.push_back(&b(TensorRole::KeptConvOutput, keptConvs++));
         }
         if (f.outputNorm) out.outputNorm = batchNorm(f.outputNormName());
         if (rev) buffers = b.shared;
         return out;
     };
 
-    const Tensor* current = &b[architecture_.stemPool() ? "stem pooled" : "stem output"];
+    const Tensor* current = &b(architecture_.stemPool() ? TensorRole::StemPooled : TensorRole::StemOutput);
     const Tensor* stage = current;
-    const bool streams = b.byName.count("stream 1");
+    const bool streams = b.find(TensorRole::Stream);
     const Tensor* keptInput = nullptr;
-    for (const auto& u : architecture_.units) {
+    for (uint32_t index = 0; index < architecture_.units.size(); ++index) {
+        const UnitSpec& u = architecture_.units[index];
         Unit unit{&u, {}, {}, {}, {}, {}, {}, nullptr, current, nullptr};
         unit.f = function(u.f, u.inSize, u.inWidth, unit.fBuffers);
         if (!u.g.steps.empty()) unit.g = function(u.g, u.outSize, u.outWidth, unit.gBuffers);
@@ -395,21 +408,22 @@ void Network::buildUnits() {
         }
         if (u.projectionNorm) {
             unit.projectionNorm = batchNorm(u.prefix + ".shortcut.bn");
-            unit.projectionOutput = &b[u.prefix + ".shortcut output"];
+            unit.projectionOutput = &b(TensorRole::ShortcutOutput, index);
         }
         if (rev && u.reversible) {
             unit.output = stage;  // in place on the stage's tensor
         } else if (streams) {
-            unit.output = &b[unit.input == &b["stream 1"] ? "stream 2" : "stream 1"];
+            unit.output = &b(TensorRole::Stream, unit.input == &b(TensorRole::Stream, 0) ? 1 : 0);
             unit.keptInput = keptInput;
-            unit.keptOutput = keptInput = &b[u.prefix + " output"];
+            unit.keptOutput = keptInput = &b(TensorRole::UnitOutput, index);
         } else {
-            unit.output = &b[u.prefix + " output"];
+            unit.output = &b(TensorRole::UnitOutput, index);
             stage = unit.output;
         }
         current = unit.output;
         units_.push_back(std::move(unit));
     }
+    if (b.find(TensorRole::KeptConvOutput, keptConvs)) throw std::logic_error("network: a planned convolution output is unused");
 }
 
 void Network::initialize(uint64_t seed) {
@@ -450,13 +464,12 @@ Context Network::context(Recorder& recorder) const {
     bn.momentum = options_.bnMomentum;
     bn.relu = true;  // every batch norm here is followed by a ReLU
     bn.variant = options_.variant;
-    if (b.byName.count("batch-norm partial sums")) bn.partials = b["batch-norm partial sums"].view();
-    if (b.byName.count("batch-norm shares")) bn.shares = &*options_.syncBatchNorm;
+    if (const Tensor* partials = b.find(TensorRole::BatchNormPartials)) bn.partials = partials->view();
+    if (b.find(TensorRole::BatchNormShares)) bn.shares = &*options_.syncBatchNorm;
     std::optional<kernels::FixedPoint> fixed;
     if (couplingOverflow_) fixed = kernels::FixedPoint{options_.fixedPointBits, couplingOverflow_->view()};
-    const Tensor* halfLoads = b.byName.count("half loads") ? &b["half loads"] : nullptr;
-    return Context{engine_.pipelines(), recorder, b["convolution workspace"],
-                   {&b["scratch 1"], &b["scratch 2"]}, bn, fixed, halfLoads};
+    return Context{engine_.pipelines(), recorder, b(TensorRole::ConvolutionWorkspace),
+                   {&b(TensorRole::Scratch, 0), &b(TensorRole::Scratch, 1)}, bn, fixed, b.find(TensorRole::HalfLoads)};
 }
 
 namespace {
@@ -541,14 +554,14 @@ void Network::recordForward(Context& c, Pass pass) const {
     const Buffers& b = *buffers_;
     const uint32_t n = options_.batch;
     const auto& a = architecture_;
-    const TensorView stemOut = b["stem output"].view(stemShape(a, n));
+    const TensorView stemOut = b(TensorRole::StemOutput).view(stemShape(a, n));
     stemConvolution().forward(c.pipelines, c.recorder, batchInput(), weightOf("stem.conv.weight"), stemOut,
                               c.convWorkspace);
     normalize(c, batchNorm("stem.bn"), stemOut, stemOut, pass);
     if (c.fixed) kernels::quantize(c.pipelines, c.recorder, stemOut, *c.fixed);  // where the couplings start
     if (a.stemPool())
         kernels::maxPool3x3Forward(c.pipelines, c.recorder, stemOut,
-                                   b["stem pooled"].view(kernels::maxPool3x3Output(stemOut.shape())));
+                                   b(TensorRole::StemPooled).view(kernels::maxPool3x3Output(stemOut.shape())));
 
     const bool rev = reversibleMode(architecture_, options_);
     for (const Unit& unit : units_) {
@@ -598,12 +611,12 @@ void Network::recordHeadForward(Context& c, Pass pass) const {
         act = c.scratch[0]->view(topShape);
         normalize(c, batchNorm("head.bn"), top, act, pass);
     }
-    const TensorView pooled = b["pooled"].view({n, a.topChannels, 1, 1});
+    const TensorView pooled = b(TensorRole::Pooled).view({n, a.topChannels, 1, 1});
     kernels::globalAvgPoolForward(c.pipelines, c.recorder, act, pooled);
     const kernels::LinearShape fc{n, a.topChannels, a.classes};
     kernels::linearForward(c.pipelines, c.recorder, fc, pooled, weightOf("head.fc.weight"), weightOf("head.fc.bias"),
-                           b["logits"]);
-    kernels::softmaxCrossEntropy(c.pipelines, c.recorder, n, a.classes, b["logits"], *labels_, b["logit gradients"],
+                           b(TensorRole::Logits));
+    kernels::softmaxCrossEntropy(c.pipelines, c.recorder, n, a.classes, b(TensorRole::Logits), *labels_, b(TensorRole::LogitGradients),
                                  *metrics_, 1.0f / float(n), pass == Pass::Inference);
 }
 
@@ -661,19 +674,19 @@ void Network::recordBackward(Context& c, const GradientsReady& ready) const {
     const Buffers& b = *buffers_;
     const auto& a = architecture_;
     const uint32_t n = options_.batch;
-    const Tensor* gradientTensors[2] = {&b["activation gradients 1"], &b["activation gradients 2"]};
+    const Tensor* gradientTensors[2] = {&b(TensorRole::ActivationGradients, 0), &b(TensorRole::ActivationGradients, 1)};
     int current = 0;
 
     // Head: fully connected, global pooling, batch norm + ReLU (pre-activation), into the top's gradient.
     const Shape topShape{n, a.topChannels, a.topHeight, a.topWidth};
     const kernels::LinearShape fc{n, a.topChannels, a.classes};
-    kernels::linearGradParams(c.pipelines, c.recorder, fc, b["pooled"], b["logit gradients"], gradientOf("head.fc.weight"),
+    kernels::linearGradParams(c.pipelines, c.recorder, fc, b(TensorRole::Pooled), b(TensorRole::LogitGradients), gradientOf("head.fc.weight"),
                               gradientOf("head.fc.bias"));
-    kernels::linearGradInput(c.pipelines, c.recorder, fc, b["logit gradients"], weightOf("head.fc.weight"),
-                             b["pooled gradients"]);
+    kernels::linearGradInput(c.pipelines, c.recorder, fc, b(TensorRole::LogitGradients), weightOf("head.fc.weight"),
+                             b(TensorRole::PooledGradients));
     const TensorView dTop = gradientTensors[current]->view(topShape);
     const TensorView dAct = a.headNorm() ? c.scratch[1]->view(topShape) : dTop;
-    kernels::globalAvgPoolBackward(c.pipelines, c.recorder, b["pooled gradients"].view({n, a.topChannels, 1, 1}), dAct, false);
+    kernels::globalAvgPoolBackward(c.pipelines, c.recorder, b(TensorRole::PooledGradients).view({n, a.topChannels, 1, 1}), dAct, false);
     if (a.headNorm()) {
         const BatchNormLayer head = batchNorm("head.bn");
         kernels::batchNormBackward(c.pipelines, c.recorder, units_.back().output->view(topShape), dAct, head.stats,
@@ -691,7 +704,7 @@ void Network::recordBackward(Context& c, const GradientsReady& ready) const {
     // (in place on the gradient), then its weight gradient (the images need none).
     const Shape stem = stemShape(a, n);
     const kernels::Conv2d stemConv = stemConvolution();
-    const TensorView image = batchInput(), s = b["stem output"].view(stem);
+    const TensorView image = batchInput(), s = b(TensorRole::StemOutput).view(stem);
     const TensorView ds = gradientTensors[a.stemPool() ? 1 - current : current]->view(stem);
     if (a.stemPool())
         kernels::maxPool3x3Backward(c.pipelines, c.recorder, s,

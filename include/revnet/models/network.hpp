@@ -58,11 +58,23 @@ std::string couplingName(const NetworkOptions& options);
 void setPrecision(NetworkOptions& options, std::string_view text);
 std::string precisionName(const NetworkOptions& options);
 
+// What a planned tensor is for. The network finds its tensors by role and index (the unit of a
+// unit's output, the position of a kept or shared convolution output, which of two streams,
+// scratch tensors or gradient buffers); the name labels it in the memory ledger.
+enum class TensorRole {
+    Weights, Gradients, Statistics, Input, Labels, Metrics, CouplingOverflow,
+    StemOutput, StemPooled, UnitOutput, ShortcutOutput, KeptConvOutput, SharedConvOutput,
+    HalfLoads, Stream, Pooled, Logits, LogitGradients, PooledGradients, Scratch, ConvolutionWorkspace,
+    ActivationGradients, BatchNormPartials, BatchNormShares,
+};
+
 // One device tensor the network will hold, planned before anything is allocated.
 struct PlannedTensor {
     std::string name;
     Category category;
     uint64_t elements;
+    TensorRole role;
+    uint32_t index = 0;
 };
 
 // Every tensor a network of this architecture holds during a training step, in allocation order.
