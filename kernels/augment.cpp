@@ -5,7 +5,7 @@
 
 namespace revnet::kernels {
 
-void augmentImages(Pipelines& pipelines, Recorder& recorder, const TensorView& images, uint32_t imageByteOffset,
+void augmentImages(const Recording& rec, const TensorView& images, uint32_t imageByteOffset,
                    const TensorView& normalization, const TensorView& steps, uint32_t stepIndex,
                    const TensorView& out, const AugmentOptions& options) {
     constexpr ShaderName name{"augment_images"};
@@ -25,8 +25,8 @@ void augmentImages(Pipelines& pipelines, Recorder& recorder, const TensorView& i
            denseOffset(normalization, 2 * uint64_t{s.c}, name, "normalization"), uint32_t(steps.offset()) + stepIndex,
            denseOffset(out, s.elements(), name, "output"), options.firstSample, options.pad, options.flip ? 1u : 0u};
     const uint32_t group = powerOfTwoAtMost(s.h, 64);
-    const ChannelsGrid grid = channelsGrid(pipelines.device(), s.n, s.c, s.h, group);
-    recorder.dispatch(pipelines.get(name, grid.specialization()), {images, normalization, steps, out}, push, grid.groups);
+    const ChannelsGrid grid = channelsGrid(rec.device(), s.n, s.c, s.h, group);
+    rec.recorder.dispatch(rec.pipelines.get(name, grid.specialization()), {images, normalization, steps, out}, push, grid.groups);
 }
 
 AugmentDraw augmentDraw(const AugmentOptions& options, uint32_t step, uint32_t sample) {

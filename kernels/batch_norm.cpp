@@ -64,27 +64,27 @@ struct MergePush {
 
 // Merges `parts` partial statistics into stats: the split reduction (MERGE: with the
 // batch chunks before; UPDATE: the running statistics), or (shares) the processes' statistics.
-void recordMerge(Pipelines& pipelines, Recorder& recorder, const MergePush& push, const TensorView& stats,
+void recordMerge(const Recording& rec, const MergePush& push, const TensorView& stats,
                  const TensorView& running, const TensorView& partials, bool update, bool merge, uint32_t parts,
                  bool shares) {
-    const uint32_t local = workgroupAtMost(pipelines.device(), 64);
-    const Kernel& kernel = pipelines.get("batch_norm_statistics_merge", {{"WORKGROUP_X", local}, {"UPDATE", update ? 1u : 0u},
+    const uint32_t local = workgroupAtMost(rec.device(), 64);
+    const Kernel& kernel = rec.pipelines.get("batch_norm_statistics_merge", {{"WORKGROUP_X", local}, {"UPDATE", update ? 1u : 0u},
                                                                          {"MERGE", merge ? 1u : 0u}, {"PARTS", parts},
                                                                          {"SHARES", shares ? 1u : 0u}});
-    recorder.dispatch(kernel, {stats, running, partials}, push, {ceilDiv(push.C, local), 1, 1});
+    rec.recorder.dispatch(kernel, {stats, running, partials}, push, {ceilDiv(push.C, local), 1, 1});
 }
 
 }  // namespace
 
 // Batch chunks (dispatch.hpp): each merges its statistics into those of the chunks before it;
 // the last one moves the running statistics.
-void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorView& whole, const TensorView& stats,
+void batchNormStatistics(const Recording& rec, const TensorView& whole, const TensorView& stats,
                          const TensorView& running, bool updateRunning, const BatchNormOptions& options) {
     constexpr ShaderName name{"batch_norm_statistics"};
     const uint32_t samples = whole.shape().n;
     const BatchNormShares* shares = options.shares && options.shares->count > 1 ? options.shares : nullptr;
     const bool updateHere = updateRunning && !shares;  // with shares, by the whole batch's statistics below
-    forBatchChunks(samples, samplesPerDispatch(pipelines.device(), {whole}, name), [&](uint32_t first, uint32_t count) {
+    forBatchChunks(samples, samplesPerDispatch(rec.device(), {whole}, name), [&](uint32_t first, uint32_t count) {
         const TensorView x = whole.batch(first, count);
         const Shape& s = x.shape();
         const uint32_t parts = partsFor(options, s.c, s.n);
@@ -98,33 +98,33 @@ void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorV
         } push{s.n, s.c, s.h * s.w, channelView(x, name), denseOffset(stats, 2 * uint64_t{s.c}, name, "statistics"),
                denseOffset(running, 2 * uint64_t{s.c}, name, "running statistics"), options.momentum, first,
                uint32_t(partials.offset())};
-        const PlaneLayout l = planeLayout(push.plane, {push.x}, workgroupAtMost(pipelines.device(), 256));
-        const uint32_t group = reductionGroup(pipelines, l.items, options.variant);
+        const PlaneLayout l = planeLayout(push.plane, {push.x}, workgroupAtMost(rec.device(), 256));
+        const uint32_t group = reductionGroup(rec.pipelines, l.items, options.variant);
         const uint32_t update = updateHere && first + count == samples ? 1 : 0, merge = first > 0 ? 1 : 0;
         const Kernel& kernel =
-            pipelines.get(name, {{"WORKGROUP_X", group}, {"UPDATE", update}, {"MERGE", merge}, {"PARTS", parts}, {"VEC4", l.vec4 ? 1u : 0u}});
-        recorder.dispatch(kernel, {x, stats, running, partials}, push, {s.c, parts, 1});
+            rec.pipelines.get(name, {{"WORKGROUP_X", group}, {"UPDATE", update}, {"MERGE", merge}, {"PARTS", parts}, {"VEC4", l.vec4 ? 1u : 0u}});
+        rec.recorder.dispatch(kernel, {x, stats, running, partials}, push, {s.c, parts, 1});
         if (parts == 1) return;
         const MergePush mergePush{s.n, s.c, s.h * s.w, push.statsOffset, push.runningOffset, push.momentum, first,
                                   push.partialsOffset};
-        recordMerge(pipelines, recorder, mergePush, stats, running, partials, update, merge, parts, false);
+        recordMerge(rec, mergePush, stats, running, partials, update, merge, parts, false);
     });
     if (!shares) return;
     // Every share's [mean, variance], merged in share order as the split reduction merges its
     // parts: the same figures on every process.
     const uint32_t c = whole.shape().c;
     const TensorView gathered = shares->gathered.prefix(batchNormSharesWorkspace(c, shares->count));
-    shares->gather(recorder, stats.prefix(2 * uint64_t{c}), gathered);
+    shares->gather(rec.recorder, stats.prefix(2 * uint64_t{c}), gathered);
     const MergePush push{samples * shares->count, c, whole.shape().h * whole.shape().w,
                          denseOffset(stats, 2 * uint64_t{c}, name, "statistics"),
                          denseOffset(running, 2 * uint64_t{c}, name, "running statistics"), options.momentum, 0,
                          uint32_t(gathered.offset())};
-    recordMerge(pipelines, recorder, push, stats, running, gathered, updateRunning, false, shares->count, true);
+    recordMerge(rec, push, stats, running, gathered, updateRunning, false, shares->count, true);
 }
 
 namespace {
 
-void forwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& stats,
+void forwardChunk(const Recording& rec, const TensorView& x, const TensorView& stats,
                   const TensorView& gamma, const TensorView& beta, const TensorView& y, const BatchNormOptions& options) {
     constexpr ShaderName name{"batch_norm_forward"};
     const Shape& s = x.shape();
@@ -136,13 +136,13 @@ void forwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x,
         uint32_t statsOffset, gammaOffset, betaOffset;
         float eps;
     } push{s.n, s.c, s.h * s.w, channelView(x, name), channelView(y, name), at.stats, at.gamma, at.beta, options.eps};
-    const PlaneLayout l = planeLayout(push.plane, {push.x, push.y}, workgroupAtMost(pipelines.device(), 256));
-    const ChannelsGrid grid = channelsGrid(pipelines.device(), s.n, s.c, l.items, l.group, l.perInvocation);
-    const Kernel& kernel = pipelines.get(name, grid.specialization({{"RELU", options.relu ? 1u : 0u}, {"VEC4", l.vec4 ? 1u : 0u}}));
-    recorder.dispatch(kernel, {x, stats, gamma, beta, y}, push, grid.groups);
+    const PlaneLayout l = planeLayout(push.plane, {push.x, push.y}, workgroupAtMost(rec.device(), 256));
+    const ChannelsGrid grid = channelsGrid(rec.device(), s.n, s.c, l.items, l.group, l.perInvocation);
+    const Kernel& kernel = rec.pipelines.get(name, grid.specialization({{"RELU", options.relu ? 1u : 0u}, {"VEC4", l.vec4 ? 1u : 0u}}));
+    rec.recorder.dispatch(kernel, {x, stats, gamma, beta, y}, push, grid.groups);
 }
 
-void backwardReduceChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+void backwardReduceChunk(const Recording& rec, const TensorView& x, const TensorView& dy,
                          const TensorView& stats, const TensorView& gamma, const TensorView& beta,
                          const TensorView& dgamma, const TensorView& dbeta, bool accumulate, const BatchNormOptions& options) {
     constexpr ShaderName name{"batch_norm_backward"};
@@ -162,8 +162,8 @@ void backwardReduceChunk(Pipelines& pipelines, Recorder& recorder, const TensorV
     } reduce{s.n, s.c, s.h * s.w, channelView(x, name), channelView(dy, name), at.stats, at.gamma, at.beta, dg, db,
              options.eps, uint32_t(partials.offset())};
     const PlaneLayout reduceLayout = planeLayout(reduce.plane, {reduce.x, reduce.dy});
-    const uint32_t group = reductionGroup(pipelines, reduceLayout.items, options.variant);
-    recorder.dispatch(pipelines.get("batch_norm_backward_reduce", {{"WORKGROUP_X", group}, {"RELU", relu}, {"ACCUMULATE", accumulate ? 1u : 0u},
+    const uint32_t group = reductionGroup(rec.pipelines, reduceLayout.items, options.variant);
+    rec.recorder.dispatch(rec.pipelines.get("batch_norm_backward_reduce", {{"WORKGROUP_X", group}, {"RELU", relu}, {"ACCUMULATE", accumulate ? 1u : 0u},
                                                                    {"PARTS", parts}, {"VEC4", reduceLayout.vec4 ? 1u : 0u}}),
                       {x, dy, stats, gamma, beta, dgamma, dbeta, partials}, reduce, {s.c, parts, 1});
     if (parts == 1) return;
@@ -171,14 +171,14 @@ void backwardReduceChunk(Pipelines& pipelines, Recorder& recorder, const TensorV
     struct Sum {
         uint32_t count, parts, xOffset, yOffset;
     };
-    const uint32_t local = workgroupAtMost(pipelines.device(), 64);
-    const Kernel& sum = pipelines.get("reduce_parts", {{"WORKGROUP_X", local}, {"ACCUMULATE", accumulate ? 1u : 0u}});
-    recorder.dispatch(sum, {partials, dbeta}, Sum{s.c, parts, reduce.partialsOffset, db}, {ceilDiv(s.c, local), 1, 1});
-    recorder.dispatch(sum, {partials, dgamma}, Sum{s.c, parts, reduce.partialsOffset + parts * s.c, dg},
+    const uint32_t local = workgroupAtMost(rec.device(), 64);
+    const Kernel& sum = rec.pipelines.get("reduce_parts", {{"WORKGROUP_X", local}, {"ACCUMULATE", accumulate ? 1u : 0u}});
+    rec.recorder.dispatch(sum, {partials, dbeta}, Sum{s.c, parts, reduce.partialsOffset, db}, {ceilDiv(s.c, local), 1, 1});
+    rec.recorder.dispatch(sum, {partials, dgamma}, Sum{s.c, parts, reduce.partialsOffset + parts * s.c, dg},
                       {ceilDiv(s.c, local), 1, 1});
 }
 
-void backwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+void backwardChunk(const Recording& rec, const TensorView& x, const TensorView& dy,
                    const TensorView& stats, const TensorView& gamma, const TensorView& beta, const TensorView& dgamma,
                    const TensorView& dbeta, const TensorView& dx, bool accumulate, uint32_t totalSamples,
                    const BatchNormOptions& options) {
@@ -195,27 +195,27 @@ void backwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x
         uint32_t totalSamples;
     } push{s.n, s.c, s.h * s.w, channelView(x, name), channelView(dy, name), channelView(dx, name), at.stats, at.gamma,
            at.beta, dg, db, options.eps, totalSamples};
-    const PlaneLayout l = planeLayout(push.plane, {push.x, push.dy, push.dx}, workgroupAtMost(pipelines.device(), 256));
-    const ChannelsGrid grid = channelsGrid(pipelines.device(), s.n, s.c, l.items, l.group, l.perInvocation);
+    const PlaneLayout l = planeLayout(push.plane, {push.x, push.dy, push.dx}, workgroupAtMost(rec.device(), 256));
+    const ChannelsGrid grid = channelsGrid(rec.device(), s.n, s.c, l.items, l.group, l.perInvocation);
     const Kernel& kernel =
-        pipelines.get(name, grid.specialization({{"RELU", relu}, {"ACCUMULATE", accumulate ? 1u : 0u}, {"VEC4", l.vec4 ? 1u : 0u}}));
-    recorder.dispatch(kernel, {x, dy, stats, gamma, beta, dgamma, dbeta, dx}, push, grid.groups);
+        rec.pipelines.get(name, grid.specialization({{"RELU", relu}, {"ACCUMULATE", accumulate ? 1u : 0u}, {"VEC4", l.vec4 ? 1u : 0u}}));
+    rec.recorder.dispatch(kernel, {x, dy, stats, gamma, beta, dgamma, dbeta, dx}, push, grid.groups);
 }
 
 }  // namespace
 
-void batchNormForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& stats,
+void batchNormForward(const Recording& rec, const TensorView& x, const TensorView& stats,
                       const TensorView& gamma, const TensorView& beta, const TensorView& y,
                       const BatchNormOptions& options) {
     requireShape(y, x.shape(), "batch_norm_forward", "output");
-    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, y}, "batch_norm_forward"),
+    forBatchChunks(x.shape().n, samplesPerDispatch(rec.device(), {x, y}, "batch_norm_forward"),
                    [&](uint32_t first, uint32_t count) {
-                       forwardChunk(pipelines, recorder, x.batch(first, count), stats, gamma, beta, y.batch(first, count),
+                       forwardChunk(rec, x.batch(first, count), stats, gamma, beta, y.batch(first, count),
                                     options);
                    });
 }
 
-void batchNormBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+void batchNormBackward(const Recording& rec, const TensorView& x, const TensorView& dy,
                        const TensorView& stats, const TensorView& gamma, const TensorView& beta,
                        const TensorView& dgamma, const TensorView& dbeta, const TensorView& dx, bool accumulate,
                        const BatchNormOptions& options) {
@@ -223,18 +223,18 @@ void batchNormBackward(Pipelines& pipelines, Recorder& recorder, const TensorVie
     requireShape(dy, x.shape(), name, "output gradient");
     requireShape(dx, x.shape(), name, "input gradient");
     // Every chunk's parameter gradients (summed in order) before any chunk's input gradient.
-    const uint32_t samples = x.shape().n, chunk = samplesPerDispatch(pipelines.device(), {x, dy, dx}, name);
+    const uint32_t samples = x.shape().n, chunk = samplesPerDispatch(rec.device(), {x, dy, dx}, name);
     forBatchChunks(samples, chunk, [&](uint32_t first, uint32_t count) {
-        backwardReduceChunk(pipelines, recorder, x.batch(first, count), dy.batch(first, count), stats, gamma, beta,
+        backwardReduceChunk(rec, x.batch(first, count), dy.batch(first, count), stats, gamma, beta,
                             dgamma, dbeta, first > 0, options);
     });
     if (options.shares && options.shares->count > 1) {
         const uint32_t c = x.shape().c;
         const TensorView sums[] = {dgamma.prefix(c), dbeta.prefix(c)};
-        options.shares->average(recorder, sums);
+        options.shares->average(rec.recorder, sums);
     }
     forBatchChunks(samples, chunk, [&](uint32_t first, uint32_t count) {
-        backwardChunk(pipelines, recorder, x.batch(first, count), dy.batch(first, count), stats, gamma, beta, dgamma,
+        backwardChunk(rec, x.batch(first, count), dy.batch(first, count), stats, gamma, beta, dgamma,
                       dbeta, dx.batch(first, count), accumulate, samples, options);
     });
 }

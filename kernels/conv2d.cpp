@@ -132,7 +132,7 @@ std::uint64_t Conv2d::workspaceElements() const {
     return std::max(packed, partial);
 }
 
-void Conv2d::pack(Pipelines& pipelines, Recorder& recorder, const TensorView& weight, const TensorView& workspace,
+void Conv2d::pack(const Recording& rec, const TensorView& weight, const TensorView& workspace,
                   bool transpose, uint32_t rowLength) const {
     requireDense(weight, shape_.weight(), "weight");
     struct Push {
@@ -140,12 +140,12 @@ void Conv2d::pack(Pipelines& pipelines, Recorder& recorder, const TensorView& we
     } push{shape_.outChannels, shape_.input.c, shape_.kernelH * shape_.kernelW, rowLength,
            uint32_t(weight.offset()), uint32_t(workspace.offset())};
     const uint64_t total = uint64_t{transpose ? push.K : push.C} * push.taps * rowLength;
-    const Kernel& kernel = pipelines.get("conv2d_pack_weights", {{"WORKGROUP_X", 64}, {"TRANSPOSE", transpose ? 1u : 0u}});
-    const uint32_t groups = std::min<uint32_t>(ceilDiv(total, 64), pipelines.device().info().limits.maxComputeWorkGroupCount[0]);
-    recorder.dispatch(kernel, {weight, workspace.prefix(total)}, push, {groups, 1, 1});
+    const Kernel& kernel = rec.pipelines.get("conv2d_pack_weights", {{"WORKGROUP_X", 64}, {"TRANSPOSE", transpose ? 1u : 0u}});
+    const uint32_t groups = std::min<uint32_t>(ceilDiv(total, 64), rec.device().info().limits.maxComputeWorkGroupCount[0]);
+    rec.recorder.dispatch(kernel, {weight, workspace.prefix(total)}, push, {groups, 1, 1});
 }
 
-void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, ShaderName shader, const TileShape& tile,
+void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& tile,
                    const TensorView& in, const TensorView& out, const TensorView& packed, uint32_t rowLength,
                    uint32_t py, uint32_t px, ConvOutput output, const FixedPoint* fixed) const {
     const auto& s = shape_;
@@ -170,89 +170,89 @@ void Conv2d::tiled(Pipelines& pipelines, Recorder& recorder, ShaderName shader, 
     } push{in.shape().n, in.shape().c, in.shape().h, in.shape().w, uint32_t(in.offset()), uint32_t(in.strides()[0]),
            out.shape().c, out.shape().h, out.shape().w, uint32_t(out.offset()), uint32_t(out.strides()[0]),
            uint32_t(packed.offset() / 4), rowLength / 4, fixed ? uint32_t(fixed->overflow.offset()) : 0u};
-    const bool texels = fitsTexels(pipelines, in, 1) && fitsTexels(pipelines, packed, 4);
+    const bool texels = fitsTexels(rec.pipelines, in, 1) && fitsTexels(rec.pipelines, packed, 4);
     const std::array<uint32_t, 3> groups{ceilDiv(tiles, tiles_.workgroup), ceilDiv(out.shape().c, 4 * tile.outVec4), 1};
-    const Kernel& kernel = pipelines.get(withLoads(shader, texels), spec);
+    const Kernel& kernel = rec.pipelines.get(withLoads(shader, texels), spec);
     // The forward shaders bind the overflow flag too; without a fixed-point coupling they never write it.
-    if (gradInput) recorder.dispatch(kernel, {in, packed, out, in}, push, groups);
-    else recorder.dispatch(kernel, {in, packed, out, in, fixed ? fixed->overflow : out}, push, groups);
+    if (gradInput) rec.recorder.dispatch(kernel, {in, packed, out, in}, push, groups);
+    else rec.recorder.dispatch(kernel, {in, packed, out, in, fixed ? fixed->overflow : out}, push, groups);
     // This dispatch's share of the pass: all of a forward, one parity class of an input gradient.
     const double pass = 2.0 * double(gradInput ? in.shape().elements() * out.shape().c : out.shape().elements() * in.shape().c) *
                         s.kernelH * s.kernelW;
-    recorder.countFlops(pass * rows * cols / (double(out.shape().h) * out.shape().w));
+    rec.recorder.countFlops(pass * rows * cols / (double(out.shape().h) * out.shape().w));
 }
 
-void Conv2d::forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& weight,
+void Conv2d::forward(const Recording& rec, const TensorView& x, const TensorView& weight,
                      const TensorView& y, const TensorView& workspace, ConvOutput output, const FixedPoint* fixed) const {
     requireDense(x, shape_.input, "input");
     requireDense(y, shape_.output(), "output");
     if (variant_ == Variant::Gpu) {
-        forBatchChunks(x.shape().n, samplesPerGemm(pipelines, x, y, "conv2d_forward"), [&](uint32_t first, uint32_t count) {
-            gemm(pipelines, recorder, GemmPass::Forward, x.batch(first, count), y.batch(first, count), weight,
+        forBatchChunks(x.shape().n, samplesPerGemm(rec.pipelines, x, y, "conv2d_forward"), [&](uint32_t first, uint32_t count) {
+            gemm(rec, GemmPass::Forward, x.batch(first, count), y.batch(first, count), weight,
                  y.batch(first, count), output, fixed);
         });
         return;
     }
     const uint32_t rowLength = roundUp(shape_.outChannels, 4 * tiles_.forward.outVec4);
     const TensorView packed = workspace.prefix(uint64_t{shape_.input.c} * shape_.kernelH * shape_.kernelW * rowLength);
-    pack(pipelines, recorder, weight, packed, false, rowLength);
-    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, y}, "conv2d_forward"),
+    pack(rec, weight, packed, false, rowLength);
+    forBatchChunks(x.shape().n, samplesPerDispatch(rec.device(), {x, y}, "conv2d_forward"),
                    [&](uint32_t first, uint32_t count) {
-                       tiled(pipelines, recorder, "conv2d_forward", tiles_.forward, x.batch(first, count),
+                       tiled(rec, "conv2d_forward", tiles_.forward, x.batch(first, count),
                              y.batch(first, count), packed, rowLength, 0, 0, output, fixed);
                    });
 }
 
-void Conv2d::gradInput(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& weight,
+void Conv2d::gradInput(const Recording& rec, const TensorView& dy, const TensorView& weight,
                        const TensorView& dx, const TensorView& workspace, bool accumulate) const {
     requireDense(dy, shape_.output(), "output gradient");
     requireDense(dx, shape_.input, "input gradient");
     if (variant_ == Variant::Gpu) {
-        forBatchChunks(dy.shape().n, samplesPerGemm(pipelines, dx, dy, "conv2d_grad_input"), [&](uint32_t first, uint32_t count) {
+        forBatchChunks(dy.shape().n, samplesPerGemm(rec.pipelines, dx, dy, "conv2d_grad_input"), [&](uint32_t first, uint32_t count) {
             for (uint32_t py = 0; py < std::min(shape_.stride, shape_.input.h); ++py)
                 for (uint32_t px = 0; px < std::min(shape_.stride, shape_.input.w); ++px)
-                    gemm(pipelines, recorder, GemmPass::GradInput, dx.batch(first, count), dy.batch(first, count), weight,
+                    gemm(rec, GemmPass::GradInput, dx.batch(first, count), dy.batch(first, count), weight,
                          dx.batch(first, count), accumulate ? ConvOutput::Add : ConvOutput::Write, nullptr, py, px);
         });
         return;
     }
     const uint32_t rowLength = roundUp(shape_.input.c, 4 * tiles_.gradInput.outVec4);
     const TensorView packed = workspace.prefix(uint64_t{shape_.outChannels} * shape_.kernelH * shape_.kernelW * rowLength);
-    pack(pipelines, recorder, weight, packed, true, rowLength);
-    forBatchChunks(dy.shape().n, samplesPerDispatch(pipelines.device(), {dy, dx}, "conv2d_grad_input"),
+    pack(rec, weight, packed, true, rowLength);
+    forBatchChunks(dy.shape().n, samplesPerDispatch(rec.device(), {dy, dx}, "conv2d_grad_input"),
                    [&](uint32_t first, uint32_t count) {
                        for (uint32_t py = 0; py < shape_.stride; ++py)
                            for (uint32_t px = 0; px < shape_.stride; ++px)
                                if (py < shape_.input.h && px < shape_.input.w)
-                                   tiled(pipelines, recorder, "conv2d_grad_input", tiles_.gradInput, dy.batch(first, count),
+                                   tiled(rec, "conv2d_grad_input", tiles_.gradInput, dy.batch(first, count),
                                          dx.batch(first, count), packed, rowLength, py, px,
                                          accumulate ? ConvOutput::Add : ConvOutput::Write);
                    });
 }
 
-void Conv2d::gradWeight(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+void Conv2d::gradWeight(const Recording& rec, const TensorView& x, const TensorView& dy,
                         const TensorView& dweight, const TensorView& workspace) const {
     requireDense(x, shape_.input, "input");
     requireDense(dy, shape_.output(), "output gradient");
     requireDense(dweight, shape_.weight(), "weight gradient");
     // A sum over the batch: chunks after the first add to the weight gradient, in order.
-    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, dy}, "conv2d_grad_weight"),
+    forBatchChunks(x.shape().n, samplesPerDispatch(rec.device(), {x, dy}, "conv2d_grad_weight"),
                    [&](uint32_t first, uint32_t count) {
-                       gradWeightChunk(pipelines, recorder, x.batch(first, count), dy.batch(first, count), dweight,
+                       gradWeightChunk(rec, x.batch(first, count), dy.batch(first, count), dweight,
                                        workspace, first > 0);
                    });
 }
 
-void Conv2d::gradWeightChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+void Conv2d::gradWeightChunk(const Recording& rec, const TensorView& x, const TensorView& dy,
                              const TensorView& dweight, const TensorView& workspace, bool accumulate) const {
     const auto& s = shape_;
     const Shape out{x.shape().n, s.outChannels, s.output().h, s.output().w};
     const TensorView partials = parts_ > 1 ? workspace.prefix(uint64_t{parts_} * s.weight().elements()) : workspace;
     const TensorView target = parts_ > 1 ? partials : dweight;
     if (variant_ == Variant::Gpu) {
-        gemm(pipelines, recorder, GemmPass::GradWeight, x, dy, dy, target,
+        gemm(rec, GemmPass::GradWeight, x, dy, dy, target,
              accumulate && parts_ == 1 ? ConvOutput::Add : ConvOutput::Write);
-        reduceParts(pipelines, recorder, partials, dweight, accumulate);
+        reduceParts(rec, partials, dweight, accumulate);
         return;
     }
     // dy read as vec4 texels, four output columns a step, where its layout allows.
@@ -267,21 +267,21 @@ void Conv2d::gradWeightChunk(Pipelines& pipelines, Recorder& recorder, const Ten
     } push{x.shape().n, s.input.c, s.input.h, s.input.w, uint32_t(x.offset()), uint32_t(x.strides()[0]),
            out.c, out.h, out.w, uint32_t(dy.offset()), uint32_t(dy.strides()[0]), parts_, uint32_t(target.offset()),
            cLanes_};
-    const bool texels = fitsTexels(pipelines, x, 1) && fitsTexels(pipelines, dy, 1);
-    recorder.dispatch(pipelines.get(withLoads("conv2d_grad_weight", texels), spec), {x, dy, target, dy}, push,
+    const bool texels = fitsTexels(rec.pipelines, x, 1) && fitsTexels(rec.pipelines, dy, 1);
+    rec.recorder.dispatch(rec.pipelines.get(withLoads("conv2d_grad_weight", texels), spec), {x, dy, target, dy}, push,
                       {parts_, ceilDiv(ceilDiv(out.c, tiles_.gradK), kTilesPerGroup_), ceilDiv(s.input.c, cLanes_)});
-    recorder.countFlops(2.0 * double(out.elements()) * s.input.c * s.kernelH * s.kernelW);
-    reduceParts(pipelines, recorder, partials, dweight, accumulate);
+    rec.recorder.countFlops(2.0 * double(out.elements()) * s.input.c * s.kernelH * s.kernelW);
+    reduceParts(rec, partials, dweight, accumulate);
 }
 
-void Conv2d::reduceParts(Pipelines& pipelines, Recorder& recorder, const TensorView& partials, const TensorView& dweight,
+void Conv2d::reduceParts(const Recording& rec, const TensorView& partials, const TensorView& dweight,
                          bool accumulate) const {
     if (parts_ == 1) return;
     struct Reduce {
         uint32_t count, parts, xOffset, yOffset;
     } reduce{uint32_t(shape_.weight().elements()), parts_, uint32_t(partials.offset()), uint32_t(dweight.offset())};
-    const uint32_t groups = std::min<uint32_t>(ceilDiv(reduce.count, 64), pipelines.device().info().limits.maxComputeWorkGroupCount[0]);
-    recorder.dispatch(pipelines.get("reduce_parts", {{"WORKGROUP_X", 64}, {"ACCUMULATE", accumulate ? 1u : 0u}}), {partials, dweight}, reduce,
+    const uint32_t groups = std::min<uint32_t>(ceilDiv(reduce.count, 64), rec.device().info().limits.maxComputeWorkGroupCount[0]);
+    rec.recorder.dispatch(rec.pipelines.get("reduce_parts", {{"WORKGROUP_X", 64}, {"ACCUMULATE", accumulate ? 1u : 0u}}), {partials, dweight}, reduce,
                       {groups, 1, 1});
 }
 
@@ -296,7 +296,7 @@ uint32_t Conv2d::samplesPerGemm(const Pipelines& pipelines, const TensorView& in
     return static_cast<uint32_t>(std::min<uint64_t>(samplesPerDispatch(pipelines.device(), {in, out}, kernel), byGrid));
 }
 
-void Conv2d::gemm(Pipelines& pipelines, Recorder& recorder, GemmPass pass, const TensorView& in, const TensorView& out,
+void Conv2d::gemm(const Recording& rec, GemmPass pass, const TensorView& in, const TensorView& out,
                   const TensorView& weights, const TensorView& target, ConvOutput output, const FixedPoint* fixed,
                   uint32_t py, uint32_t px) const {
     const auto& s = shape_;
@@ -336,9 +336,9 @@ void Conv2d::gemm(Pipelines& pipelines, Recorder& recorder, GemmPass pass, const
     if (pass != GemmPass::GradWeight) push.wOffset = int32_t(weights.offset());
     const uint32_t rows = gemmRows(m, n, threads);
     spec["BM"] = rows;
-    recorder.dispatch(pipelines.get(shader, spec), bindings, std::as_bytes(std::span<const GemmPush>(&push, 1)),
+    rec.recorder.dispatch(rec.pipelines.get(shader, spec), bindings, std::as_bytes(std::span<const GemmPush>(&push, 1)),
                       {ceilDiv(n, kGemmBlock * kGemmBlock / rows), ceilDiv(m, rows), parts});
-    recorder.countFlops(2.0 * double(o.elements()) * i.c * taps * share);
+    rec.recorder.countFlops(2.0 * double(o.elements()) * i.c * taps * share);
 }
 
 }  // namespace revnet::kernels

@@ -60,24 +60,24 @@ std::array<uint32_t, 3> groupsFor(const Layout& layout, const Device& device) {
     return rowsGrid(device, layout.rows, items, workgroupAtMost(device, kWorkgroupSize));
 }
 
-void fillChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& y, float value) {
+void fillChunk(const Recording& rec, const TensorView& y, float value) {
     const Layout l = layoutOf({y}, "fill");
     struct Push {
         uint32_t rows, rowLength, yOffset, yStride;
         float value;
     } push{l.rows, l.rowLength, l.views[0].offset, l.views[0].stride, value};
-    recorder.dispatch(kernelFor(pipelines, "fill", l), {y}, push, groupsFor(l, pipelines.device()));
+    rec.recorder.dispatch(kernelFor(rec.pipelines, "fill", l), {y}, push, groupsFor(l, rec.device()));
 }
 
-void copyChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
+void copyChunk(const Recording& rec, const TensorView& x, const TensorView& y) {
     const Layout l = layoutOf({x, y}, "copy");
     struct Push {
         uint32_t rows, rowLength, xOffset, xStride, yOffset, yStride;
     } push{l.rows, l.rowLength, l.views[0].offset, l.views[0].stride, l.views[1].offset, l.views[1].stride};
-    recorder.dispatch(kernelFor(pipelines, "copy", l), {x, y}, push, groupsFor(l, pipelines.device()));
+    rec.recorder.dispatch(kernelFor(rec.pipelines, "copy", l), {x, y}, push, groupsFor(l, rec.device()));
 }
 
-void axpbyChunk(Pipelines& pipelines, Recorder& recorder, float alpha, const TensorView& x, float beta,
+void axpbyChunk(const Recording& rec, float alpha, const TensorView& x, float beta,
                 const TensorView& y, const TensorView& z) {
     const Layout l = layoutOf({x, y, z}, "axpby");
     struct Push {
@@ -85,82 +85,80 @@ void axpbyChunk(Pipelines& pipelines, Recorder& recorder, float alpha, const Ten
         float alpha, beta;
     } push{l.rows, l.rowLength, l.views[0].offset, l.views[0].stride, l.views[1].offset, l.views[1].stride,
            l.views[2].offset, l.views[2].stride, alpha, beta};
-    recorder.dispatch(kernelFor(pipelines, "axpby", l), {x, y, z}, push, groupsFor(l, pipelines.device()));
+    rec.recorder.dispatch(kernelFor(rec.pipelines, "axpby", l), {x, y, z}, push, groupsFor(l, rec.device()));
 }
 
-void reluForwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
+void reluForwardChunk(const Recording& rec, const TensorView& x, const TensorView& y) {
     const Layout l = layoutOf({x, y}, "relu_forward");
     struct Push {
         uint32_t rows, rowLength, xOffset, xStride, yOffset, yStride;
     } push{l.rows, l.rowLength, l.views[0].offset, l.views[0].stride, l.views[1].offset, l.views[1].stride};
-    recorder.dispatch(kernelFor(pipelines, "relu_forward", l), {x, y}, push,
-                      groupsFor(l, pipelines.device()));
+    rec.recorder.dispatch(kernelFor(rec.pipelines, "relu_forward", l), {x, y}, push,
+                      groupsFor(l, rec.device()));
 }
 
-void reluBackwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
-                       const TensorView& dx) {
+void reluBackwardChunk(const Recording& rec, const TensorView& x, const TensorView& dy, const TensorView& dx) {
     const Layout l = layoutOf({x, dy, dx}, "relu_backward");
     struct Push {
         uint32_t rows, rowLength, xOffset, xStride, dyOffset, dyStride, dxOffset, dxStride;
     } push{l.rows, l.rowLength, l.views[0].offset, l.views[0].stride, l.views[1].offset, l.views[1].stride,
            l.views[2].offset, l.views[2].stride};
-    recorder.dispatch(kernelFor(pipelines, "relu_backward", l), {x, dy, dx}, push,
-                      groupsFor(l, pipelines.device()));
+    rec.recorder.dispatch(kernelFor(rec.pipelines, "relu_backward", l), {x, dy, dx}, push,
+                      groupsFor(l, rec.device()));
 }
 
-void quantizeChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const FixedPoint& fixed) {
+void quantizeChunk(const Recording& rec, const TensorView& x, const FixedPoint& fixed) {
     const Layout l = layoutOf({x}, "quantize");
     struct Push {
         uint32_t rows, rowLength, xOffset, xStride, overflowAt;
     } push{l.rows, l.rowLength, l.views[0].offset, l.views[0].stride, uint32_t(fixed.overflow.offset())};
-    const Kernel& kernel = pipelines.get("quantize", {{"WORKGROUP_X", workgroupAtMost(pipelines.device(), kWorkgroupSize)},
+    const Kernel& kernel = rec.pipelines.get("quantize", {{"WORKGROUP_X", workgroupAtMost(rec.device(), kWorkgroupSize)},
                                                       {"VEC4", l.vec4 ? 1u : 0u}, {"FIXED_BITS", fixed.bits}});
-    recorder.dispatch(kernel, {x, fixed.overflow}, push, groupsFor(l, pipelines.device()));
+    rec.recorder.dispatch(kernel, {x, fixed.overflow}, push, groupsFor(l, rec.device()));
 }
 
 }  // namespace
 
 // Each runs in batch chunks whose bindings fit the device's storage range (dispatch.hpp).
-void fill(Pipelines& pipelines, Recorder& recorder, const TensorView& y, float value) {
-    forBatchChunks(y.shape().n, samplesPerDispatch(pipelines.device(), {y}, "fill"), [&](uint32_t first, uint32_t count) {
-        fillChunk(pipelines, recorder, y.batch(first, count), value);
+void fill(const Recording& rec, const TensorView& y, float value) {
+    forBatchChunks(y.shape().n, samplesPerDispatch(rec.device(), {y}, "fill"), [&](uint32_t first, uint32_t count) {
+        fillChunk(rec, y.batch(first, count), value);
     });
 }
 
-void copy(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
-    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, y}, "copy"), [&](uint32_t first, uint32_t count) {
-        copyChunk(pipelines, recorder, x.batch(first, count), y.batch(first, count));
+void copy(const Recording& rec, const TensorView& x, const TensorView& y) {
+    forBatchChunks(x.shape().n, samplesPerDispatch(rec.device(), {x, y}, "copy"), [&](uint32_t first, uint32_t count) {
+        copyChunk(rec, x.batch(first, count), y.batch(first, count));
     });
 }
 
-void axpby(Pipelines& pipelines, Recorder& recorder, float alpha, const TensorView& x, float beta,
+void axpby(const Recording& rec, float alpha, const TensorView& x, float beta,
            const TensorView& y, const TensorView& z) {
-    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, y, z}, "axpby"),
+    forBatchChunks(x.shape().n, samplesPerDispatch(rec.device(), {x, y, z}, "axpby"),
                    [&](uint32_t first, uint32_t count) {
-                       axpbyChunk(pipelines, recorder, alpha, x.batch(first, count), beta, y.batch(first, count),
+                       axpbyChunk(rec, alpha, x.batch(first, count), beta, y.batch(first, count),
                                   z.batch(first, count));
                    });
 }
 
-void reluForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
-    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, y}, "relu_forward"),
+void reluForward(const Recording& rec, const TensorView& x, const TensorView& y) {
+    forBatchChunks(x.shape().n, samplesPerDispatch(rec.device(), {x, y}, "relu_forward"),
                    [&](uint32_t first, uint32_t count) {
-                       reluForwardChunk(pipelines, recorder, x.batch(first, count), y.batch(first, count));
+                       reluForwardChunk(rec, x.batch(first, count), y.batch(first, count));
                    });
 }
 
-void reluBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
-                  const TensorView& dx) {
-    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, dy, dx}, "relu_backward"),
+void reluBackward(const Recording& rec, const TensorView& x, const TensorView& dy, const TensorView& dx) {
+    forBatchChunks(x.shape().n, samplesPerDispatch(rec.device(), {x, dy, dx}, "relu_backward"),
                    [&](uint32_t first, uint32_t count) {
-                       reluBackwardChunk(pipelines, recorder, x.batch(first, count), dy.batch(first, count),
+                       reluBackwardChunk(rec, x.batch(first, count), dy.batch(first, count),
                                          dx.batch(first, count));
                    });
 }
 
-void quantize(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const FixedPoint& fixed) {
-    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x}, "quantize"), [&](uint32_t first, uint32_t count) {
-        quantizeChunk(pipelines, recorder, x.batch(first, count), fixed);
+void quantize(const Recording& rec, const TensorView& x, const FixedPoint& fixed) {
+    forBatchChunks(x.shape().n, samplesPerDispatch(rec.device(), {x}, "quantize"), [&](uint32_t first, uint32_t count) {
+        quantizeChunk(rec, x.batch(first, count), fixed);
     });
 }
 

@@ -36,34 +36,34 @@ void check(const TensorView& floats, const TensorView& packed, std::string_view 
 }
 
 // One dispatch of `shader` over the samples of a chunk; `first` is the view bound to binding 0.
-void dispatchChunk(Pipelines& pipelines, Recorder& recorder, ShaderName shader, const TensorView& floats,
+void dispatchChunk(const Recording& rec, ShaderName shader, const TensorView& floats,
                    const TensorView& first, const TensorView& second) {
     const Shape& s = floats.shape();
     const uint32_t rowLength = s.c * s.h * s.w;
     const Pair a = rowsOf(first, shader), b = rowsOf(second, shader);
     const Push push{s.n, rowLength, a.offset, a.stride, b.offset, b.stride};
-    const uint32_t size = workgroupAtMost(pipelines.device(), kWorkgroupSize);
-    recorder.dispatch(pipelines.get(shader, {{"WORKGROUP_X", size}}), {first, second}, push,
-                      rowsGrid(pipelines.device(), s.n, packedLength(rowLength), size));
+    const uint32_t size = workgroupAtMost(rec.device(), kWorkgroupSize);
+    rec.recorder.dispatch(rec.pipelines.get(shader, {{"WORKGROUP_X", size}}), {first, second}, push,
+                      rowsGrid(rec.device(), s.n, packedLength(rowLength), size));
 }
 
 }  // namespace
 
-void storeHalf(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& packed) {
+void storeHalf(const Recording& rec, const TensorView& x, const TensorView& packed) {
     check(x, packed, "store_half");
-    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, packed}, "store_half"),
+    forBatchChunks(x.shape().n, samplesPerDispatch(rec.device(), {x, packed}, "store_half"),
                    [&](uint32_t first, uint32_t count) {
                        const TensorView xs = x.batch(first, count);
-                       dispatchChunk(pipelines, recorder, "store_half", xs, xs, packed.batch(first, count));
+                       dispatchChunk(rec, "store_half", xs, xs, packed.batch(first, count));
                    });
 }
 
-void loadHalf(Pipelines& pipelines, Recorder& recorder, const TensorView& packed, const TensorView& y) {
+void loadHalf(const Recording& rec, const TensorView& packed, const TensorView& y) {
     check(y, packed, "load_half");
-    forBatchChunks(y.shape().n, samplesPerDispatch(pipelines.device(), {packed, y}, "load_half"),
+    forBatchChunks(y.shape().n, samplesPerDispatch(rec.device(), {packed, y}, "load_half"),
                    [&](uint32_t first, uint32_t count) {
                        const TensorView ys = y.batch(first, count);
-                       dispatchChunk(pipelines, recorder, "load_half", ys, packed.batch(first, count), ys);
+                       dispatchChunk(rec, "load_half", ys, packed.batch(first, count), ys);
                    });
 }
 

@@ -8,7 +8,7 @@ namespace {
 constexpr uint32_t kGroup = 64;
 }
 
-void linearForward(Pipelines& pipelines, Recorder& recorder, const LinearShape& s, const TensorView& x,
+void linearForward(const Recording& rec, const LinearShape& s, const TensorView& x,
                    const TensorView& w, const TensorView& b, const TensorView& y) {
     constexpr ShaderName name{"fc_forward"};
     struct Push {
@@ -16,11 +16,11 @@ void linearForward(Pipelines& pipelines, Recorder& recorder, const LinearShape& 
     } push{s.batch, s.in, s.out, denseOffset(x, uint64_t{s.batch} * s.in, name, "input"),
            denseOffset(w, uint64_t{s.out} * s.in, name, "weight"), denseOffset(b, s.out, name, "bias"),
            denseOffset(y, uint64_t{s.batch} * s.out, name, "output")};
-    recorder.dispatch(pipelines.get(name, {{"WORKGROUP_X", kGroup}}), {x, w, b, y}, push,
-                      {groupsFor(pipelines.device(), uint64_t{s.batch} * s.out, kGroup), 1, 1});
+    rec.recorder.dispatch(rec.pipelines.get(name, {{"WORKGROUP_X", kGroup}}), {x, w, b, y}, push,
+                      {groupsFor(rec.device(), uint64_t{s.batch} * s.out, kGroup), 1, 1});
 }
 
-void linearGradInput(Pipelines& pipelines, Recorder& recorder, const LinearShape& s, const TensorView& dy,
+void linearGradInput(const Recording& rec, const LinearShape& s, const TensorView& dy,
                      const TensorView& w, const TensorView& dx) {
     constexpr ShaderName name{"fc_grad_input"};
     struct Push {
@@ -28,11 +28,11 @@ void linearGradInput(Pipelines& pipelines, Recorder& recorder, const LinearShape
     } push{s.batch, s.in, s.out, denseOffset(dy, uint64_t{s.batch} * s.out, name, "output gradient"),
            denseOffset(w, uint64_t{s.out} * s.in, name, "weight"),
            denseOffset(dx, uint64_t{s.batch} * s.in, name, "input gradient")};
-    recorder.dispatch(pipelines.get(name, {{"WORKGROUP_X", kGroup}}), {dy, w, dx}, push,
-                      {groupsFor(pipelines.device(), uint64_t{s.batch} * s.in, kGroup), 1, 1});
+    rec.recorder.dispatch(rec.pipelines.get(name, {{"WORKGROUP_X", kGroup}}), {dy, w, dx}, push,
+                      {groupsFor(rec.device(), uint64_t{s.batch} * s.in, kGroup), 1, 1});
 }
 
-void linearGradParams(Pipelines& pipelines, Recorder& recorder, const LinearShape& s, const TensorView& x,
+void linearGradParams(const Recording& rec, const LinearShape& s, const TensorView& x,
                       const TensorView& dy, const TensorView& dw, const TensorView& db) {
     constexpr ShaderName name{"fc_grad_params"};
     struct Push {
@@ -40,8 +40,8 @@ void linearGradParams(Pipelines& pipelines, Recorder& recorder, const LinearShap
     } push{s.batch, s.in, s.out, denseOffset(x, uint64_t{s.batch} * s.in, name, "input"),
            denseOffset(dy, uint64_t{s.batch} * s.out, name, "output gradient"),
            denseOffset(dw, uint64_t{s.out} * s.in, name, "weight gradient"), denseOffset(db, s.out, name, "bias gradient")};
-    recorder.dispatch(pipelines.get(name, {{"WORKGROUP_X", kGroup}}), {x, dy, dw, db}, push,
-                      {groupsFor(pipelines.device(), uint64_t{s.out} * (s.in + 1), kGroup), 1, 1});
+    rec.recorder.dispatch(rec.pipelines.get(name, {{"WORKGROUP_X", kGroup}}), {x, dy, dw, db}, push,
+                      {groupsFor(rec.device(), uint64_t{s.out} * (s.in + 1), kGroup), 1, 1});
 }
 
 }  // namespace revnet::kernels

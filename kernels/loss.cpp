@@ -4,7 +4,7 @@
 
 namespace revnet::kernels {
 
-void softmaxCrossEntropy(Pipelines& pipelines, Recorder& recorder, uint32_t batch, uint32_t classes,
+void softmaxCrossEntropy(const Recording& rec, uint32_t batch, uint32_t classes,
                          const TensorView& logits, const TensorView& labels, const TensorView& dlogits,
                          const TensorView& metrics, float gradScale, bool accumulate) {
     constexpr ShaderName name{"softmax_cross_entropy"};
@@ -17,7 +17,7 @@ void softmaxCrossEntropy(Pipelines& pipelines, Recorder& recorder, uint32_t batc
            denseOffset(metrics, 2, name, "metrics"), gradScale};
     // One workgroup: the batch is small, and one group keeps the final sum in a fixed order.
     const uint32_t group = powerOfTwoAtMost(batch, 64);
-    recorder.dispatch(pipelines.get(name, {{"WORKGROUP_X", group}, {"ACCUMULATE", accumulate ? 1u : 0u}}), {logits, labels, dlogits, metrics},
+    rec.recorder.dispatch(rec.pipelines.get(name, {{"WORKGROUP_X", group}, {"ACCUMULATE", accumulate ? 1u : 0u}}), {logits, labels, dlogits, metrics},
                       push, {1, 1, 1});
 }
 

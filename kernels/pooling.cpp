@@ -26,30 +26,29 @@ PoolPush poolPush(const TensorView& x, const TensorView& y, uint32_t padBefore, 
     return {in.n, in.c, in.h, in.w, out.c, padBefore};
 }
 
-void avgPool2x2ForwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y,
-                       uint32_t padBefore) {
+void avgPool2x2ForwardChunk(const Recording& rec, const TensorView& x, const TensorView& y, uint32_t padBefore) {
     constexpr ShaderName name{"avg_pool_2x2_forward"};
     PoolPush push = poolPush(x, y, padBefore, name);
     push.first = channelView(x, name);
     push.second = channelView(y, name);
     const Shape& o = y.shape();
     const bool vec4 = planeLayout(x.shape().w, {push.first, push.second}).vec4;  // W % 4, offsets, strides
-    const uint32_t items = o.h * o.w / (vec4 ? 2 : 1), group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(pipelines.device(), kGroup));
-    const ChannelsGrid grid = channelsGrid(pipelines.device(), o.n, o.c, items, group, kItems);
-    recorder.dispatch(pipelines.get(name, grid.specialization({{"VEC4", vec4 ? 1u : 0u}})), {x, y}, push, grid.groups);
+    const uint32_t items = o.h * o.w / (vec4 ? 2 : 1), group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(rec.device(), kGroup));
+    const ChannelsGrid grid = channelsGrid(rec.device(), o.n, o.c, items, group, kItems);
+    rec.recorder.dispatch(rec.pipelines.get(name, grid.specialization({{"VEC4", vec4 ? 1u : 0u}})), {x, y}, push, grid.groups);
 }
 
-void avgPool2x2BackwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& dx,
-                        uint32_t padBefore, bool accumulate) {
+void avgPool2x2BackwardChunk(const Recording& rec, const TensorView& dy, const TensorView& dx,
+                             uint32_t padBefore, bool accumulate) {
     constexpr ShaderName name{"avg_pool_2x2_backward"};
     PoolPush push = poolPush(dx, dy, padBefore, name);
     push.first = channelView(dy, name);
     push.second = channelView(dx, name);
     const Shape& i = dx.shape();
     const bool vec4 = planeLayout(i.w, {push.second}).vec4 && push.first.offset % 2 == 0 && push.first.sampleStride % 2 == 0;
-    const uint32_t items = i.h * i.w / (vec4 ? 4 : 1), group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(pipelines.device(), kGroup));
-    const ChannelsGrid grid = channelsGrid(pipelines.device(), i.n, i.c, items, group, kItems);
-    recorder.dispatch(pipelines.get(name, grid.specialization({{"ACCUMULATE", accumulate ? 1u : 0u}, {"VEC4", vec4 ? 1u : 0u}})), {dy, dx},
+    const uint32_t items = i.h * i.w / (vec4 ? 4 : 1), group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(rec.device(), kGroup));
+    const ChannelsGrid grid = channelsGrid(rec.device(), i.n, i.c, items, group, kItems);
+    rec.recorder.dispatch(rec.pipelines.get(name, grid.specialization({{"ACCUMULATE", accumulate ? 1u : 0u}, {"VEC4", vec4 ? 1u : 0u}})), {dy, dx},
                       push, grid.groups);
 }
 
@@ -67,19 +66,19 @@ MaxPoolSizes maxPoolSizes(const TensorView& x, const TensorView& y, std::string_
     return {in.n, in.c, in.h, in.w, expected.h, expected.w};
 }
 
-void maxPool3x3ForwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
+void maxPool3x3ForwardChunk(const Recording& rec, const TensorView& x, const TensorView& y) {
     constexpr ShaderName name{"max_pool_3x3_forward"};
     struct Push {
         MaxPoolSizes sizes;
         ChannelView x, y;
     } push{maxPoolSizes(x, y, name), channelView(x, name), channelView(y, name)};
     const uint32_t items = push.sizes.OH * push.sizes.OW;
-    const uint32_t group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(pipelines.device(), kGroup));
-    const ChannelsGrid grid = channelsGrid(pipelines.device(), push.sizes.N, push.sizes.C, items, group, kItems);
-    recorder.dispatch(pipelines.get(name, grid.specialization()), {x, y}, push, grid.groups);
+    const uint32_t group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(rec.device(), kGroup));
+    const ChannelsGrid grid = channelsGrid(rec.device(), push.sizes.N, push.sizes.C, items, group, kItems);
+    rec.recorder.dispatch(rec.pipelines.get(name, grid.specialization()), {x, y}, push, grid.groups);
 }
 
-void maxPool3x3BackwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+void maxPool3x3BackwardChunk(const Recording& rec, const TensorView& x, const TensorView& dy,
                              const TensorView& dx, bool accumulate) {
     constexpr ShaderName name{"max_pool_3x3_backward"};
     if (dx.shape() != x.shape())
@@ -90,12 +89,12 @@ void maxPool3x3BackwardChunk(Pipelines& pipelines, Recorder& recorder, const Ten
         ChannelView x, dy, dx;
     } push{maxPoolSizes(x, dy, name), channelView(x, name), channelView(dy, name), channelView(dx, name)};
     const uint32_t items = push.sizes.H * push.sizes.W;
-    const uint32_t group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(pipelines.device(), kGroup));
-    const ChannelsGrid grid = channelsGrid(pipelines.device(), push.sizes.N, push.sizes.C, items, group, kItems);
-    recorder.dispatch(pipelines.get(name, grid.specialization({{"ACCUMULATE", accumulate ? 1u : 0u}})), {x, dy, dx}, push, grid.groups);
+    const uint32_t group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(rec.device(), kGroup));
+    const ChannelsGrid grid = channelsGrid(rec.device(), push.sizes.N, push.sizes.C, items, group, kItems);
+    rec.recorder.dispatch(rec.pipelines.get(name, grid.specialization({{"ACCUMULATE", accumulate ? 1u : 0u}})), {x, dy, dx}, push, grid.groups);
 }
 
-void globalAvgPoolForwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
+void globalAvgPoolForwardChunk(const Recording& rec, const TensorView& x, const TensorView& y) {
     constexpr ShaderName name{"global_avg_pool_forward"};
     const Shape& s = x.shape();
     struct Push {
@@ -104,12 +103,11 @@ void globalAvgPoolForwardChunk(Pipelines& pipelines, Recorder& recorder, const T
         uint32_t yOffset;
     } push{s.n, s.c, s.h * s.w, channelView(x, name), denseOffset(y, uint64_t{s.n} * s.c, name, "output")};
     const bool vec4 = planeLayout(push.plane, {push.x}).vec4;
-    recorder.dispatch(pipelines.get(name, {{"WORKGROUP_X", 64}, {"VEC4", vec4 ? 1u : 0u}}), {x, y}, push,
-                      {groupsFor(pipelines.device(), uint64_t{s.n} * s.c, 64), 1, 1});
+    rec.recorder.dispatch(rec.pipelines.get(name, {{"WORKGROUP_X", 64}, {"VEC4", vec4 ? 1u : 0u}}), {x, y}, push,
+                      {groupsFor(rec.device(), uint64_t{s.n} * s.c, 64), 1, 1});
 }
 
-void globalAvgPoolBackwardChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& dx,
-                           bool accumulate) {
+void globalAvgPoolBackwardChunk(const Recording& rec, const TensorView& dy, const TensorView& dx, bool accumulate) {
     constexpr ShaderName name{"global_avg_pool_backward"};
     const Shape& s = dx.shape();
     struct Push {
@@ -117,64 +115,62 @@ void globalAvgPoolBackwardChunk(Pipelines& pipelines, Recorder& recorder, const 
         uint32_t dyOffset;
         ChannelView dx;
     } push{s.n, s.c, s.h * s.w, denseOffset(dy, uint64_t{s.n} * s.c, name, "output gradient"), channelView(dx, name)};
-    const uint32_t group = powerOfTwoAtMost(push.plane, workgroupAtMost(pipelines.device(), kGroup));
-    const ChannelsGrid grid = channelsGrid(pipelines.device(), s.n, s.c, push.plane, group);
-    recorder.dispatch(pipelines.get(name, grid.specialization({{"ACCUMULATE", accumulate ? 1u : 0u}})), {dy, dx}, push, grid.groups);
+    const uint32_t group = powerOfTwoAtMost(push.plane, workgroupAtMost(rec.device(), kGroup));
+    const ChannelsGrid grid = channelsGrid(rec.device(), s.n, s.c, push.plane, group);
+    rec.recorder.dispatch(rec.pipelines.get(name, grid.specialization({{"ACCUMULATE", accumulate ? 1u : 0u}})), {dy, dx}, push, grid.groups);
 }
 
 }  // namespace
 
 // Each runs in batch chunks whose bindings fit the device's storage range (dispatch.hpp).
-void avgPool2x2Forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y,
-                       uint32_t padBefore) {
-    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, y}, "avg_pool_2x2_forward"),
+void avgPool2x2Forward(const Recording& rec, const TensorView& x, const TensorView& y, uint32_t padBefore) {
+    forBatchChunks(x.shape().n, samplesPerDispatch(rec.device(), {x, y}, "avg_pool_2x2_forward"),
                    [&](uint32_t first, uint32_t count) {
-                       avgPool2x2ForwardChunk(pipelines, recorder, x.batch(first, count), y.batch(first, count), padBefore);
+                       avgPool2x2ForwardChunk(rec, x.batch(first, count), y.batch(first, count), padBefore);
                    });
 }
 
-void avgPool2x2Backward(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& dx,
+void avgPool2x2Backward(const Recording& rec, const TensorView& dy, const TensorView& dx,
                         uint32_t padBefore, bool accumulate) {
-    forBatchChunks(dx.shape().n, samplesPerDispatch(pipelines.device(), {dy, dx}, "avg_pool_2x2_backward"),
+    forBatchChunks(dx.shape().n, samplesPerDispatch(rec.device(), {dy, dx}, "avg_pool_2x2_backward"),
                    [&](uint32_t first, uint32_t count) {
-                       avgPool2x2BackwardChunk(pipelines, recorder, dy.batch(first, count), dx.batch(first, count),
+                       avgPool2x2BackwardChunk(rec, dy.batch(first, count), dx.batch(first, count),
                                                padBefore, accumulate);
                    });
 }
 
 Shape maxPool3x3Output(const Shape& input) { return {input.n, input.c, (input.h + 1) / 2, (input.w + 1) / 2}; }
 
-void maxPool3x3Forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
-    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, y}, "max_pool_3x3_forward"),
+void maxPool3x3Forward(const Recording& rec, const TensorView& x, const TensorView& y) {
+    forBatchChunks(x.shape().n, samplesPerDispatch(rec.device(), {x, y}, "max_pool_3x3_forward"),
                    [&](uint32_t first, uint32_t count) {
-                       maxPool3x3ForwardChunk(pipelines, recorder, x.batch(first, count), y.batch(first, count));
+                       maxPool3x3ForwardChunk(rec, x.batch(first, count), y.batch(first, count));
                    });
 }
 
-void maxPool3x3Backward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+void maxPool3x3Backward(const Recording& rec, const TensorView& x, const TensorView& dy,
                         const TensorView& dx, bool accumulate) {
-    forBatchChunks(x.shape().n, samplesPerDispatch(pipelines.device(), {x, dy, dx}, "max_pool_3x3_backward"),
+    forBatchChunks(x.shape().n, samplesPerDispatch(rec.device(), {x, dy, dx}, "max_pool_3x3_backward"),
                    [&](uint32_t first, uint32_t count) {
-                       maxPool3x3BackwardChunk(pipelines, recorder, x.batch(first, count), dy.batch(first, count),
+                       maxPool3x3BackwardChunk(rec, x.batch(first, count), dy.batch(first, count),
                                                dx.batch(first, count), accumulate);
                    });
 }
 
 // The pooled side is N x C: sliced along with the batch (it must then be an N x C x 1 x 1 view).
-void globalAvgPoolForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& y) {
-    const uint32_t chunk = samplesPerDispatch(pipelines.device(), {x}, "global_avg_pool_forward");
-    if (chunk >= x.shape().n) return globalAvgPoolForwardChunk(pipelines, recorder, x, y);
+void globalAvgPoolForward(const Recording& rec, const TensorView& x, const TensorView& y) {
+    const uint32_t chunk = samplesPerDispatch(rec.device(), {x}, "global_avg_pool_forward");
+    if (chunk >= x.shape().n) return globalAvgPoolForwardChunk(rec, x, y);
     forBatchChunks(x.shape().n, chunk, [&](uint32_t first, uint32_t count) {
-        globalAvgPoolForwardChunk(pipelines, recorder, x.batch(first, count), y.batch(first, count));
+        globalAvgPoolForwardChunk(rec, x.batch(first, count), y.batch(first, count));
     });
 }
 
-void globalAvgPoolBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& dx,
-                           bool accumulate) {
-    const uint32_t chunk = samplesPerDispatch(pipelines.device(), {dx}, "global_avg_pool_backward");
-    if (chunk >= dx.shape().n) return globalAvgPoolBackwardChunk(pipelines, recorder, dy, dx, accumulate);
+void globalAvgPoolBackward(const Recording& rec, const TensorView& dy, const TensorView& dx, bool accumulate) {
+    const uint32_t chunk = samplesPerDispatch(rec.device(), {dx}, "global_avg_pool_backward");
+    if (chunk >= dx.shape().n) return globalAvgPoolBackwardChunk(rec, dy, dx, accumulate);
     forBatchChunks(dx.shape().n, chunk, [&](uint32_t first, uint32_t count) {
-        globalAvgPoolBackwardChunk(pipelines, recorder, dy.batch(first, count), dx.batch(first, count), accumulate);
+        globalAvgPoolBackwardChunk(rec, dy.batch(first, count), dx.batch(first, count), accumulate);
     });
 }
 

@@ -468,7 +468,7 @@ Context Network::context(Recorder& recorder) const {
     if (b.find(TensorRole::BatchNormShares)) bn.shares = &*options_.syncBatchNorm;
     std::optional<kernels::FixedPoint> fixed;
     if (couplingOverflow_) fixed = kernels::FixedPoint{options_.fixedPointBits, couplingOverflow_->view()};
-    return Context{engine_.pipelines(), recorder, b(TensorRole::ConvolutionWorkspace),
+    return Context{{engine_.pipelines(), recorder}, b(TensorRole::ConvolutionWorkspace),
                    {&b(TensorRole::Scratch, 0), &b(TensorRole::Scratch, 1)}, bn, fixed, b.find(TensorRole::HalfLoads)};
 }
 
@@ -494,26 +494,26 @@ struct Projection {
 void shortcutForward(Context& c, const UnitSpec& u, const Projection& p, const TensorView& x, const TensorView& r,
                      const TensorView& y, Pass pass) {
     switch (u.shortcut) {
-        case Shortcut::Identity: kernels::add(c.pipelines, c.recorder, x, r, y); return;
+        case Shortcut::Identity: kernels::add(c.recording, x, r, y); return;
         case Shortcut::PoolPad:
-            kernels::avgPool2x2Forward(c.pipelines, c.recorder, x, y, (y.shape().c - x.shape().c) / 2);
+            kernels::avgPool2x2Forward(c.recording, x, y, (y.shape().c - x.shape().c) / 2);
             break;
         case Shortcut::Projection:
             if (!p.norm) {
-                p.conv->conv.forward(c.pipelines, c.recorder, x, p.conv->weight, y, c.convWorkspace);
+                p.conv->conv.forward(c.recording, x, p.conv->weight, y, c.convWorkspace);
                 break;
             }
             if (c.halfLoads) {  // the convolution's output made in y, its halves kept, normalized in place
-                p.conv->conv.forward(c.pipelines, c.recorder, x, p.conv->weight, y, c.convWorkspace);
-                kernels::storeHalf(c.pipelines, c.recorder, y, kernels::packedView(*p.kept, y.shape()));
+                p.conv->conv.forward(c.recording, x, p.conv->weight, y, c.convWorkspace);
+                kernels::storeHalf(c.recording, y, kernels::packedView(*p.kept, y.shape()));
                 normalize(c, *p.norm, y, y, pass, false);
                 break;
             }
-            p.conv->conv.forward(c.pipelines, c.recorder, x, p.conv->weight, p.kept->view(y.shape()), c.convWorkspace);
+            p.conv->conv.forward(c.recording, x, p.conv->weight, p.kept->view(y.shape()), c.convWorkspace);
             normalize(c, *p.norm, p.kept->view(y.shape()), y, pass, false);
             break;
     }
-    kernels::add(c.pipelines, c.recorder, y, r, y);
+    kernels::add(c.recording, y, r, y);
 }
 
 // dx = h^T(dy) (written), and the projection's gradients; a projection's batch norm passes its
@@ -521,9 +521,9 @@ void shortcutForward(Context& c, const UnitSpec& u, const Projection& p, const T
 void shortcutBackward(Context& c, const UnitSpec& u, const Projection& p, const TensorView& x, const TensorView& dy,
                       const TensorView& dx) {
     switch (u.shortcut) {
-        case Shortcut::Identity: kernels::copy(c.pipelines, c.recorder, dy, dx); return;
+        case Shortcut::Identity: kernels::copy(c.recording, dy, dx); return;
         case Shortcut::PoolPad:
-            kernels::avgPool2x2Backward(c.pipelines, c.recorder, dy, dx, (dy.shape().c - dx.shape().c) / 2, false);
+            kernels::avgPool2x2Backward(c.recording, dy, dx, (dy.shape().c - dx.shape().c) / 2, false);
             return;
         case Shortcut::Projection: {
             TensorView dConv = dy;
@@ -531,12 +531,12 @@ void shortcutBackward(Context& c, const UnitSpec& u, const Projection& p, const 
                 kernels::BatchNormOptions linear = c.bn;
                 linear.relu = false;
                 dConv = c.scratch[0]->view(dy.shape());
-                kernels::batchNormBackward(c.pipelines, c.recorder, loadKept(c, p.kept, dy.shape()), dy, p.norm->stats,
+                kernels::batchNormBackward(c.recording, loadKept(c, p.kept, dy.shape()), dy, p.norm->stats,
                                            p.norm->gamma, p.norm->beta, p.norm->dgamma, p.norm->dbeta, dConv, false,
                                            linear);
             }
-            p.conv->conv.gradWeight(c.pipelines, c.recorder, x, dConv, p.conv->grad, c.convWorkspace);
-            p.conv->conv.gradInput(c.pipelines, c.recorder, dConv, p.conv->weight, dx, c.convWorkspace);
+            p.conv->conv.gradWeight(c.recording, x, dConv, p.conv->grad, c.convWorkspace);
+            p.conv->conv.gradInput(c.recording, dConv, p.conv->weight, dx, c.convWorkspace);
             return;
         }
     }
@@ -555,12 +555,12 @@ void Network::recordForward(Context& c, Pass pass) const {
     const uint32_t n = options_.batch;
     const auto& a = architecture_;
     const TensorView stemOut = b(TensorRole::StemOutput).view(stemShape(a, n));
-    stemConvolution().forward(c.pipelines, c.recorder, batchInput(), weightOf("stem.conv.weight"), stemOut,
+    stemConvolution().forward(c.recording, batchInput(), weightOf("stem.conv.weight"), stemOut,
                               c.convWorkspace);
     normalize(c, batchNorm("stem.bn"), stemOut, stemOut, pass);
-    if (c.fixed) kernels::quantize(c.pipelines, c.recorder, stemOut, *c.fixed);  // where the couplings start
+    if (c.fixed) kernels::quantize(c.recording, stemOut, *c.fixed);  // where the couplings start
     if (a.stemPool())
-        kernels::maxPool3x3Forward(c.pipelines, c.recorder, stemOut,
+        kernels::maxPool3x3Forward(c.recording, stemOut,
                                    b(TensorRole::StemPooled).view(kernels::maxPool3x3Output(stemOut.shape())));
 
     const bool rev = reversibleMode(architecture_, options_);
@@ -571,11 +571,11 @@ void Network::recordForward(Context& c, Pass pass) const {
             const TensorView r = unit.f.forward(c, x, unit.fBuffers, pass);
             shortcutForward(c, u, projectionOf(unit.projections, 0, unit.projectionNorm, unit.projectionOutput), x, r,
                             y, pass);
-            if (a.postActivation()) kernels::reluForward(c.pipelines, c.recorder, y, y);
-            if (unit.keptOutput) kernels::storeHalf(c.pipelines, c.recorder, y, packedPart(*unit.keptOutput, y.shape(), 1, 0));
+            if (a.postActivation()) kernels::reluForward(c.recording, y, y);
+            if (unit.keptOutput) kernels::storeHalf(c.recording, y, packedPart(*unit.keptOutput, y.shape(), 1, 0));
             continue;
         }
-        if (unit.probe >= 0) kernels::copy(c.pipelines, c.recorder, x, probes_[unit.probe].first);
+        if (unit.probe >= 0) kernels::copy(c.recording, x, probes_[unit.probe].first);
         const Halves xs = halvesOf(x), ys = halvesOf(y);
         const bool inPlace = rev && u.reversible;
         const Projection p1 = projectionOf(unit.projections, 0, {}, nullptr);
@@ -585,9 +585,9 @@ void Network::recordForward(Context& c, Pass pass) const {
         // fixed-point grid (reversible units then add to values on it), and under fp16 storage it is
         // kept as halves (rounded in place).
         auto completeHalf = [&](const TensorView& half, uint32_t part) {
-            if (c.fixed && !u.reversible) kernels::quantize(c.pipelines, c.recorder, half, *c.fixed);
+            if (c.fixed && !u.reversible) kernels::quantize(c.recording, half, *c.fixed);
             if (unit.keptOutput)
-                kernels::storeHalf(c.pipelines, c.recorder, half,
+                kernels::storeHalf(c.recording, half,
                                    packedPart(*unit.keptOutput, y.shape(), 2, part));
         };
         if (inPlace) unit.f.couple(c, xs.second, xs.first, false, unit.fBuffers, pass);
@@ -612,11 +612,11 @@ void Network::recordHeadForward(Context& c, Pass pass) const {
         normalize(c, batchNorm("head.bn"), top, act, pass);
     }
     const TensorView pooled = b(TensorRole::Pooled).view({n, a.topChannels, 1, 1});
-    kernels::globalAvgPoolForward(c.pipelines, c.recorder, act, pooled);
+    kernels::globalAvgPoolForward(c.recording, act, pooled);
     const kernels::LinearShape fc{n, a.topChannels, a.classes};
-    kernels::linearForward(c.pipelines, c.recorder, fc, pooled, weightOf("head.fc.weight"), weightOf("head.fc.bias"),
+    kernels::linearForward(c.recording, fc, pooled, weightOf("head.fc.weight"), weightOf("head.fc.bias"),
                            b(TensorRole::Logits));
-    kernels::softmaxCrossEntropy(c.pipelines, c.recorder, n, a.classes, b(TensorRole::Logits), *labels_, b(TensorRole::LogitGradients),
+    kernels::softmaxCrossEntropy(c.recording, n, a.classes, b(TensorRole::Logits), *labels_, b(TensorRole::LogitGradients),
                                  *metrics_, 1.0f / float(n), pass == Pass::Inference);
 }
 
@@ -635,11 +635,11 @@ void Network::recordUnitBackward(Context& c, const Unit& unit, const Tensor* con
     if (unit.keptInput) {
         const uint32_t parts = halves(a), c1 = x.shape().c / parts;
         for (uint32_t part = 0; part < parts; ++part)
-            kernels::loadHalf(c.pipelines, c.recorder, packedPart(*unit.keptInput, x.shape(), parts, part),
+            kernels::loadHalf(c.recording, packedPart(*unit.keptInput, x.shape(), parts, part),
                               x.channels(part * c1, c1));
     }
     if (a.spec.family == Family::ResNet) {  // dx = h^T(dy) + F^T(dy), dy through the ReLU after the sum first
-        if (a.postActivation()) kernels::reluBackward(c.pipelines, c.recorder, y, dy, dy);
+        if (a.postActivation()) kernels::reluBackward(c.recording, y, dy, dy);
         if (!gradientInPlace(u))
             shortcutBackward(c, u, projectionOf(unit.projections, 0, unit.projectionNorm, unit.projectionOutput), x,
                              dy, dx);
@@ -653,7 +653,7 @@ void Network::recordUnitBackward(Context& c, const Unit& unit, const Tensor* con
         unit.g.couple(c, ys.first, ys.second, true, unit.gBuffers, Pass::Recompute);
         unit.g.backward(c, ys.first, dys.second, dys.first, true, unit.gBuffers, true);
         unit.f.couple(c, ys.second, ys.first, true, unit.fBuffers, Pass::Recompute);
-        if (unit.probe >= 0) kernels::copy(c.pipelines, c.recorder, y, probes_[unit.probe].second);
+        if (unit.probe >= 0) kernels::copy(c.recording, y, probes_[unit.probe].second);
         unit.f.backward(c, ys.second, dys.first, dys.second, true, unit.fBuffers, true);
         return;
     }
@@ -680,23 +680,23 @@ void Network::recordBackward(Context& c, const GradientsReady& ready) const {
     // Head: fully connected, global pooling, batch norm + ReLU (pre-activation), into the top's gradient.
     const Shape topShape{n, a.topChannels, a.topHeight, a.topWidth};
     const kernels::LinearShape fc{n, a.topChannels, a.classes};
-    kernels::linearGradParams(c.pipelines, c.recorder, fc, b(TensorRole::Pooled), b(TensorRole::LogitGradients), gradientOf("head.fc.weight"),
+    kernels::linearGradParams(c.recording, fc, b(TensorRole::Pooled), b(TensorRole::LogitGradients), gradientOf("head.fc.weight"),
                               gradientOf("head.fc.bias"));
-    kernels::linearGradInput(c.pipelines, c.recorder, fc, b(TensorRole::LogitGradients), weightOf("head.fc.weight"),
+    kernels::linearGradInput(c.recording, fc, b(TensorRole::LogitGradients), weightOf("head.fc.weight"),
                              b(TensorRole::PooledGradients));
     const TensorView dTop = gradientTensors[current]->view(topShape);
     const TensorView dAct = a.headNorm() ? c.scratch[1]->view(topShape) : dTop;
-    kernels::globalAvgPoolBackward(c.pipelines, c.recorder, b(TensorRole::PooledGradients).view({n, a.topChannels, 1, 1}), dAct, false);
+    kernels::globalAvgPoolBackward(c.recording, b(TensorRole::PooledGradients).view({n, a.topChannels, 1, 1}), dAct, false);
     if (a.headNorm()) {
         const BatchNormLayer head = batchNorm("head.bn");
-        kernels::batchNormBackward(c.pipelines, c.recorder, units_.back().output->view(topShape), dAct, head.stats,
+        kernels::batchNormBackward(c.recording, units_.back().output->view(topShape), dAct, head.stats,
                                    head.gamma, head.beta, head.dgamma, head.dbeta, dTop, false, c.bn);
     }
-    ready(c.recorder, "head.");
+    ready(c.recording.recorder, "head.");
 
     for (auto it = units_.rbegin(); it != units_.rend(); ++it) {
         recordUnitBackward(c, *it, gradientTensors, current);
-        ready(c.recorder, it->spec->prefix + ".");
+        ready(c.recording.recorder, it->spec->prefix + ".");
     }
 
     // Stem: the max pool's gradient (from the kept stem output), then, as the first unit no longer
@@ -707,14 +707,14 @@ void Network::recordBackward(Context& c, const GradientsReady& ready) const {
     const TensorView image = batchInput(), s = b(TensorRole::StemOutput).view(stem);
     const TensorView ds = gradientTensors[a.stemPool() ? 1 - current : current]->view(stem);
     if (a.stemPool())
-        kernels::maxPool3x3Backward(c.pipelines, c.recorder, s,
+        kernels::maxPool3x3Backward(c.recording, s,
                                     gradientTensors[current]->view(kernels::maxPool3x3Output(stem)), ds, false);
-    stemConv.forward(c.pipelines, c.recorder, image, weightOf("stem.conv.weight"), s, c.convWorkspace);
+    stemConv.forward(c.recording, image, weightOf("stem.conv.weight"), s, c.convWorkspace);
     const BatchNormLayer norm = batchNorm("stem.bn");
-    kernels::batchNormBackward(c.pipelines, c.recorder, s, ds, norm.stats, norm.gamma, norm.beta, norm.dgamma,
+    kernels::batchNormBackward(c.recording, s, ds, norm.stats, norm.gamma, norm.beta, norm.dgamma,
                                norm.dbeta, ds, false, c.bn);
-    stemConv.gradWeight(c.pipelines, c.recorder, image, ds, gradientOf("stem.conv.weight"), c.convWorkspace);
-    ready(c.recorder, "stem.");
+    stemConv.gradWeight(c.recording, image, ds, gradientOf("stem.conv.weight"), c.convWorkspace);
+    ready(c.recording.recorder, "stem.");
 }
 
 void Network::recordTrainingStep(Recorder& recorder, const GradientsReady& ready) const {
@@ -738,7 +738,7 @@ void Network::recordSgdUpdate(Recorder& recorder, const Tensor& momentum, const 
         if (count == 0) return;
         kernels::SgdOptions o = options;
         o.weightDecay = decay;
-        kernels::sgdStep(engine_.pipelines(), recorder, range(*weights_, first, count), range(*gradients_, first, count),
+        kernels::sgdStep({engine_.pipelines(), recorder}, range(*weights_, first, count), range(*gradients_, first, count),
                          range(momentum, first, count), rate.view(), 0, o);
     };
     update(0, decayed_, options.weightDecay);

@@ -16,7 +16,7 @@ TensorView shaped(const Tensor* t, const Shape& s) { return t->view(s); }
 TensorView loadKept(Context& c, const Tensor* kept, const Shape& s) {
     if (!c.halfLoads) return shaped(kept, s);
     const TensorView loaded = shaped(c.halfLoads, s);
-    kernels::loadHalf(c.pipelines, c.recorder, kernels::packedView(*kept, s), loaded);
+    kernels::loadHalf(c.recording, kernels::packedView(*kept, s), loaded);
     return loaded;
 }
 
@@ -24,8 +24,8 @@ void normalize(Context& c, const BatchNormLayer& norm, const TensorView& x, cons
     kernels::BatchNormOptions options = c.bn;
     options.relu = relu;
     if (pass == Pass::Train)
-        kernels::batchNormStatistics(c.pipelines, c.recorder, x, norm.stats, norm.running, true, options);
-    kernels::batchNormForward(c.pipelines, c.recorder, x, pass == Pass::Inference ? norm.running : norm.stats,
+        kernels::batchNormStatistics(c.recording, x, norm.stats, norm.running, true, options);
+    kernels::batchNormForward(c.recording, x, pass == Pass::Inference ? norm.running : norm.stats,
                               norm.gamma, norm.beta, y, options);
 }
 
@@ -60,9 +60,9 @@ TensorView ResidualFunction::record(Context& c, const TensorView& input, const F
         const Shape& shape = step.conv.conv.shape().output();
         const TensorView output = final && last ? *last : shaped(out, shape);
         const kernels::FixedPoint* fixed = final && coupling && c.fixed ? &*c.fixed : nullptr;
-        step.conv.conv.forward(c.pipelines, c.recorder, convInput, step.conv.weight, output, c.convWorkspace,
+        step.conv.conv.forward(c.recording, convInput, step.conv.weight, output, c.convWorkspace,
                                final ? lastOutput : kernels::ConvOutput::Write, fixed);
-        if (halves) kernels::storeHalf(c.pipelines, c.recorder, output, kernels::packedView(*buffers.kept[i], shape));
+        if (halves) kernels::storeHalf(c.recording, output, kernels::packedView(*buffers.kept[i], shape));
         current = output;
     }
     if (!outputNorm) return current;
@@ -86,7 +86,7 @@ void ResidualFunction::backward(Context& c, const TensorView& input, const Tenso
         linear.relu = false;
         const Shape& shape = steps.back().conv.conv.shape().output();
         upstream = shaped(c.scratch[1], shape);
-        kernels::batchNormBackward(c.pipelines, c.recorder, loadKept(c, buffers.kept[steps.size() - 1], shape), dOutput,
+        kernels::batchNormBackward(c.recording, loadKept(c, buffers.kept[steps.size() - 1], shape), dOutput,
                                    n.stats, n.gamma, n.beta, n.dgamma, n.dbeta, upstream, false, linear);
     }
     for (std::size_t k = steps.size(); k-- > 0;) {
@@ -96,16 +96,16 @@ void ResidualFunction::backward(Context& c, const TensorView& input, const Tenso
         const TensorView stepInput = k == 0 ? input : loadKept(c, buffers.kept[k - 1], inShape);
         const TensorView work = shaped(c.scratch[(steps.size() - 1 - k + (reuse ? 1 : 0)) % 2], inShape);
         if (step.norm && !(reuse && k + 1 == steps.size())) normalize(c, *step.norm, stepInput, work, Pass::Recompute);
-        conv.gradWeight(c.pipelines, c.recorder, step.norm ? work : stepInput, upstream, step.conv.grad, c.convWorkspace);
+        conv.gradWeight(c.recording, step.norm ? work : stepInput, upstream, step.conv.grad, c.convWorkspace);
         if (k == 0 && !step.norm) {
-            conv.gradInput(c.pipelines, c.recorder, upstream, step.conv.weight, dInput, c.convWorkspace, accumulate);
+            conv.gradInput(c.recording, upstream, step.conv.weight, dInput, c.convWorkspace, accumulate);
             return;
         }
-        conv.gradInput(c.pipelines, c.recorder, upstream, step.conv.weight, work, c.convWorkspace);
+        conv.gradInput(c.recording, upstream, step.conv.weight, work, c.convWorkspace);
         if (step.norm) {
             const BatchNormLayer& n = *step.norm;
             const bool last = k == 0;
-            kernels::batchNormBackward(c.pipelines, c.recorder, stepInput, work, n.stats, n.gamma, n.beta, n.dgamma,
+            kernels::batchNormBackward(c.recording, stepInput, work, n.stats, n.gamma, n.beta, n.dgamma,
                                        n.dbeta, last ? dInput : work, last && accumulate, c.bn);
         }
         upstream = work;

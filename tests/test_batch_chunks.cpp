@@ -65,9 +65,9 @@ TEST_CASE("convolutions split the batch past maxStorageBufferRange", "[conv2d][c
                 REQUIRE(tx.bytes() > e.info().limits.maxStorageBufferRange);
                 Tensor work = e.tensor(flat(conv.workspaceElements()), Category::Workspace, "workspace");
                 Recorder recorder(e.device());
-                conv.forward(e.pipelines(), recorder, tx, tw, ty, work);
-                conv.gradInput(e.pipelines(), recorder, tdy, tw, tdx, work);
-                conv.gradWeight(e.pipelines(), recorder, tx, tdy, tdw, work);
+                conv.forward({e.pipelines(), recorder}, tx, tw, ty, work);
+                conv.gradInput({e.pipelines(), recorder}, tdy, tw, tdx, work);
+                conv.gradWeight({e.pipelines(), recorder}, tx, tdy, tdw, work);
                 recorder.run();
                 const ref::ConvGeometry g{s.input, s.outChannels, s.kernelH, s.kernelW, s.stride, s.pad};
                 const auto xd = ref::widen(x), dyd = ref::widen(dy), wd = ref::widen(w);
@@ -99,12 +99,12 @@ TEST_CASE("batch norm, pooling and elementwise kernels split the batch past maxS
         Tensor pooled = poisoned(e, pooledShape, "pooled"), global = poisoned(e, globalShape, "global");
         Tensor sum = poisoned(e, s, "x + dy");
         Recorder recorder(e.device());
-        kernels::batchNormStatistics(e.pipelines(), recorder, tx, stats, running, true, options);
-        kernels::batchNormForward(e.pipelines(), recorder, tx, stats, tg, tb, ty, options);
-        kernels::batchNormBackward(e.pipelines(), recorder, tx, tdy, stats, tg, tb, tdg, tdb, tdx, false, options);
-        kernels::avgPool2x2Forward(e.pipelines(), recorder, tx, pooled, 0);
-        kernels::globalAvgPoolForward(e.pipelines(), recorder, tx, global);
-        kernels::add(e.pipelines(), recorder, tx, tdy, sum);
+        kernels::batchNormStatistics({e.pipelines(), recorder}, tx, stats, running, true, options);
+        kernels::batchNormForward({e.pipelines(), recorder}, tx, stats, tg, tb, ty, options);
+        kernels::batchNormBackward({e.pipelines(), recorder}, tx, tdy, stats, tg, tb, tdg, tdb, tdx, false, options);
+        kernels::avgPool2x2Forward({e.pipelines(), recorder}, tx, pooled, 0);
+        kernels::globalAvgPoolForward({e.pipelines(), recorder}, tx, global);
+        kernels::add({e.pipelines(), recorder}, tx, tdy, sum);
         recorder.run();
 
         const auto xd = ref::widen(x), gd = ref::widen(gamma), bd = ref::widen(beta), dyd = ref::widen(dy);
@@ -150,7 +150,7 @@ TEST_CASE("SGD updates parameters past maxStorageBufferRange in ranges; max pool
             Tensor tw = filled(e, flat(offset + count), w, "w"), tg = filled(e, flat(offset + count), g, "g");
             Tensor tv = filled(e, flat(offset + count), v, "v");
             Recorder recorder(e.device());
-            kernels::sgdStep(e.pipelines(), recorder, tw.view().range(offset, count), tg.view().range(offset, count),
+            kernels::sgdStep({e.pipelines(), recorder}, tw.view().range(offset, count), tg.view().range(offset, count),
                              tv.view().range(offset, count), hyper, 0, {mu, decay, false});
             recorder.run();
             ref::Values expectedW(w.begin(), w.end()), expectedV(v.begin(), v.end());
@@ -169,8 +169,8 @@ TEST_CASE("SGD updates parameters past maxStorageBufferRange in ranges; max pool
         const auto dy = test::randomValues(out.elements(), random);
         Tensor tx = filled(e, s, x, "x"), tdy = filled(e, out, dy, "dy"), ty = poisoned(e, out, "y"), tdx = poisoned(e, s, "dx");
         Recorder recorder(e.device());
-        kernels::maxPool3x3Forward(e.pipelines(), recorder, tx, ty);
-        kernels::maxPool3x3Backward(e.pipelines(), recorder, tx, tdy, tdx, false);
+        kernels::maxPool3x3Forward({e.pipelines(), recorder}, tx, ty);
+        kernels::maxPool3x3Backward({e.pipelines(), recorder}, tx, tdy, tdx, false);
         recorder.run();
         checkClose("max pool", e.download(ty), ref::maxPool3x3(s, ref::widen(x)), 1e-7);
         checkClose("max pool backward", e.download(tdx), ref::maxPool3x3Backward(s, ref::widen(x), ref::widen(dy)), 1e-7);

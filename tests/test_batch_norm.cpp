@@ -93,9 +93,9 @@ void runCase(const Case& c, bool relu, bool accumulate, kernels::Variant variant
     }
     Recorder recorder(e.device());
     const auto xv = tx.view().channels(c.extra, s.c), dxv = tdx.view().channels(c.extra, s.c);
-    kernels::batchNormStatistics(e.pipelines(), recorder, xv, stats, trun, true, options);
-    kernels::batchNormForward(e.pipelines(), recorder, xv, stats, tg, tb, ty.view().channels(c.extra, s.c), options);
-    kernels::batchNormBackward(e.pipelines(), recorder, xv, tdy.view().channels(c.extra, s.c), stats, tg, tb, tdg, tdb,
+    kernels::batchNormStatistics({e.pipelines(), recorder}, xv, stats, trun, true, options);
+    kernels::batchNormForward({e.pipelines(), recorder}, xv, stats, tg, tb, ty.view().channels(c.extra, s.c), options);
+    kernels::batchNormBackward({e.pipelines(), recorder}, xv, tdy.view().channels(c.extra, s.c), stats, tg, tb, tdg, tdb,
                                dxv, accumulate, options);
     recorder.run();
 
@@ -229,9 +229,9 @@ TEST_CASE("batch norm stays finite on degenerate inputs", "[batch_norm]") {
         e.upload(b, std::vector<float>(s.c, 0.25f));
         e.upload(run, std::vector<float>(2 * s.c, 1.0f));
         Recorder recorder(e.device());
-        kernels::batchNormStatistics(e.pipelines(), recorder, x, stats, run, true);
-        kernels::batchNormForward(e.pipelines(), recorder, x, stats, g, b, y);
-        kernels::batchNormBackward(e.pipelines(), recorder, x, dy, stats, g, b, dg, db, dx, false);
+        kernels::batchNormStatistics({e.pipelines(), recorder}, x, stats, run, true);
+        kernels::batchNormForward({e.pipelines(), recorder}, x, stats, g, b, y);
+        kernels::batchNormBackward({e.pipelines(), recorder}, x, dy, stats, g, b, dg, db, dx, false);
         recorder.run();
         for (float v : e.download(y)) CHECK(v == 0.25f);  // x - mean = 0 exactly
         for (float v : e.download(dx)) CHECK(std::isfinite(v));

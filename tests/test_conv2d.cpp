@@ -79,10 +79,10 @@ void runCase(const Case& c, Variant variant) {
 
     const auto xView = tx.view().channels(c.extraChannels, in.c), dyView = tdy.view().channels(c.extraChannels, out.c);
     Recorder recorder(e.device());
-    conv.forward(e.pipelines(), recorder, xView, tw, ty.view().channels(c.extraChannels, out.c), work);
-    conv.gradInput(e.pipelines(), recorder, dyView, tw, tdx.view().channels(c.extraChannels, in.c), work);
-    conv.gradWeight(e.pipelines(), recorder, xView, dyView, tdw, work);
-    conv.gradInput(e.pipelines(), recorder, dyView, tw, tacc, work, true);
+    conv.forward({e.pipelines(), recorder}, xView, tw, ty.view().channels(c.extraChannels, out.c), work);
+    conv.gradInput({e.pipelines(), recorder}, dyView, tw, tdx.view().channels(c.extraChannels, in.c), work);
+    conv.gradWeight({e.pipelines(), recorder}, xView, dyView, tdw, work);
+    conv.gradInput({e.pipelines(), recorder}, dyView, tw, tacc, work, true);
     recorder.run();
 
     const ref::ConvGeometry g{in, c.k, c.kernel, c.kernel, c.stride, c.pad};
@@ -145,9 +145,9 @@ TEST_CASE("a profiled convolution credits each pass with its multiply-adds", "[c
         Tensor work = e.tensor({1, 1, 1, uint32_t(conv.workspaceElements())}, Category::Workspace, "workspace");
         for (const Tensor* t : {&x, &y, &w}) e.upload(*t, std::vector<float>(t->shape().elements(), 0.5f));
         Recorder recorder(e.device(), RecorderOptions{true});
-        conv.forward(e.pipelines(), recorder, x, w, y, work);
-        conv.gradInput(e.pipelines(), recorder, y, w, dx, work);
-        conv.gradWeight(e.pipelines(), recorder, x, y, dw, work);
+        conv.forward({e.pipelines(), recorder}, x, w, y, work);
+        conv.gradInput({e.pipelines(), recorder}, y, w, dx, work);
+        conv.gradWeight({e.pipelines(), recorder}, x, y, dw, work);
         recorder.run();
         if (!recorder.timingsAvailable()) continue;
         std::map<std::string, double> credited;
@@ -184,7 +184,7 @@ TEST_CASE("a forward convolution adds its result to the output, or subtracts it,
         auto run = [&](kernels::ConvOutput output) {
             e.upload(y, before);
             Recorder recorder(e.device());
-            conv.forward(e.pipelines(), recorder, x, w, y, work, output);
+            conv.forward({e.pipelines(), recorder}, x, w, y, work, output);
             recorder.run();
             return e.download(y);
         };
@@ -205,7 +205,7 @@ TEST_CASE("a forward convolution adds its result to the output, or subtracts it,
                 e.upload(y, before);
                 e.upload(flag, std::vector<float>{0.0f});
                 Recorder recorder(e.device());
-                conv.forward(e.pipelines(), recorder, x, w, y, work, output, &fixed);
+                conv.forward({e.pipelines(), recorder}, x, w, y, work, output, &fixed);
                 recorder.run();
                 return e.download(y);
             };

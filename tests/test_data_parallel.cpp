@@ -186,8 +186,8 @@ TEST_CASE("synchronized batch norm: each share normalizes and backpropagates as 
     };
     auto record = [&](Layer& r, const kernels::BatchNormOptions& options) {
         Recorder recorder(e.device());
-        kernels::batchNormStatistics(e.pipelines(), recorder, r.x, r.stats, r.running, true, options);
-        kernels::batchNormBackward(e.pipelines(), recorder, r.x, r.dy, r.stats, r.gamma, r.beta, r.dgamma, r.dbeta, r.dx,
+        kernels::batchNormStatistics({e.pipelines(), recorder}, r.x, r.stats, r.running, true, options);
+        kernels::batchNormBackward({e.pipelines(), recorder}, r.x, r.dy, r.stats, r.gamma, r.beta, r.dgamma, r.dbeta, r.dx,
                                    false, options);
         recorder.run();
     };

@@ -81,35 +81,35 @@ void checkKernel(const char* name, const Launch& launch, const Reference& refere
 }  // namespace
 
 TEST_CASE("fill writes the value to every element of the view and nothing else", "[kernels]") {
-    checkKernel("fill", [](auto& p, auto& r, auto&, auto&, auto& out) { kernels::fill(p, r, out, -2.5f); },
+    checkKernel("fill", [](auto& p, auto& r, auto&, auto&, auto& out) { kernels::fill({p, r}, out, -2.5f); },
                 [](double, double, double) { return -2.5; });
 }
 
 TEST_CASE("copy copies between views", "[kernels]") {
-    checkKernel("copy", [](auto& p, auto& r, auto& a, auto&, auto& out) { kernels::copy(p, r, a, out); },
+    checkKernel("copy", [](auto& p, auto& r, auto& a, auto&, auto& out) { kernels::copy({p, r}, a, out); },
                 [](double a, double, double) { return a; });
 }
 
 TEST_CASE("add, subtract and alpha x + beta y", "[kernels]") {
-    checkKernel("add", [](auto& p, auto& r, auto& a, auto& b, auto& out) { kernels::add(p, r, a, b, out); },
+    checkKernel("add", [](auto& p, auto& r, auto& a, auto& b, auto& out) { kernels::add({p, r}, a, b, out); },
                 [](double a, double b, double) { return a + b; });
-    checkKernel("subtract", [](auto& p, auto& r, auto& a, auto& b, auto& out) { kernels::subtract(p, r, a, b, out); },
+    checkKernel("subtract", [](auto& p, auto& r, auto& a, auto& b, auto& out) { kernels::subtract({p, r}, a, b, out); },
                 [](double a, double b, double) { return a - b; });
     checkKernel("axpby",
-                [](auto& p, auto& r, auto& a, auto& b, auto& out) { kernels::axpby(p, r, 0.75f, a, -1.5f, b, out); },
+                [](auto& p, auto& r, auto& a, auto& b, auto& out) { kernels::axpby({p, r}, 0.75f, a, -1.5f, b, out); },
                 [](double a, double b, double) { return 0.75 * a - 1.5 * b; });
 }
 
 TEST_CASE("scale-and-add accumulates in place", "[kernels]") {
-    checkKernel("scaleAdd", [](auto& p, auto& r, auto& a, auto& b, auto&) { kernels::scaleAdd(p, r, 0.3f, a, b); },
+    checkKernel("scaleAdd", [](auto& p, auto& r, auto& a, auto& b, auto&) { kernels::scaleAdd({p, r}, 0.3f, a, b); },
                 [](double a, double b, double) { return b + 0.3 * a; }, /*inPlaceOnB=*/true);
 }
 
 TEST_CASE("ReLU forward and backward", "[kernels]") {
-    checkKernel("relu forward", [](auto& p, auto& r, auto& a, auto&, auto& out) { kernels::reluForward(p, r, a, out); },
+    checkKernel("relu forward", [](auto& p, auto& r, auto& a, auto&, auto& out) { kernels::reluForward({p, r}, a, out); },
                 [](double a, double, double) { return a > 0 ? a : 0.0; });
     checkKernel("relu backward",
-                [](auto& p, auto& r, auto& a, auto& b, auto& out) { kernels::reluBackward(p, r, a, b, out); },
+                [](auto& p, auto& r, auto& a, auto& b, auto& out) { kernels::reluBackward({p, r}, a, b, out); },
                 [](double x, double dy, double) { return x > 0 ? dy : 0.0; });
 }
 
@@ -132,8 +132,8 @@ TEST_CASE("the additive coupling and its inverse rebuild the input of a RevNet u
         const TensorView x1 = tx.view().channels(0, half), x2 = tx.view().channels(half, half);
 
         Recorder forward(e.device());
-        kernels::couplingForward(p, forward, x1, tf);  // y1 = x1 + F
-        kernels::couplingForward(p, forward, x2, tg);  // y2 = x2 + G
+        kernels::couplingForward({p, forward}, x1, tf);  // y1 = x1 + F
+        kernels::couplingForward({p, forward}, x2, tg);  // y2 = x2 + G
         forward.run();
         const auto y = e.download(tx);
         const std::size_t plane = std::size_t{shape.h} * shape.w;
@@ -145,8 +145,8 @@ TEST_CASE("the additive coupling and its inverse rebuild the input of a RevNet u
         }
 
         Recorder inverse(e.device());
-        kernels::couplingInverse(p, inverse, x2, tg);  // x2 = y2 - G
-        kernels::couplingInverse(p, inverse, x1, tf);  // x1 = y1 - F
+        kernels::couplingInverse({p, inverse}, x2, tg);  // x2 = y2 - G
+        kernels::couplingInverse({p, inverse}, x1, tf);  // x1 = y1 - F
         inverse.run();
         const auto rebuilt = e.download(tx);
         double maxError = 0;
@@ -177,7 +177,7 @@ TEST_CASE("quantize rounds to the fixed-point grid, ties to even, and flags valu
             e.upload(tx, input);
             e.upload(flag, std::vector<float>{0.0f});
             Recorder recorder(e.device());
-            kernels::quantize(e.pipelines(), recorder, tx.view().channels(c0, cn), {bits, flag.view()});
+            kernels::quantize({e.pipelines(), recorder}, tx.view().channels(c0, cn), {bits, flag.view()});
             recorder.run();
             const auto out = e.download(tx);
             std::vector<bool> inside(total, false);
@@ -199,7 +199,7 @@ TEST_CASE("kernels refuse views of different shapes or with scattered samples", 
     Engine& e = test::engine();
     Tensor a = e.tensor({2, 4, 3, 3}, Category::Other, "a"), b = e.tensor({2, 4, 3, 3}, Category::Other, "b");
     Recorder r(e.device());
-    CHECK_THROWS_WITH(kernels::copy(e.pipelines(), r, a.view().channels(0, 2), b),
+    CHECK_THROWS_WITH(kernels::copy({e.pipelines(), r}, a.view().channels(0, 2), b),
                       Catch::Contains("2x2x3x3") && Catch::Contains("2x4x3x3"));
     CHECK(r.dispatches() == 0);
 }

@@ -60,8 +60,8 @@ TEST_CASE("half storage rounds to nearest even halves, keeps them and loads them
         const std::vector<float> sentinel(s.elements(), 7.0f);
         e.upload(ty, sentinel);
         Recorder recorder(e.device());
-        kernels::storeHalf(e.pipelines(), recorder, tx.view().channels(c.c0, c.cn), packed);
-        kernels::loadHalf(e.pipelines(), recorder, packed, ty.view().channels(c.c0, c.cn));
+        kernels::storeHalf({e.pipelines(), recorder}, tx.view().channels(c.c0, c.cn), packed);
+        kernels::loadHalf({e.pipelines(), recorder}, packed, ty.view().channels(c.c0, c.cn));
         recorder.run();
         const auto rounded = e.download(tx), loaded = e.download(ty), bits = e.download(packed);
         std::size_t wrongRounded = 0, wrongLoaded = 0, touched = 0, badPadding = 0;
@@ -97,7 +97,7 @@ TEST_CASE("half storage packs IEEE binary16, the first of a pair in the low bits
     Tensor tx = e.tensor({1, 1, 1, 6}, Category::Other, "x"), packed = e.tensor({1, 1, 1, 3}, Category::Other, "packed");
     e.upload(tx, x);
     Recorder recorder(e.device());
-    kernels::storeHalf(e.pipelines(), recorder, tx, packed);
+    kernels::storeHalf({e.pipelines(), recorder}, tx, packed);
     recorder.run();
     const auto bits = e.download(packed);
     for (int i = 0; i < 3; ++i) {
@@ -111,6 +111,6 @@ TEST_CASE("half storage refuses a packed view of the wrong length", "[kernels]")
     Engine& e = test::engine();
     Tensor tx = e.tensor({2, 3, 3, 3}, Category::Other, "x"), packed = e.tensor({2, 1, 1, 13}, Category::Other, "packed");
     Recorder recorder(e.device());
-    CHECK_THROWS_WITH(kernels::storeHalf(e.pipelines(), recorder, tx, packed), Catch::Contains("2x1x1x14"));
+    CHECK_THROWS_WITH(kernels::storeHalf({e.pipelines(), recorder}, tx, packed), Catch::Contains("2x1x1x14"));
     CHECK(recorder.dispatches() == 0);
 }

@@ -64,9 +64,9 @@ TEST_CASE("2x2 average pooling with channel padding matches the reference", "[po
         Tensor tx = filled(e, c.in, x, "x"), tdy = filled(e, out, dy, "dy"), ty = poisoned(e, out, "y");
         Tensor tdx = poisoned(e, c.in, "dx"), tacc = filled(e, c.in, before, "accumulated dx");
         Recorder recorder(e.device());
-        kernels::avgPool2x2Forward(e.pipelines(), recorder, tx, ty, c.padBefore);
-        kernels::avgPool2x2Backward(e.pipelines(), recorder, tdy, tdx, c.padBefore, false);
-        kernels::avgPool2x2Backward(e.pipelines(), recorder, tdy, tacc, c.padBefore, true);
+        kernels::avgPool2x2Forward({e.pipelines(), recorder}, tx, ty, c.padBefore);
+        kernels::avgPool2x2Backward({e.pipelines(), recorder}, tdy, tdx, c.padBefore, false);
+        kernels::avgPool2x2Backward({e.pipelines(), recorder}, tdy, tacc, c.padBefore, true);
         recorder.run();
         checkClose("forward", e.download(ty), ref::avgPool2x2(c.in, ref::widen(x), c.outChannels, c.padBefore));
         const auto dx = ref::avgPool2x2Backward(c.in, ref::widen(dy), c.outChannels, c.padBefore);
@@ -97,9 +97,9 @@ TEST_CASE("3x3 stride-2 max pooling matches the reference, ties and odd sizes in
         Tensor tx = filled(e, c.in, x, "x"), tdy = filled(e, out, dy, "dy"), ty = poisoned(e, out, "y");
         Tensor tdx = poisoned(e, c.in, "dx"), tacc = filled(e, c.in, before, "accumulated dx");
         Recorder recorder(e.device());
-        kernels::maxPool3x3Forward(e.pipelines(), recorder, tx, ty);
-        kernels::maxPool3x3Backward(e.pipelines(), recorder, tx, tdy, tdx, false);
-        kernels::maxPool3x3Backward(e.pipelines(), recorder, tx, tdy, tacc, true);
+        kernels::maxPool3x3Forward({e.pipelines(), recorder}, tx, ty);
+        kernels::maxPool3x3Backward({e.pipelines(), recorder}, tx, tdy, tdx, false);
+        kernels::maxPool3x3Backward({e.pipelines(), recorder}, tx, tdy, tacc, true);
         recorder.run();
         checkClose("forward", e.download(ty), ref::maxPool3x3(c.in, ref::widen(x)));
         const auto dx = ref::maxPool3x3Backward(c.in, ref::widen(x), ref::widen(dy));
@@ -110,7 +110,7 @@ TEST_CASE("3x3 stride-2 max pooling matches the reference, ties and odd sizes in
     }
     Tensor x = e.tensor({1, 2, 8, 8}, Category::Other, "x"), wrong = e.tensor({1, 2, 3, 3}, Category::Other, "y");
     Recorder recorder(e.device());
-    CHECK_THROWS_WITH(kernels::maxPool3x3Forward(e.pipelines(), recorder, x, wrong), Catch::Contains("into 1x2x4x4"));
+    CHECK_THROWS_WITH(kernels::maxPool3x3Forward({e.pipelines(), recorder}, x, wrong), Catch::Contains("into 1x2x4x4"));
 }
 
 TEST_CASE("pooling reference gradients agree with finite differences", "[pooling][reference]") {
@@ -148,8 +148,8 @@ TEST_CASE("global average pooling matches the reference", "[pooling]") {
         Tensor tx = filled(e, s, x, "x"), ty = poisoned(e, pooled, "y"), tdy = filled(e, pooled, dy, "dy");
         Tensor tdx = poisoned(e, s, "dx");
         Recorder recorder(e.device());
-        kernels::globalAvgPoolForward(e.pipelines(), recorder, tx, ty);
-        kernels::globalAvgPoolBackward(e.pipelines(), recorder, tdy, tdx, false);
+        kernels::globalAvgPoolForward({e.pipelines(), recorder}, tx, ty);
+        kernels::globalAvgPoolBackward({e.pipelines(), recorder}, tdy, tdx, false);
         recorder.run();
         checkClose("forward", e.download(ty), ref::globalAvgPool(s, ref::widen(x)));
         ref::Values dx(s.elements());
@@ -172,9 +172,9 @@ TEST_CASE("fully connected layer matches the reference and finite differences", 
         Tensor ty = poisoned(e, flat(dy.size()), "y"), tdx = poisoned(e, flat(x.size()), "dx");
         Tensor tdw = poisoned(e, flat(w.size()), "dw"), tdb = poisoned(e, flat(s.out), "db");
         Recorder recorder(e.device());
-        kernels::linearForward(e.pipelines(), recorder, s, tx, tw, tb, ty);
-        kernels::linearGradInput(e.pipelines(), recorder, s, tdy, tw, tdx);
-        kernels::linearGradParams(e.pipelines(), recorder, s, tx, tdy, tdw, tdb);
+        kernels::linearForward({e.pipelines(), recorder}, s, tx, tw, tb, ty);
+        kernels::linearGradInput({e.pipelines(), recorder}, s, tdy, tw, tdx);
+        kernels::linearGradParams({e.pipelines(), recorder}, s, tx, tdy, tdw, tdb);
         recorder.run();
         const auto xd = ref::widen(x), wd = ref::widen(w), bd = ref::widen(b), dyd = ref::widen(dy);
         checkClose("forward", e.download(ty), ref::linear(s.batch, s.in, s.out, xd, wd, bd));
@@ -214,7 +214,7 @@ TEST_CASE("softmax cross-entropy matches the reference, also for huge logits", "
         e.uploadBytes(labelsTensor, std::as_bytes(std::span(labels)));
         Tensor metrics = filled(e, flat(2), {100.0f, 5.0f}, "metrics");
         Recorder recorder(e.device());
-        kernels::softmaxCrossEntropy(e.pipelines(), recorder, c.n, c.k, tl, labelsTensor, td, metrics, 1.0f / c.n, true);
+        kernels::softmaxCrossEntropy({e.pipelines(), recorder}, c.n, c.k, tl, labelsTensor, td, metrics, 1.0f / c.n, true);
         recorder.run();
         const auto expected = ref::softmaxCrossEntropy(c.n, c.k, ref::widen(logits), labels);
         const auto m = e.download(metrics);
@@ -249,7 +249,7 @@ TEST_CASE("SGD follows the learning rate written between replays of one recordin
             Tensor hyper = filled(e, flat(3), {0, 0, 0}, "hyper");
             kernels::SgdOptions options{0.9f, decay, nesterov};
             Recorder recorder(e.device());
-            kernels::sgdStep(e.pipelines(), recorder, tw, tg, tv, hyper, 2, options);
+            kernels::sgdStep({e.pipelines(), recorder}, tw, tg, tv, hyper, 2, options);
             std::vector<double> w(w0.begin(), w0.end()), v(count, 0.0);
             for (float lr : {0.1f, 0.1f, 0.01f}) {
                 e.upload(hyper, std::vector<float>{-1.0f, -1.0f, lr});
@@ -296,7 +296,7 @@ TEST_CASE("device augmentation crops, flips and normalizes as the host draws say
         Tensor out = poisoned(e, c.s, "batch");
         kernels::AugmentOptions options{c.pad, c.flip, (uint64_t(random()) << 32) | random(), 7};
         Recorder recorder(e.device());
-        kernels::augmentImages(e.pipelines(), recorder, images, uint32_t(c.skipImages * imageBytes), tnorm, steps, 1, out,
+        kernels::augmentImages({e.pipelines(), recorder}, images, uint32_t(c.skipImages * imageBytes), tnorm, steps, 1, out,
                                options);
         std::vector<float> previous;
         for (uint32_t step : {11u, 12u, 11u}) {
@@ -344,10 +344,10 @@ TEST_CASE("a grid capped by maxComputeWorkGroupCount still covers every element"
         const auto px = test::randomValues(pooledIn.elements(), random);
         Tensor tpx = filled(e, pooledIn, px, "pool x"), tpy = poisoned(e, {pooledIn.n, pooledIn.c, 1, 1}, "pool y");
         Recorder recorder(e.device());
-        kernels::linearForward(e.pipelines(), recorder, s, tx, tw, tb, ty);
-        kernels::linearGradInput(e.pipelines(), recorder, s, tdy, tw, tdx);
-        kernels::linearGradParams(e.pipelines(), recorder, s, tx, tdy, tdw, tdb);
-        kernels::globalAvgPoolForward(e.pipelines(), recorder, tpx, tpy);
+        kernels::linearForward({e.pipelines(), recorder}, s, tx, tw, tb, ty);
+        kernels::linearGradInput({e.pipelines(), recorder}, s, tdy, tw, tdx);
+        kernels::linearGradParams({e.pipelines(), recorder}, s, tx, tdy, tdw, tdb);
+        kernels::globalAvgPoolForward({e.pipelines(), recorder}, tpx, tpy);
         recorder.run();
         const auto xd = ref::widen(x), wd = ref::widen(w), dyd = ref::widen(dy);
         checkClose("forward", e.download(ty), ref::linear(s.batch, s.in, s.out, xd, wd, ref::widen(b)));

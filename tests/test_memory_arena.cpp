@@ -82,12 +82,12 @@ TEST_CASE("a tensor past maxStorageBufferRange is made; a sample past it is refu
     {
         Tensor big = e.tensor({3, 1, 64, 128}, Category::Activations, "big");  // 32 KiB a sample
         Recorder fill(e.device());
-        kernels::fill(e.pipelines(), fill, big, 1.0f);
+        kernels::fill({e.pipelines(), fill}, big, 1.0f);
         fill.run();
         CHECK(e.download(big) == std::vector<float>(big.shape().elements(), 1.0f));
         Tensor huge = e.tensor({1, 1, 1, 16385}, Category::Activations, "huge");
         Recorder r(e.device());
-        CHECK_THROWS_WITH(kernels::fill(e.pipelines(), r, huge, 1.0f),
+        CHECK_THROWS_WITH(kernels::fill({e.pipelines(), r}, huge, 1.0f),
                           Catch::Contains("fill") && Catch::Contains("maxStorageBufferRange"));
     }
     test::countValidation(e);

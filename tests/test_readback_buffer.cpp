@@ -19,7 +19,7 @@ TEST_CASE("a readback buffer hands back what each replay left in its source", "[
           ReadbackBuffer::plannedBytes(e.memory(), source.bytes()));
 
     Recorder recorder(e.device());
-    kernels::add(e.pipelines(), recorder, input.view(), input.view(), source.view());  // source = 2 input
+    kernels::add({e.pipelines(), recorder}, input.view(), input.view(), source.view());  // source = 2 input
     readback.recordCopy(recorder);
     for (int replay = 0; replay < 3; ++replay) {
         const auto values = test::randomValues(s.elements(), random);

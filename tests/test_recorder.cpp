@@ -19,16 +19,16 @@ TEST_CASE("independent dispatches share no barrier and dependent ones get one", 
     e.upload(y, std::vector<float>(s.elements(), 0.0f));
 
     Recorder r(e.device());
-    kernels::fill(p, r, half(y, 0), 2.0f);
-    kernels::fill(p, r, x.view().batch(1, 1), 1.0f);  // another tensor: independent
+    kernels::fill({p, r}, half(y, 0), 2.0f);
+    kernels::fill({p, r}, x.view().batch(1, 1), 1.0f);  // another tensor: independent
     CHECK(r.barriers() == 0);
-    kernels::fill(p, r, half(y, 1), 3.0f);  // interleaved with y1 in memory: ordered after it
+    kernels::fill({p, r}, half(y, 1), 3.0f);  // interleaved with y1 in memory: ordered after it
     CHECK(r.barriers() == 1);
-    kernels::add(p, r, half(x, 0), half(y, 0), half(x, 0));  // reads y1, writes x: after the fills
+    kernels::add({p, r}, half(x, 0), half(y, 0), half(x, 0));  // reads y1, writes x: after the fills
     CHECK(r.barriers() == 2);
-    kernels::scaleAdd(p, r, 1.0f, half(x, 0), half(y, 1));   // reads x, writes y2 that the add read
+    kernels::scaleAdd({p, r}, 1.0f, half(x, 0), half(y, 1));   // reads x, writes y2 that the add read
     CHECK(r.barriers() == 3);
-    kernels::add(p, r, half(x, 1), half(y, 0), half(x, 1));  // writes x that the last one read
+    kernels::add({p, r}, half(x, 1), half(y, 0), half(x, 1));  // writes x that the last one read
     CHECK(r.barriers() == 4);
     r.run();
     const auto xs = e.download(x), ys = e.download(y);
@@ -52,14 +52,14 @@ TEST_CASE("a recording replays, and long recordings split into several submissio
     e.upload(y, std::vector<float>(s.elements(), 0.0f));
 
     Recorder r(e.device(), RecorderOptions{.profile = true, .maxDispatchesPerSubmit = 2});
-    for (int i = 0; i < 5; ++i) kernels::scaleAdd(p, r, 1.0f, x, y);  // y += x, five times
+    for (int i = 0; i < 5; ++i) kernels::scaleAdd({p, r}, 1.0f, x, y);  // y += x, five times
     CHECK(r.submissionsPerRun() == 3);
     r.run();
     r.run();
     r.run();  // replays: y = 15 x
     const auto ys = e.download(y);
     for (std::size_t i = 0; i < ys.size(); ++i) REQUIRE(ys[i] == Approx(15.0f * xs[i]).margin(1e-5));
-    CHECK_THROWS_AS(kernels::fill(p, r, y, 0.0f), std::logic_error);  // closed after run()
+    CHECK_THROWS_AS(kernels::fill({p, r}, y, 0.0f), std::logic_error);  // closed after run()
 
     CHECK(r.timingsAvailable() == (e.device().timestampValidBits() > 0));
     if (r.timingsAvailable()) {
@@ -87,7 +87,7 @@ TEST_CASE("a host step runs between a recording's passes on every replay, seeing
     // y += x; y doubled on the host; y += x. One dispatch a submission, so that host steps and
     // the splitting of long recordings meet.
     Recorder r(e.device(), RecorderOptions{.profile = true, .maxDispatchesPerSubmit = 1});
-    kernels::scaleAdd(p, r, 1.0f, x, y);
+    kernels::scaleAdd({p, r}, 1.0f, x, y);
     exchange.recordOut(r, y, 5);
     std::vector<float> seen;
     int steps = 0;
@@ -100,7 +100,7 @@ TEST_CASE("a host step runs between a recording's passes on every replay, seeing
         ++steps;
     });
     exchange.recordIn(r, 5, y);
-    kernels::scaleAdd(p, r, 1.0f, x, y);
+    kernels::scaleAdd({p, r}, 1.0f, x, y);
     r.run();  // y: x, then 2x, then 3x
     CHECK(steps == 1);
     auto ys = e.download(y);
@@ -129,7 +129,7 @@ TEST_CASE("profiling without timestamps runs and reports them unavailable", "[co
     {
         Tensor y = e.tensor({1, 1, 1, 64}, Category::Other, "y");
         Recorder r(e.device(), RecorderOptions{.profile = true});
-        kernels::fill(e.pipelines(), r, y, 2.5f);
+        kernels::fill({e.pipelines(), r}, y, 2.5f);
         r.run();
         CHECK(e.download(y) == std::vector<float>(64, 2.5f));
         CHECK_FALSE(r.timingsAvailable());

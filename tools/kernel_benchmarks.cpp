@@ -96,17 +96,17 @@ void benchMemoryBound(Engine& engine, int runs, double copy, const std::string& 
         kernels::BatchNormOptions plain;
         plain.partials = partials.view();
         const std::vector<MemoryCase> cases = {
-            {"copy", 2 * f, [&](Recorder& r) { kernels::copy(p, r, x, y); }},
-            {"coupling", 3 * f, [&](Recorder& r) { kernels::couplingForward(p, r, x, y); }},
-            {"relu forward", 2 * f, [&](Recorder& r) { kernels::reluForward(p, r, x, y); }},
-            {"relu backward", 3 * f, [&](Recorder& r) { kernels::reluBackward(p, r, x, y, z); }},
-            {"bn statistics", f, [&](Recorder& r) { kernels::batchNormStatistics(p, r, x, stats, running, true, plain); }},
-            {"bn+relu forward", 2 * f, [&](Recorder& r) { kernels::batchNormForward(p, r, x, stats, gamma, beta, y, relu); }},
+            {"copy", 2 * f, [&](Recorder& r) { kernels::copy({p, r}, x, y); }},
+            {"coupling", 3 * f, [&](Recorder& r) { kernels::couplingForward({p, r}, x, y); }},
+            {"relu forward", 2 * f, [&](Recorder& r) { kernels::reluForward({p, r}, x, y); }},
+            {"relu backward", 3 * f, [&](Recorder& r) { kernels::reluBackward({p, r}, x, y, z); }},
+            {"bn statistics", f, [&](Recorder& r) { kernels::batchNormStatistics({p, r}, x, stats, running, true, plain); }},
+            {"bn+relu forward", 2 * f, [&](Recorder& r) { kernels::batchNormForward({p, r}, x, stats, gamma, beta, y, relu); }},
             {"bn+relu backward (2)", 5 * f,
-             [&](Recorder& r) { kernels::batchNormBackward(p, r, x, y, stats, gamma, beta, dgamma, dbeta, z, false, relu); }},
-            {"avg pool 2x2 + pad", 1.5 * f, [&](Recorder& r) { kernels::avgPool2x2Forward(p, r, x, down, a.c / 2); }},
-            {"avg pool 2x2 backward", 1.25 * f, [&](Recorder& r) { kernels::avgPool2x2Backward(p, r, down, x, a.c / 2, false); }},
-            {"global avg pool", f, [&](Recorder& r) { kernels::globalAvgPoolForward(p, r, x, vec); }},
+             [&](Recorder& r) { kernels::batchNormBackward({p, r}, x, y, stats, gamma, beta, dgamma, dbeta, z, false, relu); }},
+            {"avg pool 2x2 + pad", 1.5 * f, [&](Recorder& r) { kernels::avgPool2x2Forward({p, r}, x, down, a.c / 2); }},
+            {"avg pool 2x2 backward", 1.25 * f, [&](Recorder& r) { kernels::avgPool2x2Backward({p, r}, down, x, a.c / 2, false); }},
+            {"global avg pool", f, [&](Recorder& r) { kernels::globalAvgPoolForward({p, r}, x, vec); }},
         };
         for (const auto& k : cases) printMemoryRow(engine, runs, copy, s.layer, toString(a), k);
     }
@@ -123,9 +123,9 @@ void benchMemoryBound(Engine& engine, int runs, double copy, const std::string& 
     const double pb = double(w.bytes());
     const std::vector<MemoryCase> cases = {
         {"augment (crop, flip)", 1.25 * double(out.bytes()),
-         [&](Recorder& r) { kernels::augmentImages(p, r, images, 0, norm, steps, 0, out, {4, true, 1, 0}); }},
+         [&](Recorder& r) { kernels::augmentImages({p, r}, images, 0, norm, steps, 0, out, {4, true, 1, 0}); }},
         {"sgd (momentum, decay)", 5 * pb,
-         [&](Recorder& r) { kernels::sgdStep(p, r, w, g, v, hyper, 0, {0.9f, 2e-4f, false}); }},
+         [&](Recorder& r) { kernels::sgdStep({p, r}, w, g, v, hyper, 0, {0.9f, 2e-4f, false}); }},
     };
     printMemoryRow(engine, runs, copy, "input pipeline", toString(batch), cases[0]);
     printMemoryRow(engine, runs, copy, "RevNet-110 parameters", toString(parameters), cases[1]);
@@ -182,9 +182,9 @@ void benchConvolutions(Engine& engine, int runs, double peak, const std::string&
         for (int pass = 0; pass < 3; ++pass) {
             if (pass == 1 && layer.first) continue;  // nothing needs the gradient of the images
             Recorder recorder(engine.device());
-            if (pass == 0) conv.forward(p, recorder, x, w, y, work);
-            if (pass == 1) conv.gradInput(p, recorder, y, w, x, work);
-            if (pass == 2) conv.gradWeight(p, recorder, x, y, dw, work);
+            if (pass == 0) conv.forward({p, recorder}, x, w, y, work);
+            if (pass == 1) conv.gradInput({p, recorder}, y, w, x, work);
+            if (pass == 2) conv.gradWeight({p, recorder}, x, y, dw, work);
             const double seconds = medianSeconds(recorder, runs);
             const double gflops = s.flops() / seconds / 1e9;
             if (inBar) logSum[pass] += std::log(gflops), ++counted[pass];

@@ -101,9 +101,9 @@ void checkConv(SelfTest& t, Engine& e, Variant variant, const kernels::Conv2dSha
     Tensor ty = poisoned(e, out, "y"), tdx = poisoned(e, s.input, "dx"), tdw = poisoned(e, s.weight(), "dw");
     Tensor work = e.tensor(flat(conv.workspaceElements()), Category::Workspace, "workspace");
     Recorder recorder(e.device());
-    conv.forward(e.pipelines(), recorder, tx, tw, ty, work);
-    conv.gradInput(e.pipelines(), recorder, tdy, tw, tdx, work);
-    conv.gradWeight(e.pipelines(), recorder, tx, tdy, tdw, work);
+    conv.forward({e.pipelines(), recorder}, tx, tw, ty, work);
+    conv.gradInput({e.pipelines(), recorder}, tdy, tw, tdx, work);
+    conv.gradWeight({e.pipelines(), recorder}, tx, tdy, tdw, work);
     recorder.run();
     const ref::ConvGeometry g{s.input, s.outChannels, s.kernelH, s.kernelW, s.stride, s.pad};
     const std::string shape = toString(s.input) + " k" + std::to_string(s.outChannels) + " " +
@@ -126,9 +126,9 @@ void checkBatchNorm(SelfTest& t, Engine& e, Variant variant, Shape s, std::mt199
     Tensor tdg = poisoned(e, flat(s.c), "dgamma"), tdb = poisoned(e, flat(s.c), "dbeta");
     options.variant = variant;
     Recorder recorder(e.device());
-    kernels::batchNormStatistics(e.pipelines(), recorder, tx, stats, running, true, options);
-    kernels::batchNormForward(e.pipelines(), recorder, tx, stats, tg, tb, ty, options);
-    kernels::batchNormBackward(e.pipelines(), recorder, tx, tdy, stats, tg, tb, tdg, tdb, tdx, false, options);
+    kernels::batchNormStatistics({e.pipelines(), recorder}, tx, stats, running, true, options);
+    kernels::batchNormForward({e.pipelines(), recorder}, tx, stats, tg, tb, ty, options);
+    kernels::batchNormBackward({e.pipelines(), recorder}, tx, tdy, stats, tg, tb, tdg, tdb, tdx, false, options);
     recorder.run();
     const auto xd = ref::widen(x), gd = ref::widen(gamma), bd = ref::widen(beta);
     const auto f = ref::batchNormForward(s, xd, gd, bd, options.eps, true);
@@ -152,9 +152,9 @@ void checkHead(SelfTest& t, Engine& e, const std::string& note, Shape s, uint32_
     e.uploadBytes(tlabels, std::as_bytes(std::span(labels)));
     Tensor tdl = poisoned(e, flat(std::size_t(s.n) * classes), "dlogits"), metrics = poisoned(e, flat(2), "metrics");
     Recorder recorder(e.device());
-    kernels::globalAvgPoolForward(e.pipelines(), recorder, tx, tp);
-    kernels::linearForward(e.pipelines(), recorder, fc, tp, tw, tb, tl);
-    kernels::softmaxCrossEntropy(e.pipelines(), recorder, s.n, classes, tl, tlabels, tdl, metrics, 1.0f / s.n, false);
+    kernels::globalAvgPoolForward({e.pipelines(), recorder}, tx, tp);
+    kernels::linearForward({e.pipelines(), recorder}, fc, tp, tw, tb, tl);
+    kernels::softmaxCrossEntropy({e.pipelines(), recorder}, s.n, classes, tl, tlabels, tdl, metrics, 1.0f / s.n, false);
     recorder.run();
     const auto pooledRef = ref::globalAvgPool(s, ref::widen(x));
     const auto logitsRef = ref::linear(s.n, s.c, classes, pooledRef, ref::widen(w), ref::widen(b));
@@ -244,8 +244,8 @@ void checkHalfStorage(SelfTest& t, Engine& e, std::mt19937& random) {
     Tensor tx = filled(e, s, x, "x"), ty = filled(e, s, std::vector<float>(s.elements(), kPoison), "y");
     Tensor packed = e.tensor({s.n, 1, 1, uint32_t(kernels::packedLength(uint64_t{s.c} * s.h * s.w))}, Category::Other, "halves");
     Recorder recorder(e.device());
-    kernels::storeHalf(e.pipelines(), recorder, tx, packed);
-    kernels::loadHalf(e.pipelines(), recorder, packed, ty);
+    kernels::storeHalf({e.pipelines(), recorder}, tx, packed);
+    kernels::loadHalf({e.pipelines(), recorder}, packed, ty);
     recorder.run();
     const auto rounded = e.download(tx), loaded = e.download(ty);
     std::size_t wrong = 0;

@@ -57,26 +57,26 @@ int smokeCommand(Arguments& args) {
     Tensor out = engine.tensor(shape, Category::Workspace, "out");
     auto& p = engine.pipelines();
     const std::vector<Check> checks = {
-        {"fill", [&](Recorder& r) { kernels::fill(p, r, out, 0.5f); }, [&](std::size_t) { return 0.5f; }},
-        {"copy", [&](Recorder& r) { kernels::copy(p, r, ta, out); }, [&](std::size_t i) { return a[i]; }},
-        {"add", [&](Recorder& r) { kernels::add(p, r, ta, tb, out); }, [&](std::size_t i) { return a[i] + b[i]; }},
-        {"subtract", [&](Recorder& r) { kernels::subtract(p, r, ta, tb, out); },
+        {"fill", [&](Recorder& r) { kernels::fill({p, r}, out, 0.5f); }, [&](std::size_t) { return 0.5f; }},
+        {"copy", [&](Recorder& r) { kernels::copy({p, r}, ta, out); }, [&](std::size_t i) { return a[i]; }},
+        {"add", [&](Recorder& r) { kernels::add({p, r}, ta, tb, out); }, [&](std::size_t i) { return a[i] + b[i]; }},
+        {"subtract", [&](Recorder& r) { kernels::subtract({p, r}, ta, tb, out); },
          [&](std::size_t i) { return a[i] - b[i]; }},
         {"scale-and-add",
          [&](Recorder& r) {
-             kernels::copy(p, r, tb, out);
-             kernels::scaleAdd(p, r, 0.25f, ta, out);
+             kernels::copy({p, r}, tb, out);
+             kernels::scaleAdd({p, r}, 0.25f, ta, out);
          },
          [&](std::size_t i) { return b[i] + 0.25f * a[i]; }},
-        {"relu forward", [&](Recorder& r) { kernels::reluForward(p, r, ta, out); },
+        {"relu forward", [&](Recorder& r) { kernels::reluForward({p, r}, ta, out); },
          [&](std::size_t i) { return std::max(a[i], 0.0f); }},
-        {"relu backward", [&](Recorder& r) { kernels::reluBackward(p, r, ta, tb, out); },
+        {"relu backward", [&](Recorder& r) { kernels::reluBackward({p, r}, ta, tb, out); },
          [&](std::size_t i) { return a[i] > 0 ? b[i] : 0.0f; }},
         {"coupling forward+inverse",
          [&](Recorder& r) {
-             kernels::copy(p, r, ta, out);
-             kernels::couplingForward(p, r, out, tb);
-             kernels::couplingInverse(p, r, out, tb);
+             kernels::copy({p, r}, ta, out);
+             kernels::couplingForward({p, r}, out, tb);
+             kernels::couplingInverse({p, r}, out, tb);
          },
          [&](std::size_t i) { return a[i] + b[i] - b[i]; }},
     };
@@ -101,7 +101,7 @@ int smokeCommand(Arguments& args) {
     }
 
     Recorder replay(engine.device(), RecorderOptions{profile});
-    for (std::uint64_t i = 0; i < 4; ++i) kernels::add(p, replay, ta, tb, out);
+    for (std::uint64_t i = 0; i < 4; ++i) kernels::add({p, replay}, ta, tb, out);
     replay.run();  // warm-up
     const auto start = std::chrono::steady_clock::now();
     for (std::uint64_t i = 0; i < repeat; ++i) replay.run();

@@ -68,7 +68,7 @@ Evaluator::Evaluator(Engine& engine, const models::Network& network, const datas
     for (uint32_t slot = 0; slot < kSlots; ++slot) {
         auto r = std::make_unique<Recorder>(engine.device());
         m.inputs->recordCopies(*r, slot);
-        kernels::augmentImages(engine.pipelines(), *r, batchInputs.images, 0, batchInputs.normalization,
+        kernels::augmentImages({engine.pipelines(), *r}, batchInputs.images, 0, batchInputs.normalization,
                                batchInputs.counter, 0, network.batchInput(), {0, false, 0, 0});
         network.recordInference(*r);
         m.readback->recordCopy(*r);

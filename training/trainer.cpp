@@ -271,7 +271,7 @@ std::unique_ptr<Recorder> Trainer::recordTrainingStep(uint32_t slot) const {
     // Draws keyed by the sample's position in the global batch.
     kernels::AugmentOptions augment{uint32_t(config_.pad), config_.flip != 0, config_.seed,
                                     processes_.rank() * localBatch_};
-    kernels::augmentImages(p, *r, m.inputs->images, 0, m.inputs->normalization, m.inputs->counter, 0, net.batchInput(),
+    kernels::augmentImages({p, *r}, m.inputs->images, 0, m.inputs->normalization, m.inputs->counter, 0, net.batchInput(),
                            augment);
     if (!m.exchange) net.recordTrainingStep(*r);
     else {

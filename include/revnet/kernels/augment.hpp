@@ -4,8 +4,7 @@
 // device buffer the host rewrites every batch, so one recording serves every step.
 #pragma once
 
-#include "revnet/engine/command_recorder.hpp"
-#include "revnet/engine/pipelines.hpp"
+#include "revnet/engine/recording.hpp"
 #include "revnet/engine/tensor.hpp"
 
 #include <cstdint>
@@ -22,7 +21,7 @@ struct AugmentOptions {
 // images: a tensor holding the batch's bytes from byte `imageByteOffset`; normalization: [mean[C],
 // std[C]] in units of the [0, 1] pixel scale; steps[stepIndex]: the step counter (uint32 bits);
 // out: N x C x H x W, dense.
-void augmentImages(Pipelines& pipelines, Recorder& recorder, const TensorView& images, uint32_t imageByteOffset,
+void augmentImages(const Recording& rec, const TensorView& images, uint32_t imageByteOffset,
                    const TensorView& normalization, const TensorView& steps, uint32_t stepIndex,
                    const TensorView& out, const AugmentOptions& options);
 

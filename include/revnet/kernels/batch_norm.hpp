@@ -3,8 +3,7 @@
 // recomputation reuses the kept ones, inference passes the running ones instead.
 #pragma once
 
-#include "revnet/engine/command_recorder.hpp"
-#include "revnet/engine/pipelines.hpp"
+#include "revnet/engine/recording.hpp"
 #include "revnet/engine/tensor.hpp"
 #include "revnet/kernels/variant.hpp"
 
@@ -48,17 +47,17 @@ uint64_t batchNormPartials(uint32_t channels, uint32_t samples);
 
 // stats = [mean, biased variance] of x per channel (with options.shares, of the whole batch: x is
 // this process's share); with updateRunning, running moves toward them.
-void batchNormStatistics(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& stats,
+void batchNormStatistics(const Recording& rec, const TensorView& x, const TensorView& stats,
                          const TensorView& running, bool updateRunning, const BatchNormOptions& options = {});
 // y = gamma * (x - mean) / sqrt(var + eps) + beta (then ReLU if options.relu); y may be x.
-void batchNormForward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& stats,
+void batchNormForward(const Recording& rec, const TensorView& x, const TensorView& stats,
                       const TensorView& gamma, const TensorView& beta, const TensorView& y,
                       const BatchNormOptions& options = {});
 // Training-mode backward from the layer's input x and the statistics its forward used: writes
 // dgamma and dbeta, and writes (or with accumulate, adds to) dx. dx may be dy. With
 // options.shares, dgamma and dbeta are the mean of the shares' (dy is each share's own loss
 // gradient), and dx is the share of the whole batch's.
-void batchNormBackward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+void batchNormBackward(const Recording& rec, const TensorView& x, const TensorView& dy,
                        const TensorView& stats, const TensorView& gamma, const TensorView& beta,
                        const TensorView& dgamma, const TensorView& dbeta, const TensorView& dx, bool accumulate,
                        const BatchNormOptions& options = {});

@@ -4,8 +4,7 @@
 // need (the caller provides it, so that layers can share one).
 #pragma once
 
-#include "revnet/engine/command_recorder.hpp"
-#include "revnet/engine/pipelines.hpp"
+#include "revnet/engine/recording.hpp"
 #include "revnet/engine/tensor.hpp"
 #include "revnet/kernels/fixed_point.hpp"
 #include "revnet/kernels/variant.hpp"
@@ -51,32 +50,32 @@ public:
 
     // With `fixed`, the result is rounded to its grid before it is written, added or subtracted
     // (a fixed-point coupling's term), and values past the grid's exact range set its flag.
-    void forward(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& weight,
+    void forward(const Recording& rec, const TensorView& x, const TensorView& weight,
                  const TensorView& y, const TensorView& workspace, ConvOutput output = ConvOutput::Write,
                  const FixedPoint* fixed = nullptr) const;
     // Writes dx, or with accumulate adds to it.
-    void gradInput(Pipelines& pipelines, Recorder& recorder, const TensorView& dy, const TensorView& weight,
+    void gradInput(const Recording& rec, const TensorView& dy, const TensorView& weight,
                    const TensorView& dx, const TensorView& workspace, bool accumulate = false) const;
     // Overwrites dweight.
-    void gradWeight(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+    void gradWeight(const Recording& rec, const TensorView& x, const TensorView& dy,
                     const TensorView& dweight, const TensorView& workspace) const;
 
 private:
-    void pack(Pipelines& pipelines, Recorder& recorder, const TensorView& weight, const TensorView& workspace,
+    void pack(const Recording& rec, const TensorView& weight, const TensorView& workspace,
               bool transpose, uint32_t rowLength) const;
-    void reduceParts(Pipelines& pipelines, Recorder& recorder, const TensorView& partials, const TensorView& dweight,
+    void reduceParts(const Recording& rec, const TensorView& partials, const TensorView& dweight,
                      bool accumulate) const;
-    void gradWeightChunk(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& dy,
+    void gradWeightChunk(const Recording& rec, const TensorView& x, const TensorView& dy,
                          const TensorView& dweight, const TensorView& workspace, bool accumulate) const;
     enum class GemmPass { Forward, GradInput, GradWeight };
     // The GPU variant's passes (conv2d_gemm_*.comp): `in` is x (or dx), `out` y (or dy), `weights`
     // the weights (unused by the weight gradient), `target` where the result goes; (py, px) the
     // input gradient's parity class.
-    void gemm(Pipelines& pipelines, Recorder& recorder, GemmPass pass, const TensorView& in, const TensorView& out,
+    void gemm(const Recording& rec, GemmPass pass, const TensorView& in, const TensorView& out,
               const TensorView& weights, const TensorView& target, ConvOutput output, const FixedPoint* fixed = nullptr,
               uint32_t py = 0, uint32_t px = 0) const;
     uint32_t samplesPerGemm(const Pipelines& pipelines, const TensorView& in, const TensorView& out, std::string_view kernel) const;
-    void tiled(Pipelines& pipelines, Recorder& recorder, ShaderName shader, const TileShape& tile, const TensorView& in,
+    void tiled(const Recording& rec, ShaderName shader, const TileShape& tile, const TensorView& in,
                const TensorView& out, const TensorView& packed, uint32_t rowLength, uint32_t py, uint32_t px,
                ConvOutput output, const FixedPoint* fixed = nullptr) const;
 

@@ -6,8 +6,7 @@
 // device feature is needed.
 #pragma once
 
-#include "revnet/engine/command_recorder.hpp"
-#include "revnet/engine/pipelines.hpp"
+#include "revnet/engine/recording.hpp"
 #include "revnet/engine/tensor.hpp"
 
 namespace revnet::kernels {
@@ -21,8 +20,8 @@ inline TensorView packedView(const Tensor& packed, const Shape& shape) {
 
 // x (each sample contiguous) rounded to halves in place and stored in `packed`, a view of
 // shape N x 1 x 1 x packedLength(C * H * W).
-void storeHalf(Pipelines& pipelines, Recorder& recorder, const TensorView& x, const TensorView& packed);
+void storeHalf(const Recording& rec, const TensorView& x, const TensorView& packed);
 // y = the halves in `packed` (as storeHalf left them), as floats.
-void loadHalf(Pipelines& pipelines, Recorder& recorder, const TensorView& packed, const TensorView& y);
+void loadHalf(const Recording& rec, const TensorView& packed, const TensorView& y);
 
 }  // namespace revnet::kernels

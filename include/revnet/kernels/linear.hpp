@@ -2,8 +2,7 @@
 // is fine), w is O x I, b is O, y is N x O.
 #pragma once
 
-#include "revnet/engine/command_recorder.hpp"
-#include "revnet/engine/pipelines.hpp"
+#include "revnet/engine/recording.hpp"
 #include "revnet/engine/tensor.hpp"
 
 namespace revnet::kernels {
@@ -12,12 +11,12 @@ struct LinearShape {
     uint32_t batch, in, out;
 };
 
-void linearForward(Pipelines& pipelines, Recorder& recorder, const LinearShape& shape, const TensorView& x,
+void linearForward(const Recording& rec, const LinearShape& shape, const TensorView& x,
                    const TensorView& w, const TensorView& b, const TensorView& y);
-void linearGradInput(Pipelines& pipelines, Recorder& recorder, const LinearShape& shape, const TensorView& dy,
+void linearGradInput(const Recording& rec, const LinearShape& shape, const TensorView& dy,
                      const TensorView& w, const TensorView& dx);
 // Overwrites dw and db with the batch sums.
-void linearGradParams(Pipelines& pipelines, Recorder& recorder, const LinearShape& shape, const TensorView& x,
+void linearGradParams(const Recording& rec, const LinearShape& shape, const TensorView& x,
                       const TensorView& dy, const TensorView& dw, const TensorView& db);
 
 }  // namespace revnet::kernels

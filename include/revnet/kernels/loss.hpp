@@ -4,15 +4,14 @@
 // (kIgnoredLabel) marks a padding sample that counts for nothing.
 #pragma once
 
-#include "revnet/engine/command_recorder.hpp"
-#include "revnet/engine/pipelines.hpp"
+#include "revnet/engine/recording.hpp"
 #include "revnet/engine/tensor.hpp"
 
 namespace revnet::kernels {
 
 constexpr uint32_t kIgnoredLabel = 0xFFFFFFFFu;
 
-void softmaxCrossEntropy(Pipelines& pipelines, Recorder& recorder, uint32_t batch, uint32_t classes,
+void softmaxCrossEntropy(const Recording& rec, uint32_t batch, uint32_t classes,
                          const TensorView& logits, const TensorView& labels, const TensorView& dlogits,
                          const TensorView& metrics, float gradScale, bool accumulate);
 

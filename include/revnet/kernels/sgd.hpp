@@ -3,8 +3,7 @@
 // whatever rate the host wrote there last; momentum, decay and Nesterov are fixed per recording.
 #pragma once
 
-#include "revnet/engine/command_recorder.hpp"
-#include "revnet/engine/pipelines.hpp"
+#include "revnet/engine/recording.hpp"
 #include "revnet/engine/tensor.hpp"
 
 namespace revnet::kernels {
@@ -17,7 +16,7 @@ struct SgdOptions {
 
 // weights, grads and velocity are flat views (1 x 1 x 1 x N) of any length: past the device's
 // storage range they are updated in ranges that fit.
-void sgdStep(Pipelines& pipelines, Recorder& recorder, const TensorView& weights, const TensorView& grads,
+void sgdStep(const Recording& rec, const TensorView& weights, const TensorView& grads,
              const TensorView& velocity, const TensorView& hyper, uint32_t lrIndex, const SgdOptions& options);
 
 }  // namespace revnet::kernels

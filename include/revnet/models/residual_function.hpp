@@ -10,8 +10,7 @@
 // the function's result, is left in scratch 1 for the caller to add in at once.
 #pragma once
 
-#include "revnet/engine/command_recorder.hpp"
-#include "revnet/engine/pipelines.hpp"
+#include "revnet/engine/recording.hpp"
 #include "revnet/engine/tensor.hpp"
 #include "revnet/kernels/batch_norm.hpp"
 #include "revnet/kernels/conv2d.hpp"
@@ -47,8 +46,7 @@ struct FunctionBuffers {
 // workspace, two scratch tensors (each as large as any step's input or any function's output),
 // batch-norm settings.
 struct Context {
-    Pipelines& pipelines;
-    Recorder& recorder;
+    Recording recording;
     const Tensor& convWorkspace;
     std::array<const Tensor*, 2> scratch;
     kernels::BatchNormOptions bn;
