@@ -158,6 +158,33 @@ VkBufferView Recorder::texelView(const VkDescriptorBufferInfo& range, TexelForma
     return view;
 }
 
+namespace {
+
+const char* scalarName(ScalarKind kind) {
+    switch (kind) {
+        case ScalarKind::Uint: return "a uint";
+        case ScalarKind::Int: return "an int";
+        case ScalarKind::Float: return "a float";
+    }
+    return "?";
+}
+
+}  // namespace
+
+void Recorder::checkPushScalars(const Kernel& kernel, std::size_t bytes, const std::vector<PushScalar>& host) {
+    const auto& shader = kernel.interface.pushScalars;
+    if (bytes != kernel.interface.pushConstantBytes) return;
+    for (std::size_t i = 0; i < std::max(host.size(), shader.size()); ++i) {
+        if (i < host.size() && i < shader.size() && host[i] == shader[i]) continue;
+        const PushScalar& at = i < host.size() ? host[i] : shader[i];
+        const auto it = std::find_if(shader.begin(), shader.end(), [&](const PushScalar& s) { return s.offset == at.offset; });
+        const auto mine = std::find_if(host.begin(), host.end(), [&](const PushScalar& s) { return s.offset == at.offset; });
+        throw std::invalid_argument(kernel.name + ": push constant at byte " + std::to_string(at.offset) + " is " +
+                                    (it == shader.end() ? "padding" : scalarName(it->kind)) + " in the shader, " +
+                                    (mine == host.end() ? "padding" : scalarName(mine->kind)) + " on the host");
+    }
+}
+
 void Recorder::dispatch(const Kernel& kernel, std::span<const TensorView> views, std::span<const std::byte> push,
                         std::array<uint32_t, 3> groups) {
     const auto& iface = kernel.interface;

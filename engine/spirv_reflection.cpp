@@ -72,6 +72,29 @@ uint32_t sizeOf(const Module& m, uint32_t typeId) {
     }
 }
 
+// The 32-bit scalars of a push-constant type at `offset`, in order.
+void flatten(const Module& m, uint32_t typeId, uint32_t offset, std::vector<PushScalar>& out) {
+    const auto& t = m.types.at(typeId);
+    switch (t[0]) {
+        case OpTypeInt:
+        case OpTypeFloat:
+            if (t[1] != 32) throw std::runtime_error("SPIR-V reflection: push constants must be 32-bit scalars");
+            out.push_back({offset, t[0] == OpTypeFloat ? ScalarKind::Float : t[2] ? ScalarKind::Int : ScalarKind::Uint});
+            return;
+        case OpTypeVector:
+            for (uint32_t i = 0; i < t[2]; ++i) flatten(m, t[1], offset + i * sizeOf(m, t[1]), out);
+            return;
+        case OpTypeArray:
+            for (uint32_t i = 0; i < m.constants.at(t[2]); ++i)
+                flatten(m, t[1], offset + i * m.decorations.at(typeId).at(ArrayStride), out);
+            return;
+        case OpTypeStruct:
+            for (uint32_t i = 1; i < t.size(); ++i) flatten(m, t[i], offset + m.members.at(typeId).at(i - 1).at(Offset), out);
+            return;
+        default: throw std::runtime_error("SPIR-V reflection: unsupported type in push constants");
+    }
+}
+
 Module parse(std::span<const uint32_t> words) {
     if (words.size() < 5 || words[0] != 0x07230203u) throw std::runtime_error("not a SPIR-V module");
     Module m;
@@ -165,6 +188,9 @@ ShaderInterface reflect(std::span<const uint32_t> spirv) {
         const auto [storage, type] = m.pointers.at(pointerType);
         if (storage == PushConstant) {
             out.pushConstantBytes = sizeOf(m, type);
+            flatten(m, type, 0, out.pushScalars);
+            std::sort(out.pushScalars.begin(), out.pushScalars.end(),
+                      [](const PushScalar& a, const PushScalar& b) { return a.offset < b.offset; });
             continue;
         }
         if (storage == Workgroup) {

@@ -17,11 +17,11 @@ void augmentImages(const Recording& rec, const TensorView& images, uint32_t imag
     if (2 * uint64_t{options.pad} + 1 > s.h || 2 * uint64_t{options.pad} + 1 > s.w)
         throw std::invalid_argument("augment_images: crop padding larger than the image");
     struct Push {
-        uint32_t seed[2];
+        uint32_t seedLow, seedHigh;  // the shader's uint seed[2]
         uint32_t N, C, H, W;
         uint32_t imageBytes, normalizationOffset, stepIndex, outOffset;
         uint32_t first, pad, flip;
-    } push{{uint32_t(options.seed), uint32_t(options.seed >> 32)}, s.n, s.c, s.h, s.w, uint32_t(images.offset() * 4 + imageByteOffset),
+    } push{uint32_t(options.seed), uint32_t(options.seed >> 32), s.n, s.c, s.h, s.w, uint32_t(images.offset() * 4 + imageByteOffset),
            denseOffset(normalization, 2 * uint64_t{s.c}, name, "normalization"), uint32_t(steps.offset()) + stepIndex,
            denseOffset(out, s.elements(), name, "output"), options.firstSample, options.pad, options.flip ? 1u : 0u};
     const uint32_t group = powerOfTwoAtMost(s.h, 64);

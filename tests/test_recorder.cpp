@@ -154,6 +154,28 @@ TEST_CASE("a dispatch that disagrees with its shader is refused before recording
         float value;
     } push{1, 16, 0, 16, 0.0f};
     CHECK_THROWS_WITH(r.dispatch(fill, {t.view(), t.view()}, push, {1, 1, 1}), Catch::Contains("takes 1 buffers"));
+    // Same size, scalars of another kind: checked member by member against the shader's block.
+    struct ValueAsUint {
+        uint32_t rows, length, offset, stride, value;
+    } asUint{1, 16, 0, 16, 0};
+    CHECK_THROWS_WITH(r.dispatch(fill, {t.view()}, asUint, {1, 1, 1}),
+                      Catch::Contains("fill: push constant at byte 16 is a float in the shader, a uint on the host"));
+    struct ValueFirst {
+        float value;
+        uint32_t rows, length, offset, stride;
+    } valueFirst{0.0f, 1, 16, 0, 16};
+    CHECK_THROWS_WITH(r.dispatch(fill, {t.view()}, valueFirst, {1, 1, 1}),
+                      Catch::Contains("push constant at byte 0 is a uint in the shader, a float on the host"));
+    struct Nested {
+        struct {
+            uint32_t rows, length;
+        } run;
+        uint32_t offset;
+        int32_t stride;
+        float value;
+    } nested{{1, 16}, 0, 16, 0.0f};
+    CHECK_THROWS_WITH(r.dispatch(fill, {t.view()}, nested, {1, 1, 1}),
+                      Catch::Contains("push constant at byte 12 is a uint in the shader, an int on the host"));
     CHECK_THROWS_WITH(r.dispatch(fill, {t.view()}, push, {0, 1, 1}), Catch::Contains("workgroup count"));
     // A name no shader declares does not compile (cli.misspelt_names); one another shader declares
     // fails here, at first use.

@@ -22,6 +22,27 @@ TEST_CASE("every shader is embedded and reflects to set-0 bindings", "[shaders]"
     CHECK_THROWS_WITH(embeddedShader("no_such_shader"), Catch::Contains("no_such_shader"));
 }
 
+TEST_CASE("push-constant blocks reflect to their scalars, nested structs flattened", "[shaders]") {
+    using K = ScalarKind;
+    const auto scalars = [](const char* shader) { return reflect(embeddedShader(shader)).pushScalars; };
+    CHECK(scalars("fill") == std::vector<PushScalar>{{0, K::Uint}, {4, K::Uint}, {8, K::Uint}, {12, K::Uint}, {16, K::Float}});
+    // N, C, plane, View x {offset, sampleStride}, View y, three offsets, eps.
+    std::vector<PushScalar> norm;
+    for (uint32_t i = 0; i < 10; ++i) norm.push_back({4 * i, K::Uint});
+    norm.push_back({40, K::Float});
+    CHECK(scalars("batch_norm_forward") == norm);
+    const auto gemm = scalars("conv2d_gemm_forward");
+    CHECK(gemm.size() == 13);
+    CHECK(std::all_of(gemm.begin(), gemm.end(), [](const PushScalar& s) { return s.kind == K::Int; }));
+    // Every shader's scalars tile its block: 4 bytes apart from 0, as the host structs are laid out.
+    for (const auto& shader : embeddedShaders()) {
+        INFO(shader.name);
+        const ShaderInterface iface = reflect({shader.words, shader.wordCount});
+        for (std::size_t i = 0; i < iface.pushScalars.size(); ++i) CHECK(iface.pushScalars[i].offset == 4 * i);
+        CHECK(iface.pushConstantBytes == 4 * iface.pushScalars.size());
+    }
+}
+
 TEST_CASE("every specialization constant a shader uses has one name, the one its source gives", "[shaders]") {
     for (const auto& shader : embeddedShaders()) {
         INFO(shader.name);

@@ -7,6 +7,7 @@
 #include "revnet/engine/device.hpp"
 #include "revnet/engine/hazard_tracker.hpp"
 #include "revnet/engine/pipelines.hpp"
+#include "revnet/engine/push_layout.hpp"
 #include "revnet/engine/tensor.hpp"
 
 #include <array>
@@ -43,14 +44,19 @@ public:
     Recorder& operator=(const Recorder&) = delete;
 
     // Binds `views` to the kernel's bindings in binding order. `push` must be exactly the
-    // shader's push-constant block.
+    // shader's push-constant block: a struct of 32-bit scalars (and structs of them) with the
+    // block's scalars at the block's offsets (push_layout.hpp), or raw bytes of its size.
     void dispatch(const Kernel& kernel, std::span<const TensorView> views, std::span<const std::byte> push,
                   std::array<uint32_t, 3> groups);
     template <typename Push>
+    void dispatch(const Kernel& kernel, std::span<const TensorView> views, const Push& push, std::array<uint32_t, 3> groups) {
+        checkPushScalars(kernel, sizeof(Push), pushScalars(push));
+        dispatch(kernel, views, std::as_bytes(std::span<const Push>(&push, 1)), groups);
+    }
+    template <typename Push>
     void dispatch(const Kernel& kernel, std::initializer_list<TensorView> views, const Push& push,
                   std::array<uint32_t, 3> groups) {
-        dispatch(kernel, std::span<const TensorView>(views.begin(), views.size()),
-                 std::as_bytes(std::span<const Push>(&push, 1)), groups);
+        dispatch(kernel, std::span<const TensorView>(views.begin(), views.size()), push, groups);
     }
     void copy(const BufferRegion& source, const BufferRegion& destination);
     // Credits the last recorded dispatch with `flops` floating-point operations, which the
@@ -85,6 +91,9 @@ public:
     std::string timingReport() const;
 
 private:
+    // Throws naming the kernel and the first scalar where a host struct of `bytes` bytes and the
+    // shader's block differ (a struct of another size is left to the size check).
+    static void checkPushScalars(const Kernel& kernel, std::size_t bytes, const std::vector<PushScalar>& host);
     struct Chunk;
     Chunk& current();
     void beforeCommand(std::span<const BufferRegion> reads, std::span<const BufferRegion> writes);

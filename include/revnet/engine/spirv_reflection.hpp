@@ -24,9 +24,19 @@ struct ShaderBinding {
     bool writes = true;
 };
 
+// One 32-bit scalar of a push-constant block, nested structs and vectors flattened: the host
+// struct filling the block must have the same scalars at the same offsets (push_layout.hpp).
+enum class ScalarKind { Uint, Int, Float };
+struct PushScalar {
+    uint32_t offset = 0;
+    ScalarKind kind = ScalarKind::Uint;
+    bool operator==(const PushScalar&) const = default;
+};
+
 struct ShaderInterface {
     std::vector<ShaderBinding> bindings;  // sorted by binding, set 0 only
     uint32_t pushConstantBytes = 0;
+    std::vector<PushScalar> pushScalars;  // in offset order
     std::map<uint32_t, uint32_t> specDefaults;  // constant_id -> default value (32-bit constants)
     // Workgroup size: each axis a constant_id (from local_size_*_id) or a fixed value.
     struct Axis { bool specialized = false; uint32_t value = 1; };
