@@ -272,7 +272,8 @@ Network::Network(Engine& engine, Architecture architecture, NetworkOptions optio
     for (const auto& p : planTensors(architecture_, options_, engine.info())) {
         tensors_.push_back(std::make_unique<Tensor>(
             engine.tensor({1, 1, 1, static_cast<uint32_t>(p.elements)}, p.category, p.name)));
-        buffers_->byRole[{p.role, p.index}] = tensors_.back().get();
+        if (!buffers_->byRole.emplace(std::pair{p.role, p.index}, tensors_.back().get()).second)
+            throw std::logic_error("network: the plan gives " + p.name + " a role and index another tensor has");
     }
     const Buffers& b = *buffers_;
     if (const Tensor* shares = b.find(TensorRole::BatchNormShares)) options_.syncBatchNorm->gathered = shares->view();
