@@ -136,31 +136,61 @@ float TrainConfig::learningRate(uint64_t step, uint64_t totalSteps) const {
     return rate;
 }
 
+namespace {
+
+// Everything a trainer holds on the device, decided before any of it is allocated: the trainer
+// builds each piece at the size given here (and checks that it holds no more and no less), and
+// plannedTrainingBytes charges these sizes, so a budget is checked against what the run will hold.
+struct TrainerPlan {
+    models::Architecture arch;
+    models::NetworkOptions options;  // a synchronized batch norm's exchange functions not yet set
+    uint32_t processes = 1;
+    uint32_t batch = 0;              // this process's share
+    std::size_t imageBytes = 0;      // of one uint8 image
+    uint32_t channels = 0;
+    uint64_t weights = 0;            // floats: the momentum holds as many
+    uint64_t exchangeGradients = 0, exchangeScratch = 0;  // floats, several processes only
+
+    // The training upload ring's targets, in TrainInput order (images, labels, counter, rate).
+    std::vector<uint64_t> trainInputBytes() const {
+        return {BatchInputs::imageBatchBytes(batch, imageBytes), batch * 4ull, 4, 4};
+    }
+    uint64_t bytes(const Engine& engine) const {
+        const MemoryArena& arena = const_cast<Engine&>(engine).memory();
+        uint64_t total = 0;
+        for (const auto& t : models::planTensors(arch, options, engine.info())) total += arena.chargedSize(t.elements * 4);
+        total += BatchInputs::plannedBytes(arena, batch, imageBytes, channels);
+        total += arena.chargedSize(weights * 4);  // momentum
+        total += arena.chargedSize(4);            // learning rate
+        total += UploadRing::plannedBytes(arena, trainInputBytes(), kSlots);
+        total += ReadbackBuffer::plannedBytes(arena, 2 * 4);  // the metrics each step hands back
+        total += Evaluator::plannedBytes(arena, batch, imageBytes);
+        if (processes > 1) total += HostExchange::plannedBytes(arena, exchangeGradients + exchangeScratch);
+        return total + engine.transferBytes();  // uploads where tensors are not mapped
+    }
+};
+
+TrainerPlan planTrainer(const Engine& engine, const TrainConfig& config, uint32_t channels, uint32_t height, uint32_t width,
+                        uint32_t classes, uint32_t processes) {
+    TrainerPlan plan;
+    plan.arch = models::expand(models::modelByName(config.model), channels, height, width, classes);
+    plan.options = networkOptions(config, processes);
+    plan.processes = processes;
+    plan.batch = plan.options.batch;
+    plan.imageBytes = std::size_t(channels) * height * width;
+    plan.channels = channels;
+    for (const auto& t : models::planTensors(plan.arch, plan.options, engine.info()))
+        if (t.role == models::TensorRole::Weights) plan.weights = t.elements;
+    if (processes > 1)
+        std::tie(plan.exchangeGradients, plan.exchangeScratch) = exchangeFloats(plan.arch, plan.options, engine.info(), processes);
+    return plan;
+}
+
+}  // namespace
+
 uint64_t plannedTrainingBytes(const Engine& engine, const TrainConfig& config, uint32_t channels, uint32_t height,
                               uint32_t width, uint32_t classes, uint32_t processes) {
-    const auto arch = models::expand(models::modelByName(config.model), channels, height, width, classes);
-    const models::NetworkOptions options = networkOptions(config, processes);
-    const uint32_t batch = options.batch;
-    const MemoryArena& arena = const_cast<Engine&>(engine).memory();
-    uint64_t bytes = 0, weights = 0;
-    for (const auto& t : models::planTensors(arch, options, engine.info())) {
-        bytes += arena.chargedSize(t.elements * 4);
-        if (t.category == Category::Parameters) weights = t.elements;
-    }
-    const std::size_t image = std::size_t(channels) * height * width;
-    const uint64_t imageBytes = BatchInputs::imageBatchBytes(batch, image);
-    bytes += BatchInputs::plannedBytes(arena, batch, image, channels);
-    bytes += arena.chargedSize(weights * 4);  // momentum
-    bytes += arena.chargedSize(4);            // learning rate
-    bytes += UploadRing::plannedBytes(arena, {imageBytes, batch * 4ull, 4, 4}, kSlots);
-    bytes += ReadbackBuffer::plannedBytes(arena, 2 * 4);  // the metrics each step hands back
-    bytes += Evaluator::plannedBytes(arena, batch, image);
-    if (processes > 1) {
-        const auto [gradients, scratch] = exchangeFloats(arch, options, engine.info(), processes);
-        bytes += HostExchange::plannedBytes(arena, gradients + scratch);
-    }
-    bytes += engine.transferBytes();                      // uploads where tensors are not mapped
-    return bytes;
+    return planTrainer(engine, config, channels, height, width, classes, processes).bytes(engine);
 }
 
 uint32_t largestBatchWithin(const Engine& engine, TrainConfig config, uint32_t channels, uint32_t height, uint32_t width,
@@ -213,23 +243,24 @@ Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data
     const bool color = train.channels == 3 && train.height >= 32 && !train.streamed();
     if (config_.pad < 0) config_.pad = color ? 4 : 0;
     if (config_.flip < 0) config_.flip = color ? 1 : 0;
-    const auto arch = models::expand(models::modelByName(config_.model), train.channels, train.height, train.width, train.classes);
-    models::NetworkOptions options = networkOptions(config_, processes_.size());
+    const TrainerPlan plan =
+        planTrainer(engine, config_, train.channels, train.height, train.width, train.classes, processes_.size());
+    const uint64_t heldBefore = engine.memory().ledger().total();
+    models::NetworkOptions options = plan.options;
     Impl& m = *impl_;
-    if (processes_.size() > 1) {
-        const auto [gradients, scratch] = exchangeFloats(arch, options, engine.info(), processes_.size());
-        m.exchange = std::make_unique<ProcessExchange>(engine, processes_, gradients, scratch);
+    if (plan.processes > 1) {
+        m.exchange = std::make_unique<ProcessExchange>(engine, processes_, plan.exchangeGradients, plan.exchangeScratch);
         if (options.syncBatchNorm) options.syncBatchNorm = m.exchange->batchNormShares();
     }
-    network_ = std::make_unique<models::Network>(engine, arch, options);
+    network_ = std::make_unique<models::Network>(engine, plan.arch, options);
     network_->initialize(config_.seed);
 
     normalization_ = normalizationOf(config_.normalize, train);
     if (train.streamed())
         m.trainStream = std::make_unique<datasets::ImageStream>(train, datasets::ImageStream::Mode::Train);
-    m.inputs = std::make_unique<BatchInputs>(engine, localBatch_, train.imageBytes(), normalization_);
+    m.inputs = std::make_unique<BatchInputs>(engine, plan.batch, plan.imageBytes, normalization_);
     m.hyper = engine.tensor({1, 1, 1, 1}, Category::OptimizerState, "learning rate");
-    m.momentum = engine.tensor(network_->weights().shape(), Category::OptimizerState, "momentum");
+    m.momentum = engine.tensor({1, 1, 1, uint32_t(plan.weights)}, Category::OptimizerState, "momentum");
     engine.upload(m.momentum, std::vector<float>(m.momentum.shape().elements(), 0.0f));
 
     const models::Network& net = *network_;
@@ -239,6 +270,11 @@ Trainer::Trainer(Engine& engine, TrainConfig config, const datasets::Split& data
     m.readback = std::make_unique<ReadbackBuffer>(engine, net.metrics(), "metrics readback");
     for (uint32_t slot = 0; slot < kSlots; ++slot) m.trainSteps.push_back(recordTrainingStep(slot));
     m.evaluator = std::make_unique<Evaluator>(engine, net, data.test, *m.inputs, processes_);
+    // A piece built at another size than its plan would make every budget check wrong.
+    const uint64_t held = engine.memory().ledger().total() - heldBefore, planned = plan.bytes(engine) - engine.transferBytes();
+    if (held != planned)
+        throw std::logic_error("trainer: holds " + std::to_string(held) + " device bytes, its plan says " +
+                               std::to_string(planned));
     adoptFirstProcessState();
 }
 
