@@ -663,10 +663,10 @@ void Network::recordUnitBackward(Context& c, const Unit& unit, const Tensor* con
     const Halves xs = halvesOf(x), dxs = halvesOf(dx);
     const Projection p1 = projectionOf(unit.projections, 0, {}, nullptr);
     const Projection p2 = projectionOf(unit.projections, 1, {}, nullptr);
-    if (rev) unit.g.forward(c, ys.first, unit.gBuffers, Pass::Recompute);
+    if (rev) unit.g.recompute(c, ys.first, unit.gBuffers);
     unit.g.backward(c, ys.first, dys.second, dys.first, true, unit.gBuffers, rev);
     if (!gradientInPlace(u)) shortcutBackward(c, u, p2, xs.second, dys.second, dxs.second);
-    if (rev) unit.f.forward(c, xs.second, unit.fBuffers, Pass::Recompute);
+    if (rev) unit.f.recompute(c, xs.second, unit.fBuffers);
     unit.f.backward(c, xs.second, dys.first, dxs.second, true, unit.fBuffers, rev);
     if (!gradientInPlace(u)) shortcutBackward(c, u, p1, xs.first, dys.first, dxs.first);
 }

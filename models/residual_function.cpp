@@ -31,7 +31,12 @@ void normalize(Context& c, const BatchNormLayer& norm, const TensorView& x, cons
 
 TensorView ResidualFunction::forward(Context& c, const TensorView& input, const FunctionBuffers& buffers,
                                      Pass pass, bool coupling) const {
+    if (pass == Pass::Recompute) throw std::logic_error("a function's recomputation is recompute() or couple()");
     return record(c, input, buffers, pass, nullptr, kernels::ConvOutput::Write, coupling);
+}
+
+void ResidualFunction::recompute(Context& c, const TensorView& input, const FunctionBuffers& buffers) const {
+    record(c, input, buffers, Pass::Recompute, nullptr, kernels::ConvOutput::Write, false);
 }
 
 void ResidualFunction::couple(Context& c, const TensorView& input, const TensorView& half, bool inverse,
@@ -43,15 +48,20 @@ void ResidualFunction::couple(Context& c, const TensorView& input, const TensorV
 
 TensorView ResidualFunction::record(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass,
                                     const TensorView* last, kernels::ConvOutput lastOutput, bool coupling) const {
+    // A recomputation leaves the last two steps' batch-norm outputs where backward() works on
+    // them (step i's in scratch (steps - i) % 2), so that it need not rebuild them; its result
+    // goes to `last` or nowhere, never to scratch 1.
+    const bool recompute = pass == Pass::Recompute;
     TensorView current = input;
     for (std::size_t i = 0; i < steps.size(); ++i) {
         const Step& step = steps[i];
+        const bool final = i + 1 == steps.size() && !outputNorm;
         TensorView convInput = current;
         if (step.norm) {
-            convInput = shaped(c.scratch[1], current.shape());
+            convInput = shaped(c.scratch[recompute ? (steps.size() - i) % 2 : 1], current.shape());
             normalize(c, *step.norm, current, convInput, pass);
         }
-        const bool final = i + 1 == steps.size() && !outputNorm;
+        if (final && recompute && !last) return {};  // backward() needs the last convolution's input only
         // Halves: a kept output is made in scratch 1, stored from there, and read on from there.
         const bool halves = c.halfLoads && !final;
         if (halves && overlaps(convInput.binding(), c.scratch[0]->view().binding()))
@@ -73,12 +83,12 @@ TensorView ResidualFunction::record(Context& c, const TensorView& input, const F
 
 // Step k works in scratch[(last - k) % 2]: the batch-norm output is rebuilt there for the weight
 // gradient, then overwritten by the input gradient, while the upstream gradient sits in the other
-// (the output norm's gradient, if any, in scratch 2). Right after the forward, the last step's
-// batch-norm output is already in scratch 2: the steps then work one scratch tensor along.
+// (the output norm's gradient, if any, in scratch 2). Right after a recomputation the steps work
+// one scratch tensor along, where it left the last two steps' batch-norm outputs.
 void ResidualFunction::backward(Context& c, const TensorView& input, const TensorView& dOutput,
                                 const TensorView& dInput, bool accumulate, const FunctionBuffers& buffers,
-                                bool afterForward) const {
-    const bool reuse = afterForward && steps.back().norm && !outputNorm;
+                                bool afterRecompute) const {
+    const bool reuse = afterRecompute && steps.back().norm && !outputNorm;
     TensorView upstream = dOutput;
     if (outputNorm) {
         const BatchNormLayer& n = *outputNorm;
@@ -95,7 +105,7 @@ void ResidualFunction::backward(Context& c, const TensorView& input, const Tenso
         const Shape& inShape = conv.shape().input;
         const TensorView stepInput = k == 0 ? input : loadKept(c, buffers.kept[k - 1], inShape);
         const TensorView work = shaped(c.scratch[(steps.size() - 1 - k + (reuse ? 1 : 0)) % 2], inShape);
-        if (step.norm && !(reuse && k + 1 == steps.size())) normalize(c, *step.norm, stepInput, work, Pass::Recompute);
+        if (step.norm && !(reuse && k + 2 >= steps.size())) normalize(c, *step.norm, stepInput, work, Pass::Recompute);
         conv.gradWeight(c.recording, step.norm ? work : stepInput, upstream, step.conv.grad, c.convWorkspace);
         if (k == 0 && !step.norm) {
             conv.gradInput(c.recording, upstream, step.conv.weight, dInput, c.convWorkspace, accumulate);

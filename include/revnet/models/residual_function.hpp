@@ -6,7 +6,8 @@
 // reversible backprop lends every function the same ones and refills them by recomputing, stored
 // backprop gives each function its own. Nothing else is kept: the batch-norm + ReLU outputs that
 // feed the convolutions live in the two scratch tensors only while they are used (the backward
-// pass rebuilds each from its input, one elementwise pass), and the last convolution's output,
+// pass rebuilds each from its input, one elementwise pass, but the last two after a
+// recomputation), and the last convolution's output,
 // the function's result, is left in scratch 1 for the caller to add in at once.
 #pragma once
 
@@ -79,8 +80,13 @@ public:
     // Records the function on `input`; returns its output, a view of scratch 1 (c.scratch[0])
     // valid until the next use of the scratch tensors. Overwrites both scratch tensors.
     // `coupling`: the result is a reversible coupling's term, rounded to c.fixed's grid if set.
+    // Train or Inference.
     TensorView forward(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass,
                        bool coupling = false) const;
+    // Records what backward() needs of a function whose output is kept elsewhere (a reversible
+    // network's unit that is not reversible): the forward with the kept statistics, up to the
+    // last convolution's input.
+    void recompute(Context& c, const TensorView& input, const FunctionBuffers& buffers) const;
     // A reversible coupling: records half += F(input), or with `inverse` half -= F(input), the
     // last convolution adding into half directly (the same float operations as forward() and an
     // elementwise add, without F(input) going through memory). Not for functions with an output
@@ -90,11 +96,11 @@ public:
     // Records the backward pass from the gradient of the output: parameter gradients, and the
     // input gradient written to (or with accumulate added to) dInput. Needs `input` and the kept
     // buffers as the training (or recomputing) forward left them; dOutput may not be a scratch
-    // tensor, dInput may be dOutput. `afterForward`: this function's forward was the last thing
-    // recorded on the scratch tensors, so the last step's batch-norm + ReLU output is still in
-    // scratch 2 and is used instead of rebuilt.
+    // tensor, dInput may be dOutput. `afterRecompute`: this function's recompute() or couple(...,
+    // Recompute) was the last thing recorded on the scratch tensors, so the last two steps'
+    // batch-norm + ReLU outputs are still there and are used instead of rebuilt.
     void backward(Context& c, const TensorView& input, const TensorView& dOutput, const TensorView& dInput,
-                  bool accumulate, const FunctionBuffers& buffers, bool afterForward = false) const;
+                  bool accumulate, const FunctionBuffers& buffers, bool afterRecompute = false) const;
 
 private:
     // forward() with the last convolution's result going to `last` as `output` says.
