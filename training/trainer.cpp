@@ -144,6 +144,7 @@ namespace {
 struct TrainerPlan {
     models::Architecture arch;
     models::NetworkOptions options;  // a synchronized batch norm's exchange functions not yet set
+    std::vector<models::PlannedTensor> network;  // what the network allocates (models::planTensors)
     uint32_t processes = 1;
     uint32_t batch = 0;              // this process's share
     std::size_t imageBytes = 0;      // of one uint8 image
@@ -158,7 +159,7 @@ struct TrainerPlan {
     uint64_t bytes(const Engine& engine) const {
         const MemoryArena& arena = const_cast<Engine&>(engine).memory();
         uint64_t total = 0;
-        for (const auto& t : models::planTensors(arch, options, engine.info())) total += arena.chargedSize(t.elements * 4);
+        for (const auto& t : network) total += arena.chargedSize(t.elements * 4);
         total += BatchInputs::plannedBytes(arena, batch, imageBytes, channels);
         total += arena.chargedSize(weights * 4);  // momentum
         total += arena.chargedSize(4);            // learning rate
@@ -179,7 +180,8 @@ TrainerPlan planTrainer(const Engine& engine, const TrainConfig& config, uint32_
     plan.batch = plan.options.batch;
     plan.imageBytes = std::size_t(channels) * height * width;
     plan.channels = channels;
-    for (const auto& t : models::planTensors(plan.arch, plan.options, engine.info()))
+    plan.network = models::planTensors(plan.arch, plan.options, engine.info());
+    for (const auto& t : plan.network)
         if (t.role == models::TensorRole::Weights) plan.weights = t.elements;
     if (processes > 1)
         std::tie(plan.exchangeGradients, plan.exchangeScratch) = exchangeFloats(plan.arch, plan.options, engine.info(), processes);
