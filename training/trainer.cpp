@@ -49,10 +49,11 @@ models::NetworkOptions networkOptions(const TrainConfig& config, uint32_t proces
 
 // What the processes of a run exchange through host memory (ProcessExchange), from the network's
 // plan: the gradients' floats, and the scratch of a synchronized batch norm.
-std::pair<uint64_t, uint64_t> exchangeFloats(const models::Architecture& arch, const models::NetworkOptions& options,
-                                             const DeviceInfo& device, uint32_t processes) {
+std::pair<uint64_t, uint64_t> exchangeFloats(const std::vector<models::PlannedTensor>& network,
+                                             const models::Architecture& arch, const models::NetworkOptions& options,
+                                             uint32_t processes) {
     uint64_t gradients = 0;
-    for (const auto& t : models::planTensors(arch, options, device))
+    for (const auto& t : network)
         if (t.category == Category::Gradients) gradients += t.elements;
     uint32_t channels = 0;
     for (const auto& [name, c] : arch.batchNorms()) channels = std::max(channels, c);
@@ -184,7 +185,7 @@ TrainerPlan planTrainer(const Engine& engine, const TrainConfig& config, uint32_
     for (const auto& t : plan.network)
         if (t.role == models::TensorRole::Weights) plan.weights = t.elements;
     if (processes > 1)
-        std::tie(plan.exchangeGradients, plan.exchangeScratch) = exchangeFloats(plan.arch, plan.options, engine.info(), processes);
+        std::tie(plan.exchangeGradients, plan.exchangeScratch) = exchangeFloats(plan.network, plan.arch, plan.options, processes);
     return plan;
 }
 
