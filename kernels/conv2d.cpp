@@ -62,11 +62,13 @@ double Conv2dShape::flops() const {
 // best on lavapipe for most layers), few invocations. GPUs use conv2d_gemm_*.comp instead.
 Conv2dTiles conv2dTiles(const Conv2dShape& shape) {
     // Measured on lavapipe with `revnet bench kernels` (2026-11-24): few input channels (the
-    // stem) want wide output tiles, strided and 1x1 layers fewer rows and more channels.
-    if (shape.input.c <= 4) return {64, {8, 4, 4}, {8, 4, 4}, 16, 2, 32};
-    if (shape.stride > 1) return {64, {4, 4, 4}, {4, 4, 4}, 16, 1, 32};
-    if (shape.kernelH == 1 && shape.kernelW == 1) return {64, {4, 2, 8}, {4, 2, 8}, 16, 4, 32};
-    return {64, {2, 4, 4}, {2, 4, 4}, 16, 2, 32};
+    // stem) want wide output tiles, strided and 1x1 layers fewer rows and more channels. A 1x1
+    // weight gradient sums 8 input channels an invocation (2026-12-03: 12% -> 40% of the peak;
+    // more than one helps no 3x3 layer).
+    if (shape.input.c <= 4) return {64, {8, 4, 4}, {8, 4, 4}, 16, 1, 2, 32};
+    if (shape.stride > 1) return {64, {4, 4, 4}, {4, 4, 4}, 16, 1, 1, 32};
+    if (shape.kernelH == 1 && shape.kernelW == 1) return {64, {4, 2, 8}, {4, 2, 8}, 16, 8, 4, 32};
+    return {64, {2, 4, 4}, {2, 4, 4}, 16, 1, 2, 32};
 }
 
 namespace {
@@ -114,10 +116,11 @@ Conv2d::Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant)
         return;
     }
     // Lanes over input channels; few of them (the stem) leave room for several k tiles a group.
-    cLanes_ = std::min(tiles_.workgroup, shape.input.c);
+    const uint32_t cBlocks = ceilDiv(shape.input.c, tiles_.gradC);
+    cLanes_ = std::min(tiles_.workgroup, cBlocks);
     kTilesPerGroup_ = std::min(ceilDiv(out.c, tiles_.gradK), std::max(1u, tiles_.workgroup / cLanes_));
     gradWorkgroup_ = cLanes_ * kTilesPerGroup_;
-    const uint32_t groups = ceilDiv(ceilDiv(out.c, tiles_.gradK), kTilesPerGroup_) * ceilDiv(shape.input.c, cLanes_);
+    const uint32_t groups = ceilDiv(ceilDiv(out.c, tiles_.gradK), kTilesPerGroup_) * ceilDiv(cBlocks, cLanes_);
     parts_ = std::clamp<uint32_t>(ceilDiv(tiles_.gradGroups, groups), 1,
                                   std::max<uint64_t>(1, std::min<uint64_t>(out.n * out.h, partsInRange)));
 }
@@ -153,13 +156,17 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
     const uint32_t step = gradInput ? s.stride : 1;
     const uint32_t rows = ceilDiv(out.shape().h - py, step), cols = ceilDiv(out.shape().w - px, step);
     const uint32_t tiles = ceilDiv(rows, tile.rows) * ceilDiv(cols, tile.cols) * in.shape().n;
-    const bool inVec4 = (gradInput || s.stride == 1) && tile.cols % 4 == 0 && in.shape().w % 4 == 0 && in.offset() % 4 == 0 &&
-                        in.strides()[0] % 4 == 0;
+    // The input's rows as vec4s (conv2d_tile.glsl); a forward pass steps `stride` input columns an output.
+    const uint32_t inStep = gradInput ? 1 : s.stride;
+    const bool inVec4 = tile.cols * inStep % 4 == 0 && (gradInput || s.pad + s.stride <= s.kernelW) && in.shape().w % 4 == 0 &&
+                        in.offset() % 4 == 0 && in.strides()[0] % 4 == 0;
+    const bool outVec4 = (!gradInput || s.stride == 1) && tile.cols % 4 == 0 && out.shape().w % 4 == 0 &&
+                         out.offset() % 4 == 0 && out.strides()[0] % 4 == 0;
     if (packed.offset() % 4) throw std::invalid_argument("conv2d: workspace must start on a 16-byte boundary");
     Specialization spec{{"WORKGROUP_X", tiles_.workgroup}, {"R", s.kernelH}, {"S", s.kernelW}, {"STRIDE", s.stride},
                         {"TO4", tile.outVec4}, {"TH", tile.rows}, {"TW", tile.cols}, {"PY", py}, {"PX", px},
                         {"PAD", s.pad}, {"IN_VEC4", inVec4 ? 1u : 0u}, {"ACCUMULATE", output != ConvOutput::Write ? 1u : 0u},
-                        {"SUBTRACT", output == ConvOutput::Subtract ? 1u : 0u}};
+                        {"SUBTRACT", output == ConvOutput::Subtract ? 1u : 0u}, {"OUT_VEC4", outVec4 ? 1u : 0u}};
     if (fixed) spec["FIXED_BITS"] = fixedBits(*fixed);
     struct Push {
         uint32_t samples;
@@ -257,9 +264,11 @@ void Conv2d::gradWeightChunk(const Recording& rec, const TensorView& x, const Te
     }
     // dy read as vec4 texels, four output columns a step, where its layout allows.
     const bool dyVec4 = out.w % 4 == 0 && dy.offset() % 4 == 0 && dy.strides()[0] % 4 == 0;
+    const bool xVec4 = dyVec4 && s.pad + s.stride <= s.kernelW && s.input.w % 4 == 0 && x.offset() % 4 == 0 &&
+                       x.strides()[0] % 4 == 0;
     const Specialization spec{{"WORKGROUP_X", gradWorkgroup_}, {"R", s.kernelH}, {"S", s.kernelW}, {"STRIDE", s.stride},
-                              {"TK", tiles_.gradK}, {"TW", dyVec4 ? 4u : tiles_.gradCols}, {"PAD", s.pad},
-                              {"DY_VEC4", dyVec4 ? 1u : 0u}, {"ACCUMULATE", accumulate && parts_ == 1 ? 1u : 0u}};
+                              {"TK", tiles_.gradK}, {"TC", tiles_.gradC}, {"TW", dyVec4 ? 4u : tiles_.gradCols}, {"PAD", s.pad},
+                              {"DY_VEC4", dyVec4 ? 1u : 0u}, {"X_VEC4", xVec4 ? 1u : 0u}, {"ACCUMULATE", accumulate && parts_ == 1 ? 1u : 0u}};
     struct Push {
         uint32_t N, C, H, W, xOffset, xSampleStride;
         uint32_t K, OH, OW, dyOffset, dySampleStride;
@@ -268,8 +277,8 @@ void Conv2d::gradWeightChunk(const Recording& rec, const TensorView& x, const Te
            out.c, out.h, out.w, uint32_t(dy.offset()), uint32_t(dy.strides()[0]), parts_, uint32_t(target.offset()),
            cLanes_};
     const bool texels = fitsTexels(rec.pipelines, x, 1) && fitsTexels(rec.pipelines, dy, 1);
-    rec.recorder.dispatch(rec.pipelines.get(withLoads("conv2d_grad_weight", texels), spec), {x, dy, target, dy}, push,
-                      {parts_, ceilDiv(ceilDiv(out.c, tiles_.gradK), kTilesPerGroup_), ceilDiv(s.input.c, cLanes_)});
+    rec.recorder.dispatch(rec.pipelines.get(withLoads("conv2d_grad_weight", texels), spec), {x, dy, target, dy, x}, push,
+                      {parts_, ceilDiv(ceilDiv(out.c, tiles_.gradK), kTilesPerGroup_), ceilDiv(ceilDiv(s.input.c, tiles_.gradC), cLanes_)});
     rec.recorder.countFlops(2.0 * double(out.elements()) * s.input.c * s.kernelH * s.kernelW);
     reduceParts(rec, partials, dweight, accumulate);
 }

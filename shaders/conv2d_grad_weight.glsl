@@ -3,18 +3,19 @@
 //                            output columns, of dy[n][k][oy][ox] * x[n][c][oy*STRIDE-PAD+r][ox*STRIDE-PAD+s]
 // reduce_parts.comp then sums the parts in a fixed order (deterministic: no atomics). NCHW
 // float32; x and dy may be channel ranges of bigger tensors (per-sample strides).
-// An invocation owns one input channel c and TK output channels x all taps of one part. Lanes
-// run over cLanes input channels and, when there are few (the stem), over several k tiles too.
-// Per step of TW output columns it loads R*((TW-1)*STRIDE+S) floats of x and TK*TW of dy for
-// TK*R*S*TW FMAs.
-// Dispatch: x = part, y = group of workgroupSize/cLanes k tiles, z = block of cLanes input channels.
-// Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TK, 6 = TW, 9 = PAD, 10 = DY_VEC4,
-// 11 = ACCUMULATE (add to the target: batch chunks after the first).
+// An invocation owns TC input channels and TK output channels x all taps of one part. Lanes run
+// over cLanes blocks of TC input channels and, when there are few (the stem), over several k
+// tiles too. Per step of TW output columns it loads TC*R*((TW-1)*STRIDE+S) floats of x and TK*TW
+// of dy for TK*TC*R*S*TW FMAs: with one tap, TC > 1 is what reuses each load.
+// Dispatch: x = part, y = group of workgroupSize/cLanes k tiles, z = block of cLanes*TC input channels.
+// Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TK, 5 = TC, 6 = TW, 9 = PAD,
+// 10 = DY_VEC4, 11 = ACCUMULATE (add to the target: batch chunks after the first), 12 = X_VEC4.
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
 layout(constant_id = 2) const int S = 3;
 layout(constant_id = 3) const int STRIDE = 1;
 layout(constant_id = 4) const int TK = 8;
+layout(constant_id = 5) const int TC = 1;
 layout(constant_id = 6) const int TW = 4;
 layout(constant_id = 9) const int PAD = 1;
 
@@ -26,19 +27,26 @@ layout(constant_id = 9) const int PAD = 1;
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 1) readonly buffer Dy { float dy[]; };
 layout(binding = 3) readonly buffer Dy4 { vec4 dy4[]; };
+layout(binding = 4) readonly buffer X4 { vec4 x4[]; };
 #define LOAD_X(i) x[i]
 #define LOAD_DY(i) dy[i]
 #define LOAD_DY4(i) dy4[i]
+#define LOAD_X4(i) x4[i]
 #else
 layout(binding = 0) uniform samplerBuffer x;
 layout(binding = 1) uniform samplerBuffer dy;
 layout(binding = 3, rgba32f) uniform readonly imageBuffer dy4;
+layout(binding = 4, rgba32f) uniform readonly imageBuffer x4;
 #define LOAD_X(i) texelFetch(x, i).r
 #define LOAD_DY(i) texelFetch(dy, i).r
 #define LOAD_DY4(i) imageLoad(dy4, i)
+#define LOAD_X4(i) imageLoad(x4, i)
 #endif
 layout(binding = 2) buffer Partial { float partial[]; };  // ACCUMULATE adds to it
 layout(constant_id = 10) const bool DY_VEC4 = false;
+// x is bound twice too: with X_VEC4 (TW*STRIDE, W, offsets and strides multiples of 4, PAD + STRIDE
+// <= S) the TW*STRIDE middle columns of each row a step reads load as vec4s.
+layout(constant_id = 12) const bool X_VEC4 = false;
 layout(constant_id = 11) const bool ACCUMULATE = false;  // batch chunks after the first
 
 layout(push_constant) uniform Push {
@@ -52,25 +60,27 @@ const int PW = (TW - 1) * STRIDE + S;
 void main() {
     const int K = int(p.K), C = int(p.C), OH = int(p.OH), OW = int(p.OW), H = int(p.H), W = int(p.W);
     const uint lane = gl_LocalInvocationID.x, kTiles = gl_WorkGroupSize.x / p.cLanes;
-    const int c = int(gl_WorkGroupID.z * p.cLanes + lane % p.cLanes);
+    const int c0 = int((gl_WorkGroupID.z * p.cLanes + lane % p.cLanes) * TC);
     const int k0 = int((gl_WorkGroupID.y * kTiles + lane / p.cLanes) * TK), part = int(gl_WorkGroupID.x);
-    if (c >= C || k0 >= K || lane / p.cLanes >= kTiles) return;
+    if (c0 >= C || k0 >= K || lane / p.cLanes >= kTiles) return;
     const int rowsTotal = int(p.N) * OH;
     const int rowBegin = rowsTotal * part / int(p.parts), rowEnd = rowsTotal * (part + 1) / int(p.parts);
 
-    float acc[TK][R][S];
+    float acc[TK][TC][R][S];
     [[unroll]] for (int k = 0; k < TK; ++k)
-        [[unroll]] for (int r = 0; r < R; ++r)
-            [[unroll]] for (int s = 0; s < S; ++s) acc[k][r][s] = 0.0;
+        [[unroll]] for (int u = 0; u < TC; ++u)
+            [[unroll]] for (int r = 0; r < R; ++r)
+                [[unroll]] for (int s = 0; s < S; ++s) acc[k][u][r][s] = 0.0;
 
-    // Output channels past the end are clamped: their sums are computed and never written.
-    int dyChannel[TK];
+    // Channels past the end are clamped: their sums are computed and never written.
+    int dyChannel[TK], xChannel[TC];
     [[unroll]] for (int k = 0; k < TK; ++k) dyChannel[k] = min(k0 + k, K - 1) * OH * OW;
+    [[unroll]] for (int u = 0; u < TC; ++u) xChannel[u] = min(c0 + u, C - 1) * H * W;
 
     for (int row = rowBegin; row < rowEnd; ++row) {
         const int n = row / OH, oy = row % OH;
         const int dyRow = int(p.dyOffset) + n * int(p.dySampleStride) + oy * OW;
-        const int xPlane = int(p.xOffset) + n * int(p.xSampleStride) + c * H * W;
+        const int xSample = int(p.xOffset) + n * int(p.xSampleStride);
         for (int ox0 = 0; ox0 < OW; ox0 += TW) {
             float d[TK][TW];
             if (DY_VEC4) {
@@ -86,31 +96,41 @@ void main() {
                         d[k][j] = inside * LOAD_DY(dyRow + dyChannel[k] + min(ox0 + j, OW - 1));
                 }
             }
-            float xs[R][PW];
-            [[unroll]] for (int r = 0; r < R; ++r) {
-                const int iy = oy * STRIDE - PAD + r;
-                const float rowInside = (iy >= 0 && iy < H) ? 1.0 : 0.0;
-                [[unroll]] for (int j = 0; j < PW; ++j) {
-                    const int ix = ox0 * STRIDE - PAD + j;
-                    const float inside = (ix >= 0 && ix < W) ? rowInside : 0.0;
-                    xs[r][j] = inside * LOAD_X(xPlane + clamp(iy, 0, H - 1) * W + clamp(ix, 0, W - 1));
+            float xs[TC][R][PW];
+            [[unroll]] for (int u = 0; u < TC; ++u)
+                [[unroll]] for (int r = 0; r < R; ++r) {
+                    const int iy = oy * STRIDE - PAD + r;
+                    const float rowInside = (iy >= 0 && iy < H) ? 1.0 : 0.0;
+                    const int rowAt = xSample + xChannel[u] + clamp(iy, 0, H - 1) * W;
+                    [[unroll]] for (int j = 0; j < PW; ++j)
+                        if (!X_VEC4 || j < PAD || j >= PAD + TW * STRIDE) {
+                            const int ix = ox0 * STRIDE - PAD + j;
+                            const float inside = (ix >= 0 && ix < W) ? rowInside : 0.0;
+                            xs[u][r][j] = inside * LOAD_X(rowAt + clamp(ix, 0, W - 1));
+                        }
+                    if (X_VEC4)
+                        [[unroll]] for (int q = 0; q < TW * STRIDE / 4; ++q) {
+                            const int ix = ox0 * STRIDE + 4 * q;  // whole texels: W % 4 == 0
+                            const vec4 v = ix < W ? LOAD_X4((rowAt + ix) / 4) * rowInside : vec4(0.0);
+                            [[unroll]] for (int e = 0; e < 4; ++e) xs[u][r][PAD + 4 * q + e] = v[e];
+                        }
                 }
-            }
             // Sums outermost, so each stays in a register across its TW products.
             [[unroll]] for (int k = 0; k < TK; ++k)
-                [[unroll]] for (int r = 0; r < R; ++r)
-                    [[unroll]] for (int s = 0; s < S; ++s)
-                        [[unroll]] for (int j = 0; j < TW; ++j) acc[k][r][s] += d[k][j] * xs[r][j * STRIDE + s];
+                [[unroll]] for (int u = 0; u < TC; ++u)
+                    [[unroll]] for (int r = 0; r < R; ++r)
+                        [[unroll]] for (int s = 0; s < S; ++s)
+                            [[unroll]] for (int j = 0; j < TW; ++j) acc[k][u][r][s] += d[k][j] * xs[u][r][j * STRIDE + s];
         }
     }
 
     const int taps = R * S;
     [[unroll]] for (int k = 0; k < TK; ++k)
-        if (k0 + k < K)
-            [[unroll]] for (int r = 0; r < R; ++r)
-                [[unroll]] for (int s = 0; s < S; ++s)
-                {
-                    const int at = int(p.partialOffset) + ((part * K + k0 + k) * C + c) * taps + r * S + s;
-                    partial[at] = ACCUMULATE ? partial[at] + acc[k][r][s] : acc[k][r][s];
-                }
+        [[unroll]] for (int u = 0; u < TC; ++u)
+            if (k0 + k < K && c0 + u < C)
+                [[unroll]] for (int r = 0; r < R; ++r)
+                    [[unroll]] for (int s = 0; s < S; ++s) {
+                        const int at = int(p.partialOffset) + ((part * K + k0 + k) * C + c0 + u) * taps + r * S + s;
+                        partial[at] = ACCUMULATE ? partial[at] + acc[k][u][r][s] : acc[k][u][r][s];
+                    }
 }

@@ -17,7 +17,7 @@
 // Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TO4, 5 = TH, 6 = TW,
 // 7 = PY, 8 = PX, 9 = pad (all compile-time so that every loop unrolls and indices fold), 10 = IN_VEC4, 11 = ACCUMULATE,
 // 12 = SUBTRACT (with ACCUMULATE: out -= the result, a reversible coupling's inverse),
-// 13 = FIXED_BITS (forward: fixed_point.glsl; binding 4 the overflow flag).
+// 13 = FIXED_BITS (forward: fixed_point.glsl; binding 4 the overflow flag), 15 = OUT_VEC4.
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
@@ -30,9 +30,9 @@ layout(constant_id = 7) const int PY = 0;
 layout(constant_id = 8) const int PX = 0;
 layout(constant_id = 9) const int PAD = 1;
 
-// `in` is bound twice, as floats and as vec4s: with IN_VEC4 (unit input step, TW and the row
-// length multiples of 4, offsets and strides too) the TW middle columns of each tile row load as
-// TW/4 vec4s. Texel buffers are the fast path on CPU devices; STORAGE_LOADS (the *_storage
+// `in` is bound twice, as floats and as vec4s: with IN_VEC4 (TW*ISTEP and the row length multiples
+// of 4, offsets and strides too, PAD + ISTEP <= S) the TW*ISTEP middle columns of each tile row load
+// as vec4s. Texel buffers are the fast path on CPU devices; STORAGE_LOADS (the *_storage
 // shaders) reads storage buffers instead, for bindings past the device's maxTexelBufferElements.
 #ifdef STORAGE_LOADS
 layout(binding = 0) readonly buffer In { float inp[]; };
@@ -49,7 +49,12 @@ layout(binding = 3, rgba32f) uniform readonly imageBuffer inp4;
 #define LOAD_IN4(i) imageLoad(inp4, i)
 #define LOAD_W(i) imageLoad(w, i)
 #endif
+// `out` is declared twice, as floats and as vec4s: with OUT_VEC4 (unit output step, TW and the
+// row length multiples of 4, offsets and strides too) each tile row stores as TW/4 vec4s, a quarter
+// of the scattered stores.
 layout(binding = 2) buffer Out { float outp[]; };  // ACCUMULATE adds to it
+layout(binding = 2) buffer Out4 { vec4 outp4[]; };
+layout(constant_id = 15) const bool OUT_VEC4 = false;
 layout(constant_id = 10) const bool IN_VEC4 = false;
 layout(constant_id = 11) const bool ACCUMULATE = false;
 layout(constant_id = 12) const bool SUBTRACT = false;
@@ -81,6 +86,19 @@ int tapOffset(int tap, int parity) { return tap - PAD; }
 const int MIN_ROW = -PAD, MIN_COL = -PAD;
 #endif
 const int PH = (TH - 1) * ISTEP + R, PW = (TW - 1) * ISTEP + S;
+
+// An output's value as stored: rounded to the fixed-point grid, added to or subtracted from what
+// the output held. `inside` turns false when a value leaves the grid's exact range.
+float finished(float value, float before, inout bool inside) {
+#ifndef GRAD_INPUT
+    if (FIXED_BITS > 0) value = quantized(value);
+#endif
+    const float result = !ACCUMULATE ? value : SUBTRACT ? before - value : before + value;
+#ifndef GRAD_INPUT
+    inside = inside && exactOnGrid(value) && exactOnGrid(result);
+#endif
+    return result;
+}
 
 void main() {
     // Output positions of this parity class: y = a * OSTEP + PY for a in [0, rows).
@@ -120,13 +138,13 @@ void main() {
         float tile[PH][PW];
         [[unroll]] for (int i = 0; i < PH; ++i)
             [[unroll]] for (int j = 0; j < PW; ++j)
-                if (!IN_VEC4 || j < -MIN_COL || j >= TW - MIN_COL)
+                if (!IN_VEC4 || j < -MIN_COL || j >= TW * ISTEP - MIN_COL)
                     tile[i][j] = LOAD_IN(base + rowAt[i] + colAt[j]) * (rowIn[i] * colIn[j]);
         if (IN_VEC4)
             [[unroll]] for (int i = 0; i < PH; ++i)
-                [[unroll]] for (int q = 0; q < TW / 4; ++q) {
-                    const bool inside = a0 + 4 * q < int(p.inW);  // whole texels: inW % 4 == 0
-                    const vec4 v = inside ? LOAD_IN4((base + rowAt[i] + a0 + 4 * q) / 4) * rowIn[i] : vec4(0.0);
+                [[unroll]] for (int q = 0; q < TW * ISTEP / 4; ++q) {
+                    const bool inside = a0 * ISTEP + 4 * q < int(p.inW);  // whole texels: inW % 4 == 0
+                    const vec4 v = inside ? LOAD_IN4((base + rowAt[i] + a0 * ISTEP + 4 * q) / 4) * rowIn[i] : vec4(0.0);
                     [[unroll]] for (int e = 0; e < 4; ++e) tile[i][4 * q + e - MIN_COL] = v[e];
                 }
         vec4 wk[R][S][TO4];
@@ -156,19 +174,22 @@ void main() {
             [[unroll]] for (int i = 0; i < TH; ++i) {
                 const int y = (b0 + i) * OSTEP + PY;
                 if (b0 + i >= rows) break;
-                [[unroll]] for (int j = 0; j < TW; ++j)
-                    if (a0 + j < cols) {
-                        const int at = outBase + o * outPlane + y * int(p.outW) + (a0 + j) * OSTEP + PX;
-                        float value = acc[k][i][j][q];
-#ifndef GRAD_INPUT
-                        if (FIXED_BITS > 0) value = quantized(value);
-#endif
-                        const float result = !ACCUMULATE ? value : SUBTRACT ? outp[at] - value : outp[at] + value;
-#ifndef GRAD_INPUT
-                        inside = inside && exactOnGrid(value) && exactOnGrid(result);
-#endif
-                        outp[at] = result;
+                const int rowAt = outBase + o * outPlane + y * int(p.outW);
+                if (OUT_VEC4)
+                    [[unroll]] for (int j = 0; j < TW; j += 4) {
+                        if (a0 + j >= cols) break;  // whole vec4s: outW % 4 == 0
+                        const int at4 = (rowAt + a0 + j) / 4;
+                        const vec4 before = ACCUMULATE ? outp4[at4] : vec4(0.0);
+                        vec4 result;
+                        [[unroll]] for (int e = 0; e < 4; ++e) result[e] = finished(acc[k][i][j + e][q], before[e], inside);
+                        outp4[at4] = result;
                     }
+                else
+                    [[unroll]] for (int j = 0; j < TW; ++j)
+                        if (a0 + j < cols) {
+                            const int at = rowAt + (a0 + j) * OSTEP + PX;
+                            outp[at] = finished(acc[k][i][j][q], ACCUMULATE ? outp[at] : 0.0, inside);
+                        }
             }
         }
 #ifndef GRAD_INPUT

@@ -1,5 +1,5 @@
 // Convolution forward, grad-input and grad-weight against double-precision loops, for both kernel
-// variants, over awkward shapes: batch 1 and 3, channels 1/3/5/17, sizes 1/7/9/28/32, 1x1 and
+// variants, over awkward shapes: batch 1 to 3, channels 1/3/5/9/13/17/70, sizes 1/4/7/9/28/32, 1x1 and
 // 3x3 kernels, strides 1 and 2, and inputs that are channel ranges of bigger tensors. Outputs
 // are NaN-poisoned first, so an element never written fails.
 // Thresholds: relative L2 error <= 1e-5 and max error <= 1e-4 of the largest |expected|. float32
@@ -102,6 +102,8 @@ const std::vector<Case> kCases = {
     {{1, 3, 7, 9}, 5, 3, 2, 1, 2},  {{1, 5, 1, 1}, 3, 3, 2, 1},      {{1, 8, 32, 32}, 16, 3, 1, 1},
     {{3, 3, 9, 9}, 5, 5, 1, 2},     {{1, 2, 9, 7}, 3, 5, 2, 1},  // other kernel sizes take the same path
     {{2, 70, 6, 6}, 66, 3, 1, 1},  // more channels than a GPU-variant block (64) either way
+    // 1x1 with rows of whole vec4s, channels past a whole block of the weight gradient's input channels.
+    {{2, 13, 8, 12}, 11, 1, 1, 0, 1}, {{1, 9, 4, 4}, 20, 1, 1, 0},
 };
 
 }  // namespace

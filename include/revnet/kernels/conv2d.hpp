@@ -29,7 +29,7 @@ struct TileShape {
 struct Conv2dTiles {
     uint32_t workgroup;
     TileShape forward, gradInput;
-    uint32_t gradK, gradCols;              // grad weight: gradK output channels, gradCols columns a step
+    uint32_t gradK, gradC, gradCols;       // grad weight: gradK output x gradC input channels, gradCols columns a step
     uint32_t gradGroups;                   // the workgroups the weight-gradient parts aim for
 };
 Conv2dTiles conv2dTiles(const Conv2dShape& shape);  // the CPU variant's
