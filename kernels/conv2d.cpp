@@ -35,6 +35,10 @@ bool fitsTexels(const Pipelines& pipelines, const TensorView& view, uint64_t flo
     return view.binding().bytes / (4 * floatsPerTexel) <= pipelines.device().info().limits.maxTexelBufferElements;
 }
 
+// Whether every row of the view (its width, offset and per-sample stride) is whole vec4s: the
+// shaders' vec4 loads and stores need it.
+bool rowsOfVec4(const TensorView& v) { return v.shape().w % 4 == 0 && v.offset() % 4 == 0 && v.strides()[0] % 4 == 0; }
+
 // The shader itself, or (where a binding is past the texel limit) its twin that loads from storage buffers.
 ShaderName withLoads(ShaderName shader, bool texels) {
     if (texels) return shader;
@@ -120,8 +124,8 @@ Conv2d::Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant)
     cLanes_ = std::min(tiles_.workgroup, cBlocks);
     kTilesPerGroup_ = std::min(ceilDiv(out.c, tiles_.gradK), std::max(1u, tiles_.workgroup / cLanes_));
     gradWorkgroup_ = cLanes_ * kTilesPerGroup_;
-    const uint32_t groups = ceilDiv(ceilDiv(out.c, tiles_.gradK), kTilesPerGroup_) * ceilDiv(cBlocks, cLanes_);
-    parts_ = std::clamp<uint32_t>(ceilDiv(tiles_.gradGroups, groups), 1,
+    gradGrid_ = {ceilDiv(ceilDiv(out.c, tiles_.gradK), kTilesPerGroup_), ceilDiv(cBlocks, cLanes_)};
+    parts_ = std::clamp<uint32_t>(ceilDiv(tiles_.gradGroups, gradGrid_[0] * gradGrid_[1]), 1,
                                   std::max<uint64_t>(1, std::min<uint64_t>(out.n * out.h, partsInRange)));
 }
 
@@ -158,10 +162,8 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
     const uint32_t tiles = ceilDiv(rows, tile.rows) * ceilDiv(cols, tile.cols) * in.shape().n;
     // The input's rows as vec4s (conv2d_tile.glsl); a forward pass steps `stride` input columns an output.
     const uint32_t inStep = gradInput ? 1 : s.stride;
-    const bool inVec4 = tile.cols * inStep % 4 == 0 && (gradInput || s.pad + s.stride <= s.kernelW) && in.shape().w % 4 == 0 &&
-                        in.offset() % 4 == 0 && in.strides()[0] % 4 == 0;
-    const bool outVec4 = (!gradInput || s.stride == 1) && tile.cols % 4 == 0 && out.shape().w % 4 == 0 &&
-                         out.offset() % 4 == 0 && out.strides()[0] % 4 == 0;
+    const bool inVec4 = tile.cols * inStep % 4 == 0 && (gradInput || s.pad + s.stride <= s.kernelW) && rowsOfVec4(in);
+    const bool outVec4 = (!gradInput || s.stride == 1) && tile.cols % 4 == 0 && rowsOfVec4(out);
     if (packed.offset() % 4) throw std::invalid_argument("conv2d: workspace must start on a 16-byte boundary");
     Specialization spec{{"WORKGROUP_X", tiles_.workgroup}, {"R", s.kernelH}, {"S", s.kernelW}, {"STRIDE", s.stride},
                         {"TO4", tile.outVec4}, {"TH", tile.rows}, {"TW", tile.cols}, {"PY", py}, {"PX", px},
@@ -263,9 +265,8 @@ void Conv2d::gradWeightChunk(const Recording& rec, const TensorView& x, const Te
         return;
     }
     // dy read as vec4 texels, four output columns a step, where its layout allows.
-    const bool dyVec4 = out.w % 4 == 0 && dy.offset() % 4 == 0 && dy.strides()[0] % 4 == 0;
-    const bool xVec4 = dyVec4 && s.pad + s.stride <= s.kernelW && s.input.w % 4 == 0 && x.offset() % 4 == 0 &&
-                       x.strides()[0] % 4 == 0;
+    const bool dyVec4 = rowsOfVec4(dy);
+    const bool xVec4 = dyVec4 && s.pad + s.stride <= s.kernelW && rowsOfVec4(x);
     const Specialization spec{{"WORKGROUP_X", gradWorkgroup_}, {"R", s.kernelH}, {"S", s.kernelW}, {"STRIDE", s.stride},
                               {"TK", tiles_.gradK}, {"TC", tiles_.gradC}, {"TW", dyVec4 ? 4u : tiles_.gradCols}, {"PAD", s.pad},
                               {"DY_VEC4", dyVec4 ? 1u : 0u}, {"X_VEC4", xVec4 ? 1u : 0u}, {"ACCUMULATE", accumulate && parts_ == 1 ? 1u : 0u}};
@@ -278,7 +279,7 @@ void Conv2d::gradWeightChunk(const Recording& rec, const TensorView& x, const Te
            cLanes_};
     const bool texels = fitsTexels(rec.pipelines, x, 1) && fitsTexels(rec.pipelines, dy, 1);
     rec.recorder.dispatch(rec.pipelines.get(withLoads("conv2d_grad_weight", texels), spec), {x, dy, target, dy, x}, push,
-                      {parts_, ceilDiv(ceilDiv(out.c, tiles_.gradK), kTilesPerGroup_), ceilDiv(ceilDiv(s.input.c, tiles_.gradC), cLanes_)});
+                          {parts_, gradGrid_[0], gradGrid_[1]});
     rec.recorder.countFlops(2.0 * double(out.elements()) * s.input.c * s.kernelH * s.kernelW);
     reduceParts(rec, partials, dweight, accumulate);
 }

@@ -9,6 +9,8 @@
 #include "revnet/kernels/fixed_point.hpp"
 #include "revnet/kernels/variant.hpp"
 
+#include <array>
+
 namespace revnet::kernels {
 
 struct Conv2dShape {
@@ -83,6 +85,7 @@ private:
     Variant variant_;
     Conv2dTiles tiles_;
     uint32_t parts_ = 1, gradWorkgroup_ = 64, cLanes_ = 64, kTilesPerGroup_ = 1;
+    std::array<uint32_t, 2> gradGrid_{1, 1};  // the weight gradient's workgroups: k-tile groups, input-channel groups
     uint32_t gemmColumns_ = 4;  // outputs along n per invocation (TN): 4 in 256 invocations, 8 in 128
 };
 
