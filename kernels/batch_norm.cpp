@@ -15,6 +15,10 @@ uint32_t reductionGroup(const Pipelines& pipelines, uint32_t items, Variant vari
     return powerOfTwoAtMost(items, workgroupAtMost(pipelines.device(), limit));
 }
 
+// The most items an invocation of batch_norm_backward_reduce sums with its loops unrolled; past it
+// (large planes), loops.
+constexpr uint32_t kMaxUnrolledSteps = 64;
+
 // A reduction aims for this many workgroups, splitting the batch into at most kMaxParts parts:
 // a GPU needs hundreds to fill its compute units, and on lavapipe (where a workgroup's loop
 // over its samples is what costs) 512 measured best (256 and 128 less so; 1024 spent the gain
@@ -163,8 +167,11 @@ void backwardReduceChunk(const Recording& rec, const TensorView& x, const Tensor
              options.eps, uint32_t(partials.offset())};
     const PlaneLayout reduceLayout = planeLayout(reduce.plane, {reduce.x, reduce.dy});
     const uint32_t group = reductionGroup(rec.pipelines, reduceLayout.items, options.variant);
-    rec.recorder.dispatch(rec.pipelines.get("batch_norm_backward_reduce", {{"WORKGROUP_X", group}, {"RELU", relu}, {"ACCUMULATE", accumulate ? 1u : 0u},
-                                                                   {"PARTS", parts}, {"VEC4", reduceLayout.vec4 ? 1u : 0u}}),
+    Specialization spec{{"WORKGROUP_X", group}, {"RELU", relu}, {"ACCUMULATE", accumulate ? 1u : 0u},
+                                                                   {"PARTS", parts}, {"VEC4", reduceLayout.vec4 ? 1u : 0u}};
+    const uint32_t stepsN = ceilDiv(s.n, parts), stepsI = ceilDiv(reduceLayout.items, group);
+    if (stepsN * stepsI <= kMaxUnrolledSteps) spec["STEPS_N"] = stepsN, spec["STEPS_I"] = stepsI;
+    rec.recorder.dispatch(rec.pipelines.get("batch_norm_backward_reduce", spec),
                       {x, dy, stats, gamma, beta, dgamma, dbeta, partials}, reduce, {s.c, parts, 1});
     if (parts == 1) return;
     // The parts' sums, in order: dbeta's block, then dgamma's.

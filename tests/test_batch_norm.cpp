@@ -169,6 +169,7 @@ TEST_CASE("batch norm matches the double-precision reference", "[batch_norm]") {
     const std::vector<Case> cases = {
         {{3, 5, 7, 9}, 0, 0},  {{1, 17, 9, 9}, 3, 0}, {{3, 1, 28, 28}, 0, 0},
         {{2, 3, 32, 32}, 2, 0}, {{3, 3, 1, 7}, 1, 0},  {{4, 5, 8, 8}, 0, 1000}, {{3, 4, 6, 6}, 1, 0, 1e-3f},
+        {{7, 100, 4, 4}, 0, 0},  // 7 samples in 6 parts: one part of two, the others' second step added as zeros
     };
     // Far from zero, xhat carries the float32 mean's rounding (3e-5 at 1000): a ReLU would take
     // the other branch for values that close to its kink, so that case runs without one.
