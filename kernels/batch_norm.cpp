@@ -15,8 +15,8 @@ uint32_t reductionGroup(const Pipelines& pipelines, uint32_t items, Variant vari
     return powerOfTwoAtMost(items, workgroupAtMost(pipelines.device(), limit));
 }
 
-// The most items an invocation of batch_norm_backward_reduce sums with its loops unrolled; past it
-// (large planes), loops.
+// The most items an invocation of the reductions (batch_norm_statistics, batch_norm_backward_reduce)
+// takes with its loops unrolled; past it (large planes), loops.
 constexpr uint32_t kMaxUnrolledSteps = 64;
 
 // A reduction aims for this many workgroups, splitting the batch into at most kMaxParts parts:
@@ -105,8 +105,10 @@ void batchNormStatistics(const Recording& rec, const TensorView& whole, const Te
         const PlaneLayout l = planeLayout(push.plane, {push.x}, workgroupAtMost(rec.device(), 256));
         const uint32_t group = reductionGroup(rec.pipelines, l.items, options.variant);
         const uint32_t update = updateHere && first + count == samples ? 1 : 0, merge = first > 0 ? 1 : 0;
-        const Kernel& kernel =
-            rec.pipelines.get(name, {{"WORKGROUP_X", group}, {"UPDATE", update}, {"MERGE", merge}, {"PARTS", parts}, {"VEC4", l.vec4 ? 1u : 0u}});
+        Specialization spec{{"WORKGROUP_X", group}, {"UPDATE", update}, {"MERGE", merge}, {"PARTS", parts}, {"VEC4", l.vec4 ? 1u : 0u}};
+        const uint32_t stepsN = ceilDiv(s.n, parts), stepsI = ceilDiv(l.items, group);
+        if (stepsN * stepsI <= kMaxUnrolledSteps) spec["STEPS_N"] = stepsN, spec["STEPS_I"] = stepsI;
+        const Kernel& kernel = rec.pipelines.get(name, spec);
         rec.recorder.dispatch(kernel, {x, stats, running, partials}, push, {s.c, parts, 1});
         if (parts == 1) return;
         const MergePush mergePush{s.n, s.c, s.h * s.w, push.statsOffset, push.runningOffset, push.momentum, first,

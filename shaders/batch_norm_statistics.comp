@@ -24,6 +24,11 @@
 layout(constant_id = 1) const bool UPDATE = false;
 layout(constant_id = 2) const bool MERGE = false;
 layout(constant_id = 3) const uint PARTS = 1;
+// STEPS_N > 0 (spec 4, 5): the loops unrolled, STEPS_N samples by STEPS_I items an invocation,
+// steps past the part or the plane loaded clamped in range and not merged (lavapipe masks loads
+// in loops; as in batch_norm_backward_reduce.comp).
+layout(constant_id = 4) const uint STEPS_N = 0;
+layout(constant_id = 5) const uint STEPS_I = 0;
 
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 0) readonly buffer X4 { vec4 x4[]; };
@@ -65,21 +70,37 @@ vec3 mergeWorkgroup(vec3 own) {
     return total;
 }
 
+// Item i of the row starting at `start`, merged into (count, mean, m2).
+void mergeItem(inout float count, inout float mean, inout float m2, uint start, uint i) {
+    if (VEC4) {
+        const vec4 v = x4[item(start, i)];
+        const float m = dot(v, vec4(0.25));
+        const vec4 d = v - m;
+        mergeInto(count, mean, m2, 4.0, m, dot(d, d));
+    } else {
+        mergeInto(count, mean, m2, 1.0, x[item(start, i)], 0.0);
+    }
+}
+
 void main() {
     const uint c = gl_WorkGroupID.x, part = gl_WorkGroupID.y;
+    const uint first = partStart(part), end = partStart(part + 1), items = planeItems(p.plane);
     float count = 0.0, mean = 0.0, m2 = 0.0;
-    for (uint n = partStart(part); n < partStart(part + 1); ++n) {
-        const uint start = at(p.x, n, c, p.plane, 0);
-        for (uint i = gl_LocalInvocationID.x; i < planeItems(p.plane); i += gl_WorkGroupSize.x) {
-            if (VEC4) {
-                const vec4 v = x4[item(start, i)];
-                const float m = dot(v, vec4(0.25));
-                const vec4 d = v - m;
-                mergeInto(count, mean, m2, 4.0, m, dot(d, d));
-            } else {
-                mergeInto(count, mean, m2, 1.0, x[item(start, i)], 0.0);
+    if (STEPS_N > 0) {
+        [[unroll]] for (uint k = 0; k < STEPS_N; ++k)
+            [[unroll]] for (uint j = 0; j < STEPS_I; ++j) {
+                const uint n = min(first + k, p.N - 1), i = gl_LocalInvocationID.x + j * gl_WorkGroupSize.x;
+                float newCount = count, newMean = mean, newM2 = m2;
+                mergeItem(newCount, newMean, newM2, at(p.x, n, c, p.plane, 0), min(i, items - 1));
+                const bool counted = all(bvec2(first + k < end, i < items));
+                count = counted ? newCount : count;
+                mean = counted ? newMean : mean;
+                m2 = counted ? newM2 : m2;
             }
-        }
+    } else {
+        for (uint n = first; n < end; ++n)
+            for (uint i = gl_LocalInvocationID.x; i < items; i += gl_WorkGroupSize.x)
+                mergeItem(count, mean, m2, at(p.x, n, c, p.plane, 0), i);
     }
     const vec3 total = mergeWorkgroup(vec3(count, mean, m2));
     if (gl_LocalInvocationID.x != 0) return;
