@@ -19,6 +19,13 @@ uint32_t reductionGroup(const Pipelines& pipelines, uint32_t items, Variant vari
 // takes with its loops unrolled; past it (large planes), loops.
 constexpr uint32_t kMaxUnrolledSteps = 64;
 
+// Adds the reductions' STEPS_N and STEPS_I (samples a part, items a sample an invocation) where
+// they unroll within kMaxUnrolledSteps.
+void unrollSteps(Specialization& spec, uint32_t samples, uint32_t parts, uint32_t items, uint32_t group) {
+    const uint32_t stepsN = ceilDiv(samples, parts), stepsI = ceilDiv(items, group);
+    if (stepsN * stepsI <= kMaxUnrolledSteps) spec["STEPS_N"] = stepsN, spec["STEPS_I"] = stepsI;
+}
+
 // A reduction aims for this many workgroups, splitting the batch into at most kMaxParts parts:
 // a GPU needs hundreds to fill its compute units, and on lavapipe (where a workgroup's loop
 // over its samples is what costs) 512 measured best (256 and 128 less so; 1024 spent the gain
@@ -106,8 +113,7 @@ void batchNormStatistics(const Recording& rec, const TensorView& whole, const Te
         const uint32_t group = reductionGroup(rec.pipelines, l.items, options.variant);
         const uint32_t update = updateHere && first + count == samples ? 1 : 0, merge = first > 0 ? 1 : 0;
         Specialization spec{{"WORKGROUP_X", group}, {"UPDATE", update}, {"MERGE", merge}, {"PARTS", parts}, {"VEC4", l.vec4 ? 1u : 0u}};
-        const uint32_t stepsN = ceilDiv(s.n, parts), stepsI = ceilDiv(l.items, group);
-        if (stepsN * stepsI <= kMaxUnrolledSteps) spec["STEPS_N"] = stepsN, spec["STEPS_I"] = stepsI;
+        unrollSteps(spec, s.n, parts, l.items, group);
         const Kernel& kernel = rec.pipelines.get(name, spec);
         rec.recorder.dispatch(kernel, {x, stats, running, partials}, push, {s.c, parts, 1});
         if (parts == 1) return;
@@ -171,8 +177,7 @@ void backwardReduceChunk(const Recording& rec, const TensorView& x, const Tensor
     const uint32_t group = reductionGroup(rec.pipelines, reduceLayout.items, options.variant);
     Specialization spec{{"WORKGROUP_X", group}, {"RELU", relu}, {"ACCUMULATE", accumulate ? 1u : 0u},
                                                                    {"PARTS", parts}, {"VEC4", reduceLayout.vec4 ? 1u : 0u}};
-    const uint32_t stepsN = ceilDiv(s.n, parts), stepsI = ceilDiv(reduceLayout.items, group);
-    if (stepsN * stepsI <= kMaxUnrolledSteps) spec["STEPS_N"] = stepsN, spec["STEPS_I"] = stepsI;
+    unrollSteps(spec, s.n, parts, reduceLayout.items, group);
     rec.recorder.dispatch(rec.pipelines.get("batch_norm_backward_reduce", spec),
                       {x, dy, stats, gamma, beta, dgamma, dbeta, partials}, reduce, {s.c, parts, 1});
     if (parts == 1) return;
