@@ -11,7 +11,7 @@ namespace revnet {
 namespace {
 
 constexpr uint32_t kSetsPerPool = 256;
-constexpr uint32_t kDescriptorsPerSet = 8;
+constexpr uint32_t kDescriptorsPerSet = 10;
 
 constexpr VkPipelineStageFlags kWorkStages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
 constexpr VkAccessFlags kWrites = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;

@@ -112,10 +112,12 @@ void batchNormStatistics(const Recording& rec, const TensorView& whole, const Te
         const PlaneLayout l = planeLayout(push.plane, {push.x}, workgroupAtMost(rec.device(), 256));
         const uint32_t group = reductionGroup(rec.pipelines, l.items, options.variant);
         const uint32_t update = updateHere && first + count == samples ? 1 : 0, merge = first > 0 ? 1 : 0;
-        Specialization spec{{"WORKGROUP_X", group}, {"UPDATE", update}, {"MERGE", merge}, {"PARTS", parts}, {"VEC4", l.vec4 ? 1u : 0u}};
+        const bool texels = texelLoads(rec.device(), l.vec4, {x});
+        Specialization spec{{"WORKGROUP_X", group}, {"UPDATE", update}, {"MERGE", merge}, {"PARTS", parts},
+                            {"VEC4", l.vec4 ? 1u : 0u}, {"TEXELS", texels ? 1u : 0u}};
         unrollSteps(spec, s.n, parts, l.items, group);
         const Kernel& kernel = rec.pipelines.get(name, spec);
-        rec.recorder.dispatch(kernel, {x, stats, running, partials}, push, {s.c, parts, 1});
+        rec.recorder.dispatch(kernel, {x, stats, running, partials, texelBinding(texels, x)}, push, {s.c, parts, 1});
         if (parts == 1) return;
         const MergePush mergePush{s.n, s.c, s.h * s.w, push.statsOffset, push.runningOffset, push.momentum, first,
                                   push.partialsOffset};
@@ -150,8 +152,10 @@ void forwardChunk(const Recording& rec, const TensorView& x, const TensorView& s
     } push{s.n, s.c, s.h * s.w, channelView(x, name), channelView(y, name), at.stats, at.gamma, at.beta, options.eps};
     const PlaneLayout l = planeLayout(push.plane, {push.x, push.y}, workgroupAtMost(rec.device(), 256));
     const ChannelsGrid grid = channelsGrid(rec.device(), s.n, s.c, l.items, l.group, l.perInvocation);
-    const Kernel& kernel = rec.pipelines.get(name, grid.specialization({{"RELU", options.relu ? 1u : 0u}, {"VEC4", l.vec4 ? 1u : 0u}}));
-    rec.recorder.dispatch(kernel, {x, stats, gamma, beta, y}, push, grid.groups);
+    const bool texels = texelLoads(rec.device(), l.vec4, {x});
+    const Kernel& kernel = rec.pipelines.get(name, grid.specialization({{"RELU", options.relu ? 1u : 0u}, {"VEC4", l.vec4 ? 1u : 0u},
+                                                                        {"TEXELS", texels ? 1u : 0u}}));
+    rec.recorder.dispatch(kernel, {x, stats, gamma, beta, y, texelBinding(texels, x)}, push, grid.groups);
 }
 
 void backwardReduceChunk(const Recording& rec, const TensorView& x, const TensorView& dy,
@@ -175,11 +179,13 @@ void backwardReduceChunk(const Recording& rec, const TensorView& x, const Tensor
              options.eps, uint32_t(partials.offset())};
     const PlaneLayout reduceLayout = planeLayout(reduce.plane, {reduce.x, reduce.dy});
     const uint32_t group = reductionGroup(rec.pipelines, reduceLayout.items, options.variant);
-    Specialization spec{{"WORKGROUP_X", group}, {"RELU", relu}, {"ACCUMULATE", accumulate ? 1u : 0u},
-                                                                   {"PARTS", parts}, {"VEC4", reduceLayout.vec4 ? 1u : 0u}};
+    const bool texels = texelLoads(rec.device(), reduceLayout.vec4, {x, dy});
+    Specialization spec{{"WORKGROUP_X", group}, {"RELU", relu}, {"ACCUMULATE", accumulate ? 1u : 0u}, {"PARTS", parts},
+                        {"VEC4", reduceLayout.vec4 ? 1u : 0u}, {"TEXELS", texels ? 1u : 0u}};
     unrollSteps(spec, s.n, parts, reduceLayout.items, group);
     rec.recorder.dispatch(rec.pipelines.get("batch_norm_backward_reduce", spec),
-                      {x, dy, stats, gamma, beta, dgamma, dbeta, partials}, reduce, {s.c, parts, 1});
+                          {x, dy, stats, gamma, beta, dgamma, dbeta, partials, texelBinding(texels, x), texelBinding(texels, dy)},
+                          reduce, {s.c, parts, 1});
     if (parts == 1) return;
     // The parts' sums, in order: dbeta's block, then dgamma's.
     struct Sum {
@@ -211,9 +217,11 @@ void backwardChunk(const Recording& rec, const TensorView& x, const TensorView& 
            at.beta, dg, db, options.eps, totalSamples};
     const PlaneLayout l = planeLayout(push.plane, {push.x, push.dy, push.dx}, workgroupAtMost(rec.device(), 256));
     const ChannelsGrid grid = channelsGrid(rec.device(), s.n, s.c, l.items, l.group, l.perInvocation);
-    const Kernel& kernel =
-        rec.pipelines.get(name, grid.specialization({{"RELU", relu}, {"ACCUMULATE", accumulate ? 1u : 0u}, {"VEC4", l.vec4 ? 1u : 0u}}));
-    rec.recorder.dispatch(kernel, {x, dy, stats, gamma, beta, dgamma, dbeta, dx}, push, grid.groups);
+    const bool texels = texelLoads(rec.device(), l.vec4, {x, dy});
+    const Kernel& kernel = rec.pipelines.get(name, grid.specialization({{"RELU", relu}, {"ACCUMULATE", accumulate ? 1u : 0u},
+                                                                        {"VEC4", l.vec4 ? 1u : 0u}, {"TEXELS", texels ? 1u : 0u}}));
+    rec.recorder.dispatch(kernel, {x, dy, stats, gamma, beta, dgamma, dbeta, dx, texelBinding(texels, x), texelBinding(texels, dy)},
+                          push, grid.groups);
 }
 
 }  // namespace

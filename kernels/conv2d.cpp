@@ -29,17 +29,11 @@ void requireDense(const TensorView& v, const Shape& shape, const char* what) {
     if (!v.samplesContiguous()) throw std::invalid_argument(std::string("conv2d: ") + what + " must keep samples contiguous");
 }
 
-// Texel bindings hold at most maxTexelBufferElements texels (65536 on SwiftShader, the Vulkan
-// minimum): past that a kernel's *_storage twin reads the same data through storage buffers.
-bool fitsTexels(const Pipelines& pipelines, const TensorView& view, uint64_t floatsPerTexel) {
-    return view.binding().bytes / (4 * floatsPerTexel) <= pipelines.device().info().limits.maxTexelBufferElements;
-}
-
 // Whether every row of the view (its width, offset and per-sample stride) is whole vec4s: the
 // shaders' vec4 loads and stores need it.
 bool rowsOfVec4(const TensorView& v) { return v.shape().w % 4 == 0 && v.offset() % 4 == 0 && v.strides()[0] % 4 == 0; }
 
-// The shader itself, or (where a binding is past the texel limit) its twin that loads from storage buffers.
+// The shader itself, or (where a binding is past the texel limit, fitsTexels) its twin that loads from storage buffers.
 ShaderName withLoads(ShaderName shader, bool texels) {
     if (texels) return shader;
     if (shader.view() == "conv2d_forward") return "conv2d_forward_storage";
@@ -179,7 +173,7 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
     } push{in.shape().n, in.shape().c, in.shape().h, in.shape().w, uint32_t(in.offset()), uint32_t(in.strides()[0]),
            out.shape().c, out.shape().h, out.shape().w, uint32_t(out.offset()), uint32_t(out.strides()[0]),
            uint32_t(packed.offset() / 4), rowLength / 4, fixed ? uint32_t(fixed->overflow.offset()) : 0u};
-    const bool texels = fitsTexels(rec.pipelines, in, 1) && fitsTexels(rec.pipelines, packed, 4);
+    const bool texels = fitsTexels(rec.device(), in, 1) && fitsTexels(rec.device(), packed, 4);
     const std::array<uint32_t, 3> groups{ceilDiv(tiles, tiles_.workgroup), ceilDiv(out.shape().c, 4 * tile.outVec4), 1};
     const Kernel& kernel = rec.pipelines.get(withLoads(shader, texels), spec);
     // The forward shaders bind the overflow flag too; without a fixed-point coupling they never write it.
@@ -277,7 +271,7 @@ void Conv2d::gradWeightChunk(const Recording& rec, const TensorView& x, const Te
     } push{x.shape().n, s.input.c, s.input.h, s.input.w, uint32_t(x.offset()), uint32_t(x.strides()[0]),
            out.c, out.h, out.w, uint32_t(dy.offset()), uint32_t(dy.strides()[0]), parts_, uint32_t(target.offset()),
            cLanes_};
-    const bool texels = fitsTexels(rec.pipelines, x, 1) && fitsTexels(rec.pipelines, dy, 1);
+    const bool texels = fitsTexels(rec.device(), x, 1) && fitsTexels(rec.device(), dy, 1);
     rec.recorder.dispatch(rec.pipelines.get(withLoads("conv2d_grad_weight", texels), spec), {x, dy, target, dy, x}, push,
                           {parts_, gradGrid_[0], gradGrid_[1]});
     rec.recorder.countFlops(2.0 * double(out.elements()) * s.input.c * s.kernelH * s.kernelW);

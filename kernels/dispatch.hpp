@@ -101,6 +101,25 @@ void forBatchChunks(uint32_t samples, uint32_t chunk, Run&& run) {
     for (uint32_t first = 0; first < samples; first += chunk) run(first, std::min(chunk, samples - first));
 }
 
+// Texel bindings hold at most maxTexelBufferElements texels (65536 on SwiftShader, the Vulkan
+// minimum); past that a kernel reads the same data through its storage binding.
+inline bool fitsTexels(const Device& device, const TensorView& view, uint64_t floatsPerTexel) {
+    return view.binding().bytes / (4 * floatsPerTexel) <= device.info().limits.maxTexelBufferElements;
+}
+
+// channels.glsl's texel loads (TEXELS): vec4 items, and every view read as texels within the limit.
+inline bool texelLoads(const Device& device, bool vec4, std::initializer_list<TensorView> views) {
+    return vec4 && std::all_of(views.begin(), views.end(), [&](const TensorView& v) { return fitsTexels(device, v, 4); });
+}
+
+// What to bind to a texel binding the shader reads only under `texels`: the view, else the first
+// texel of its range (a view past the texel limit cannot be bound as texels at all).
+inline TensorView texelBinding(bool texels, const TensorView& view) {
+    if (texels) return view;
+    const BufferRegion r = view.binding();
+    return TensorView(r.buffer, r.offset, sizeof(float), {1, 1, 1, 4}, {4, 4, 4, 1});
+}
+
 // channels.glsl's View: where sample 0 starts and the distance between samples, in elements.
 struct ChannelView {
     uint32_t offset, sampleStride;

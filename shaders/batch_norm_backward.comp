@@ -4,7 +4,8 @@
 // (a dispatch may cover a chunk of N of the batch's totalSamples samples)
 // with dy' = dy, or dy * (y > 0) when fused with ReLU (y recomputed from x). ACCUMULATE adds to
 // dx instead of overwriting it (a residual branch's gradient joining the identity's). dx may be
-// dy. Layout, dispatch and specialization: channels.glsl; 1 = RELU, 2 = ACCUMULATE.
+// dy. Layout, dispatch and specialization: channels.glsl; 1 = RELU, 2 = ACCUMULATE. Bindings 8
+// and 9 are x and dy again, as texels (TEXELS).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "channels.glsl"
@@ -22,6 +23,8 @@ layout(binding = 5) readonly buffer DGamma { float dgamma[]; };
 layout(binding = 6) readonly buffer DBeta { float dbeta[]; };
 layout(binding = 7) buffer DX { float dx[]; };
 layout(binding = 7) buffer DX4 { vec4 dx4[]; };
+layout(binding = 8, rgba32f) uniform readonly imageBuffer xTexels;
+layout(binding = 9, rgba32f) uniform readonly imageBuffer dyTexels;
 
 layout(push_constant) uniform Push {
     uint N, C, plane;
@@ -43,8 +46,8 @@ layout(push_constant) uniform Push {
     {                                                                                             \
         const uint xi = item(xStart, i), dyi = item(dyStart, i), dxi = item(dxStart, i);          \
         if (VEC4) {                                                                               \
-            const vec4 xhat = (x4[xi] - mean) * invStd;                                           \
-            vec4 d = dy4[dyi];                                                                    \
+            const vec4 xhat = (LOAD4(x4, xTexels, xi) - mean) * invStd;                                           \
+            vec4 d = LOAD4(dy4, dyTexels, dyi);                                                                 \
             if (RELU) d *= vec4(greaterThan(g * xhat + b, vec4(0.0)));                            \
             const vec4 grad = g * invStd * (d - meanDy - xhat * meanDyXhat);                      \
             dx4[dxi] = ACCUMULATE ? dx4[dxi] + grad : grad;                                       \

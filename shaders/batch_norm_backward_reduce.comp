@@ -7,7 +7,8 @@
 // PARTS (spec 3) > 1, the split reduction: workgroup (c, part) sums the part's share of the samples
 // into partials[part * C + c] (dbeta) and partials[(PARTS + part) * C + c] (dgamma), which
 // reduce_parts.comp then sums in order.
-// Layout: channels.glsl (VEC4 loads when the layout allows). Dispatch: one workgroup per channel
+// Layout: channels.glsl (VEC4 loads when the layout allows; bindings 8 and 9 are x and dy again,
+// as texels, read under TEXELS). Dispatch: one workgroup per channel
 // (x) and part (y); its size (spec 0) a power of two.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -33,6 +34,8 @@ layout(binding = 4) readonly buffer Beta { float beta[]; };
 layout(binding = 5) buffer DGamma { float dgamma[]; };
 layout(binding = 6) buffer DBeta { float dbeta[]; };
 layout(binding = 7) writeonly buffer Partials { float partials[]; };
+layout(binding = 8, rgba32f) uniform readonly imageBuffer xTexels;
+layout(binding = 9, rgba32f) uniform readonly imageBuffer dyTexels;
 
 layout(push_constant) uniform Push {
     uint N, C, plane;
@@ -45,8 +48,8 @@ layout(push_constant) uniform Push {
 // Item i's terms (dy', dy' * xhat) of the rows starting at xStart and dyStart.
 vec2 terms(uint xStart, uint dyStart, uint i, float mean, float invStd, float g, float b) {
     if (VEC4) {
-        const vec4 xhat = (x4[item(xStart, i)] - mean) * invStd;
-        vec4 d = dy4[item(dyStart, i)];
+        const vec4 xhat = (LOAD4(x4, xTexels, item(xStart, i)) - mean) * invStd;
+        vec4 d = LOAD4(dy4, dyTexels, item(dyStart, i));
         if (RELU) d *= vec4(greaterThan(g * xhat + b, vec4(0.0)));
         return vec2(dot(d, vec4(1.0)), dot(d, xhat));
     }

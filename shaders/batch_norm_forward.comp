@@ -3,7 +3,7 @@
 // inference), optionally fused with ReLU:
 //   y = gamma[c] * (x - mean[c]) / sqrt(var[c] + eps) + beta[c];  RELU: y = max(y, 0)
 // stats = [mean[C], var[C]]. y may be x (in place). Layout: channels.glsl.
-// Dispatch and specialization: channels.glsl; 1 = RELU.
+// Dispatch and specialization: channels.glsl; 1 = RELU. Binding 5 is x again, as texels (TEXELS).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "channels.glsl"
@@ -16,6 +16,7 @@ layout(binding = 2) readonly buffer Gamma { float gamma[]; };
 layout(binding = 3) readonly buffer Beta { float beta[]; };
 layout(binding = 4) writeonly buffer Y { float y[]; };
 layout(binding = 4) writeonly buffer Y4 { vec4 y4[]; };
+layout(binding = 5, rgba32f) uniform readonly imageBuffer xTexels;
 
 layout(push_constant) uniform Push {
     uint N, C, plane;
@@ -33,7 +34,7 @@ layout(push_constant) uniform Push {
     {                                                                                             \
         const uint from = item(xStart, i), to = item(yStart, i); \
         if (VEC4) {                                                                               \
-            const vec4 v = (x4[from] - mean) * scale + shift;                                     \
+            const vec4 v = (LOAD4(x4, xTexels, from) - mean) * scale + shift;                                     \
             y4[to] = RELU ? max(v, vec4(0.0)) : v;                                                \
         } else {                                                                                  \
             const float v = (x[from] - mean) * scale + shift;                                     \

@@ -35,6 +35,7 @@ layout(binding = 0) readonly buffer X4 { vec4 x4[]; };
 layout(binding = 1) buffer Stats { float stats[]; };
 layout(binding = 2) buffer Running { float running[]; };
 layout(binding = 3) buffer Partials { float partials[]; };
+layout(binding = 4, rgba32f) uniform readonly imageBuffer xTexels;  // x again, read under TEXELS
 
 layout(push_constant) uniform Push {
     uint N, C, plane;
@@ -73,7 +74,7 @@ vec3 mergeWorkgroup(vec3 own) {
 // Item i of the row starting at `start`, merged into (count, mean, m2).
 void mergeItem(inout float count, inout float mean, inout float m2, uint start, uint i) {
     if (VEC4) {
-        const vec4 v = x4[item(start, i)];
+        const vec4 v = LOAD4(x4, xTexels, item(start, i));
         const float m = dot(v, vec4(0.25));
         const vec4 d = v - m;
         mergeInto(count, mean, m2, 4.0, m, dot(d, d));

@@ -8,9 +8,17 @@
 // workgroups of a few hundred invocations (lavapipe pays for each workgroup: batch norm over 8x8
 // planes ran 3x slower as one workgroup per plane). An item is a vec4 when VEC4 is set (the host
 // sets it when the plane, offsets and strides are multiples of 4), else a float.
-// Specialization: 0 = workgroup x, 10 = workgroup y (samples), 8 = ITEMS, 9 = VEC4.
+// Specialization: 0 = workgroup x, 10 = workgroup y (samples), 8 = ITEMS, 9 = VEC4, 11 = TEXELS.
+//
+// With TEXELS (vec4 items, every texel binding within the device's maxTexelBufferElements) the
+// shaders read their vec4 inputs through RGBA32F texel views of the same buffers: lavapipe gathers
+// texels where it loads a storage buffer lane by lane, and batch norm's forward pass took
+// 0.57-0.75x the time (docs/PERFORMANCE.md). Outputs stay storage buffers.
 layout(local_size_x_id = 0, local_size_y_id = 10) in;
 layout(constant_id = 9) const bool VEC4 = false;
+layout(constant_id = 11) const bool TEXELS = false;
+// Item i of a vec4 input: from its texel view `texels` under TEXELS, else from `buffer4`.
+#define LOAD4(buffer4, texels, i) (TEXELS ? imageLoad(texels, int(i)) : buffer4[i])
 layout(constant_id = 8) const uint ITEMS = 1;  // items per invocation, a workgroup's x apart
 
 struct View { uint offset, sampleStride; };

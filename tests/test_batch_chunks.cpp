@@ -3,7 +3,8 @@
 // Here the range is lowered to 64 KiB, so that tensors of a few hundred KiB split into chunks of
 // a few samples, and every kernel over samples is checked against the double-precision
 // references: the per-sample ones, and the reductions over the batch that chunks add up in order
-// (convolution weight gradients, batch-norm statistics and parameter gradients).
+// (convolution weight gradients, batch-norm statistics and parameter gradients). Batch norm is also
+// checked past a lowered maxTexelBufferElements, where it loads from storage buffers.
 #include "revnet/kernels/batch_norm.hpp"
 #include "revnet/kernels/conv2d.hpp"
 #include "revnet/kernels/elementwise.hpp"
@@ -15,6 +16,7 @@
 #include <catch2/catch.hpp>
 
 #include <limits>
+#include <random>
 
 using namespace revnet;
 
@@ -80,56 +82,86 @@ TEST_CASE("convolutions split the batch past maxStorageBufferRange", "[conv2d][c
     test::countValidation(e);
 }
 
+namespace {
+
+// Batch-norm statistics, forward and backward (fused with ReLU) over a random `s`, against the
+// double-precision references.
+void checkBatchNorm(Engine& e, const Shape& s, std::mt19937& random) {
+    kernels::BatchNormOptions options;
+    options.relu = true;
+    options.momentum = 0.5f;
+    const auto x = test::randomValues(s.elements(), random, -2.0f, 3.0f), dy = test::randomValues(s.elements(), random);
+    const auto gamma = test::randomValues(s.c, random), beta = test::randomValues(s.c, random);
+    Tensor tx = filled(e, s, x, "x"), tdy = filled(e, s, dy, "dy");
+    Tensor tg = filled(e, flat(s.c), gamma, "gamma"), tb = filled(e, flat(s.c), beta, "beta");
+    Tensor stats = poisoned(e, flat(2 * s.c), "stats"), running = filled(e, flat(2 * s.c), std::vector<float>(2 * s.c, 0.0f), "running");
+    Tensor ty = poisoned(e, s, "y"), tdx = poisoned(e, s, "dx"), tdg = poisoned(e, flat(s.c), "dgamma"), tdb = poisoned(e, flat(s.c), "dbeta");
+    Recorder recorder(e.device());
+    kernels::batchNormStatistics({e.pipelines(), recorder}, tx, stats, running, true, options);
+    kernels::batchNormForward({e.pipelines(), recorder}, tx, stats, tg, tb, ty, options);
+    kernels::batchNormBackward({e.pipelines(), recorder}, tx, tdy, stats, tg, tb, tdg, tdb, tdx, false, options);
+    recorder.run();
+
+    const auto xd = ref::widen(x), gd = ref::widen(gamma), bd = ref::widen(beta), dyd = ref::widen(dy);
+    const auto f = ref::batchNormForward(s, xd, gd, bd, options.eps, true);
+    const auto b = ref::batchNormBackward(s, xd, dyd, gd, bd, options.eps, true);
+    const auto st = e.download(stats);
+    checkClose("mean", std::span(st).first(s.c), f.mean, 1e-5);
+    checkClose("variance", std::span(st).last(s.c), f.var, 1e-5);
+    // The running statistics moved once, from zero, with the whole batch's (unbiased variance).
+    const double m = double(s.n) * s.h * s.w;
+    ref::Values expectedRunning(2 * s.c);
+    for (uint32_t c = 0; c < s.c; ++c) {
+        expectedRunning[c] = 0.5 * f.mean[c];
+        expectedRunning[s.c + c] = 0.5 * f.var[c] * m / (m - 1);
+    }
+    checkClose("running statistics", e.download(running), expectedRunning, 1e-5);
+    checkClose("forward", e.download(ty), f.y, 1e-5);
+    checkClose("dx", e.download(tdx), b.dx, 1e-4);
+    checkClose("dgamma", e.download(tdg), b.dgamma, 1e-4);
+    checkClose("dbeta", e.download(tdb), b.dbeta, 1e-5);
+}
+
+}  // namespace
+
 TEST_CASE("batch norm, pooling and elementwise kernels split the batch past maxStorageBufferRange", "[batch_norm][chunks]") {
     auto random = test::freshRandom();
     Engine e = lowRangeEngine();
     {
         const Shape s{11, 6, 16, 24};  // 9 KiB a sample
-        kernels::BatchNormOptions options;
-        options.relu = true;
-        options.momentum = 0.5f;
-        const auto x = test::randomValues(s.elements(), random, -2.0f, 3.0f), dy = test::randomValues(s.elements(), random);
-        const auto gamma = test::randomValues(s.c, random), beta = test::randomValues(s.c, random);
+        REQUIRE(s.elements() * sizeof(float) > e.info().limits.maxStorageBufferRange);
+        checkBatchNorm(e, s, random);
+        const auto x = test::randomValues(s.elements(), random), dy = test::randomValues(s.elements(), random);
         Tensor tx = filled(e, s, x, "x"), tdy = filled(e, s, dy, "dy");
-        REQUIRE(tx.bytes() > e.info().limits.maxStorageBufferRange);
-        Tensor tg = filled(e, flat(s.c), gamma, "gamma"), tb = filled(e, flat(s.c), beta, "beta");
-        Tensor stats = poisoned(e, flat(2 * s.c), "stats"), running = filled(e, flat(2 * s.c), std::vector<float>(2 * s.c, 0.0f), "running");
-        Tensor ty = poisoned(e, s, "y"), tdx = poisoned(e, s, "dx"), tdg = poisoned(e, flat(s.c), "dgamma"), tdb = poisoned(e, flat(s.c), "dbeta");
         const Shape pooledShape{s.n, s.c, s.h / 2, s.w / 2}, globalShape{s.n, s.c, 1, 1};
         Tensor pooled = poisoned(e, pooledShape, "pooled"), global = poisoned(e, globalShape, "global");
         Tensor sum = poisoned(e, s, "x + dy");
         Recorder recorder(e.device());
-        kernels::batchNormStatistics({e.pipelines(), recorder}, tx, stats, running, true, options);
-        kernels::batchNormForward({e.pipelines(), recorder}, tx, stats, tg, tb, ty, options);
-        kernels::batchNormBackward({e.pipelines(), recorder}, tx, tdy, stats, tg, tb, tdg, tdb, tdx, false, options);
         kernels::avgPool2x2Forward({e.pipelines(), recorder}, tx, pooled, 0);
         kernels::globalAvgPoolForward({e.pipelines(), recorder}, tx, global);
         kernels::add({e.pipelines(), recorder}, tx, tdy, sum);
         recorder.run();
 
-        const auto xd = ref::widen(x), gd = ref::widen(gamma), bd = ref::widen(beta), dyd = ref::widen(dy);
-        const auto f = ref::batchNormForward(s, xd, gd, bd, options.eps, true);
-        const auto b = ref::batchNormBackward(s, xd, dyd, gd, bd, options.eps, true);
-        const auto st = e.download(stats);
-        checkClose("mean", std::span(st).first(s.c), f.mean, 1e-5);
-        checkClose("variance", std::span(st).last(s.c), f.var, 1e-5);
-        // The running statistics moved once, from zero, with the whole batch's (unbiased variance).
-        const double m = double(s.n) * s.h * s.w;
-        ref::Values expectedRunning(2 * s.c);
-        for (uint32_t c = 0; c < s.c; ++c) {
-            expectedRunning[c] = 0.5 * f.mean[c];
-            expectedRunning[s.c + c] = 0.5 * f.var[c] * m / (m - 1);
-        }
-        checkClose("running statistics", e.download(running), expectedRunning, 1e-5);
-        checkClose("forward", e.download(ty), f.y, 1e-5);
-        checkClose("dx", e.download(tdx), b.dx, 1e-4);
-        checkClose("dgamma", e.download(tdg), b.dgamma, 1e-4);
-        checkClose("dbeta", e.download(tdb), b.dbeta, 1e-5);
+        const auto xd = ref::widen(x), dyd = ref::widen(dy);
         checkClose("2x2 average pool", e.download(pooled), ref::avgPool2x2(s, xd, s.c, 0), 1e-6);
         checkClose("global average pool", e.download(global), ref::globalAvgPool(s, xd), 1e-6);
         ref::Values added(s.elements());
         for (std::size_t i = 0; i < added.size(); ++i) added[i] = xd[i] + dyd[i];
         checkClose("add", e.download(sum), added, 1e-7);
+    }
+    test::countValidation(e);
+}
+
+// Batch norm reads its vec4 inputs as texels where they fit maxTexelBufferElements (channels.glsl,
+// TEXELS) and from its storage bindings where they do not: both paths against the references.
+TEST_CASE("batch norm loads through storage buffers past maxTexelBufferElements", "[batch_norm][chunks]") {
+    auto random = test::freshRandom();
+    EngineOptions o = test::options();
+    o.limits = LimitOverrides::parse("maxTexelBufferElements=1024");
+    Engine e(o);
+    for (const Shape s : {Shape{3, 5, 8, 12}, Shape{7, 6, 16, 24}}) {  // 360 and 4032 texels
+        INFO(toString(s) << (s.elements() / 4 <= e.info().limits.maxTexelBufferElements ? ": texels" : ": storage"));
+        checkBatchNorm(e, s, random);
     }
     test::countValidation(e);
 }
