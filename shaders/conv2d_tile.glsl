@@ -17,7 +17,7 @@
 // Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TO4, 5 = TH, 6 = TW,
 // 7 = PY, 8 = PX, 9 = pad (all compile-time so that every loop unrolls and indices fold), 10 = IN_VEC4, 11 = ACCUMULATE,
 // 12 = SUBTRACT (with ACCUMULATE: out -= the result, a reversible coupling's inverse),
-// 13 = FIXED_BITS (forward: fixed_point.glsl; binding 4 the overflow flag), 15 = OUT_VEC4.
+// 13 = FIXED_BITS (forward: fixed_point.glsl; binding 4 the overflow flag), 14 = WHOLE_TILES, 15 = OUT_VEC4.
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
@@ -58,6 +58,11 @@ layout(constant_id = 15) const bool OUT_VEC4 = false;
 layout(constant_id = 10) const bool IN_VEC4 = false;
 layout(constant_id = 11) const bool ACCUMULATE = false;
 layout(constant_id = 12) const bool SUBTRACT = false;
+// Every tile inside the output (its rows, columns and channels multiples of the tile's): the
+// epilogue's bounds checks go. The host sets it for fixed-point passes only: on lavapipe, in a
+// RevNet-38 step, their epilogue took 1.3-1.4x the time of a plain pass's with the checks and
+// 1.0-1.06x without, while plain passes ran 1.3-1.5x slower without them (docs/PERFORMANCE.md).
+layout(constant_id = 14) const bool WHOLE_TILES = false;
 #ifndef GRAD_INPUT
 // The forward pass of a fixed-point coupling rounds its result to the grid (fixed_point.glsl).
 #include "fixed_point.glsl"
@@ -174,14 +179,14 @@ void main() {
     [[unroll]] for (int k = 0; k < TO4; ++k)
         [[unroll]] for (int q = 0; q < 4; ++q) {
             const int o = (o4 + k) * 4 + q;
-            if (o >= int(p.outChannels)) break;
+            if (!WHOLE_TILES && o >= int(p.outChannels)) break;
             [[unroll]] for (int i = 0; i < TH; ++i) {
                 const int y = (b0 + i) * OSTEP + PY;
-                if (b0 + i >= rows) break;
+                if (!WHOLE_TILES && b0 + i >= rows) break;
                 const int rowAt = outBase + o * outPlane + y * int(p.outW);
                 if (OUT_VEC4)
                     [[unroll]] for (int j = 0; j < TW; j += 4) {
-                        if (a0 + j >= cols) break;  // whole vec4s: outW % 4 == 0
+                        if (!WHOLE_TILES && a0 + j >= cols) break;  // whole vec4s: outW % 4 == 0
                         const int at4 = (rowAt + a0 + j) / 4;
                         const vec4 before = ACCUMULATE ? outp4[at4] : vec4(0.0);
                         vec4 result;
