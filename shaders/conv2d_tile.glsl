@@ -60,8 +60,8 @@ layout(constant_id = 11) const bool ACCUMULATE = false;
 layout(constant_id = 12) const bool SUBTRACT = false;
 // Every tile inside the output (its rows, columns and channels multiples of the tile's): the
 // epilogue's bounds checks go. The host sets it for fixed-point passes only: on lavapipe, in a
-// RevNet-38 step, their epilogue took 1.3-1.4x the time of a plain pass's with the checks and
-// 1.0-1.06x without, while plain passes ran 1.3-1.5x slower without them (docs/PERFORMANCE.md).
+// RevNet-38 step those passes took 1.35-1.45x the time of a plain pass with the checks and
+// 1.02-1.12x without, while plain passes ran 1.3-1.5x slower without them (docs/PERFORMANCE.md).
 layout(constant_id = 14) const bool WHOLE_TILES = false;
 #ifndef GRAD_INPUT
 // The forward pass of a fixed-point coupling rounds its result to the grid (fixed_point.glsl).
