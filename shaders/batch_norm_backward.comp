@@ -46,8 +46,8 @@ layout(push_constant) uniform Push {
     {                                                                                             \
         const uint xi = item(xStart, i), dyi = item(dyStart, i), dxi = item(dxStart, i);          \
         if (VEC4) {                                                                               \
-            const vec4 xhat = (LOAD4(x4, xTexels, xi) - mean) * invStd;                                           \
-            vec4 d = LOAD4(dy4, dyTexels, dyi);                                                                 \
+            const vec4 xhat = (LOAD4(x4, xTexels, xi) - mean) * invStd;                           \
+            vec4 d = LOAD4(dy4, dyTexels, dyi);                                                   \
             if (RELU) d *= vec4(greaterThan(g * xhat + b, vec4(0.0)));                            \
             const vec4 grad = g * invStd * (d - meanDy - xhat * meanDyXhat);                      \
             dx4[dxi] = ACCUMULATE ? dx4[dxi] + grad : grad;                                       \

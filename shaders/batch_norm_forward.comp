@@ -32,9 +32,9 @@ layout(push_constant) uniform Push {
     const uint xStart = at(p.x, n, c, p.plane, 0), yStart = at(p.y, n, c, p.plane, 0);
 #define NORMALIZE(n, c, i)                                                                        \
     {                                                                                             \
-        const uint from = item(xStart, i), to = item(yStart, i); \
+        const uint from = item(xStart, i), to = item(yStart, i);                                  \
         if (VEC4) {                                                                               \
-            const vec4 v = (LOAD4(x4, xTexels, from) - mean) * scale + shift;                                     \
+            const vec4 v = (LOAD4(x4, xTexels, from) - mean) * scale + shift;                     \
             y4[to] = RELU ? max(v, vec4(0.0)) : v;                                                \
         } else {                                                                                  \
             const float v = (x[from] - mean) * scale + shift;                                     \
