@@ -82,6 +82,7 @@ DeviceInfo describePhysicalDevice(VkPhysicalDevice handle, uint32_t index) {
     info.apiVersion = p.apiVersion;
     info.limits = p.limits;
     info.subgroupSize = subgroup.subgroupSize;
+    if (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) info.subgroupOperations = subgroup.supportedOperations;
     info.maxMemoryAllocationSize = maintenance3.maxMemoryAllocationSize;
     info.timestamps = p.limits.timestampPeriod > 0;  // the queue family's valid bits decide
     std::memcpy(info.pipelineCacheUuid.data(), p.pipelineCacheUUID, VK_UUID_SIZE);
@@ -202,6 +203,7 @@ std::string describeDevice(const DeviceInfo& d) {
         << l.maxComputeWorkGroupCount[1] << " x " << l.maxComputeWorkGroupCount[2] << "\n"
         << "   shared memory               " << l.maxComputeSharedMemorySize / 1024 << " KiB\n"
         << "   subgroup size               " << d.subgroupSize << "\n"
+        << "   subgroup shuffles           " << (d.subgroupOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT ? "yes" : "no") << "\n"
         << "   maxStorageBufferRange       " << mib(l.maxStorageBufferRange) << "\n"
         << "   maxMemoryAllocationSize     " << mib(d.maxMemoryAllocationSize) << "\n"
         << "   maxPushConstantsSize        " << l.maxPushConstantsSize << " bytes\n"

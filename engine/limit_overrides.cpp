@@ -19,6 +19,8 @@ const std::vector<std::pair<std::string, std::uint64_t>> kMinimums = {
     {"maxTexelBufferElements", 65536},       {"maxUniformBufferRange", 16384},
     {"maxMemoryAllocationSize", std::uint64_t{1} << 30}, {"maxPushConstantsSize", 128},
     {"timestampValidBits", 0},  // timestamps are optional on a compute queue
+    // A mask (VkSubgroupFeatureFlagBits), cleared bit by bit: only the basic operations are required.
+    {"subgroupSupportedOperations", VK_SUBGROUP_FEATURE_BASIC_BIT},
 };
 
 template <typename T>
@@ -97,6 +99,7 @@ void LimitOverrides::applyTo(DeviceInfo& device) const {
         else if (name == "maxMemoryAllocationSize") lower(device.maxMemoryAllocationSize, value);
         else if (name == "maxPushConstantsSize") lower(l.maxPushConstantsSize, value);
         else if (name == "timestampValidBits") lower(device.maxTimestampBits, value);
+        else if (name == "subgroupSupportedOperations") device.subgroupOperations &= static_cast<VkSubgroupFeatureFlags>(value);
     }
     if (!empty()) device.limitsLowered = text_;
 }

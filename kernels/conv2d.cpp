@@ -33,13 +33,17 @@ void requireDense(const TensorView& v, const Shape& shape, const char* what) {
 // shaders' vec4 loads and stores need it.
 bool rowsOfVec4(const TensorView& v) { return v.shape().w % 4 == 0 && v.offset() % 4 == 0 && v.strides()[0] % 4 == 0; }
 
-// The shader itself, or (where a binding is past the texel limit, fitsTexels) its twin that loads from storage buffers.
-ShaderName withLoads(ShaderName shader, bool texels) {
-    if (texels) return shader;
-    if (shader.view() == "conv2d_forward") return "conv2d_forward_storage";
-    if (shader.view() == "conv2d_grad_input") return "conv2d_grad_input_storage";
-    if (shader.view() == "conv2d_grad_weight") return "conv2d_grad_weight_storage";
-    throw std::logic_error("conv2d: " + std::string(shader.view()) + " has no storage-buffer twin");
+// The shader itself; where a binding is past the texel limit (fitsTexels), its twin that loads
+// from storage buffers; else, with `subgroup`, its twin that shares loads across a subgroup.
+ShaderName withLoads(ShaderName shader, bool texels, bool subgroup) {
+    const std::string_view name = shader.view();
+    if (texels && !subgroup) return shader;
+    if (name == "conv2d_forward") return texels ? ShaderName("conv2d_forward_subgroup") : ShaderName("conv2d_forward_storage");
+    if (name == "conv2d_grad_input")
+        return texels ? ShaderName("conv2d_grad_input_subgroup") : ShaderName("conv2d_grad_input_storage");
+    if (name == "conv2d_grad_weight")
+        return texels ? ShaderName("conv2d_grad_weight_subgroup") : ShaderName("conv2d_grad_weight_storage");
+    throw std::logic_error("conv2d: " + std::string(name) + " has no twin");
 }
 
 }  // namespace
@@ -113,6 +117,11 @@ Conv2d::Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant)
                                       std::max<uint64_t>(1, std::min({positions / kGemmMinPartPositions, rows, partsInRange})));
         return;
     }
+    // The same loads in every lane of a subgroup are made once and shared where the device can
+    // shuffle (conv2d_tile.glsl, SUBGROUP_LOADS): 1.1-1.2x on lavapipe.
+    if (device.subgroupOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT && device.subgroupSize > 0 &&
+        tiles_.workgroup % device.subgroupSize == 0)
+        subgroupLanes_ = device.subgroupSize;
     // Lanes over input channels; few of them (the stem) leave room for several k tiles a group.
     const uint32_t cBlocks = ceilDiv(shape.input.c, tiles_.gradC);
     cLanes_ = std::min(tiles_.workgroup, cBlocks);
@@ -167,6 +176,8 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
     // Only where it measured faster (conv2d_tile.glsl): the fixed-point passes.
     const bool wholeTiles = rows % tile.rows == 0 && cols % tile.cols == 0 && out.shape().c % (4 * tile.outVec4) == 0;
     if (fixed && wholeTiles) spec["WHOLE_TILES"] = 1;
+    const bool texels = fitsTexels(rec.device(), in, 1) && fitsTexels(rec.device(), packed, 4);
+    if (subgroupLanes_ && texels) spec["LANES"] = subgroupLanes_;
     struct Push {
         uint32_t samples;
         uint32_t inChannels, inH, inW, inOffset, inSampleStride;
@@ -176,9 +187,8 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
     } push{in.shape().n, in.shape().c, in.shape().h, in.shape().w, uint32_t(in.offset()), uint32_t(in.strides()[0]),
            out.shape().c, out.shape().h, out.shape().w, uint32_t(out.offset()), uint32_t(out.strides()[0]),
            uint32_t(packed.offset() / 4), rowLength / 4, fixed ? uint32_t(fixed->overflow.offset()) : 0u};
-    const bool texels = fitsTexels(rec.device(), in, 1) && fitsTexels(rec.device(), packed, 4);
     const std::array<uint32_t, 3> groups{ceilDiv(tiles, tiles_.workgroup), ceilDiv(out.shape().c, 4 * tile.outVec4), 1};
-    const Kernel& kernel = rec.pipelines.get(withLoads(shader, texels), spec);
+    const Kernel& kernel = rec.pipelines.get(withLoads(shader, texels, subgroupLanes_ > 0), spec);
     // The forward shaders bind the overflow flag too; without a fixed-point coupling they never write it.
     if (gradInput) rec.recorder.dispatch(kernel, {in, packed, out, in}, push, groups);
     else rec.recorder.dispatch(kernel, {in, packed, out, in, fixed ? fixed->overflow : out}, push, groups);
@@ -264,7 +274,7 @@ void Conv2d::gradWeightChunk(const Recording& rec, const TensorView& x, const Te
     // dy read as vec4 texels, four output columns a step, where its layout allows.
     const bool dyVec4 = rowsOfVec4(dy);
     const bool xVec4 = dyVec4 && s.pad + s.stride <= s.kernelW && rowsOfVec4(x);
-    const Specialization spec{{"WORKGROUP_X", gradWorkgroup_}, {"R", s.kernelH}, {"S", s.kernelW}, {"STRIDE", s.stride},
+    Specialization spec{{"WORKGROUP_X", gradWorkgroup_}, {"R", s.kernelH}, {"S", s.kernelW}, {"STRIDE", s.stride},
                               {"TK", tiles_.gradK}, {"TC", tiles_.gradC}, {"TW", dyVec4 ? 4u : tiles_.gradCols}, {"PAD", s.pad},
                               {"DY_VEC4", dyVec4 ? 1u : 0u}, {"X_VEC4", xVec4 ? 1u : 0u}, {"ACCUMULATE", accumulate && parts_ == 1 ? 1u : 0u}};
     struct Push {
@@ -275,7 +285,10 @@ void Conv2d::gradWeightChunk(const Recording& rec, const TensorView& x, const Te
            out.c, out.h, out.w, uint32_t(dy.offset()), uint32_t(dy.strides()[0]), parts_, uint32_t(target.offset()),
            cLanes_};
     const bool texels = fitsTexels(rec.device(), x, 1) && fitsTexels(rec.device(), dy, 1);
-    rec.recorder.dispatch(rec.pipelines.get(withLoads("conv2d_grad_weight", texels), spec), {x, dy, target, dy, x}, push,
+    // dy is the same across a subgroup's lanes where they differ only in their input channels.
+    const bool shareDy = subgroupLanes_ && texels && cLanes_ % subgroupLanes_ == 0;
+    if (shareDy) spec["LANES"] = subgroupLanes_;
+    rec.recorder.dispatch(rec.pipelines.get(withLoads("conv2d_grad_weight", texels, shareDy), spec), {x, dy, target, dy, x}, push,
                           {parts_, gradGrid_[0], gradGrid_[1]});
     rec.recorder.countFlops(2.0 * double(out.elements()) * s.input.c * s.kernelH * s.kernelW);
     reduceParts(rec, partials, dweight, accumulate);

@@ -9,7 +9,8 @@
 // of dy for TK*TC*R*S*TW FMAs: with one tap, TC > 1 is what reuses each load.
 // Dispatch: x = part, y = group of workgroupSize/cLanes k tiles, z = block of cLanes*TC input channels.
 // Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TK, 5 = TC, 6 = TW, 9 = PAD,
-// 10 = DY_VEC4, 11 = ACCUMULATE (add to the target: batch chunks after the first), 12 = X_VEC4.
+// 10 = DY_VEC4, 11 = ACCUMULATE (add to the target: batch chunks after the first), 12 = X_VEC4,
+// 13 = LANES (SUBGROUP_LOADS: the subgroup size).
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
 layout(constant_id = 2) const int S = 3;
@@ -48,6 +49,16 @@ layout(constant_id = 10) const bool DY_VEC4 = false;
 // <= S) the TW*STRIDE middle columns of each row a step reads load as vec4s.
 layout(constant_id = 12) const bool X_VEC4 = false;
 layout(constant_id = 11) const bool ACCUMULATE = false;  // batch chunks after the first
+#ifdef SUBGROUP_LOADS
+// Where the lanes of a subgroup differ only in their input channels (cLanes a multiple of the
+// subgroup size), they all read the same dy, and on lavapipe each texel load is a gather over the
+// SIMD lanes: with SUBGROUP_LOADS (conv2d_grad_weight_subgroup.comp) and DY_VEC4 each lane loads a
+// share of a step's DY_TEXELS texels and subgroupShuffle hands them round. LANES must be the
+// subgroup size and divide cLanes. Every lane must reach the shuffles, so lanes past the last input
+// channel keep going on the clamped one. Without DY_VEC4 each lane loads its own dy, as before.
+layout(constant_id = 13) const int LANES = 8;
+const int DY_TEXELS = (TK * TW + 3) / 4, DY_SLOTS = (DY_TEXELS + LANES - 1) / LANES;
+#endif
 
 layout(push_constant) uniform Push {
     uint N, C, H, W, xOffset, xSampleStride;
@@ -62,7 +73,11 @@ void main() {
     const uint lane = gl_LocalInvocationID.x, kTiles = gl_WorkGroupSize.x / p.cLanes;
     const int c0 = int((gl_WorkGroupID.z * p.cLanes + lane % p.cLanes) * TC);
     const int k0 = int((gl_WorkGroupID.y * kTiles + lane / p.cLanes) * TK), part = int(gl_WorkGroupID.x);
+#ifdef SUBGROUP_LOADS
+    if (k0 >= K || lane / p.cLanes >= kTiles) return;  // the same for the whole subgroup
+#else
     if (c0 >= C || k0 >= K || lane / p.cLanes >= kTiles) return;
+#endif
     const int rowsTotal = int(p.N) * OH;
     const int rowBegin = rowsTotal * part / int(p.parts), rowEnd = rowsTotal * (part + 1) / int(p.parts);
 
@@ -84,9 +99,23 @@ void main() {
         for (int ox0 = 0; ox0 < OW; ox0 += TW) {
             float d[TK][TW];
             if (DY_VEC4) {
+#ifdef SUBGROUP_LOADS
+                // Texel m = k * TW / 4 + q is loaded by lane m % LANES, into its slot m / LANES.
+                vec4 share[DY_SLOTS];
+                [[unroll]] for (int slot = 0; slot < DY_SLOTS; ++slot) {
+                    const int m = min(slot * LANES + int(gl_SubgroupInvocationID), DY_TEXELS - 1);
+                    const int channel = min(k0 + m / (TW / 4), K - 1) * OH * OW;
+                    share[slot] = LOAD_DY4((dyRow + channel + ox0) / 4 + m % (TW / 4));
+                }
+#endif
                 [[unroll]] for (int k = 0; k < TK; ++k)
                     [[unroll]] for (int q = 0; q < TW / 4; ++q) {
+#ifdef SUBGROUP_LOADS
+                        const int m = k * (TW / 4) + q;
+                        const vec4 v = subgroupShuffle(share[m / LANES], m % LANES);
+#else
                         const vec4 v = LOAD_DY4((dyRow + dyChannel[k] + ox0) / 4 + q);
+#endif
                         [[unroll]] for (int j = 0; j < 4; ++j) d[k][4 * q + j] = v[j];
                     }
             } else {

@@ -17,7 +17,8 @@
 // Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TO4, 5 = TH, 6 = TW,
 // 7 = PY, 8 = PX, 9 = pad (all compile-time so that every loop unrolls and indices fold), 10 = IN_VEC4, 11 = ACCUMULATE,
 // 12 = SUBTRACT (with ACCUMULATE: out -= the result, a reversible coupling's inverse),
-// 13 = FIXED_BITS (forward: fixed_point.glsl; binding 4 the overflow flag), 14 = WHOLE_TILES, 15 = OUT_VEC4.
+// 13 = FIXED_BITS (forward: fixed_point.glsl; binding 4 the overflow flag), 14 = WHOLE_TILES, 15 = OUT_VEC4,
+// 16 = LANES (SUBGROUP_LOADS: the subgroup size).
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
@@ -63,6 +64,16 @@ layout(constant_id = 12) const bool SUBTRACT = false;
 // RevNet-38 step those passes took 1.35-1.45x the time of a plain pass with the checks and
 // 1.02-1.12x without, while plain passes ran 1.3-1.5x slower without them (docs/PERFORMANCE.md).
 layout(constant_id = 14) const bool WHOLE_TILES = false;
+#ifdef SUBGROUP_LOADS
+// Every invocation of a workgroup needs the same packed weights (the output-channel tile is the
+// workgroup's), and on lavapipe each texel load is a gather over the SIMD lanes: loading them cost
+// about a third of the 3x3 passes' time. With SUBGROUP_LOADS (the *_subgroup shaders) each lane of
+// a subgroup loads a share of an input channel's W_TEXELS texels and subgroupShuffle hands them
+// round, so every lane of the subgroup must reach the shuffles. LANES must be the subgroup size
+// and divide the workgroup size.
+layout(constant_id = 16) const int LANES = 8;
+const int W_TEXELS = R * S * TO4, W_SLOTS = (W_TEXELS + LANES - 1) / LANES;
+#endif
 #ifndef GRAD_INPUT
 // The forward pass of a fixed-point coupling rounds its result to the grid (fixed_point.glsl).
 #include "fixed_point.glsl"
@@ -115,8 +126,17 @@ void main() {
     const int tilesX = (cols + TW - 1) / TW, tilesY = (rows + TH - 1) / TH;
     // The output-channel tile comes from the workgroup, so weight indices are uniform across it
     // (scalar loads on CPU devices, broadcasts on GPUs); invocations spread over positions and samples.
+    const int tiles = tilesX * tilesY * int(p.samples);
+#ifdef SUBGROUP_LOADS
+    // Lanes past the last tile redo it, for the shuffles, and store nothing.
+    const bool live = int(gl_GlobalInvocationID.x) < tiles;
+    const int t = min(int(gl_GlobalInvocationID.x), tiles - 1);
+    if (rows <= 0 || cols <= 0) return;
+#else
+    const bool live = true;
     const int t = int(gl_GlobalInvocationID.x);
-    if (rows <= 0 || cols <= 0 || t >= tilesX * tilesY * int(p.samples)) return;
+    if (rows <= 0 || cols <= 0 || t >= tiles) return;
+#endif
     const int n = t / (tilesX * tilesY);
     const int a0 = (t % tilesX) * TW, b0 = (t / tilesX % tilesY) * TH, o4 = int(gl_WorkGroupID.y) * TO4;
 
@@ -157,10 +177,25 @@ void main() {
                     [[unroll]] for (int e = 0; e < 4; ++e) tile[i][4 * q + e - MIN_COL] = v[e];
                 }
         vec4 wk[R][S][TO4];
+#ifdef SUBGROUP_LOADS
+        // Texel m = (r * S + s) * TO4 + k is loaded by lane m % LANES, into its slot m / LANES.
+        vec4 share[W_SLOTS];
+        [[unroll]] for (int slot = 0; slot < W_SLOTS; ++slot) {
+            const int m = min(slot * LANES + int(gl_SubgroupInvocationID), W_TEXELS - 1);
+            share[slot] = LOAD_W(wRow + m / TO4 * int(p.wRow4) + m % TO4);
+        }
+#endif
         [[unroll]] for (int r = 0; r < R; ++r)
             [[unroll]] for (int s = 0; s < S; ++s)
                 [[unroll]] for (int k = 0; k < TO4; ++k)
-                    if (tapUsed(r, PY) && tapUsed(s, PX)) wk[r][s][k] = LOAD_W(wRow + (r * S + s) * int(p.wRow4) + k);
+                    if (tapUsed(r, PY) && tapUsed(s, PX)) {
+#ifdef SUBGROUP_LOADS
+                        const int m = (r * S + s) * TO4 + k;
+                        wk[r][s][k] = subgroupShuffle(share[m / LANES], m % LANES);
+#else
+                        wk[r][s][k] = LOAD_W(wRow + (r * S + s) * int(p.wRow4) + k);
+#endif
+                    }
         // Accumulators outermost: each stays in a register while its taps are summed, and the
         // operands come from memory (spilled tiles cost a load, spilled sums a load and a store).
         [[unroll]] for (int k = 0; k < TO4; ++k)
@@ -173,6 +208,7 @@ void main() {
         wRow += R * S * int(p.wRow4);
     }
 
+    if (!live) return;
     const int outPlane = int(p.outH * p.outW);
     const int outBase = int(p.outOffset + uint(n) * p.outSampleStride);
     bool inside = true;  // every value on the fixed-point grid within its exact range

@@ -51,11 +51,13 @@ std::vector<float> gather(const std::vector<float>& all, const Shape& view, uint
     return out;
 }
 
-void runCase(const Case& c, Variant variant) {
+// `device`: what the convolution may assume of the engine's device (less than it offers, to test
+// the kernels other devices get).
+void runCase(const Case& c, Variant variant, const DeviceInfo& device = test::engine().info()) {
     auto random = test::freshRandom();
     Engine& e = test::engine();
     const Conv2dShape shape{c.input, c.k, c.kernel, c.kernel, c.stride, c.pad};
-    const Conv2d conv(e.info(), shape, variant);
+    const Conv2d conv(device, shape, variant);
     const Shape in = c.input, out = shape.output();
     INFO("input " << toString(in) << " k " << c.k << " kernel " << c.kernel << " stride " << c.stride << " pad "
                   << c.pad << " extra " << c.extraChannels << (variant == Variant::Cpu ? " cpu" : " gpu"));
@@ -104,12 +106,25 @@ const std::vector<Case> kCases = {
     {{2, 70, 6, 6}, 66, 3, 1, 1},  // more channels than a GPU-variant block (64) either way
     // 1x1 with rows of whole vec4s, channels past a whole block of the weight gradient's input channels.
     {{2, 13, 8, 12}, 11, 1, 1, 0, 1}, {{1, 9, 4, 4}, 20, 1, 1, 0},
+    // Weight gradients whose lanes share dy across a subgroup (input channels a multiple of the
+    // subgroup size, rows of whole vec4s): a k tile past the last output channel, a strided one, one
+    // workgroup with lanes past the last input channel (68 = 64 + 4).
+    {{2, 32, 8, 12}, 21, 3, 1, 1}, {{3, 16, 12, 16}, 10, 3, 2, 1}, {{1, 68, 4, 4}, 5, 3, 1, 1},
 };
 
 }  // namespace
 
 TEST_CASE("conv2d matches the double-precision reference (CPU variant)", "[conv2d]") {
     for (const auto& c : kCases) runCase(c, Variant::Cpu);
+}
+
+// Devices without subgroup shuffles get the kernels that load every value in every lane: the
+// cases whose paths differ (tiles past the last, strides, 1x1, channel ranges, weight gradients
+// that would share dy), as the whole sweep takes minutes.
+TEST_CASE("conv2d matches the double-precision reference (CPU variant, no subgroup shuffles)", "[conv2d]") {
+    DeviceInfo device = test::engine().info();
+    device.subgroupOperations &= ~VkSubgroupFeatureFlags{VK_SUBGROUP_FEATURE_SHUFFLE_BIT};
+    for (std::size_t i : {1, 2, 3, 7, 15, 17, 18, 19}) runCase(kCases.at(i), Variant::Cpu, device);
 }
 
 TEST_CASE("conv2d matches the double-precision reference (GPU variant)", "[conv2d]") {
@@ -153,8 +168,8 @@ TEST_CASE("a profiled convolution credits each pass with its multiply-adds", "[c
         recorder.run();
         if (!recorder.timingsAvailable()) continue;
         std::map<std::string, double> credited;
-        for (const auto& t : recorder.timings()) {  // a *_storage twin or the GPU variant's gemm counts as its pass
-            std::string name = t.name.ends_with("_storage") ? t.name.substr(0, t.name.size() - 8) : t.name;
+        for (const auto& t : recorder.timings()) {  // a *_storage or *_subgroup twin or the GPU variant's gemm counts as its pass
+            std::string name = t.name.substr(0, t.name.find("_s"));
             if (name.starts_with("conv2d_gemm_")) name = "conv2d_" + name.substr(12);
             credited[name] += t.flops;
         }

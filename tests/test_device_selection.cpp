@@ -104,6 +104,15 @@ TEST_CASE("REVNET_LIMITS lowers the limits the engine reads, never raises them",
     CHECK(m.limits.maxStorageBufferRange <= (1u << 27));
     CHECK(m.limits.maxPushConstantsSize <= 128);
     CHECK(m.maxMemoryAllocationSize <= (VkDeviceSize{1} << 30));
+    CHECK(m.subgroupOperations == (original.subgroupOperations & VK_SUBGROUP_FEATURE_BASIC_BIT));
+
+    // A mask: the bits given are kept where the device has them, the others cleared.
+    DeviceInfo s = original;
+    s.subgroupOperations = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT | VK_SUBGROUP_FEATURE_VOTE_BIT;
+    LimitOverrides::parse("subgroupSupportedOperations=" + std::to_string(VK_SUBGROUP_FEATURE_SHUFFLE_BIT | VK_SUBGROUP_FEATURE_BALLOT_BIT))
+        .applyTo(s);
+    CHECK(s.subgroupOperations == VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
+    CHECK(describeDevice(s).find("subgroup shuffles           yes") != std::string::npos);
 
     CHECK_THROWS_WITH(LimitOverrides::parse("maxTexels=5"), Catch::Contains("'maxTexels=5'") && Catch::Contains("maxTexelBufferElements"));
     CHECK_THROWS_WITH(LimitOverrides::parse("maxStorageBufferRange=12MiB"), Catch::Contains("not a whole number"));

@@ -23,6 +23,9 @@ struct DeviceInfo {
     uint32_t apiVersion = 0;
     VkPhysicalDeviceLimits limits{};
     uint32_t subgroupSize = 0;
+    // What compute shaders may do across a subgroup (VkSubgroupFeatureFlagBits; none where compute
+    // is not a supported stage). Vulkan 1.1 promises only the basic operations.
+    VkSubgroupFeatureFlags subgroupOperations = 0;
     VkDeviceSize maxMemoryAllocationSize = 0;
     MemoryLayout memory;
     bool timestamps = false;

@@ -87,6 +87,7 @@ private:
     uint32_t parts_ = 1, gradWorkgroup_ = 64, cLanes_ = 64, kTilesPerGroup_ = 1;
     std::array<uint32_t, 2> gradGrid_{1, 1};  // the weight gradient's workgroups: k-tile groups, input-channel groups
     uint32_t gemmColumns_ = 4;  // outputs along n per invocation (TN): 4 in 256 invocations, 8 in 128
+    uint32_t subgroupLanes_ = 0;  // the CPU variant's *_subgroup shaders: the subgroup size; 0 without them
 };
 
 }  // namespace revnet::kernels

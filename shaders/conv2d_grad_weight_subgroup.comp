@@ -1,0 +1,9 @@
+#version 450
+// Convolution backward to the weights (conv2d_grad_weight.comp) with dy, the same for every lane of
+// a subgroup, loaded once a subgroup and handed round by subgroupShuffle: for devices with
+// subgroup shuffles. See conv2d_grad_weight.glsl (SUBGROUP_LOADS).
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_KHR_shader_subgroup_shuffle : require
+#define SUBGROUP_LOADS
+#include "conv2d_grad_weight.glsl"
