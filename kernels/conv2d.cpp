@@ -117,10 +117,11 @@ Conv2d::Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant)
                                       std::max<uint64_t>(1, std::min({positions / kGemmMinPartPositions, rows, partsInRange})));
         return;
     }
-    // The same loads in every lane of a subgroup are made once and shared where the device can
-    // shuffle (conv2d_tile.glsl, SUBGROUP_LOADS): 1.1-1.2x on lavapipe.
-    if (device.subgroupOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT && device.subgroupSize > 0 &&
-        tiles_.workgroup % device.subgroupSize == 0)
+    // Loads that lanes of a subgroup share (weights, dy, the edges of neighbouring tiles) are made
+    // once and handed round where the device can shuffle (conv2d_tile.glsl, SUBGROUP_LOADS):
+    // 1.1-1.5x on lavapipe (docs/PERFORMANCE.md).
+    constexpr VkSubgroupFeatureFlags shuffles = VK_SUBGROUP_FEATURE_SHUFFLE_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_RELATIVE_BIT;
+    if ((device.subgroupOperations & shuffles) == shuffles && device.subgroupSize > 0 && tiles_.workgroup % device.subgroupSize == 0)
         subgroupLanes_ = device.subgroupSize;
     // Lanes over input channels; few of them (the stem) leave room for several k tiles a group.
     const uint32_t cBlocks = ceilDiv(shape.input.c, tiles_.gradC);
@@ -177,7 +178,12 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
     const bool wholeTiles = rows % tile.rows == 0 && cols % tile.cols == 0 && out.shape().c % (4 * tile.outVec4) == 0;
     if (fixed && wholeTiles) spec["WHOLE_TILES"] = 1;
     const bool texels = fitsTexels(rec.device(), in, 1) && fitsTexels(rec.device(), packed, 4);
-    if (subgroupLanes_ && texels) spec["LANES"] = subgroupLanes_;
+    if (subgroupLanes_ && texels) {
+        spec["LANES"] = subgroupLanes_;
+        // A subgroup holds whole rows of tiles, and they cover the input's width (conv2d_tile.glsl).
+        const uint32_t tilesX = ceilDiv(cols, tile.cols);
+        if (inVec4 && subgroupLanes_ % tilesX == 0 && tilesX * tile.cols * inStep >= in.shape().w) spec["NEIGHBOURS"] = 1;
+    }
     struct Push {
         uint32_t samples;
         uint32_t inChannels, inH, inW, inOffset, inSampleStride;

@@ -1,9 +1,10 @@
 #version 450
-// Convolution forward (conv2d_forward.comp) with each input channel's packed weights loaded once a
-// subgroup and handed round by subgroupShuffle: for devices with subgroup shuffles. See
-// conv2d_tile.glsl (SUBGROUP_LOADS).
+// Convolution forward (conv2d_forward.comp) for devices with subgroup shuffles: each input
+// channel's packed weights loaded once a subgroup and handed round, the edges of the input tiles
+// taken from the neighbouring lanes. See conv2d_tile.glsl (SUBGROUP_LOADS).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_shuffle : require
+#extension GL_KHR_shader_subgroup_shuffle_relative : require
 #define SUBGROUP_LOADS
 #include "conv2d_tile.glsl"

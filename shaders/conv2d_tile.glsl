@@ -18,7 +18,7 @@
 // 7 = PY, 8 = PX, 9 = pad (all compile-time so that every loop unrolls and indices fold), 10 = IN_VEC4, 11 = ACCUMULATE,
 // 12 = SUBTRACT (with ACCUMULATE: out -= the result, a reversible coupling's inverse),
 // 13 = FIXED_BITS (forward: fixed_point.glsl; binding 4 the overflow flag), 14 = WHOLE_TILES, 15 = OUT_VEC4,
-// 16 = LANES (SUBGROUP_LOADS: the subgroup size).
+// 16 = LANES (SUBGROUP_LOADS: the subgroup size), 17 = NEIGHBOURS (SUBGROUP_LOADS).
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
@@ -73,6 +73,13 @@ layout(constant_id = 14) const bool WHOLE_TILES = false;
 // and divide the workgroup size.
 layout(constant_id = 16) const int LANES = 8;
 const int W_TEXELS = R * S * TO4, W_SLOTS = (W_TEXELS + LANES - 1) / LANES;
+// With IN_VEC4, each tile row's edge columns are the middle columns of the tiles beside it. Where
+// a subgroup holds whole rows of tiles (LANES a multiple of the tiles a row) that cover the input's
+// width, NEIGHBOURS takes them from the lanes beside by relative shuffles instead of loading them
+// as floats (the slowest loads): the lane before holds the tile to the left, the lane after the
+// one to the right (a subgroup is a run of consecutive invocations), and edges past the input are
+// padding.
+layout(constant_id = 17) const bool NEIGHBOURS = false;
 #endif
 #ifndef GRAD_INPUT
 // The forward pass of a fixed-point coupling rounds its result to the grid (fixed_point.glsl).
@@ -165,9 +172,14 @@ void main() {
     int wRow = int(p.wOffset4) + o4;
     for (int c = 0; c < int(p.inChannels); ++c, base += plane) {
         float tile[PH][PW];
+#ifdef SUBGROUP_LOADS
+        const bool edgesLoaded = !NEIGHBOURS;
+#else
+        const bool edgesLoaded = true;
+#endif
         [[unroll]] for (int i = 0; i < PH; ++i)
             [[unroll]] for (int j = 0; j < PW; ++j)
-                if (!IN_VEC4 || j < -MIN_COL || j >= TW * ISTEP - MIN_COL)
+                if (!IN_VEC4 || (edgesLoaded && (j < -MIN_COL || j >= TW * ISTEP - MIN_COL)))
                     tile[i][j] = LOAD_IN(base + rowAt[i] + colAt[j]) * (rowIn[i] * colIn[j]);
         if (IN_VEC4)
             [[unroll]] for (int i = 0; i < PH; ++i)
@@ -176,6 +188,22 @@ void main() {
                     const vec4 v = inside ? LOAD_IN4((base + rowAt[i] + a0 * ISTEP + 4 * q) / 4) * rowIn[i] : vec4(0.0);
                     [[unroll]] for (int e = 0; e < 4; ++e) tile[i][4 * q + e - MIN_COL] = v[e];
                 }
+#ifdef SUBGROUP_LOADS
+        // Edge column j is column TW * ISTEP + MIN_COL + j of the left tile's middle, or
+        // MIN_COL + j - TW * ISTEP of the right one's (select, not multiply: a lane past the
+        // subgroup's end gives an undefined value).
+        if (IN_VEC4 && NEIGHBOURS)
+            [[unroll]] for (int i = 0; i < PH; ++i)
+                [[unroll]] for (int j = 0; j < PW; ++j) {
+                    if (j < -MIN_COL) {
+                        const float v = subgroupShuffleUp(tile[i][TW * ISTEP + j], 1);
+                        tile[i][j] = colIn[j] > 0.0 ? v : 0.0;
+                    } else if (j >= TW * ISTEP - MIN_COL) {
+                        const float v = subgroupShuffleDown(tile[i][j - TW * ISTEP], 1);
+                        tile[i][j] = colIn[j] > 0.0 ? v : 0.0;
+                    }
+                }
+#endif
         vec4 wk[R][S][TO4];
 #ifdef SUBGROUP_LOADS
         // Texel m = (r * S + s) * TO4 + k is loaded by lane m % LANES, into its slot m / LANES.
