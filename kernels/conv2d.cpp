@@ -283,6 +283,8 @@ void Conv2d::gradWeightChunk(const Recording& rec, const TensorView& x, const Te
     Specialization spec{{"WORKGROUP_X", gradWorkgroup_}, {"R", s.kernelH}, {"S", s.kernelW}, {"STRIDE", s.stride},
                               {"TK", tiles_.gradK}, {"TC", tiles_.gradC}, {"TW", dyVec4 ? 4u : tiles_.gradCols}, {"PAD", s.pad},
                               {"DY_VEC4", dyVec4 ? 1u : 0u}, {"X_VEC4", xVec4 ? 1u : 0u}, {"ACCUMULATE", accumulate && parts_ == 1 ? 1u : 0u}};
+    // Stride 1 only: 1.05-1.13x there on lavapipe, 0.9x on the strided shapes (docs/PERFORMANCE.md).
+    if (xVec4 && s.kernelW > 1 && s.stride == 1) spec["CARRY_X"] = 1;
     struct Push {
         uint32_t N, C, H, W, xOffset, xSampleStride;
         uint32_t K, OH, OW, dyOffset, dySampleStride;

@@ -10,7 +10,7 @@
 // Dispatch: x = part, y = group of workgroupSize/cLanes k tiles, z = block of cLanes*TC input channels.
 // Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TK, 5 = TC, 6 = TW, 9 = PAD,
 // 10 = DY_VEC4, 11 = ACCUMULATE (add to the target: batch chunks after the first), 12 = X_VEC4,
-// 13 = LANES (SUBGROUP_LOADS: the subgroup size).
+// 13 = LANES (SUBGROUP_LOADS: the subgroup size), 14 = CARRY_X.
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
 layout(constant_id = 2) const int S = 3;
@@ -48,6 +48,11 @@ layout(constant_id = 10) const bool DY_VEC4 = false;
 // x is bound twice too: with X_VEC4 (TW*STRIDE, W, offsets and strides multiples of 4, PAD + STRIDE
 // <= S) the TW*STRIDE middle columns of each row a step reads load as vec4s.
 layout(constant_id = 12) const bool X_VEC4 = false;
+// With X_VEC4, a step's edge columns are middle columns of the steps before and after it along the
+// row: CARRY_X keeps those vec4s from step to step (loading one step ahead) instead of loading the
+// edges as floats, the slowest loads on lavapipe.
+layout(constant_id = 14) const bool CARRY_X = false;
+const int MID4 = (TW * STRIDE + 3) / 4;  // vec4s in a step's middle columns (X_VEC4; never 0, an array size)
 layout(constant_id = 11) const bool ACCUMULATE = false;  // batch chunks after the first
 #ifdef SUBGROUP_LOADS
 // Where the lanes of a subgroup differ only in their input channels (cLanes a multiple of the
@@ -96,6 +101,21 @@ void main() {
         const int n = row / OH, oy = row % OH;
         const int dyRow = int(p.dyOffset) + n * int(p.dySampleStride) + oy * OW;
         const int xSample = int(p.xOffset) + n * int(p.xSampleStride);
+        // CARRY_X: each x row's middle vec4s of the step before (zeros: padding), this one and the next.
+        int xRowAt[TC][R];
+        float xRowInside[TC][R];
+        vec4 before[TC][R][MID4], middle[TC][R][MID4];
+        if (CARRY_X)
+            [[unroll]] for (int u = 0; u < TC; ++u)
+                [[unroll]] for (int r = 0; r < R; ++r) {
+                    const int iy = oy * STRIDE - PAD + r;
+                    xRowInside[u][r] = (iy >= 0 && iy < H) ? 1.0 : 0.0;
+                    xRowAt[u][r] = xSample + xChannel[u] + clamp(iy, 0, H - 1) * W;
+                    [[unroll]] for (int q = 0; q < MID4; ++q) {
+                        before[u][r][q] = vec4(0.0);
+                        middle[u][r][q] = 4 * q < W ? LOAD_X4((xRowAt[u][r] + 4 * q) / 4) * xRowInside[u][r] : vec4(0.0);
+                    }
+                }
         for (int ox0 = 0; ox0 < OW; ox0 += TW) {
             float d[TK][TW];
             if (DY_VEC4) {
@@ -126,6 +146,27 @@ void main() {
                 }
             }
             float xs[TC][R][PW];
+            if (CARRY_X)
+                [[unroll]] for (int u = 0; u < TC; ++u)
+                    [[unroll]] for (int r = 0; r < R; ++r) {
+                        vec4 after[MID4];
+                        [[unroll]] for (int q = 0; q < MID4; ++q) {
+                            const int ix = (ox0 + TW) * STRIDE + 4 * q;  // whole texels: W % 4 == 0
+                            after[q] = ix < W ? LOAD_X4((xRowAt[u][r] + ix) / 4) * xRowInside[u][r] : vec4(0.0);
+                        }
+                        // Column j of the step is column j - PAD of its middle.
+                        [[unroll]] for (int j = 0; j < PW; ++j) {
+                            const int m = j - PAD;
+                            if (m < 0) xs[u][r][j] = before[u][r][(m + MID4 * 4) / 4][(m + MID4 * 4) % 4];
+                            else if (m < MID4 * 4) xs[u][r][j] = middle[u][r][m / 4][m % 4];
+                            else xs[u][r][j] = after[(m - MID4 * 4) / 4][(m - MID4 * 4) % 4];
+                        }
+                        [[unroll]] for (int q = 0; q < MID4; ++q) {
+                            before[u][r][q] = middle[u][r][q];
+                            middle[u][r][q] = after[q];
+                        }
+                    }
+            else
             [[unroll]] for (int u = 0; u < TC; ++u)
                 [[unroll]] for (int r = 0; r < R; ++r) {
                     const int iy = oy * STRIDE - PAD + r;
