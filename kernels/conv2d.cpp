@@ -62,18 +62,29 @@ double Conv2dShape::flops() const {
 
 // CPU devices: as many outputs per invocation as registers allow (8 channels x 4 x 4 measured
 // best on lavapipe for most layers), few invocations. GPUs use conv2d_gemm_*.comp instead.
-Conv2dTiles conv2dTiles(const Conv2dShape& shape) {
+Conv2dTiles conv2dTiles(const Conv2dShape& shape, bool sharedLoads) {
     // Measured on lavapipe with `revnet bench kernels` (2026-11-24): few input channels (the
     // stem) want wide output tiles, strided and 1x1 layers fewer rows and more channels. A 1x1
     // weight gradient sums 8 input channels an invocation (2026-12-03: 12% -> 40% of the peak;
-    // more than one helps no 3x3 layer).
+    // more than one helps no 3x3 layer). With the weights and tile edges shared across a subgroup
+    // (2026-12-03), two rows of strided forward tiles beat four by 1.2-1.3x; without, four win.
     if (shape.input.c <= 4) return {64, {8, 4, 4}, {8, 4, 4}, 16, 1, 2, 32};
-    if (shape.stride > 1) return {64, {4, 4, 4}, {4, 4, 4}, 16, 1, 1, 32};
+    if (shape.stride > 1) return {64, {4, sharedLoads ? 2u : 4u, 4}, {4, 4, 4}, 16, 1, 1, 32};
     if (shape.kernelH == 1 && shape.kernelW == 1) return {64, {4, 2, 8}, {4, 2, 8}, 16, 8, 4, 32};
     return {64, {2, 4, 4}, {2, 4, 4}, 16, 1, 2, 32};
 }
 
 namespace {
+
+// Loads that lanes of a subgroup share (weights, dy, the edges of neighbouring tiles) are made once
+// and handed round where the device can shuffle (conv2d_tile.glsl, SUBGROUP_LOADS): 1.1-1.5x on
+// lavapipe (docs/PERFORMANCE.md). The subgroup size must divide every tile workgroup (64).
+uint32_t sharedLoadLanes(const DeviceInfo& device, Variant variant) {
+    constexpr VkSubgroupFeatureFlags shuffles = VK_SUBGROUP_FEATURE_SHUFFLE_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_RELATIVE_BIT;
+    const bool usable = variant == Variant::Cpu && (device.subgroupOperations & shuffles) == shuffles &&
+                        device.subgroupSize > 0 && 64 % device.subgroupSize == 0;
+    return usable ? device.subgroupSize : 0;
+}
 
 // conv2d_gemm.glsl's square block of outputs (64 x 64; BM x BN = 4096 in every shape), and the
 // workgroups the GPU variant's weight-gradient parts aim for.
@@ -98,7 +109,8 @@ uint32_t gemmRows(uint64_t m, uint64_t n, uint32_t threads) {
 }  // namespace
 
 Conv2d::Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant)
-    : shape_(shape), variant_(resolve(variant, device)), tiles_(conv2dTiles(shape)) {
+    : shape_(shape), variant_(resolve(variant, device)), subgroupLanes_(sharedLoadLanes(device, variant_)),
+      tiles_(conv2dTiles(shape, subgroupLanes_ > 0)) {
     if (shape.stride == 0 || shape.kernelH == 0 || shape.kernelW == 0 || shape.input.elements() == 0 || shape.outChannels == 0)
         throw std::invalid_argument("conv2d: empty shape");
     if (shape.pad >= std::min(shape.kernelH, shape.kernelW))
@@ -117,12 +129,6 @@ Conv2d::Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant)
                                       std::max<uint64_t>(1, std::min({positions / kGemmMinPartPositions, rows, partsInRange})));
         return;
     }
-    // Loads that lanes of a subgroup share (weights, dy, the edges of neighbouring tiles) are made
-    // once and handed round where the device can shuffle (conv2d_tile.glsl, SUBGROUP_LOADS):
-    // 1.1-1.5x on lavapipe (docs/PERFORMANCE.md).
-    constexpr VkSubgroupFeatureFlags shuffles = VK_SUBGROUP_FEATURE_SHUFFLE_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_RELATIVE_BIT;
-    if ((device.subgroupOperations & shuffles) == shuffles && device.subgroupSize > 0 && tiles_.workgroup % device.subgroupSize == 0)
-        subgroupLanes_ = device.subgroupSize;
     // Lanes over input channels; few of them (the stem) leave room for several k tiles a group.
     const uint32_t cBlocks = ceilDiv(shape.input.c, tiles_.gradC);
     cLanes_ = std::min(tiles_.workgroup, cBlocks);

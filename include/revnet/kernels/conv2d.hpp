@@ -34,7 +34,8 @@ struct Conv2dTiles {
     uint32_t gradK, gradC, gradCols;       // grad weight: gradK output x gradC input channels, gradCols columns a step
     uint32_t gradGroups;                   // the workgroups the weight-gradient parts aim for
 };
-Conv2dTiles conv2dTiles(const Conv2dShape& shape);  // the CPU variant's
+// The CPU variant's; `sharedLoads`: the *_subgroup shaders run them (Conv2d::subgroupLanes_).
+Conv2dTiles conv2dTiles(const Conv2dShape& shape, bool sharedLoads);
 
 // Where a pass's result goes: written, added to what the output holds, or subtracted from it (a
 // reversible coupling y1 = x1 + F(x2) and its inverse, without the sum going through memory).
@@ -83,11 +84,11 @@ private:
 
     Conv2dShape shape_;
     Variant variant_;
+    uint32_t subgroupLanes_ = 0;  // the CPU variant's *_subgroup shaders: the subgroup size; 0 without them
     Conv2dTiles tiles_;
     uint32_t parts_ = 1, gradWorkgroup_ = 64, cLanes_ = 64, kTilesPerGroup_ = 1;
     std::array<uint32_t, 2> gradGrid_{1, 1};  // the weight gradient's workgroups: k-tile groups, input-channel groups
     uint32_t gemmColumns_ = 4;  // outputs along n per invocation (TN): 4 in 256 invocations, 8 in 128
-    uint32_t subgroupLanes_ = 0;  // the CPU variant's *_subgroup shaders: the subgroup size; 0 without them
 };
 
 }  // namespace revnet::kernels
