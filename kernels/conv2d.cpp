@@ -62,27 +62,30 @@ double Conv2dShape::flops() const {
 
 // CPU devices: as many outputs per invocation as registers allow (8 channels x 4 x 4 measured
 // best on lavapipe for most layers), few invocations. GPUs use conv2d_gemm_*.comp instead.
+// The CPU variant's workgroup: every tile shape below runs 64 invocations a group.
+constexpr uint32_t kTileWorkgroup = 64;
+
 Conv2dTiles conv2dTiles(const Conv2dShape& shape, bool sharedLoads) {
     // Measured on lavapipe with `revnet bench kernels` (2026-11-24): few input channels (the
     // stem) want wide output tiles, strided and 1x1 layers fewer rows and more channels. A 1x1
     // weight gradient sums 8 input channels an invocation (2026-12-03: 12% -> 40% of the peak;
     // more than one helps no 3x3 layer). With the weights and tile edges shared across a subgroup
     // (2026-12-03), two rows of strided forward tiles beat four by 1.2-1.3x; without, four win.
-    if (shape.input.c <= 4) return {64, {8, 4, 4}, {8, 4, 4}, 16, 1, 2, 32};
-    if (shape.stride > 1) return {64, {4, sharedLoads ? 2u : 4u, 4}, {4, 4, 4}, 16, 1, 1, 32};
-    if (shape.kernelH == 1 && shape.kernelW == 1) return {64, {4, 2, 8}, {4, 2, 8}, 16, 8, 4, 32};
-    return {64, {2, 4, 4}, {2, 4, 4}, 16, 1, 2, 32};
+    if (shape.input.c <= 4) return {kTileWorkgroup, {8, 4, 4}, {8, 4, 4}, 16, 1, 2, 32};
+    if (shape.stride > 1) return {kTileWorkgroup, {4, sharedLoads ? 2u : 4u, 4}, {4, 4, 4}, 16, 1, 1, 32};
+    if (shape.kernelH == 1 && shape.kernelW == 1) return {kTileWorkgroup, {4, 2, 8}, {4, 2, 8}, 16, 8, 4, 32};
+    return {kTileWorkgroup, {2, 4, 4}, {2, 4, 4}, 16, 1, 2, 32};
 }
 
 namespace {
 
 // Loads that lanes of a subgroup share (weights, dy, the edges of neighbouring tiles) are made once
 // and handed round where the device can shuffle (conv2d_tile.glsl, SUBGROUP_LOADS): 1.1-1.5x on
-// lavapipe (docs/PERFORMANCE.md). The subgroup size must divide every tile workgroup (64).
+// lavapipe (docs/PERFORMANCE.md). The subgroup size must divide the tiles' workgroup.
 uint32_t sharedLoadLanes(const DeviceInfo& device, Variant variant) {
     constexpr VkSubgroupFeatureFlags shuffles = VK_SUBGROUP_FEATURE_SHUFFLE_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_RELATIVE_BIT;
     const bool usable = variant == Variant::Cpu && (device.subgroupOperations & shuffles) == shuffles &&
-                        device.subgroupSize > 0 && 64 % device.subgroupSize == 0;
+                        device.subgroupSize > 0 && kTileWorkgroup % device.subgroupSize == 0;
     return usable ? device.subgroupSize : 0;
 }
 
@@ -287,8 +290,8 @@ void Conv2d::gradWeightChunk(const Recording& rec, const TensorView& x, const Te
     const bool dyVec4 = rowsOfVec4(dy);
     const bool xVec4 = dyVec4 && s.pad + s.stride <= s.kernelW && rowsOfVec4(x);
     Specialization spec{{"WORKGROUP_X", gradWorkgroup_}, {"R", s.kernelH}, {"S", s.kernelW}, {"STRIDE", s.stride},
-                              {"TK", tiles_.gradK}, {"TC", tiles_.gradC}, {"TW", dyVec4 ? 4u : tiles_.gradCols}, {"PAD", s.pad},
-                              {"DY_VEC4", dyVec4 ? 1u : 0u}, {"X_VEC4", xVec4 ? 1u : 0u}, {"ACCUMULATE", accumulate && parts_ == 1 ? 1u : 0u}};
+                        {"TK", tiles_.gradK}, {"TC", tiles_.gradC}, {"TW", dyVec4 ? 4u : tiles_.gradCols}, {"PAD", s.pad},
+                        {"DY_VEC4", dyVec4 ? 1u : 0u}, {"X_VEC4", xVec4 ? 1u : 0u}, {"ACCUMULATE", accumulate && parts_ == 1 ? 1u : 0u}};
     // Stride 1 only: 1.05-1.13x there on lavapipe, 0.9x on the strided shapes (docs/PERFORMANCE.md).
     if (xVec4 && s.kernelW > 1 && s.stride == 1) spec["CARRY_X"] = 1;
     struct Push {
