@@ -67,7 +67,7 @@ layout(constant_id = 14) const bool WHOLE_TILES = false;
 #ifdef SUBGROUP_LOADS
 // Every invocation of a workgroup needs the same packed weights (the output-channel tile is the
 // workgroup's), and on lavapipe each texel load is a gather over the SIMD lanes: loading them cost
-// about a third of the 3x3 passes' time. With SUBGROUP_LOADS (the *_subgroup shaders) each lane of
+// about a quarter of the 3x3 passes' time. With SUBGROUP_LOADS (the *_subgroup shaders) each lane of
 // a subgroup loads a share of an input channel's W_TEXELS texels and subgroupShuffle hands them
 // round, so every lane of the subgroup must reach the shuffles. LANES must be the subgroup size
 // and divide the workgroup size.
@@ -132,7 +132,8 @@ void main() {
     const int rows = (int(p.outH) - PY + OSTEP - 1) / OSTEP, cols = (int(p.outW) - PX + OSTEP - 1) / OSTEP;
     const int tilesX = (cols + TW - 1) / TW, tilesY = (rows + TH - 1) / TH;
     // The output-channel tile comes from the workgroup, so weight indices are uniform across it
-    // (scalar loads on CPU devices, broadcasts on GPUs); invocations spread over positions and samples.
+    // (broadcasts on GPUs; lavapipe still gathers per lane, hence SUBGROUP_LOADS); invocations spread
+    // over positions and samples.
     const int tiles = tilesX * tilesY * int(p.samples);
 #ifdef SUBGROUP_LOADS
     // Lanes past the last tile redo it, for the shuffles, and store nothing.
