@@ -81,11 +81,15 @@ namespace {
 
 // Loads that lanes of a subgroup share (weights, dy, the edges of neighbouring tiles) are made once
 // and handed round where the device can shuffle (conv2d_tile.glsl, SUBGROUP_LOADS): 1.1-1.5x on
-// lavapipe (docs/PERFORMANCE.md). The subgroup size must divide the tiles' workgroup.
+// lavapipe's subgroups of 8 (docs/PERFORMANCE.md). With 4 lanes the shuffles cost more than the
+// loads they save: 0.78x on lavapipe at 4 lanes, 0.8x on SwiftShader. The subgroup size must divide
+// the tiles' workgroup.
+constexpr uint32_t kMinSharedLoadLanes = 8;
+
 uint32_t sharedLoadLanes(const DeviceInfo& device, Variant variant) {
     constexpr VkSubgroupFeatureFlags shuffles = VK_SUBGROUP_FEATURE_SHUFFLE_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_RELATIVE_BIT;
     const bool usable = variant == Variant::Cpu && (device.subgroupOperations & shuffles) == shuffles &&
-                        device.subgroupSize > 0 && kTileWorkgroup % device.subgroupSize == 0;
+                        device.subgroupSize >= kMinSharedLoadLanes && kTileWorkgroup % device.subgroupSize == 0;
     return usable ? device.subgroupSize : 0;
 }
 

@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 
 #include <limits>
 
@@ -125,6 +126,40 @@ TEST_CASE("conv2d matches the double-precision reference (CPU variant, no subgro
     DeviceInfo device = test::engine().info();
     device.subgroupOperations &= ~VkSubgroupFeatureFlags{VK_SUBGROUP_FEATURE_SHUFFLE_BIT};
     for (std::size_t i : {1, 2, 3, 7, 15, 17, 18, 19}) runCase(kCases.at(i), Variant::Cpu, device);
+}
+
+// Which kernels a CPU device gets: the twins that share loads across a subgroup where it shuffles
+// with 8 or more lanes (lavapipe), the plain ones with 4 (SwiftShader), where they measured slower.
+TEST_CASE("CPU-variant convolutions share loads only across subgroups of 8 or more lanes", "[conv2d]") {
+    Engine& e = test::engine();
+    constexpr VkSubgroupFeatureFlags shuffles = VK_SUBGROUP_FEATURE_SHUFFLE_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_RELATIVE_BIT;
+    if ((e.info().subgroupOperations & shuffles) != shuffles || e.info().subgroupSize < 8 || !e.info().timestamps) {
+        WARN("the device has no shuffles across 8 or more lanes, or no timestamps: nothing to tell apart");
+        return;
+    }
+    const Conv2dShape shape{{2, 16, 8, 8}, 16, 3, 3, 1, 1};
+    auto dispatched = [&](const DeviceInfo& device) {
+        const Conv2d conv(device, shape, Variant::Cpu);
+        Tensor x = e.tensor(shape.input, Category::Other, "x"), y = e.tensor(shape.output(), Category::Other, "y");
+        Tensor w = e.tensor(shape.weight(), Category::Other, "w"), dw = e.tensor(shape.weight(), Category::Other, "dw");
+        Tensor work = e.tensor({1, 1, 1, uint32_t(conv.workspaceElements())}, Category::Workspace, "workspace");
+        for (const Tensor* t : {&x, &y, &w}) e.upload(*t, std::vector<float>(t->shape().elements(), 0.5f));
+        Recorder recorder(e.device(), RecorderOptions{true});
+        conv.forward({e.pipelines(), recorder}, x, w, y, work);
+        conv.gradInput({e.pipelines(), recorder}, y, w, x, work);
+        conv.gradWeight({e.pipelines(), recorder}, x, y, dw, work);
+        recorder.run();
+        std::set<std::string> names;
+        for (const auto& t : recorder.timings())
+            if (t.name.starts_with("conv2d_") && t.name != "conv2d_pack_weights") names.insert(t.name);
+        return names;
+    };
+    CHECK(dispatched(e.info()) ==
+          std::set<std::string>{"conv2d_forward_subgroup", "conv2d_grad_input_subgroup", "conv2d_grad_weight_subgroup"});
+    DeviceInfo four = e.info();
+    four.subgroupSize = 4;
+    CHECK(dispatched(four) == std::set<std::string>{"conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight"});
+    test::countValidation(e);
 }
 
 TEST_CASE("conv2d matches the double-precision reference (GPU variant)", "[conv2d]") {
