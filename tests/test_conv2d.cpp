@@ -113,6 +113,24 @@ const std::vector<Case> kCases = {
     {{2, 32, 8, 12}, 21, 3, 1, 1}, {{3, 16, 12, 16}, 10, 3, 2, 1}, {{1, 68, 4, 4}, 5, 3, 1, 1},
 };
 
+// The three passes of `conv` on constant data, profiled: each kernel's timing and credited
+// multiply-adds (empty where the device has no timestamps).
+std::vector<KernelTiming> profiledPasses(const Conv2d& conv) {
+    Engine& e = test::engine();
+    const Conv2dShape& shape = conv.shape();
+    Tensor x = e.tensor(shape.input, Category::Other, "x"), y = e.tensor(shape.output(), Category::Other, "y");
+    Tensor w = e.tensor(shape.weight(), Category::Other, "w"), dw = e.tensor(shape.weight(), Category::Other, "dw");
+    Tensor dx = e.tensor(shape.input, Category::Other, "dx");
+    Tensor work = e.tensor({1, 1, 1, uint32_t(conv.workspaceElements())}, Category::Workspace, "workspace");
+    for (const Tensor* t : {&x, &y, &w}) e.upload(*t, std::vector<float>(t->shape().elements(), 0.5f));
+    Recorder recorder(e.device(), RecorderOptions{true});
+    conv.forward({e.pipelines(), recorder}, x, w, y, work);
+    conv.gradInput({e.pipelines(), recorder}, y, w, dx, work);
+    conv.gradWeight({e.pipelines(), recorder}, x, y, dw, work);
+    recorder.run();
+    return recorder.timingsAvailable() ? recorder.timings() : std::vector<KernelTiming>{};
+}
+
 }  // namespace
 
 TEST_CASE("conv2d matches the double-precision reference (CPU variant)", "[conv2d]") {
@@ -139,18 +157,8 @@ TEST_CASE("CPU-variant convolutions share loads only across subgroups of 8 or mo
     }
     const Conv2dShape shape{{2, 16, 8, 8}, 16, 3, 3, 1, 1};
     auto dispatched = [&](const DeviceInfo& device) {
-        const Conv2d conv(device, shape, Variant::Cpu);
-        Tensor x = e.tensor(shape.input, Category::Other, "x"), y = e.tensor(shape.output(), Category::Other, "y");
-        Tensor w = e.tensor(shape.weight(), Category::Other, "w"), dw = e.tensor(shape.weight(), Category::Other, "dw");
-        Tensor work = e.tensor({1, 1, 1, uint32_t(conv.workspaceElements())}, Category::Workspace, "workspace");
-        for (const Tensor* t : {&x, &y, &w}) e.upload(*t, std::vector<float>(t->shape().elements(), 0.5f));
-        Recorder recorder(e.device(), RecorderOptions{true});
-        conv.forward({e.pipelines(), recorder}, x, w, y, work);
-        conv.gradInput({e.pipelines(), recorder}, y, w, x, work);
-        conv.gradWeight({e.pipelines(), recorder}, x, y, dw, work);
-        recorder.run();
         std::set<std::string> names;
-        for (const auto& t : recorder.timings())
+        for (const auto& t : profiledPasses(Conv2d(device, shape, Variant::Cpu)))
             if (t.name.starts_with("conv2d_") && t.name != "conv2d_pack_weights") names.insert(t.name);
         return names;
     };
@@ -190,20 +198,10 @@ TEST_CASE("a profiled convolution credits each pass with its multiply-adds", "[c
     Engine& e = test::engine();
     for (const auto& shape : {kernels::Conv2dShape{{3, 5, 9, 7}, 6, 3, 3, 2, 1}, kernels::Conv2dShape{{2, 4, 8, 8}, 3, 1, 1, 1, 0}}) {
         INFO(toString(shape.input) << " stride " << shape.stride);
-        const kernels::Conv2d conv(e.info(), shape);
-        Tensor x = e.tensor(shape.input, Category::Other, "x"), y = e.tensor(shape.output(), Category::Other, "y");
-        Tensor w = e.tensor(shape.weight(), Category::Other, "w"), dw = e.tensor(shape.weight(), Category::Other, "dw");
-        Tensor dx = e.tensor(shape.input, Category::Other, "dx");
-        Tensor work = e.tensor({1, 1, 1, uint32_t(conv.workspaceElements())}, Category::Workspace, "workspace");
-        for (const Tensor* t : {&x, &y, &w}) e.upload(*t, std::vector<float>(t->shape().elements(), 0.5f));
-        Recorder recorder(e.device(), RecorderOptions{true});
-        conv.forward({e.pipelines(), recorder}, x, w, y, work);
-        conv.gradInput({e.pipelines(), recorder}, y, w, dx, work);
-        conv.gradWeight({e.pipelines(), recorder}, x, y, dw, work);
-        recorder.run();
-        if (!recorder.timingsAvailable()) continue;
+        const auto timings = profiledPasses(kernels::Conv2d(e.info(), shape));
+        if (timings.empty()) continue;
         std::map<std::string, double> credited;
-        for (const auto& t : recorder.timings()) {  // a *_storage or *_subgroup twin or the GPU variant's gemm counts as its pass
+        for (const auto& t : timings) {  // a *_storage or *_subgroup twin or the GPU variant's gemm counts as its pass
             std::string name = t.name.substr(0, t.name.find("_s"));
             if (name.starts_with("conv2d_gemm_")) name = "conv2d_" + name.substr(12);
             credited[name] += t.flops;
