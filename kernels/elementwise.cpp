@@ -55,6 +55,12 @@ const Kernel& kernelFor(Pipelines& pipelines, ShaderName shader, const Layout& l
     return pipelines.get(shader, {{"WORKGROUP_X", workgroupAtMost(pipelines.device(), kWorkgroupSize)}, {"VEC4", layout.vec4 ? 1u : 0u}});
 }
 
+// The same for a shader that reads its vec4 inputs as texels (rows.glsl's TEXELS) where they fit.
+const Kernel& kernelFor(Pipelines& pipelines, ShaderName shader, const Layout& layout, bool texels) {
+    return pipelines.get(shader, {{"WORKGROUP_X", workgroupAtMost(pipelines.device(), kWorkgroupSize)},
+                                  {"VEC4", layout.vec4 ? 1u : 0u}, {"TEXELS", texels ? 1u : 0u}});
+}
+
 std::array<uint32_t, 3> groupsFor(const Layout& layout, const Device& device) {
     const uint64_t items = layout.vec4 ? layout.rowLength / 4 : layout.rowLength;
     return rowsGrid(device, layout.rows, items, workgroupAtMost(device, kWorkgroupSize));
@@ -74,7 +80,9 @@ void copyChunk(const Recording& rec, const TensorView& x, const TensorView& y) {
     struct Push {
         uint32_t rows, rowLength, xOffset, xStride, yOffset, yStride;
     } push{l.rows, l.rowLength, l.views[0].offset, l.views[0].stride, l.views[1].offset, l.views[1].stride};
-    rec.recorder.dispatch(kernelFor(rec.pipelines, "copy", l), {x, y}, push, groupsFor(l, rec.device()));
+    const bool texels = texelLoads(rec.device(), l.vec4, {x});
+    rec.recorder.dispatch(kernelFor(rec.pipelines, "copy", l, texels), {x, y, texelBinding(texels, x)}, push,
+                          groupsFor(l, rec.device()));
 }
 
 void axpbyChunk(const Recording& rec, float alpha, const TensorView& x, float beta,
@@ -85,7 +93,9 @@ void axpbyChunk(const Recording& rec, float alpha, const TensorView& x, float be
         float alpha, beta;
     } push{l.rows, l.rowLength, l.views[0].offset, l.views[0].stride, l.views[1].offset, l.views[1].stride,
            l.views[2].offset, l.views[2].stride, alpha, beta};
-    rec.recorder.dispatch(kernelFor(rec.pipelines, "axpby", l), {x, y, z}, push, groupsFor(l, rec.device()));
+    const bool texels = texelLoads(rec.device(), l.vec4, {x, y});
+    rec.recorder.dispatch(kernelFor(rec.pipelines, "axpby", l, texels),
+                          {x, y, z, texelBinding(texels, x), texelBinding(texels, y)}, push, groupsFor(l, rec.device()));
 }
 
 void reluForwardChunk(const Recording& rec, const TensorView& x, const TensorView& y) {
@@ -93,8 +103,9 @@ void reluForwardChunk(const Recording& rec, const TensorView& x, const TensorVie
     struct Push {
         uint32_t rows, rowLength, xOffset, xStride, yOffset, yStride;
     } push{l.rows, l.rowLength, l.views[0].offset, l.views[0].stride, l.views[1].offset, l.views[1].stride};
-    rec.recorder.dispatch(kernelFor(rec.pipelines, "relu_forward", l), {x, y}, push,
-                      groupsFor(l, rec.device()));
+    const bool texels = texelLoads(rec.device(), l.vec4, {x});
+    rec.recorder.dispatch(kernelFor(rec.pipelines, "relu_forward", l, texels), {x, y, texelBinding(texels, x)}, push,
+                          groupsFor(l, rec.device()));
 }
 
 void reluBackwardChunk(const Recording& rec, const TensorView& x, const TensorView& dy, const TensorView& dx) {
@@ -103,8 +114,9 @@ void reluBackwardChunk(const Recording& rec, const TensorView& x, const TensorVi
         uint32_t rows, rowLength, xOffset, xStride, dyOffset, dyStride, dxOffset, dxStride;
     } push{l.rows, l.rowLength, l.views[0].offset, l.views[0].stride, l.views[1].offset, l.views[1].stride,
            l.views[2].offset, l.views[2].stride};
-    rec.recorder.dispatch(kernelFor(rec.pipelines, "relu_backward", l), {x, dy, dx}, push,
-                      groupsFor(l, rec.device()));
+    const bool texels = texelLoads(rec.device(), l.vec4, {x, dy});
+    rec.recorder.dispatch(kernelFor(rec.pipelines, "relu_backward", l, texels),
+                          {x, dy, dx, texelBinding(texels, x), texelBinding(texels, dy)}, push, groupsFor(l, rec.device()));
 }
 
 void quantizeChunk(const Recording& rec, const TensorView& x, const FixedPoint& fixed) {

@@ -35,7 +35,9 @@ void avgPool2x2ForwardChunk(const Recording& rec, const TensorView& x, const Ten
     const bool vec4 = planeLayout(x.shape().w, {push.first, push.second}).vec4;  // W % 4, offsets, strides
     const uint32_t items = o.h * o.w / (vec4 ? 2 : 1), group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(rec.device(), kGroup));
     const ChannelsGrid grid = channelsGrid(rec.device(), o.n, o.c, items, group, kItems);
-    rec.recorder.dispatch(rec.pipelines.get(name, grid.specialization({{"VEC4", vec4 ? 1u : 0u}})), {x, y}, push, grid.groups);
+    const bool texels = texelLoads(rec.device(), vec4, {x});
+    rec.recorder.dispatch(rec.pipelines.get(name, grid.specialization({{"VEC4", vec4 ? 1u : 0u}, {"TEXELS", texels ? 1u : 0u}})),
+                          {x, y, texelBinding(texels, x)}, push, grid.groups);
 }
 
 void avgPool2x2BackwardChunk(const Recording& rec, const TensorView& dy, const TensorView& dx,

@@ -6,7 +6,7 @@
 // x is N x C x H x W (H, W even), y N x Cout x H/2 x W/2. Layout: channels.glsl.
 // Dispatch: channels.glsl's grid over (sample, output channel) rows of output positions; with
 // VEC4 (W, offsets and strides multiples of 4) an item is a horizontal pair of outputs read as
-// two vec4 from the input rows.
+// two vec4 from the input rows (RGBA32F texels under TEXELS).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "channels.glsl"
@@ -14,6 +14,7 @@
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 0) readonly buffer X4 { vec4 x4[]; };
 layout(binding = 1) writeonly buffer Y { float y[]; };
+layout(binding = 2, rgba32f) uniform readonly imageBuffer xTexels;  // x again, read under TEXELS
 
 layout(push_constant) uniform Push {
     uint N, C, H, W, Cout, padBefore;
@@ -29,7 +30,7 @@ layout(push_constant) uniform Push {
         if (o >= p.padBefore && o - p.padBefore < p.C) {                                          \
             const uint top = at(p.x, n, o - p.padBefore, p.H * p.W, oy * 2 * p.W + ox * 2);       \
             if (VEC4) {                                                                           \
-                const vec4 s = x4[top / 4] + x4[(top + p.W) / 4];                                 \
+                const vec4 s = LOAD4(x4, xTexels, top / 4) + LOAD4(x4, xTexels, (top + p.W) / 4); \
                 v = 0.25 * vec2(s.x + s.y, s.z + s.w);                                            \
             } else {                                                                              \
                 v.x = 0.25 * (x[top] + x[top + 1] + x[top + p.W] + x[top + p.W + 1]);             \

@@ -11,6 +11,8 @@ layout(binding = 1) readonly buffer YS { float y[]; };
 layout(binding = 1) readonly buffer YV { vec4 y4[]; };
 layout(binding = 2) writeonly buffer ZS { float z[]; };
 layout(binding = 2) writeonly buffer ZV { vec4 z4[]; };
+layout(binding = 3, rgba32f) uniform readonly imageBuffer xTexels;  // x and y again, read under TEXELS
+layout(binding = 4, rgba32f) uniform readonly imageBuffer yTexels;
 
 layout(push_constant) uniform Push {
     uint rows, rowLength;
@@ -25,7 +27,7 @@ layout(push_constant) uniform Push {
         const uint a = itemIndex(p.xOffset + row * p.xStride) + i;                       \
         const uint b = itemIndex(p.yOffset + row * p.yStride) + i;                       \
         const uint c = itemIndex(p.zOffset + row * p.zStride) + i;                       \
-        if (VEC4) z4[c] = p.alpha * x4[a] + p.beta * y4[b];                              \
+        if (VEC4) z4[c] = p.alpha * LOAD4(x4, xTexels, a) + p.beta * LOAD4(y4, yTexels, b);                              \
         else z[c] = p.alpha * x[a] + p.beta * y[b];                                      \
     }
 

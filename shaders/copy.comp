@@ -7,6 +7,7 @@ layout(binding = 0) readonly buffer XS { float x[]; };
 layout(binding = 0) readonly buffer XV { vec4 x4[]; };
 layout(binding = 1) writeonly buffer YS { float y[]; };
 layout(binding = 1) writeonly buffer YV { vec4 y4[]; };
+layout(binding = 2, rgba32f) uniform readonly imageBuffer xTexels;  // x again, read under TEXELS
 
 layout(push_constant) uniform Push {
     uint rows, rowLength;
@@ -18,7 +19,7 @@ layout(push_constant) uniform Push {
     {                                                                         \
         const uint from = itemIndex(p.xOffset + row * p.xStride) + i;         \
         const uint to = itemIndex(p.yOffset + row * p.yStride) + i;           \
-        if (VEC4) y4[to] = x4[from]; else y[to] = x[from];                    \
+        if (VEC4) y4[to] = LOAD4(x4, xTexels, from); else y[to] = x[from];                    \
     }
 
 void main() { FOR_OWN_ITEM(p.rows, p.rowLength, COPY) }

@@ -10,6 +10,8 @@ layout(binding = 1) readonly buffer DYS { float dy[]; };
 layout(binding = 1) readonly buffer DYV { vec4 dy4[]; };
 layout(binding = 2) writeonly buffer DXS { float dx[]; };
 layout(binding = 2) writeonly buffer DXV { vec4 dx4[]; };
+layout(binding = 3, rgba32f) uniform readonly imageBuffer xTexels;   // x and dy again, read under TEXELS
+layout(binding = 4, rgba32f) uniform readonly imageBuffer dyTexels;
 
 layout(push_constant) uniform Push {
     uint rows, rowLength;
@@ -23,7 +25,7 @@ layout(push_constant) uniform Push {
         const uint a = itemIndex(p.xOffset + row * p.xStride) + i;                              \
         const uint b = itemIndex(p.dyOffset + row * p.dyStride) + i;                            \
         const uint c = itemIndex(p.dxOffset + row * p.dxStride) + i;                            \
-        if (VEC4) dx4[c] = mix(vec4(0), dy4[b], greaterThan(x4[a], vec4(0)));                   \
+        if (VEC4) dx4[c] = mix(vec4(0), LOAD4(dy4, dyTexels, b), greaterThan(LOAD4(x4, xTexels, a), vec4(0)));                   \
         else dx[c] = x[a] > 0.0 ? dy[b] : 0.0;                                                  \
     }
 

@@ -6,10 +6,16 @@
 // together count the rows (z only when the rows exceed the device's y limit). No grid-stride
 // loops: lavapipe runs a loop-free kernel at 75% of its copy bandwidth, a looping one at 45%.
 // An item is a vec4 when VEC4 is set (the host sets it only when every offset, stride and the
-// row length are multiples of 4), else a float. Specialization: 0 = workgroup size x, 2 = VEC4.
+// row length are multiples of 4), else a float. Specialization: 0 = workgroup size x, 2 = VEC4,
+// 3 = TEXELS: vec4 inputs read through RGBA32F texel views of the same buffers (where every one
+// fits the device's maxTexelBufferElements), which lavapipe gathers where it loads a storage
+// buffer lane by lane: a copy ran 1.5-2x faster (docs/PERFORMANCE.md). Outputs stay storage buffers.
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 2) const bool VEC4 = false;
+layout(constant_id = 3) const bool TEXELS = false;
+// Item i of a vec4 input: from its texel view `texels` under TEXELS, else from `buffer4`.
+#define LOAD4(buffer4, texels, i) (TEXELS ? imageLoad(texels, int(i)) : buffer4[i])
 
 // Items per row and the item index of element `offset`.
 uint rowItems(uint rowLength) { return VEC4 ? rowLength / 4 : rowLength; }

@@ -68,11 +68,14 @@ TEST_CASE("every specialization constant a shader uses has one name, the one its
 
 TEST_CASE("reflection reads access qualifiers, push-constant size and specialization", "[shaders]") {
     const ShaderInterface axpby = reflect(embeddedShader("axpby"));
-    REQUIRE(axpby.bindings.size() == 3);  // float and vec4 aliases merge into one binding each
+    // float and vec4 aliases merge into one binding each; then x and y again as texels
+    REQUIRE(axpby.bindings.size() == 5);
     CHECK((axpby.bindings[0].reads && !axpby.bindings[0].writes));
     CHECK((axpby.bindings[1].reads && !axpby.bindings[1].writes));
     CHECK((!axpby.bindings[2].reads && axpby.bindings[2].writes));
     CHECK(axpby.bindings[2].binding == 2);
+    CHECK(axpby.bindings[3].kind == DescriptorKind::StorageTexelBuffer);
+    CHECK((axpby.bindings[4].reads && !axpby.bindings[4].writes));
     CHECK(axpby.pushConstantBytes == 10 * 4);
     CHECK(axpby.localSize[0].value == 0);  // constant_id 0
     CHECK(axpby.specDefaults.at(2) == 0);  // VEC4 = false

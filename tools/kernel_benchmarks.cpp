@@ -222,9 +222,11 @@ double copyGBs(Engine& engine, int runs) {
     const Shape shape{1, 1, 1, kFloats};
     Tensor x = engine.tensor(shape, Category::Workspace, "copy probe source");
     Tensor y = engine.tensor(shape, Category::Workspace, "copy probe target");
+    const bool texels = kernels::fitsTexels(engine.device(), x, 4);
     Recorder recorder(engine.device());
-    const TensorView views[] = {x, y};
-    recorder.dispatch(engine.pipelines().get("peak_copy", {{"WORKGROUP_X", kLocal}}), views, {}, {kFloats / 4 / kLocal, 1, 1});
+    const TensorView views[] = {x, y, kernels::texelBinding(texels, x)};
+    recorder.dispatch(engine.pipelines().get("peak_copy", {{"WORKGROUP_X", kLocal}, {"TEXELS", texels ? 1u : 0u}}), views, {},
+                      {kFloats / 4 / kLocal, 1, 1});
     return 2.0 * x.bytes() / medianSeconds(recorder, runs) / 1e9;
 }
 
