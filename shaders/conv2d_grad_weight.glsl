@@ -101,21 +101,24 @@ void main() {
         const int n = row / OH, oy = row % OH;
         const int dyRow = int(p.dyOffset) + n * int(p.dySampleStride) + oy * OW;
         const int xSample = int(p.xOffset) + n * int(p.xSampleStride);
-        // CARRY_X: each x row's middle vec4s of the step before (zeros: padding), this one and the next.
+        // Where each x row the taps read starts (clamped), and whether it is inside (else padding).
         int xRowAt[TC][R];
         float xRowInside[TC][R];
+        [[unroll]] for (int u = 0; u < TC; ++u)
+            [[unroll]] for (int r = 0; r < R; ++r) {
+                const int iy = oy * STRIDE - PAD + r;
+                xRowInside[u][r] = (iy >= 0 && iy < H) ? 1.0 : 0.0;
+                xRowAt[u][r] = xSample + xChannel[u] + clamp(iy, 0, H - 1) * W;
+            }
+        // CARRY_X: each x row's middle vec4s of the step before (zeros: padding), this one and the next.
         vec4 before[TC][R][MID4], middle[TC][R][MID4];
         if (CARRY_X)
             [[unroll]] for (int u = 0; u < TC; ++u)
-                [[unroll]] for (int r = 0; r < R; ++r) {
-                    const int iy = oy * STRIDE - PAD + r;
-                    xRowInside[u][r] = (iy >= 0 && iy < H) ? 1.0 : 0.0;
-                    xRowAt[u][r] = xSample + xChannel[u] + clamp(iy, 0, H - 1) * W;
+                [[unroll]] for (int r = 0; r < R; ++r)
                     [[unroll]] for (int q = 0; q < MID4; ++q) {
                         before[u][r][q] = vec4(0.0);
                         middle[u][r][q] = 4 * q < W ? LOAD_X4((xRowAt[u][r] + 4 * q) / 4) * xRowInside[u][r] : vec4(0.0);
                     }
-                }
         for (int ox0 = 0; ox0 < OW; ox0 += TW) {
             float d[TK][TW];
             if (DY_VEC4) {
@@ -169,9 +172,8 @@ void main() {
             else
             [[unroll]] for (int u = 0; u < TC; ++u)
                 [[unroll]] for (int r = 0; r < R; ++r) {
-                    const int iy = oy * STRIDE - PAD + r;
-                    const float rowInside = (iy >= 0 && iy < H) ? 1.0 : 0.0;
-                    const int rowAt = xSample + xChannel[u] + clamp(iy, 0, H - 1) * W;
+                    const float rowInside = xRowInside[u][r];
+                    const int rowAt = xRowAt[u][r];
                     [[unroll]] for (int j = 0; j < PW; ++j)
                         if (!X_VEC4 || j < PAD || j >= PAD + TW * STRIDE) {
                             const int ix = ox0 * STRIDE - PAD + j;

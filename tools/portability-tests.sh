@@ -9,13 +9,14 @@
 # finite-difference test of the gradients' math) run once, in the main pass; the shorter trainer
 # tests (plan, data order, evaluation) run in every pass. SwiftShader runs 20-40x slower than
 # lavapipe on training steps, so it takes the fast part of the suite, the self-test and one short
-# training run. Usage: portability-tests.sh BUILD_DIR
+# training run; not the package example either (it tests the install and find_package, and took 5
+# of the pass's 7 minutes there). Usage: portability-tests.sh BUILD_DIR
 set -euo pipefail
 build=${1:?usage: portability-tests.sh BUILD_DIR}
 cd "$build"
 jobs=$(nproc)
 slow='CPU variant|training on synthetic data learns|ImageNet stem learns|cli.signal|cli.run_directory|cli.kill_resume|cli.full_disk|cli.train_options|cli.bench|cli.parallel|finite differences of the loss'
-swiftshader_slow="$slow|finite differences|training|plan is exact|each epoch|evaluation counts|cli.train|cli.memory|reversible gradients"
+swiftshader_slow="$slow|finite differences|training|plan is exact|each epoch|evaluation counts|cli.train|cli.memory|reversible gradients|package.example"
 swiftshader=/usr/lib/chromium/vk_swiftshader_icd.json
 
 echo "== lavapipe, REVNET_LIMITS=minimum"
