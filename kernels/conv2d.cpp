@@ -70,9 +70,11 @@ Conv2dTiles conv2dTiles(const Conv2dShape& shape, bool sharedLoads) {
     // stem) want wide output tiles, strided and 1x1 layers fewer rows and more channels. A 1x1
     // weight gradient sums 8 input channels an invocation (2026-12-03: 12% -> 40% of the peak;
     // more than one helps no 3x3 layer). With the weights and tile edges shared across a subgroup
-    // (2026-12-03), two rows of strided forward tiles beat four by 1.2-1.3x; without, four win.
+    // (2026-12-03), two rows of strided forward tiles beat four by 1.2-1.3x; without, four win. A
+    // strided input gradient computes every parity class in one tile ({2,4,8}: 1.15-1.25x the
+    // classes' {4,4,4} one class a dispatch; 2026-12-03, fifth session).
     if (shape.input.c <= 4) return {kTileWorkgroup, {8, 4, 4}, {8, 4, 4}, 16, 1, 2, 32};
-    if (shape.stride > 1) return {kTileWorkgroup, {4, sharedLoads ? 2u : 4u, 4}, {4, 4, 4}, 16, 1, 1, 32};
+    if (shape.stride > 1) return {kTileWorkgroup, {4, sharedLoads ? 2u : 4u, 4}, {2, 4, 8}, 16, 1, 1, 32};
     if (shape.kernelH == 1 && shape.kernelW == 1) return {kTileWorkgroup, {4, 2, 8}, {4, 2, 8}, 16, 8, 4, 32};
     return {kTileWorkgroup, {2, 4, 4}, {2, 4, 4}, 16, 1, 2, 32};
 }
@@ -91,6 +93,12 @@ uint32_t sharedLoadLanes(const DeviceInfo& device, Variant variant) {
     const bool usable = variant == Variant::Cpu && (device.subgroupOperations & shuffles) == shuffles &&
                         device.subgroupSize >= kMinSharedLoadLanes && kTileWorkgroup % device.subgroupSize == 0;
     return usable ? device.subgroupSize : 0;
+}
+
+// Whether a strided input gradient's tile covers every parity class (conv2d_tile.glsl, PARITIES):
+// its rows and columns whole multiples of the stride.
+bool allParities(const Conv2dShape& shape, const TileShape& tile) {
+    return shape.stride > 1 && tile.rows % shape.stride == 0 && tile.cols % shape.stride == 0;
 }
 
 // conv2d_gemm.glsl's square block of outputs (64 x 64; BM x BN = 4096 in every shape), and the
@@ -174,19 +182,21 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
                    uint32_t py, uint32_t px, ConvOutput output, const FixedPoint* fixed) const {
     const auto& s = shape_;
     const bool gradInput = shader.view() == "conv2d_grad_input";
-    const uint32_t step = gradInput ? s.stride : 1;
+    const bool parities = gradInput && allParities(s, tile);
+    const uint32_t step = gradInput && !parities ? s.stride : 1;
     const uint32_t rows = ceilDiv(out.shape().h - py, step), cols = ceilDiv(out.shape().w - px, step);
     const uint32_t tiles = ceilDiv(rows, tile.rows) * ceilDiv(cols, tile.cols) * in.shape().n;
     // The input's rows as vec4s (conv2d_tile.glsl); a forward pass steps `stride` input columns an output.
-    const uint32_t inStep = gradInput ? 1 : s.stride;
-    const bool inVec4 = tile.cols * inStep % 4 == 0 && (gradInput || s.pad + s.stride <= s.kernelW) && rowsOfVec4(in);
-    const bool outVec4 = (!gradInput || s.stride == 1) && tile.cols % 4 == 0 && rowsOfVec4(out);
+    const uint32_t middle = parities ? tile.cols / s.stride : gradInput ? tile.cols : tile.cols * s.stride;
+    const bool inVec4 = middle % 4 == 0 && (gradInput || s.pad + s.stride <= s.kernelW) && rowsOfVec4(in);
+    const bool outVec4 = (!gradInput || s.stride == 1 || parities) && tile.cols % 4 == 0 && rowsOfVec4(out);
     if (packed.offset() % 4) throw std::invalid_argument("conv2d: workspace must start on a 16-byte boundary");
     Specialization spec{{"WORKGROUP_X", tiles_.workgroup}, {"R", s.kernelH}, {"S", s.kernelW}, {"STRIDE", s.stride},
                         {"TO4", tile.outVec4}, {"TH", tile.rows}, {"TW", tile.cols}, {"PY", py}, {"PX", px},
                         {"PAD", s.pad}, {"IN_VEC4", inVec4 ? 1u : 0u}, {"ACCUMULATE", output != ConvOutput::Write ? 1u : 0u},
                         {"SUBTRACT", output == ConvOutput::Subtract ? 1u : 0u}, {"OUT_VEC4", outVec4 ? 1u : 0u}};
     if (fixed) spec["FIXED_BITS"] = fixedBits(*fixed);
+    if (parities) spec["PARITIES"] = 1;
     // Only where it measured faster (conv2d_tile.glsl): the fixed-point passes.
     const bool wholeTiles = rows % tile.rows == 0 && cols % tile.cols == 0 && out.shape().c % (4 * tile.outVec4) == 0;
     if (fixed && wholeTiles) spec["WHOLE_TILES"] = 1;
@@ -195,7 +205,7 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
         spec["LANES"] = subgroupLanes_;
         // A subgroup holds whole rows of tiles, and they cover the input's width (conv2d_tile.glsl).
         const uint32_t tilesX = ceilDiv(cols, tile.cols);
-        if (inVec4 && subgroupLanes_ % tilesX == 0 && tilesX * tile.cols * inStep >= in.shape().w) spec["NEIGHBOURS"] = 1;
+        if (inVec4 && subgroupLanes_ % tilesX == 0 && tilesX * middle >= in.shape().w) spec["NEIGHBOURS"] = 1;
     }
     struct Push {
         uint32_t samples;
@@ -211,7 +221,7 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
     // The forward shaders bind the overflow flag too; without a fixed-point coupling they never write it.
     if (gradInput) rec.recorder.dispatch(kernel, {in, packed, out, in}, push, groups);
     else rec.recorder.dispatch(kernel, {in, packed, out, in, fixed ? fixed->overflow : out}, push, groups);
-    // This dispatch's share of the pass: all of a forward, one parity class of an input gradient.
+    // This dispatch's share of the pass: all of it, or one parity class of an input gradient.
     const double pass = 2.0 * double(gradInput ? in.shape().elements() * out.shape().c : out.shape().elements() * in.shape().c) *
                         s.kernelH * s.kernelW;
     rec.recorder.countFlops(pass * rows * cols / (double(out.shape().h) * out.shape().w));
@@ -256,8 +266,10 @@ void Conv2d::gradInput(const Recording& rec, const TensorView& dy, const TensorV
     pack(rec, weight, packed, true, rowLength);
     forBatchChunks(dy.shape().n, samplesPerDispatch(rec.device(), {dy, dx}, "conv2d_grad_input"),
                    [&](uint32_t first, uint32_t count) {
-                       for (uint32_t py = 0; py < shape_.stride; ++py)
-                           for (uint32_t px = 0; px < shape_.stride; ++px)
+                       // One dispatch for all parity classes where the tile holds whole ones.
+                       const uint32_t classes = allParities(shape_, tiles_.gradInput) ? 1 : shape_.stride;
+                       for (uint32_t py = 0; py < classes; ++py)
+                           for (uint32_t px = 0; px < classes; ++px)
                                if (py < shape_.input.h && px < shape_.input.w)
                                    tiled(rec, "conv2d_grad_input", tiles_.gradInput, dy.batch(first, count),
                                          dx.batch(first, count), packed, rowLength, py, px,

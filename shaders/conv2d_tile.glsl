@@ -7,10 +7,11 @@
 //   grad input: in = dy, out = dx, i = output channel of the forward, o = its input channel. A
 //               strided convolution's transpose is split by the parity (PY, PX) of dx positions:
 //               dx row y = a*STRIDE + PY gets taps r with (PY + pad - r) divisible by STRIDE, from
-//               dy row a + (PY + pad - r) / STRIDE. One dispatch per parity class.
+//               dy row a + (PY + pad - r) / STRIDE. One dispatch per parity class, or (PARITIES)
+//               one for all, each tile holding every class.
 //
 // Each invocation owns 4*TO4 output channels x TH rows x TW columns of one sample: per input
-// channel it loads a (TH-1)*ISTEP+R by (TW-1)*ISTEP+S patch once and reuses it for every tap and
+// channel it loads the patch of `in` those read (PH x PW) once and reuses it for every tap and
 // output channel. Loads, not FMAs, bound this on CPU devices: the input comes through a texel
 // buffer and the weights as vec4 texels, the fastest load paths on lavapipe.
 // Dispatch: x = (position tile, sample) pairs, workgroup-size a group; y = output-channel tile.
@@ -18,7 +19,8 @@
 // 7 = PY, 8 = PX, 9 = pad (all compile-time so that every loop unrolls and indices fold), 10 = IN_VEC4, 11 = ACCUMULATE,
 // 12 = SUBTRACT (with ACCUMULATE: out -= the result, a reversible coupling's inverse),
 // 13 = FIXED_BITS (forward: fixed_point.glsl; binding 4 the overflow flag), 14 = WHOLE_TILES, 15 = OUT_VEC4,
-// 16 = LANES (SUBGROUP_LOADS: the subgroup size), 17 = NEIGHBOURS (SUBGROUP_LOADS).
+// 16 = LANES (SUBGROUP_LOADS: the subgroup size), 17 = NEIGHBOURS (SUBGROUP_LOADS), 18 = PARITIES
+// (grad input).
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
@@ -31,9 +33,9 @@ layout(constant_id = 7) const int PY = 0;
 layout(constant_id = 8) const int PX = 0;
 layout(constant_id = 9) const int PAD = 1;
 
-// `in` is bound twice, as floats and as vec4s: with IN_VEC4 (TW*ISTEP and the row length multiples
-// of 4, offsets and strides too, PAD + ISTEP <= S) the TW*ISTEP middle columns of each tile row load
-// as vec4s. Texel buffers are the fast path on CPU devices; STORAGE_LOADS (the *_storage
+// `in` is bound twice, as floats and as vec4s: with IN_VEC4 (MIDDLE and the row length multiples
+// of 4, offsets and strides too; forward: PAD + STRIDE <= S) the MIDDLE middle columns of each tile
+// row load as vec4s. Texel buffers are the fast path on CPU devices; STORAGE_LOADS (the *_storage
 // shaders) reads storage buffers instead, for bindings past the device's maxTexelBufferElements.
 #ifdef STORAGE_LOADS
 layout(binding = 0) readonly buffer In { float inp[]; };
@@ -95,20 +97,39 @@ layout(push_constant) uniform Push {
     uint overflowAt;       // forward, FIXED_BITS > 0: the overflow flag's element
 } p;
 
+// A tile's patch of `in`: tap (r, s) of output position (i, j) of the tile reads patch element
+// [inOffset(i, r, PY) - MIN_ROW][inOffset(j, s, PX) - MIN_COL] where usedAt says it applies; the
+// patch starts at row patchOrigin(b0) + MIN_ROW of `in` for a tile whose first output row is b0
+// (columns alike), and its MIDDLE columns after the first -MIN_COL load as vec4s under IN_VEC4.
 #ifdef GRAD_INPUT
-const int ISTEP = 1, OSTEP = STRIDE;
+// PARITIES (spec 18; STRIDE > 1, TH and TW multiples of STRIDE, PY = PX = 0): one dispatch covers
+// every dx position instead of one a parity class, each tile all classes, whose positions then
+// differ in their taps at compile time: dx row b0 + i takes taps r with (i + PAD - r) divisible by
+// STRIDE from dy row b0 / STRIDE + (i + PAD - r) / STRIDE. The classes share one dy patch and dx
+// rows store whole (vec4s).
+layout(constant_id = 18) const int PARITIES = 0;
+const int OSTEP = PARITIES != 0 ? 1 : STRIDE;
 // Division rounding down, as a macro so that it folds into specialization constants.
 #define FLOOR_DIV(a, b) (((a) + (b) * 64) / (b) - 64)
 bool tapUsed(int tap, int parity) { return (parity + PAD - tap + R * STRIDE) % STRIDE == 0; }
 int tapOffset(int tap, int parity) { return FLOOR_DIV(parity + PAD - tap, STRIDE); }
+bool usedAt(int i, int tap, int parity) { return tapUsed(tap, PARITIES != 0 ? i : parity); }
+bool tapLoaded(int tap, int parity) { return PARITIES != 0 || tapUsed(tap, parity); }
+int inOffset(int i, int tap, int parity) { return PARITIES != 0 ? tapOffset(tap, i) : i + tapOffset(tap, parity); }
+int patchOrigin(int first) { return PARITIES != 0 ? first / STRIDE : first; }
 const int MIN_ROW = FLOOR_DIV(PY + PAD - R + 1, STRIDE), MIN_COL = FLOOR_DIV(PX + PAD - S + 1, STRIDE);
+const int PH = PARITIES * (FLOOR_DIV(TH - 1 + PAD, STRIDE) - MIN_ROW + 1) + (1 - PARITIES) * (TH - 1 + R);
+const int PW = PARITIES * (FLOOR_DIV(TW - 1 + PAD, STRIDE) - MIN_COL + 1) + (1 - PARITIES) * (TW - 1 + S);
+const int MIDDLE = PARITIES * (TW / STRIDE) + (1 - PARITIES) * TW;
 #else
-const int ISTEP = STRIDE, OSTEP = 1;
-bool tapUsed(int tap, int parity) { return true; }
-int tapOffset(int tap, int parity) { return tap - PAD; }
+const int OSTEP = 1;
+bool usedAt(int i, int tap, int parity) { return true; }
+bool tapLoaded(int tap, int parity) { return true; }
+int inOffset(int i, int tap, int parity) { return i * STRIDE + tap - PAD; }
+int patchOrigin(int first) { return first * STRIDE; }
 const int MIN_ROW = -PAD, MIN_COL = -PAD;
+const int PH = (TH - 1) * STRIDE + R, PW = (TW - 1) * STRIDE + S, MIDDLE = TW * STRIDE;
 #endif
-const int PH = (TH - 1) * ISTEP + R, PW = (TW - 1) * ISTEP + S;
 
 // An output's value as stored: rounded to the fixed-point grid, added to or subtracted from what
 // the output held. `inside` turns false when a value leaves the grid's exact range.
@@ -153,12 +174,12 @@ void main() {
     int rowAt[PH], colAt[PW];
     float rowIn[PH], colIn[PW];
     [[unroll]] for (int i = 0; i < PH; ++i) {
-        const int y = b0 * ISTEP + MIN_ROW + i;
+        const int y = patchOrigin(b0) + MIN_ROW + i;
         rowIn[i] = (y >= 0 && y < int(p.inH)) ? 1.0 : 0.0;
         rowAt[i] = clamp(y, 0, int(p.inH) - 1) * int(p.inW);
     }
     [[unroll]] for (int j = 0; j < PW; ++j) {
-        const int x = a0 * ISTEP + MIN_COL + j;
+        const int x = patchOrigin(a0) + MIN_COL + j;
         colIn[j] = (x >= 0 && x < int(p.inW)) ? 1.0 : 0.0;
         colAt[j] = clamp(x, 0, int(p.inW) - 1);
     }
@@ -180,27 +201,27 @@ void main() {
 #endif
         [[unroll]] for (int i = 0; i < PH; ++i)
             [[unroll]] for (int j = 0; j < PW; ++j)
-                if (!IN_VEC4 || (edgesLoaded && (j < -MIN_COL || j >= TW * ISTEP - MIN_COL)))
+                if (!IN_VEC4 || (edgesLoaded && (j < -MIN_COL || j >= MIDDLE - MIN_COL)))
                     tile[i][j] = LOAD_IN(base + rowAt[i] + colAt[j]) * (rowIn[i] * colIn[j]);
         if (IN_VEC4)
             [[unroll]] for (int i = 0; i < PH; ++i)
-                [[unroll]] for (int q = 0; q < TW * ISTEP / 4; ++q) {
-                    const bool inside = a0 * ISTEP + 4 * q < int(p.inW);  // whole texels: inW % 4 == 0
-                    const vec4 v = inside ? LOAD_IN4((base + rowAt[i] + a0 * ISTEP + 4 * q) / 4) * rowIn[i] : vec4(0.0);
+                [[unroll]] for (int q = 0; q < MIDDLE / 4; ++q) {
+                    const bool inside = patchOrigin(a0) + 4 * q < int(p.inW);  // whole texels: inW % 4 == 0
+                    const vec4 v = inside ? LOAD_IN4((base + rowAt[i] + patchOrigin(a0) + 4 * q) / 4) * rowIn[i] : vec4(0.0);
                     [[unroll]] for (int e = 0; e < 4; ++e) tile[i][4 * q + e - MIN_COL] = v[e];
                 }
 #ifdef SUBGROUP_LOADS
-        // Edge column j is column TW * ISTEP + MIN_COL + j of the left tile's middle, or
-        // MIN_COL + j - TW * ISTEP of the right one's (select, not multiply: a lane past the
+        // Edge column j is column MIDDLE + MIN_COL + j of the left tile's middle, or
+        // MIN_COL + j - MIDDLE of the right one's (select, not multiply: a lane past the
         // subgroup's end gives an undefined value).
         if (IN_VEC4 && NEIGHBOURS)
             [[unroll]] for (int i = 0; i < PH; ++i)
                 [[unroll]] for (int j = 0; j < PW; ++j) {
                     if (j < -MIN_COL) {
-                        const float v = subgroupShuffleUp(tile[i][TW * ISTEP + j], 1);
+                        const float v = subgroupShuffleUp(tile[i][MIDDLE + j], 1);
                         tile[i][j] = colIn[j] > 0.0 ? v : 0.0;
-                    } else if (j >= TW * ISTEP - MIN_COL) {
-                        const float v = subgroupShuffleDown(tile[i][j - TW * ISTEP], 1);
+                    } else if (j >= MIDDLE - MIN_COL) {
+                        const float v = subgroupShuffleDown(tile[i][j - MIDDLE], 1);
                         tile[i][j] = colIn[j] > 0.0 ? v : 0.0;
                     }
                 }
@@ -217,7 +238,7 @@ void main() {
         [[unroll]] for (int r = 0; r < R; ++r)
             [[unroll]] for (int s = 0; s < S; ++s)
                 [[unroll]] for (int k = 0; k < TO4; ++k)
-                    if (tapUsed(r, PY) && tapUsed(s, PX)) {
+                    if (tapLoaded(r, PY) && tapLoaded(s, PX)) {
 #ifdef SUBGROUP_LOADS
                         const int m = (r * S + s) * TO4 + k;
                         wk[r][s][k] = subgroupShuffle(share[m / LANES], m % LANES);
@@ -232,8 +253,8 @@ void main() {
                 [[unroll]] for (int j = 0; j < TW; ++j)
                     [[unroll]] for (int r = 0; r < R; ++r)
                         [[unroll]] for (int s = 0; s < S; ++s)
-                            if (tapUsed(r, PY) && tapUsed(s, PX))
-                                acc[k][i][j] += tile[i * ISTEP + tapOffset(r, PY) - MIN_ROW][j * ISTEP + tapOffset(s, PX) - MIN_COL] * wk[r][s][k];
+                            if (usedAt(i, r, PY) && usedAt(j, s, PX))
+                                acc[k][i][j] += tile[inOffset(i, r, PY) - MIN_ROW][inOffset(j, s, PX) - MIN_COL] * wk[r][s][k];
         wRow += R * S * int(p.wRow4);
     }
 

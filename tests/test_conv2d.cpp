@@ -111,6 +111,9 @@ const std::vector<Case> kCases = {
     // subgroup size, rows of whole vec4s): a k tile past the last output channel, a strided one, one
     // workgroup with lanes past the last input channel (68 = 64 + 4).
     {{2, 32, 8, 12}, 21, 3, 1, 1}, {{3, 16, 12, 16}, 10, 3, 2, 1}, {{1, 68, 4, 4}, 5, 3, 1, 1},
+    // A strided weight gradient whose x rows load as vec4s with edge columns on both sides (5 taps,
+    // stride 2, padding 2).
+    {{1, 4, 16, 16}, 3, 5, 2, 2},
 };
 
 // The three passes of `conv` on constant data, profiled: each kernel's timing and credited
