@@ -73,7 +73,7 @@ Conv2dTiles conv2dTiles(const Conv2dShape& shape, bool sharedLoads) {
     // (2026-12-03), two rows of strided forward tiles beat four by 1.2-1.3x; without, four win. A
     // strided input gradient computes every parity class in one tile ({2,4,8}: 1.15-1.25x the
     // classes' {4,4,4} one class a dispatch; 2026-12-03, fifth session), and a strided weight
-    // gradient aims at 16 workgroups, not 32 (1.04-1.07x, three pairs).
+    // gradient aims at 16 workgroups, not 32 (1.04-1.08x, three pairs).
     if (shape.input.c <= 4) return {kTileWorkgroup, {8, 4, 4}, {8, 4, 4}, 16, 1, 2, 32};
     if (shape.stride > 1) return {kTileWorkgroup, {4, sharedLoads ? 2u : 4u, 4}, {2, 4, 8}, 16, 1, 1, 16};
     if (shape.kernelH == 1 && shape.kernelW == 1) return {kTileWorkgroup, {4, 2, 8}, {4, 2, 8}, 16, 8, 4, 32};
@@ -187,7 +187,8 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
     const uint32_t step = gradInput && !parities ? s.stride : 1;
     const uint32_t rows = ceilDiv(out.shape().h - py, step), cols = ceilDiv(out.shape().w - px, step);
     const uint32_t tiles = ceilDiv(rows, tile.rows) * ceilDiv(cols, tile.cols) * in.shape().n;
-    // The input's rows as vec4s (conv2d_tile.glsl); a forward pass steps `stride` input columns an output.
+    // The input's rows as vec4s: a tile row's middle columns (conv2d_tile.glsl's MIDDLE), `stride` an
+    // output in a forward pass, one an output of a parity class, 1/stride where a tile holds them all.
     const uint32_t middle = parities ? tile.cols / s.stride : gradInput ? tile.cols : tile.cols * s.stride;
     const bool inVec4 = middle % 4 == 0 && (gradInput || s.pad + s.stride <= s.kernelW) && rowsOfVec4(in);
     const bool outVec4 = (!gradInput || s.stride == 1 || parities) && tile.cols % 4 == 0 && rowsOfVec4(out);
