@@ -51,14 +51,12 @@ Layout layoutOf(std::initializer_list<TensorView> views, std::string_view kernel
     return layout;
 }
 
-const Kernel& kernelFor(Pipelines& pipelines, ShaderName shader, const Layout& layout) {
-    return pipelines.get(shader, {{"WORKGROUP_X", workgroupAtMost(pipelines.device(), kWorkgroupSize)}, {"VEC4", layout.vec4 ? 1u : 0u}});
-}
-
-// The same for a shader that reads its vec4 inputs as texels (rows.glsl's TEXELS) where they fit.
-const Kernel& kernelFor(Pipelines& pipelines, ShaderName shader, const Layout& layout, bool texels) {
-    return pipelines.get(shader, {{"WORKGROUP_X", workgroupAtMost(pipelines.device(), kWorkgroupSize)},
-                                  {"VEC4", layout.vec4 ? 1u : 0u}, {"TEXELS", texels ? 1u : 0u}});
+// `texels`: the shader reads its vec4 inputs as texels (rows.glsl's TEXELS; named only when set,
+// as shaders without inputs, such as fill, have no such constant).
+const Kernel& kernelFor(Pipelines& pipelines, ShaderName shader, const Layout& layout, bool texels = false) {
+    Specialization spec{{"WORKGROUP_X", workgroupAtMost(pipelines.device(), kWorkgroupSize)}, {"VEC4", layout.vec4 ? 1u : 0u}};
+    if (texels) spec["TEXELS"] = 1;
+    return pipelines.get(shader, spec);
 }
 
 std::array<uint32_t, 3> groupsFor(const Layout& layout, const Device& device) {

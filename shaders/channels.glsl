@@ -17,8 +17,7 @@
 layout(local_size_x_id = 0, local_size_y_id = 10) in;
 layout(constant_id = 9) const bool VEC4 = false;
 layout(constant_id = 11) const bool TEXELS = false;
-// Item i of a vec4 input: from its texel view `texels` under TEXELS, else from `buffer4`.
-#define LOAD4(buffer4, texels, i) (TEXELS ? imageLoad(texels, int(i)) : buffer4[i])
+#include "texel_loads.glsl"
 layout(constant_id = 8) const uint ITEMS = 1;  // items per invocation, a workgroup's x apart
 
 struct View { uint offset, sampleStride; };

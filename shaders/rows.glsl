@@ -14,8 +14,7 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 2) const bool VEC4 = false;
 layout(constant_id = 3) const bool TEXELS = false;
-// Item i of a vec4 input: from its texel view `texels` under TEXELS, else from `buffer4`.
-#define LOAD4(buffer4, texels, i) (TEXELS ? imageLoad(texels, int(i)) : buffer4[i])
+#include "texel_loads.glsl"
 
 // Items per row and the item index of element `offset`.
 uint rowItems(uint rowLength) { return VEC4 ? rowLength / 4 : rowLength; }
