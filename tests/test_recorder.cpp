@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <cmath>
+#include <random>
 #include <fstream>
 #include <unistd.h>
 #include "engine/host_exchange.hpp"
@@ -219,4 +221,33 @@ TEST_CASE("pipelines are created once per specialization and the cache survives 
         test::countValidation(e);
     }
     std::filesystem::remove(file);
+}
+
+TEST_CASE("the FMA probe runs every step it counts", "[bench]") {
+    // shaders/peak_fma.comp, which `revnet bench` divides counted FLOPs by: each invocation's result
+    // is the sum of 32 chains x <- x * scale + k from x = id * 1e-6 + {0..7}. With scale
+    // 1 + 2^-8 a step more or less moves it by 0.4%, far past float rounding over 1024 steps.
+    Engine& e = test::engine();
+    std::mt19937 random = test::freshRandom();
+    const uint32_t steps = 4 * std::uniform_int_distribution<uint32_t>(1, 256)(random), invocations = 64;
+    Tensor out = e.tensor({1, 1, 1, invocations}, Category::Other, "probe");
+    struct Push {
+        uint32_t iterations;
+        float scale;
+    } push{steps, 1.0f + 1.0f / 256};
+    Recorder r(e.device());
+    r.dispatch(e.pipelines().get("peak_fma", {{"WORKGROUP_X", invocations}}), {out.view()}, push, {1, 1, 1});
+    r.run();
+    const std::vector<float> result = e.download(out);
+    for (uint32_t id = 0; id < invocations; ++id) {
+        double sum = 0;
+        for (int chain = 0; chain < 8; ++chain) {
+            double x = id * 1e-6 + chain;
+            for (uint32_t i = 0; i < steps; ++i) x = x * push.scale + 1e-7;
+            sum += 4 * x;
+        }
+        INFO("invocation " << id << ", " << steps << " steps");
+        CHECK(std::abs(result[id] - sum) <= 1e-3 * sum);
+    }
+    test::countValidation(e);
 }

@@ -202,7 +202,7 @@ void benchConvolutions(Engine& engine, int runs, double peak, const std::string&
 
 
 double peakGflops(Engine& engine, int runs) {
-    constexpr uint32_t kGroups = 256, kIterations = 4096;
+    constexpr uint32_t kGroups = 256, kIterations = 4096;  // a multiple of the shader's UNROLL
     const uint32_t kLocal = kernels::workgroupAtMost(engine.device(), 256);
     Tensor out = engine.tensor({1, 1, 1, kLocal * kGroups}, Category::Workspace, "fma probe");
     const Kernel& kernel = engine.pipelines().get("peak_fma", {{"WORKGROUP_X", kLocal}});
