@@ -96,6 +96,10 @@ uint32_t sharedLoadLanes(const DeviceInfo& device, Variant variant) {
     return usable ? device.subgroupSize : 0;
 }
 
+// Weight gradients whose output rows are this many steps of columns or fewer unroll the row: on
+// lavapipe 1.2-1.5x on 8-wide rows (2 steps), slower on 16-wide ones (4; docs/PERFORMANCE.md).
+constexpr uint32_t kMaxUnrolledSteps = 2;
+
 // Whether a strided input gradient's tile covers every parity class (conv2d_tile.glsl, PARITIES):
 // its rows and columns whole multiples of the stride.
 bool allParities(const Conv2dShape& shape, const TileShape& tile) {
@@ -312,6 +316,9 @@ void Conv2d::gradWeightChunk(const Recording& rec, const TensorView& x, const Te
                         {"DY_VEC4", dyVec4 ? 1u : 0u}, {"X_VEC4", xVec4 ? 1u : 0u}, {"ACCUMULATE", accumulate && parts_ == 1 ? 1u : 0u}};
     // Stride 1 only: 1.05-1.13x there on lavapipe, 0.9x on the strided shapes (docs/PERFORMANCE.md).
     if (xVec4 && s.kernelW > 1 && s.stride == 1) spec["CARRY_X"] = 1;
+    // Rows of at most kMaxUnrolledSteps steps unroll (conv2d_grad_weight.glsl, ROW_STEPS).
+    const uint32_t stepColumns = dyVec4 ? 4u : tiles_.gradCols;
+    if (out.w % stepColumns == 0 && out.w / stepColumns <= kMaxUnrolledSteps) spec["ROW_STEPS"] = out.w / stepColumns;
     struct Push {
         uint32_t N, C, H, W, xOffset, xSampleStride;
         uint32_t K, OH, OW, dyOffset, dySampleStride;
