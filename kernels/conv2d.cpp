@@ -100,6 +100,14 @@ uint32_t sharedLoadLanes(const DeviceInfo& device, Variant variant) {
 // lavapipe 1.2-1.5x on 8-wide rows (2 steps), slower on 16-wide ones (4; docs/PERFORMANCE.md).
 constexpr uint32_t kMaxUnrolledSteps = 2;
 
+// Whether a weight gradient sums two steps of columns an iteration (conv2d_grad_weight.glsl,
+// STEP_PAIRS): on lavapipe 1.1-1.3x for 1x1 expansions (more outputs than inputs), 0.95x or
+// worse for 1x1 reductions and every 3x3 layer (docs/PERFORMANCE.md).
+bool pairsSteps(const Conv2dShape& shape, uint32_t outWidth, uint32_t stepColumns) {
+    const bool expansion = shape.kernelH * shape.kernelW == 1 && shape.outChannels > shape.input.c;
+    return expansion && outWidth % (2 * stepColumns) == 0;
+}
+
 // Whether a strided input gradient's tile covers every parity class (conv2d_tile.glsl, PARITIES):
 // its rows and columns whole multiples of the stride.
 bool allParities(const Conv2dShape& shape, const TileShape& tile) {
@@ -319,6 +327,7 @@ void Conv2d::gradWeightChunk(const Recording& rec, const TensorView& x, const Te
     // Rows of at most kMaxUnrolledSteps steps unroll (conv2d_grad_weight.glsl, ROW_STEPS).
     const uint32_t stepColumns = dyVec4 ? 4u : tiles_.gradCols;
     if (out.w % stepColumns == 0 && out.w / stepColumns <= kMaxUnrolledSteps) spec["ROW_STEPS"] = out.w / stepColumns;
+    else if (pairsSteps(s, out.w, stepColumns)) spec["STEP_PAIRS"] = 1;
     struct Push {
         uint32_t N, C, H, W, xOffset, xSampleStride;
         uint32_t K, OH, OW, dyOffset, dySampleStride;

@@ -10,7 +10,7 @@
 // Dispatch: x = part, y = group of workgroupSize/cLanes k tiles, z = block of cLanes*TC input channels.
 // Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TK, 5 = TC, 6 = TW, 9 = PAD,
 // 10 = DY_VEC4, 11 = ACCUMULATE (add to the target: batch chunks after the first), 12 = X_VEC4,
-// 13 = LANES (SUBGROUP_LOADS: the subgroup size), 14 = CARRY_X, 15 = ROW_STEPS.
+// 13 = LANES (SUBGROUP_LOADS: the subgroup size), 14 = CARRY_X, 15 = ROW_STEPS, 16 = STEP_PAIRS.
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
 layout(constant_id = 2) const int S = 3;
@@ -58,6 +58,10 @@ layout(constant_id = 11) const bool ACCUMULATE = false;  // batch chunks after t
 // unrolls. lavapipe blends every value a loop carries (the sums, CARRY_X's vec4s) with the loop's
 // mask on each iteration; on 8-wide rows (2 steps) the unrolled row ran 1.2-1.5x faster.
 layout(constant_id = 15) const int ROW_STEPS = 0;
+// STEP_PAIRS (rows of an even number of steps, ROW_STEPS 0): two steps an iteration, each sum
+// blended once per two. Faster only on 1x1 expansions (1.1-1.3x); slower on every 3x3 row.
+layout(constant_id = 16) const bool STEP_PAIRS = false;
+const int PER_ITERATION = STEP_PAIRS && ROW_STEPS == 0 ? 2 : 1;
 #ifdef SUBGROUP_LOADS
 // Where the lanes of a subgroup differ only in their input channels (cLanes a multiple of the
 // subgroup size), they all read the same dy, and on lavapipe each texel load is a gather over the
@@ -123,7 +127,9 @@ void main() {
                         before[u][r][q] = vec4(0.0);
                         middle[u][r][q] = 4 * q < W ? LOAD_X4((xRowAt[u][r] + 4 * q) / 4) * xRowInside[u][r] : vec4(0.0);
                     }
-        [[unroll]] for (int ox0 = 0; ox0 < (ROW_STEPS > 0 ? ROW_STEPS * TW : OW); ox0 += TW) {
+        [[unroll]] for (int first = 0; first < (ROW_STEPS > 0 ? ROW_STEPS * TW : OW); first += PER_ITERATION * TW)
+        [[unroll]] for (int second = 0; second < PER_ITERATION; ++second) {
+            const int ox0 = first + second * TW;
             float d[TK][TW];
             if (DY_VEC4) {
 #ifdef SUBGROUP_LOADS

@@ -107,6 +107,8 @@ const std::vector<Case> kCases = {
     {{2, 70, 6, 6}, 66, 3, 1, 1},  // more channels than a GPU-variant block (64) either way
     // 1x1 with rows of whole vec4s, channels past a whole block of the weight gradient's input channels.
     {{2, 13, 8, 12}, 11, 1, 1, 0, 1}, {{1, 9, 4, 4}, 20, 1, 1, 0},
+    // 1x1 expansions whose weight gradients sum two steps of columns an iteration (rows of 4 and 6).
+    {{2, 5, 3, 16}, 11, 1, 1, 0}, {{1, 3, 5, 24}, 7, 1, 1, 0, 2},
     // Weight gradients whose lanes share dy across a subgroup (input channels a multiple of the
     // subgroup size, rows of whole vec4s): a k tile past the last output channel, a strided one, one
     // workgroup with lanes past the last input channel (68 = 64 + 4).

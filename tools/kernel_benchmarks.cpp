@@ -156,6 +156,8 @@ std::vector<ConvLayer> convLayers() {
         {"RevNet-38 stage 3", conv(56, 8, 56, 3, 1)},
         {"RevNet-164 1x1 reduce", conv(64, 32, 16, 1, 1)},
         {"RevNet-164 1x1 expand", conv(16, 32, 64, 1, 1)},
+        {"RevNet-164 s2 1x1 reduce", conv(128, 16, 32, 1, 1)},
+        {"RevNet-164 s2 1x1 expand", conv(32, 16, 128, 1, 1)},
     };
 }
 
