@@ -312,7 +312,9 @@ TEST_CASE("network gradients agree with finite differences of the loss", "[netwo
     // 1%); a wrong or missing term stays off by far more. With central differences only, a ReLU
     // input within a step of its kink failed 1 of 10 fresh draws (one-sided slopes measured 13%
     // apart down to steps of 1e-4, and backprop matched one of them); with one-sided ones too,
-    // 42 of 42 passed (2026-12-01). Checking every tensor takes 80 s, so each draw samples a unit.
+    // 42 of 42 passed (2026-12-01). A draw with kinks on both sides (one-sided slopes 0.011 and
+    // 0.018 at 2.5e-4, backprop 0.016) then failed CI; with the between-slopes check below, 24 of 24
+    // fresh draws passed (2026-12-04). Checking every tensor takes 80 s, so each draw samples a unit.
     auto random = test::freshRandom();
     Engine& e = test::engine();
     // RevNets of four bottleneck stages from spec strings stand for every shape the catalog lacks;
@@ -366,21 +368,28 @@ TEST_CASE("network gradients agree with finite differences of the loss", "[netwo
             const auto within = [&](double difference) {
                 return std::fabs(difference - gradients[at]) <= std::max(0.05 * std::fabs(gradients[at]), 5e-4);
             };
+            // Several kinks within the step (ReLU inputs or max-pooling ties) bend each side's slope
+            // differently, and the gradient lies between them: then it must lie between the
+            // one-sided slopes of the smallest step, which for a smooth loss differ by its curvature
+            // times the step only (well under 5%).
             const float original = weights[at];
             const double base = loss();
-            double closest = 1e30;
+            double closest = 1e30, above = 0, below = 0;
             for (float step : {1e-3f, 5e-4f, 2.5e-4f}) {
                 weights[at] = original + step;
                 const double up = loss();
                 weights[at] = original - step;
                 const double down = loss();
                 weights[at] = original;
-                for (double difference : {(up - down) / (2 * step), (up - base) / step, (base - down) / step})
+                above = (up - base) / step;
+                below = (base - down) / step;
+                for (double difference : {(up - down) / (2 * step), above, below})
                     if (std::fabs(difference - gradients[at]) < std::fabs(closest - gradients[at])) closest = difference;
                 if (within(closest)) break;
             }
-            INFO("difference " << closest << ", gradient " << gradients[at]);
-            CHECK(within(closest));
+            const bool between = std::min(above, below) <= gradients[at] && gradients[at] <= std::max(above, below);
+            INFO("difference " << closest << ", gradient " << gradients[at] << ", one-sided slopes " << below << " and " << above);
+            CHECK((within(closest) || between));
         }
     }
 }
