@@ -192,7 +192,7 @@ void Conv2d::pack(const Recording& rec, const TensorView& weight, const TensorVi
 
 void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& tile,
                    const TensorView& in, const TensorView& out, const TensorView& packed, uint32_t rowLength,
-                   uint32_t py, uint32_t px, ConvOutput output, const FixedPoint* fixed) const {
+                   uint32_t py, uint32_t px, ConvOutput output, const FixedPoint* fixed, const InputNorm* norm) const {
     const auto& s = shape_;
     const bool gradInput = shader.view() == "conv2d_grad_input";
     const bool parities = gradInput && allParities(s, tile);
@@ -211,6 +211,7 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
                         {"SUBTRACT", output == ConvOutput::Subtract ? 1u : 0u}, {"OUT_VEC4", outVec4 ? 1u : 0u}};
     if (fixed) spec["FIXED_BITS"] = fixedBits(*fixed);
     if (parities) spec["PARITIES"] = 1;
+    if (norm) spec["INPUT_NORM"] = 1;
     // Only where it measured faster (conv2d_tile.glsl): the fixed-point passes.
     const bool wholeTiles = rows % tile.rows == 0 && cols % tile.cols == 0 && out.shape().c % (4 * tile.outVec4) == 0;
     if (fixed && wholeTiles) spec["WHOLE_TILES"] = 1;
@@ -227,14 +228,27 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
         uint32_t outChannels, outH, outW, outOffset, outSampleStride;
         uint32_t wOffset4, wRow4;
         uint32_t overflowAt;
+        struct {
+            uint32_t stats, gamma, beta;
+            float eps;
+        } norm;
     } push{in.shape().n, in.shape().c, in.shape().h, in.shape().w, uint32_t(in.offset()), uint32_t(in.strides()[0]),
            out.shape().c, out.shape().h, out.shape().w, uint32_t(out.offset()), uint32_t(out.strides()[0]),
-           uint32_t(packed.offset() / 4), rowLength / 4, fixed ? uint32_t(fixed->overflow.offset()) : 0u};
+           uint32_t(packed.offset() / 4), rowLength / 4, fixed ? uint32_t(fixed->overflow.offset()) : 0u, {}};
+    if (norm) {
+        const uint32_t c = in.shape().c;
+        push.norm = {denseOffset(norm->stats, 2 * uint64_t{c}, shader.view(), "statistics"),
+                     denseOffset(norm->gamma, c, shader.view(), "gamma"), denseOffset(norm->beta, c, shader.view(), "beta"),
+                     norm->eps};
+    }
     const std::array<uint32_t, 3> groups{ceilDiv(tiles, tiles_.workgroup), ceilDiv(out.shape().c, 4 * tile.outVec4), 1};
     const Kernel& kernel = rec.pipelines.get(withLoads(shader, texels, subgroupLanes_ > 0), spec);
-    // The forward shaders bind the overflow flag too; without a fixed-point coupling they never write it.
+    // The forward shaders bind the overflow flag and the input norm too; without a fixed-point
+    // coupling or a norm they never touch them.
     if (gradInput) rec.recorder.dispatch(kernel, {in, packed, out, in}, push, groups);
-    else rec.recorder.dispatch(kernel, {in, packed, out, in, fixed ? fixed->overflow : out}, push, groups);
+    else
+        rec.recorder.dispatch(kernel, {in, packed, out, in, fixed ? fixed->overflow : out, norm ? norm->stats : in,
+                                       norm ? norm->gamma : in, norm ? norm->beta : in}, push, groups);
     // This dispatch's share of the pass: all of it, or one parity class of an input gradient.
     const double pass = 2.0 * double(gradInput ? in.shape().elements() * out.shape().c : out.shape().elements() * in.shape().c) *
                         s.kernelH * s.kernelW;
@@ -242,9 +256,11 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
 }
 
 void Conv2d::forward(const Recording& rec, const TensorView& x, const TensorView& weight,
-                     const TensorView& y, const TensorView& workspace, ConvOutput output, const FixedPoint* fixed) const {
+                     const TensorView& y, const TensorView& workspace, ConvOutput output, const FixedPoint* fixed,
+                     const InputNorm* norm) const {
     requireDense(x, shape_.input, "input");
     requireDense(y, shape_.output(), "output");
+    if (norm && !normalizesInput()) throw std::invalid_argument("conv2d: the GPU variant does not normalize its input");
     if (variant_ == Variant::Gpu) {
         forBatchChunks(x.shape().n, samplesPerGemm(rec.pipelines, x, y, "conv2d_forward"), [&](uint32_t first, uint32_t count) {
             gemm(rec, GemmPass::Forward, x.batch(first, count), y.batch(first, count), weight,
@@ -258,7 +274,7 @@ void Conv2d::forward(const Recording& rec, const TensorView& x, const TensorView
     forBatchChunks(x.shape().n, samplesPerDispatch(rec.device(), {x, y}, "conv2d_forward"),
                    [&](uint32_t first, uint32_t count) {
                        tiled(rec, "conv2d_forward", tiles_.forward, x.batch(first, count),
-                             y.batch(first, count), packed, rowLength, 0, 0, output, fixed);
+                             y.batch(first, count), packed, rowLength, 0, 0, output, fixed, norm);
                    });
 }
 

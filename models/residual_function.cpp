@@ -2,6 +2,7 @@
 
 #include "revnet/kernels/half_storage.hpp"
 
+#include <optional>
 #include <stdexcept>
 
 
@@ -51,27 +52,36 @@ TensorView ResidualFunction::record(Context& c, const TensorView& input, const F
     // A recomputation leaves the last two steps' batch-norm outputs where backward() works on
     // them (step i's in scratch (steps - i) % 2), so that it need not rebuild them; its result
     // goes to `last` or nowhere, never to scratch 1.
+    // Where the convolution can, it applies its batch norm and ReLU as it loads its input, in a
+    // recomputation too (so that it rebuilds bit for bit what training computed); the batch-norm
+    // output is then written only where backward() reuses it.
     const bool recompute = pass == Pass::Recompute;
     TensorView current = input;
     for (std::size_t i = 0; i < steps.size(); ++i) {
         const Step& step = steps[i];
         const bool final = i + 1 == steps.size() && !outputNorm;
+        // Halves: a kept output is made in scratch 0, stored from there, and read on from there.
+        const bool halves = c.halfLoads && !final;
+        const Tensor* out = final || halves ? c.scratch[0] : buffers.kept[i];
+        const Shape& shape = step.conv.conv.shape().output();
+        const TensorView output = final && last ? *last : shaped(out, shape);
+        const bool fused = step.norm && step.conv.conv.normalizesInput() && !overlaps(current.binding(), output.binding());
+        if (step.norm && pass == Pass::Train && fused)
+            kernels::batchNormStatistics(c.recording, current, step.norm->stats, step.norm->running, true, c.bn);
         TensorView convInput = current;
-        if (step.norm) {
+        if (step.norm && (!fused || (recompute && i + 2 >= steps.size()))) {
             convInput = shaped(c.scratch[recompute ? (steps.size() - i) % 2 : 1], current.shape());
             normalize(c, *step.norm, current, convInput, pass);
         }
         if (final && recompute && !last) return {};  // backward() needs the last convolution's input only
-        // Halves: a kept output is made in scratch 1, stored from there, and read on from there.
-        const bool halves = c.halfLoads && !final;
         if (halves && overlaps(convInput.binding(), c.scratch[0]->view().binding()))
             throw std::logic_error("half storage: a step without batch norm after the first");
-        const Tensor* out = final || halves ? c.scratch[0] : buffers.kept[i];
-        const Shape& shape = step.conv.conv.shape().output();
-        const TensorView output = final && last ? *last : shaped(out, shape);
         const kernels::FixedPoint* fixed = final && coupling && c.fixed ? &*c.fixed : nullptr;
-        step.conv.conv.forward(c.recording, convInput, step.conv.weight, output, c.convWorkspace,
-                               final ? lastOutput : kernels::ConvOutput::Write, fixed);
+        std::optional<kernels::InputNorm> norm;
+        if (fused)
+            norm = {pass == Pass::Inference ? step.norm->running : step.norm->stats, step.norm->gamma, step.norm->beta, c.bn.eps};
+        step.conv.conv.forward(c.recording, fused ? current : convInput, step.conv.weight, output, c.convWorkspace,
+                               final ? lastOutput : kernels::ConvOutput::Write, fixed, norm ? &*norm : nullptr);
         if (halves) kernels::storeHalf(c.recording, output, kernels::packedView(*buffers.kept[i], shape));
         current = output;
     }

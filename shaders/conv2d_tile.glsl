@@ -20,7 +20,7 @@
 // 12 = SUBTRACT (with ACCUMULATE: out -= the result, a reversible coupling's inverse),
 // 13 = FIXED_BITS (forward: fixed_point.glsl; binding 4 the overflow flag), 14 = WHOLE_TILES, 15 = OUT_VEC4,
 // 16 = LANES (SUBGROUP_LOADS: the subgroup size), 17 = NEIGHBOURS (SUBGROUP_LOADS), 18 = PARITIES
-// (grad input).
+// (grad input), 19 = INPUT_NORM (forward).
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
@@ -87,6 +87,15 @@ layout(constant_id = 17) const bool NEIGHBOURS = false;
 // The forward pass of a fixed-point coupling rounds its result to the grid (fixed_point.glsl).
 #include "fixed_point.glsl"
 layout(binding = 4) buffer Overflow { uint overflow[]; };
+// INPUT_NORM: the input goes through batch norm and ReLU as it is loaded, as batch_norm_forward.comp
+// computes them (stats = [mean[C], var[C]]), and the padding stays zero: the pass convolves the
+// normalized input without it ever being written. Bindings 5-7 (bound to something without it).
+layout(constant_id = 19) const bool INPUT_NORM = false;
+layout(binding = 5) readonly buffer Stats { float stats[]; };
+layout(binding = 6) readonly buffer Gamma { float gamma[]; };
+layout(binding = 7) readonly buffer Beta { float beta[]; };
+#else
+const bool INPUT_NORM = false;
 #endif
 
 layout(push_constant) uniform Push {
@@ -95,7 +104,22 @@ layout(push_constant) uniform Push {
     uint outChannels, outH, outW, outOffset, outSampleStride;
     uint wOffset4, wRow4;  // first texel of the packed weights; texels per (i, r, s) row
     uint overflowAt;       // forward, FIXED_BITS > 0: the overflow flag's element
+    uint statsOffset, gammaOffset, betaOffset;  // forward, INPUT_NORM
+    float eps;
 } p;
+
+// Input channel c's batch norm as (mean, scale, shift); the identity without INPUT_NORM.
+vec3 channelNorm(int c) {
+#ifndef GRAD_INPUT
+    if (INPUT_NORM)
+        return vec3(stats[p.statsOffset + uint(c)], gamma[p.gammaOffset + uint(c)] * inversesqrt(stats[p.statsOffset + p.inChannels + uint(c)] + p.eps),
+                    beta[p.betaOffset + uint(c)]);
+#endif
+    return vec3(0.0, 1.0, 0.0);
+}
+// (x - mean) first, as batch_norm_forward.comp does.
+float normalized(float v, vec3 norm) { return INPUT_NORM ? max((v - norm.x) * norm.y + norm.z, 0.0) : v; }
+vec4 normalized(vec4 v, vec3 norm) { return INPUT_NORM ? max((v - norm.x) * norm.y + norm.z, vec4(0.0)) : v; }
 
 // A tile's patch of `in`: tap (r, s) of output position (i, j) of the tile reads patch element
 // [inOffset(i, r, PY) - MIN_ROW][inOffset(j, s, PX) - MIN_COL] where usedAt says it applies; the
@@ -194,6 +218,7 @@ void main() {
     int wRow = int(p.wOffset4) + o4;
     for (int c = 0; c < int(p.inChannels); ++c, base += plane) {
         float tile[PH][PW];
+        const vec3 norm = channelNorm(c);
 #ifdef SUBGROUP_LOADS
         const bool edgesLoaded = !NEIGHBOURS;
 #else
@@ -202,12 +227,12 @@ void main() {
         [[unroll]] for (int i = 0; i < PH; ++i)
             [[unroll]] for (int j = 0; j < PW; ++j)
                 if (!IN_VEC4 || (edgesLoaded && (j < -MIN_COL || j >= MIDDLE - MIN_COL)))
-                    tile[i][j] = LOAD_IN(base + rowAt[i] + colAt[j]) * (rowIn[i] * colIn[j]);
+                    tile[i][j] = normalized(LOAD_IN(base + rowAt[i] + colAt[j]), norm) * (rowIn[i] * colIn[j]);
         if (IN_VEC4)
             [[unroll]] for (int i = 0; i < PH; ++i)
                 [[unroll]] for (int q = 0; q < MIDDLE / 4; ++q) {
                     const bool inside = patchOrigin(a0) + 4 * q < int(p.inW);  // whole texels: inW % 4 == 0
-                    const vec4 v = inside ? LOAD_IN4((base + rowAt[i] + patchOrigin(a0) + 4 * q) / 4) * rowIn[i] : vec4(0.0);
+                    const vec4 v = inside ? normalized(LOAD_IN4((base + rowAt[i] + patchOrigin(a0) + 4 * q) / 4), norm) * rowIn[i] : vec4(0.0);
                     [[unroll]] for (int e = 0; e < 4; ++e) tile[i][4 * q + e - MIN_COL] = v[e];
                 }
 #ifdef SUBGROUP_LOADS

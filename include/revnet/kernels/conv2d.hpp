@@ -41,6 +41,14 @@ Conv2dTiles conv2dTiles(const Conv2dShape& shape, bool sharedLoads);
 // reversible coupling y1 = x1 + F(x2) and its inverse, without the sum going through memory).
 enum class ConvOutput { Write, Add, Subtract };
 
+// A batch norm and ReLU that a forward pass applies to its input as it loads it, the padding kept
+// zero: the pass convolves relu(gamma * (x - mean) / sqrt(var + eps) + beta) without that tensor
+// ever being written (a pre-activation layer's batch-norm output pass saved).
+struct InputNorm {
+    TensorView stats, gamma, beta;  // [mean[C], var[C]], gamma[C], beta[C] for the input's C channels
+    float eps = 1e-5f;
+};
+
 class Conv2d {
 public:
     Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant = Variant::Auto);
@@ -51,11 +59,14 @@ public:
     std::uint64_t workspaceElements() const;
     uint32_t gradWeightParts() const { return parts_; }
 
+    // Whether forward() takes an InputNorm (the CPU variant's tiles; not the GPU variant's GEMM).
+    bool normalizesInput() const { return variant_ == Variant::Cpu; }
     // With `fixed`, the result is rounded to its grid before it is written, added or subtracted
-    // (a fixed-point coupling's term), and values past the grid's exact range set its flag.
+    // (a fixed-point coupling's term), and values past the grid's exact range set its flag. With
+    // `norm` (where normalizesInput()), x goes through that batch norm and ReLU first.
     void forward(const Recording& rec, const TensorView& x, const TensorView& weight,
                  const TensorView& y, const TensorView& workspace, ConvOutput output = ConvOutput::Write,
-                 const FixedPoint* fixed = nullptr) const;
+                 const FixedPoint* fixed = nullptr, const InputNorm* norm = nullptr) const;
     // Writes dx, or with accumulate adds to it.
     void gradInput(const Recording& rec, const TensorView& dy, const TensorView& weight,
                    const TensorView& dx, const TensorView& workspace, bool accumulate = false) const;
@@ -80,7 +91,7 @@ private:
     uint32_t samplesPerGemm(const Pipelines& pipelines, const TensorView& in, const TensorView& out, std::string_view kernel) const;
     void tiled(const Recording& rec, ShaderName shader, const TileShape& tile, const TensorView& in,
                const TensorView& out, const TensorView& packed, uint32_t rowLength, uint32_t py, uint32_t px,
-               ConvOutput output, const FixedPoint* fixed = nullptr) const;
+               ConvOutput output, const FixedPoint* fixed = nullptr, const InputNorm* norm = nullptr) const;
 
     Conv2dShape shape_;
     Variant variant_;
