@@ -13,6 +13,17 @@ namespace revnet::kernels {
 
 namespace {
 
+// input_norm.glsl's push constants: where an InputNorm's statistics, gamma and beta start, and eps.
+struct NormPush {
+    uint32_t stats = 0, gamma = 0, beta = 0;
+    float eps = 0.0f;
+};
+
+NormPush normPush(const InputNorm* norm, uint32_t channels, std::string_view kernel) {
+    if (!norm) return {};
+    return {denseOffset(norm->stats, 2 * uint64_t{channels}, kernel, "statistics"), denseOffset(norm->gamma, channels, kernel, "gamma"),
+            denseOffset(norm->beta, channels, kernel, "beta"), norm->eps};
+}
 
 uint32_t fixedBits(const FixedPoint& fixed) {
     if (fixed.bits == 0 || fixed.bits > 23)
@@ -228,19 +239,11 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
         uint32_t outChannels, outH, outW, outOffset, outSampleStride;
         uint32_t wOffset4, wRow4;
         uint32_t overflowAt;
-        struct {
-            uint32_t stats, gamma, beta;
-            float eps;
-        } norm;
+        NormPush norm;
     } push{in.shape().n, in.shape().c, in.shape().h, in.shape().w, uint32_t(in.offset()), uint32_t(in.strides()[0]),
            out.shape().c, out.shape().h, out.shape().w, uint32_t(out.offset()), uint32_t(out.strides()[0]),
-           uint32_t(packed.offset() / 4), rowLength / 4, fixed ? uint32_t(fixed->overflow.offset()) : 0u, {}};
-    if (norm) {
-        const uint32_t c = in.shape().c;
-        push.norm = {denseOffset(norm->stats, 2 * uint64_t{c}, shader.view(), "statistics"),
-                     denseOffset(norm->gamma, c, shader.view(), "gamma"), denseOffset(norm->beta, c, shader.view(), "beta"),
-                     norm->eps};
-    }
+           uint32_t(packed.offset() / 4), rowLength / 4, fixed ? uint32_t(fixed->overflow.offset()) : 0u,
+           normPush(norm, in.shape().c, shader.view())};
     const std::array<uint32_t, 3> groups{ceilDiv(tiles, tiles_.workgroup), ceilDiv(out.shape().c, 4 * tile.outVec4), 1};
     const Kernel& kernel = rec.pipelines.get(withLoads(shader, texels, subgroupLanes_ > 0), spec);
     // The forward shaders bind the overflow flag and the input norm too; without a fixed-point
@@ -308,20 +311,22 @@ void Conv2d::gradInput(const Recording& rec, const TensorView& dy, const TensorV
 }
 
 void Conv2d::gradWeight(const Recording& rec, const TensorView& x, const TensorView& dy,
-                        const TensorView& dweight, const TensorView& workspace) const {
+                        const TensorView& dweight, const TensorView& workspace, const InputNorm* norm) const {
     requireDense(x, shape_.input, "input");
+    if (norm && !normalizesInput()) throw std::invalid_argument("conv2d: the GPU variant does not normalize its input");
     requireDense(dy, shape_.output(), "output gradient");
     requireDense(dweight, shape_.weight(), "weight gradient");
     // A sum over the batch: chunks after the first add to the weight gradient, in order.
     forBatchChunks(x.shape().n, samplesPerDispatch(rec.device(), {x, dy}, "conv2d_grad_weight"),
                    [&](uint32_t first, uint32_t count) {
                        gradWeightChunk(rec, x.batch(first, count), dy.batch(first, count), dweight,
-                                       workspace, first > 0);
+                                       workspace, first > 0, norm);
                    });
 }
 
 void Conv2d::gradWeightChunk(const Recording& rec, const TensorView& x, const TensorView& dy,
-                             const TensorView& dweight, const TensorView& workspace, bool accumulate) const {
+                             const TensorView& dweight, const TensorView& workspace, bool accumulate,
+                             const InputNorm* norm) const {
     const auto& s = shape_;
     const Shape out{x.shape().n, s.outChannels, s.output().h, s.output().w};
     const TensorView partials = parts_ > 1 ? workspace.prefix(uint64_t{parts_} * s.weight().elements()) : workspace;
@@ -344,19 +349,23 @@ void Conv2d::gradWeightChunk(const Recording& rec, const TensorView& x, const Te
     const uint32_t stepColumns = dyVec4 ? 4u : tiles_.gradCols;
     if (out.w % stepColumns == 0 && out.w / stepColumns <= kMaxUnrolledSteps) spec["ROW_STEPS"] = out.w / stepColumns;
     else if (pairsSteps(s, out.w, stepColumns)) spec["STEP_PAIRS"] = 1;
+    if (norm) spec["INPUT_NORM"] = 1;
     struct Push {
         uint32_t N, C, H, W, xOffset, xSampleStride;
         uint32_t K, OH, OW, dyOffset, dySampleStride;
         uint32_t parts, partialOffset, cLanes;
+        NormPush norm;
     } push{x.shape().n, s.input.c, s.input.h, s.input.w, uint32_t(x.offset()), uint32_t(x.strides()[0]),
            out.c, out.h, out.w, uint32_t(dy.offset()), uint32_t(dy.strides()[0]), parts_, uint32_t(target.offset()),
-           cLanes_};
+           cLanes_, normPush(norm, s.input.c, "conv2d_grad_weight")};
     const bool texels = fitsTexels(rec.device(), x, 1) && fitsTexels(rec.device(), dy, 1);
     // dy is the same across a subgroup's lanes where they differ only in their input channels.
     const bool shareDy = subgroupLanes_ && texels && cLanes_ % subgroupLanes_ == 0;
     if (shareDy) spec["LANES"] = subgroupLanes_;
-    rec.recorder.dispatch(rec.pipelines.get(withLoads("conv2d_grad_weight", texels, shareDy), spec), {x, dy, target, dy, x}, push,
-                          {parts_, gradGrid_[0], gradGrid_[1]});
+    // Without a norm, bindings 5-7 are never touched.
+    rec.recorder.dispatch(rec.pipelines.get(withLoads("conv2d_grad_weight", texels, shareDy), spec),
+                          {x, dy, target, dy, x, norm ? norm->stats : x, norm ? norm->gamma : x, norm ? norm->beta : x},
+                          push, {parts_, gradGrid_[0], gradGrid_[1]});
     rec.recorder.countFlops(2.0 * double(out.elements()) * s.input.c * s.kernelH * s.kernelW);
     reduceParts(rec, partials, dweight, accumulate);
 }

@@ -49,12 +49,12 @@ void ResidualFunction::couple(Context& c, const TensorView& input, const TensorV
 
 TensorView ResidualFunction::record(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass,
                                     const TensorView* last, kernels::ConvOutput lastOutput, bool coupling) const {
-    // A recomputation leaves the last two steps' batch-norm outputs where backward() works on
-    // them (step i's in scratch (steps - i) % 2), so that it need not rebuild them; its result
-    // goes to `last` or nowhere, never to scratch 1.
     // Where the convolution can, it applies its batch norm and ReLU as it loads its input, in a
-    // recomputation too (so that it rebuilds bit for bit what training computed); the batch-norm
-    // output is then written only where backward() reuses it.
+    // recomputation too (so that it rebuilds bit for bit what training computed), and the
+    // batch-norm output is never written. Where it cannot, a recomputation leaves the last two
+    // steps' batch-norm outputs where backward() works on them (step i's in scratch
+    // (steps - i) % 2), so that it need not rebuild them; its result goes to `last` or nowhere,
+    // never to scratch 1.
     const bool recompute = pass == Pass::Recompute;
     TensorView current = input;
     for (std::size_t i = 0; i < steps.size(); ++i) {
@@ -69,7 +69,7 @@ TensorView ResidualFunction::record(Context& c, const TensorView& input, const F
         if (step.norm && pass == Pass::Train && fused)
             kernels::batchNormStatistics(c.recording, current, step.norm->stats, step.norm->running, true, c.bn);
         TensorView convInput = current;
-        if (step.norm && (!fused || (recompute && i + 2 >= steps.size()))) {
+        if (step.norm && !fused) {
             convInput = shaped(c.scratch[recompute ? (steps.size() - i) % 2 : 1], current.shape());
             normalize(c, *step.norm, current, convInput, pass);
         }
@@ -91,10 +91,11 @@ TensorView ResidualFunction::record(Context& c, const TensorView& input, const F
     return result;
 }
 
-// Step k works in scratch[(last - k) % 2]: the batch-norm output is rebuilt there for the weight
-// gradient, then overwritten by the input gradient, while the upstream gradient sits in the other
-// (the output norm's gradient, if any, in scratch 2). Right after a recomputation the steps work
-// one scratch tensor along, where it left the last two steps' batch-norm outputs.
+// Step k works in scratch[(last - k) % 2]: where its weight gradient cannot apply the batch norm
+// as it loads its input, the batch-norm output is rebuilt there first; then the input gradient
+// overwrites it, while the upstream gradient sits in the other (the output norm's gradient, if
+// any, in scratch 2). Right after a recomputation the steps work one scratch tensor along, where
+// it left the last two steps' batch-norm outputs if it wrote them.
 void ResidualFunction::backward(Context& c, const TensorView& input, const TensorView& dOutput,
                                 const TensorView& dInput, bool accumulate, const FunctionBuffers& buffers,
                                 bool afterRecompute) const {
@@ -115,8 +116,13 @@ void ResidualFunction::backward(Context& c, const TensorView& input, const Tenso
         const Shape& inShape = conv.shape().input;
         const TensorView stepInput = k == 0 ? input : loadKept(c, buffers.kept[k - 1], inShape);
         const TensorView work = shaped(c.scratch[(steps.size() - 1 - k + (reuse ? 1 : 0)) % 2], inShape);
-        if (step.norm && !(reuse && k + 2 >= steps.size())) normalize(c, *step.norm, stepInput, work, Pass::Recompute);
-        conv.gradWeight(c.recording, step.norm ? work : stepInput, upstream, step.conv.grad, c.convWorkspace);
+        if (step.norm && conv.normalizesInput()) {
+            const kernels::InputNorm norm{step.norm->stats, step.norm->gamma, step.norm->beta, c.bn.eps};
+            conv.gradWeight(c.recording, stepInput, upstream, step.conv.grad, c.convWorkspace, &norm);
+        } else {
+            if (step.norm && !(reuse && k + 2 >= steps.size())) normalize(c, *step.norm, stepInput, work, Pass::Recompute);
+            conv.gradWeight(c.recording, step.norm ? work : stepInput, upstream, step.conv.grad, c.convWorkspace);
+        }
         if (k == 0 && !step.norm) {
             conv.gradInput(c.recording, upstream, step.conv.weight, dInput, c.convWorkspace, accumulate);
             return;

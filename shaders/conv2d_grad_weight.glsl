@@ -10,7 +10,8 @@
 // Dispatch: x = part, y = group of workgroupSize/cLanes k tiles, z = block of cLanes*TC input channels.
 // Specialization: 0 = workgroup size, 1 = R, 2 = S, 3 = STRIDE, 4 = TK, 5 = TC, 6 = TW, 9 = PAD,
 // 10 = DY_VEC4, 11 = ACCUMULATE (add to the target: batch chunks after the first), 12 = X_VEC4,
-// 13 = LANES (SUBGROUP_LOADS: the subgroup size), 14 = CARRY_X, 15 = ROW_STEPS, 16 = STEP_PAIRS.
+// 13 = LANES (SUBGROUP_LOADS: the subgroup size), 14 = CARRY_X, 15 = ROW_STEPS, 16 = STEP_PAIRS,
+// 19 = INPUT_NORM (x goes through its batch norm and ReLU as it loads: input_norm.glsl).
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
 layout(constant_id = 2) const int S = 3;
@@ -44,6 +45,7 @@ layout(binding = 4, rgba32f) uniform readonly imageBuffer x4;
 #define LOAD_X4(i) imageLoad(x4, i)
 #endif
 layout(binding = 2) buffer Partial { float partial[]; };  // ACCUMULATE adds to it
+#include "input_norm.glsl"
 layout(constant_id = 10) const bool DY_VEC4 = false;
 // x is bound twice too: with X_VEC4 (TW*STRIDE, W, offsets and strides multiples of 4, PAD + STRIDE
 // <= S) the TW*STRIDE middle columns of each row a step reads load as vec4s.
@@ -77,6 +79,8 @@ layout(push_constant) uniform Push {
     uint N, C, H, W, xOffset, xSampleStride;
     uint K, OH, OW, dyOffset, dySampleStride;
     uint parts, partialOffset, cLanes;
+    uint statsOffset, gammaOffset, betaOffset;  // INPUT_NORM
+    float eps;
 } p;
 
 const int PW = (TW - 1) * STRIDE + S;
@@ -104,6 +108,9 @@ void main() {
     int dyChannel[TK], xChannel[TC];
     [[unroll]] for (int k = 0; k < TK; ++k) dyChannel[k] = min(k0 + k, K - 1) * OH * OW;
     [[unroll]] for (int u = 0; u < TC; ++u) xChannel[u] = min(c0 + u, C - 1) * H * W;
+    vec3 norm[TC];
+    [[unroll]] for (int u = 0; u < TC; ++u)
+        norm[u] = channelNorm(uint(min(c0 + u, C - 1)), p.C, uvec3(p.statsOffset, p.gammaOffset, p.betaOffset), p.eps);
 
     for (int row = rowBegin; row < rowEnd; ++row) {
         const int n = row / OH, oy = row % OH;
@@ -125,7 +132,7 @@ void main() {
                 [[unroll]] for (int r = 0; r < R; ++r)
                     [[unroll]] for (int q = 0; q < MID4; ++q) {
                         before[u][r][q] = vec4(0.0);
-                        middle[u][r][q] = 4 * q < W ? LOAD_X4((xRowAt[u][r] + 4 * q) / 4) * xRowInside[u][r] : vec4(0.0);
+                        middle[u][r][q] = 4 * q < W ? normalized(LOAD_X4((xRowAt[u][r] + 4 * q) / 4), norm[u]) * xRowInside[u][r] : vec4(0.0);
                     }
         [[unroll]] for (int first = 0; first < (ROW_STEPS > 0 ? ROW_STEPS * TW : OW); first += PER_ITERATION * TW)
         [[unroll]] for (int second = 0; second < PER_ITERATION; ++second) {
@@ -165,7 +172,7 @@ void main() {
                         vec4 after[MID4];
                         [[unroll]] for (int q = 0; q < MID4; ++q) {
                             const int ix = (ox0 + TW) * STRIDE + 4 * q;  // whole texels: W % 4 == 0
-                            after[q] = ix < W ? LOAD_X4((xRowAt[u][r] + ix) / 4) * xRowInside[u][r] : vec4(0.0);
+                            after[q] = ix < W ? normalized(LOAD_X4((xRowAt[u][r] + ix) / 4), norm[u]) * xRowInside[u][r] : vec4(0.0);
                         }
                         // Column j of the step is column j - PAD of its middle.
                         [[unroll]] for (int j = 0; j < PW; ++j) {
@@ -188,12 +195,12 @@ void main() {
                         if (!X_VEC4 || j < PAD || j >= PAD + TW * STRIDE) {
                             const int ix = ox0 * STRIDE - PAD + j;
                             const float inside = (ix >= 0 && ix < W) ? rowInside : 0.0;
-                            xs[u][r][j] = inside * LOAD_X(rowAt + clamp(ix, 0, W - 1));
+                            xs[u][r][j] = inside * normalized(LOAD_X(rowAt + clamp(ix, 0, W - 1)), norm[u]);
                         }
                     if (X_VEC4)
                         [[unroll]] for (int q = 0; q < TW * STRIDE / 4; ++q) {
                             const int ix = ox0 * STRIDE + 4 * q;  // whole texels: W % 4 == 0
-                            const vec4 v = ix < W ? LOAD_X4((rowAt + ix) / 4) * rowInside : vec4(0.0);
+                            const vec4 v = ix < W ? normalized(LOAD_X4((rowAt + ix) / 4), norm[u]) * rowInside : vec4(0.0);
                             [[unroll]] for (int e = 0; e < 4; ++e) xs[u][r][PAD + 4 * q + e] = v[e];
                         }
                 }

@@ -20,7 +20,7 @@
 // 12 = SUBTRACT (with ACCUMULATE: out -= the result, a reversible coupling's inverse),
 // 13 = FIXED_BITS (forward: fixed_point.glsl; binding 4 the overflow flag), 14 = WHOLE_TILES, 15 = OUT_VEC4,
 // 16 = LANES (SUBGROUP_LOADS: the subgroup size), 17 = NEIGHBOURS (SUBGROUP_LOADS), 18 = PARITIES
-// (grad input), 19 = INPUT_NORM (forward).
+// (grad input), 19 = INPUT_NORM (forward: input_norm.glsl).
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
@@ -87,16 +87,10 @@ layout(constant_id = 17) const bool NEIGHBOURS = false;
 // The forward pass of a fixed-point coupling rounds its result to the grid (fixed_point.glsl).
 #include "fixed_point.glsl"
 layout(binding = 4) buffer Overflow { uint overflow[]; };
-// INPUT_NORM: the input goes through batch norm and ReLU as it is loaded, as batch_norm_forward.comp
-// computes them (stats = [mean[C], var[C]]), and the padding stays zero: the pass convolves the
-// normalized input without it ever being written. Bindings 5-7 (bound to something without it).
-layout(constant_id = 19) const bool INPUT_NORM = false;
-layout(binding = 5) readonly buffer Stats { float stats[]; };
-layout(binding = 6) readonly buffer Gamma { float gamma[]; };
-layout(binding = 7) readonly buffer Beta { float beta[]; };
 #else
-const bool INPUT_NORM = false;
+#define NO_INPUT_NORM
 #endif
+#include "input_norm.glsl"
 
 layout(push_constant) uniform Push {
     uint samples;
@@ -107,19 +101,6 @@ layout(push_constant) uniform Push {
     uint statsOffset, gammaOffset, betaOffset;  // forward, INPUT_NORM
     float eps;
 } p;
-
-// Input channel c's batch norm as (mean, scale, shift); the identity without INPUT_NORM.
-vec3 channelNorm(int c) {
-#ifndef GRAD_INPUT
-    if (INPUT_NORM)
-        return vec3(stats[p.statsOffset + uint(c)], gamma[p.gammaOffset + uint(c)] * inversesqrt(stats[p.statsOffset + p.inChannels + uint(c)] + p.eps),
-                    beta[p.betaOffset + uint(c)]);
-#endif
-    return vec3(0.0, 1.0, 0.0);
-}
-// (x - mean) first, as batch_norm_forward.comp does.
-float normalized(float v, vec3 norm) { return INPUT_NORM ? max((v - norm.x) * norm.y + norm.z, 0.0) : v; }
-vec4 normalized(vec4 v, vec3 norm) { return INPUT_NORM ? max((v - norm.x) * norm.y + norm.z, vec4(0.0)) : v; }
 
 // A tile's patch of `in`: tap (r, s) of output position (i, j) of the tile reads patch element
 // [inOffset(i, r, PY) - MIN_ROW][inOffset(j, s, PX) - MIN_COL] where usedAt says it applies; the
@@ -218,7 +199,7 @@ void main() {
     int wRow = int(p.wOffset4) + o4;
     for (int c = 0; c < int(p.inChannels); ++c, base += plane) {
         float tile[PH][PW];
-        const vec3 norm = channelNorm(c);
+        const vec3 norm = channelNorm(uint(c), p.inChannels, uvec3(p.statsOffset, p.gammaOffset, p.betaOffset), p.eps);
 #ifdef SUBGROUP_LOADS
         const bool edgesLoaded = !NEIGHBOURS;
 #else

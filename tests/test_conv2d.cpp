@@ -283,9 +283,9 @@ TEST_CASE("a forward convolution adds its result to the output, or subtracts it,
     }
 }
 
-TEST_CASE("a forward convolution applies its input's batch norm and ReLU as it loads it", "[conv2d]") {
-    // InputNorm against the double-precision convolution of relu(gamma * (x - mean) / sqrt(var + eps)
-    // + beta), the padding zero: shifts and gammas of both signs make the ReLU cut about half the
+TEST_CASE("a forward convolution and a weight gradient apply their input's batch norm and ReLU as they load it", "[conv2d]") {
+    // InputNorm against the double-precision convolution and weight gradient of
+    // relu(gamma * (x - mean) / sqrt(var + eps) + beta), the padding zero: shifts and gammas of both signs make the ReLU cut about half the
     // values, and a padding that went through the norm (relu(beta - gamma * mean / sd)) is far
     // from zero. 3x3 and 1x1, strides 1 and 2, rows of whole vec4s and not, channel ranges, the
     // statistics at offsets into bigger tensors, with and without subgroup shuffles.
@@ -295,7 +295,10 @@ TEST_CASE("a forward convolution applies its input's batch norm and ReLU as it l
     plain.subgroupOperations &= ~VkSubgroupFeatureFlags{VK_SUBGROUP_FEATURE_SHUFFLE_BIT};
     const std::vector<Case> cases = {{{3, 3, 7, 7}, 5, 3, 1, 1},     {{1, 5, 9, 9}, 17, 3, 2, 1},   {{3, 17, 9, 9}, 5, 1, 1, 0},
                                      {{1, 8, 32, 32}, 16, 3, 1, 1},  {{1, 3, 7, 9}, 5, 3, 2, 1, 2}, {{2, 13, 8, 12}, 11, 1, 1, 0, 1},
-                                     {{3, 16, 12, 16}, 10, 3, 2, 1}, {{1, 5, 1, 1}, 3, 3, 2, 1}};
+                                     {{3, 16, 12, 16}, 10, 3, 2, 1}, {{1, 5, 1, 1}, 3, 3, 2, 1},
+                                     // the weight gradient's step pairs and dy shared across a subgroup
+                                     {{2, 5, 3, 16}, 11, 1, 1, 0},   {{2, 32, 8, 12}, 21, 3, 1, 1}};
+    std::size_t cut = 0, values = 0;  // over all cases: a 1x1 input has too few values to count on
     for (const DeviceInfo& device : {e.info(), plain})
         for (const auto& c : cases) {
             const Conv2dShape shape{c.input, c.k, c.kernel, c.kernel, c.stride, c.pad};
@@ -305,6 +308,7 @@ TEST_CASE("a forward convolution applies its input's batch norm and ReLU as it l
             INFO("input " << toString(in) << " k " << c.k << " kernel " << c.kernel << " stride " << c.stride << " extra "
                           << c.extraChannels << (device.subgroupOperations == e.info().subgroupOperations ? "" : " no shuffles"));
             const auto x = test::randomValues(inAll.elements(), random), w = test::randomValues(shape.weight().elements(), random);
+            const auto dy = test::randomValues(out.elements(), random);
             // [unused, mean[C], var[C], gamma[C], beta[C]]: each at an offset.
             const uint32_t C = in.c, lead = 3;
             std::vector<float> params = test::randomValues(lead + 4 * C, random);
@@ -312,21 +316,25 @@ TEST_CASE("a forward convolution applies its input's batch norm and ReLU as it l
             const float eps = 1e-3f;
             Tensor tx = e.tensor(inAll, Category::Other, "x"), tw = e.tensor(shape.weight(), Category::Other, "w");
             Tensor ty = e.tensor(out, Category::Other, "y"), tp = e.tensor({1, 1, 1, lead + 4 * C}, Category::Other, "norm");
+            Tensor tdy = e.tensor(out, Category::Other, "dy"), tdw = e.tensor(shape.weight(), Category::Other, "dw");
             Tensor work = e.tensor({1, 1, 1, uint32_t(conv.workspaceElements())}, Category::Workspace, "workspace");
             e.upload(tx, x);
             e.upload(tw, w);
             e.upload(tp, params);
             e.upload(ty, std::vector<float>(out.elements(), kPoison));
+            e.upload(tdy, dy);
+            e.upload(tdw, std::vector<float>(shape.weight().elements(), kPoison));
             const kernels::InputNorm norm{tp.view().range(lead, 2 * C), tp.view().range(lead + 2 * C, C),
                                           tp.view().range(lead + 3 * C, C), eps};
             Recorder recorder(e.device());
             conv.forward({e.pipelines(), recorder}, tx.view().channels(c.extraChannels, in.c), tw, ty, work,
                          kernels::ConvOutput::Write, nullptr, &norm);
+            conv.gradWeight({e.pipelines(), recorder}, tx.view().channels(c.extraChannels, in.c), tdy, tdw, work, &norm);
             recorder.run();
 
             auto xd = ref::widen(gather(x, in, c.extraChannels));
             const std::size_t plane = std::size_t(in.h) * in.w;
-            std::size_t cut = 0;
+            values += xd.size();
             for (std::size_t i = 0; i < xd.size(); ++i) {
                 const std::size_t ch = i / plane % C;
                 const double v = double(params[lead + 2 * C + ch]) * (xd[i] - params[lead + ch]) /
@@ -334,9 +342,10 @@ TEST_CASE("a forward convolution applies its input's batch norm and ReLU as it l
                 xd[i] = std::max(v, 0.0);
                 cut += v < 0;
             }
-            CHECK(cut > 0);
             const ref::ConvGeometry g{in, c.k, c.kernel, c.kernel, c.stride, c.pad};
             checkClose("forward of the normalized input", e.download(ty), ref::convForward(g, xd, ref::widen(w)));
+            checkClose("weight gradient of the normalized input", e.download(tdw), ref::convGradWeight(g, xd, ref::widen(dy)));
         }
+    CHECK(cut > values / 4);
     test::countValidation(e);
 }

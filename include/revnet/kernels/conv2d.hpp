@@ -41,9 +41,9 @@ Conv2dTiles conv2dTiles(const Conv2dShape& shape, bool sharedLoads);
 // reversible coupling y1 = x1 + F(x2) and its inverse, without the sum going through memory).
 enum class ConvOutput { Write, Add, Subtract };
 
-// A batch norm and ReLU that a forward pass applies to its input as it loads it, the padding kept
-// zero: the pass convolves relu(gamma * (x - mean) / sqrt(var + eps) + beta) without that tensor
-// ever being written (a pre-activation layer's batch-norm output pass saved).
+// A batch norm and ReLU that a forward or weight-gradient pass applies to its input as it loads
+// it, the padding kept zero: the pass reads relu(gamma * (x - mean) / sqrt(var + eps) + beta)
+// without that tensor ever being written (a pre-activation layer's batch-norm output pass saved).
 struct InputNorm {
     TensorView stats, gamma, beta;  // [mean[C], var[C]], gamma[C], beta[C] for the input's C channels
     float eps = 1e-5f;
@@ -59,7 +59,7 @@ public:
     std::uint64_t workspaceElements() const;
     uint32_t gradWeightParts() const { return parts_; }
 
-    // Whether forward() takes an InputNorm (the CPU variant's tiles; not the GPU variant's GEMM).
+    // Whether forward() and gradWeight() take an InputNorm (the CPU variant's tiles; not the GPU variant's GEMM).
     bool normalizesInput() const { return variant_ == Variant::Cpu; }
     // With `fixed`, the result is rounded to its grid before it is written, added or subtracted
     // (a fixed-point coupling's term), and values past the grid's exact range set its flag. With
@@ -70,9 +70,10 @@ public:
     // Writes dx, or with accumulate adds to it.
     void gradInput(const Recording& rec, const TensorView& dy, const TensorView& weight,
                    const TensorView& dx, const TensorView& workspace, bool accumulate = false) const;
-    // Overwrites dweight.
+    // Overwrites dweight. With `norm` (where normalizesInput()), x goes through that batch norm and
+    // ReLU first, as in forward().
     void gradWeight(const Recording& rec, const TensorView& x, const TensorView& dy,
-                    const TensorView& dweight, const TensorView& workspace) const;
+                    const TensorView& dweight, const TensorView& workspace, const InputNorm* norm = nullptr) const;
 
 private:
     void pack(const Recording& rec, const TensorView& weight, const TensorView& workspace,
@@ -80,7 +81,8 @@ private:
     void reduceParts(const Recording& rec, const TensorView& partials, const TensorView& dweight,
                      bool accumulate) const;
     void gradWeightChunk(const Recording& rec, const TensorView& x, const TensorView& dy,
-                         const TensorView& dweight, const TensorView& workspace, bool accumulate) const;
+                         const TensorView& dweight, const TensorView& workspace, bool accumulate,
+                         const InputNorm* norm) const;
     enum class GemmPass { Forward, GradInput, GradWeight };
     // The GPU variant's passes (conv2d_gemm_*.comp): `in` is x (or dx), `out` y (or dy), `weights`
     // the weights (unused by the weight gradient), `target` where the result goes; (py, px) the
