@@ -313,9 +313,9 @@ void Conv2d::gradInput(const Recording& rec, const TensorView& dy, const TensorV
 void Conv2d::gradWeight(const Recording& rec, const TensorView& x, const TensorView& dy,
                         const TensorView& dweight, const TensorView& workspace, const InputNorm* norm) const {
     requireDense(x, shape_.input, "input");
-    if (norm && !normalizesInput()) throw std::invalid_argument("conv2d: the GPU variant does not normalize its input");
     requireDense(dy, shape_.output(), "output gradient");
     requireDense(dweight, shape_.weight(), "weight gradient");
+    if (norm && !normalizesInput()) throw std::invalid_argument("conv2d: the GPU variant does not normalize its input");
     // A sum over the batch: chunks after the first add to the weight gradient, in order.
     forBatchChunks(x.shape().n, samplesPerDispatch(rec.device(), {x, dy}, "conv2d_grad_weight"),
                    [&](uint32_t first, uint32_t count) {

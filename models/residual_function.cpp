@@ -12,6 +12,12 @@ namespace {
 
 TensorView shaped(const Tensor* t, const Shape& s) { return t->view(s); }
 
+// The batch norm + ReLU a convolution applies as it loads its input: the batch's statistics, or
+// in inference the running ones.
+kernels::InputNorm inputNorm(const Context& c, const BatchNormLayer& norm, Pass pass) {
+    return {pass == Pass::Inference ? norm.running : norm.stats, norm.gamma, norm.beta, c.bn.eps};
+}
+
 }  // namespace
 
 TensorView loadKept(Context& c, const Tensor* kept, const Shape& s) {
@@ -78,8 +84,7 @@ TensorView ResidualFunction::record(Context& c, const TensorView& input, const F
             throw std::logic_error("half storage: a step without batch norm after the first");
         const kernels::FixedPoint* fixed = final && coupling && c.fixed ? &*c.fixed : nullptr;
         std::optional<kernels::InputNorm> norm;
-        if (fused)
-            norm = {pass == Pass::Inference ? step.norm->running : step.norm->stats, step.norm->gamma, step.norm->beta, c.bn.eps};
+        if (fused) norm = inputNorm(c, *step.norm, pass);
         step.conv.conv.forward(c.recording, fused ? current : convInput, step.conv.weight, output, c.convWorkspace,
                                final ? lastOutput : kernels::ConvOutput::Write, fixed, norm ? &*norm : nullptr);
         if (halves) kernels::storeHalf(c.recording, output, kernels::packedView(*buffers.kept[i], shape));
@@ -117,7 +122,7 @@ void ResidualFunction::backward(Context& c, const TensorView& input, const Tenso
         const TensorView stepInput = k == 0 ? input : loadKept(c, buffers.kept[k - 1], inShape);
         const TensorView work = shaped(c.scratch[(steps.size() - 1 - k + (reuse ? 1 : 0)) % 2], inShape);
         if (step.norm && conv.normalizesInput()) {
-            const kernels::InputNorm norm{step.norm->stats, step.norm->gamma, step.norm->beta, c.bn.eps};
+            const kernels::InputNorm norm = inputNorm(c, *step.norm, Pass::Recompute);
             conv.gradWeight(c.recording, stepInput, upstream, step.conv.grad, c.convWorkspace, &norm);
         } else {
             if (step.norm && !(reuse && k + 2 >= steps.size())) normalize(c, *step.norm, stepInput, work, Pass::Recompute);
