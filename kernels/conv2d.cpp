@@ -76,17 +76,18 @@ double Conv2dShape::flops() const {
 // The CPU variant's workgroup: every tile shape below runs 64 invocations a group.
 constexpr uint32_t kTileWorkgroup = 64;
 
-Conv2dTiles conv2dTiles(const Conv2dShape& shape, bool sharedLoads) {
+Conv2dTiles conv2dTiles(const Conv2dShape& shape) {
     // Measured on lavapipe with `revnet bench kernels` (2026-11-24): few input channels (the
     // stem) want wide output tiles, strided and 1x1 layers fewer rows and more channels. A 1x1
     // weight gradient sums 8 input channels an invocation (2026-12-03: 12% -> 40% of the peak;
-    // more than one helps no 3x3 layer). With the weights and tile edges shared across a subgroup
-    // (2026-12-03), two rows of strided forward tiles beat four by 1.2-1.3x; without, four win. A
-    // strided input gradient computes every parity class in one tile ({2,4,8}: 1.15-1.25x the
-    // classes' {4,4,4} one class a dispatch; 2026-12-03, fifth session), and a strided weight
-    // gradient aims at 16 workgroups, not 32 (1.04-1.08x, three pairs).
+    // more than one helps no 3x3 layer). A strided forward tile has four rows: with its input's
+    // batch norm applied as it loads (as a pre-activation step runs it), two rows took 1.09-1.18x
+    // the time of four, and 1.03-1.17x without it (2026-12-04, three rounds; two had won by
+    // 1.2-1.3x without the norm on 12-03). A strided input gradient computes every parity class in one tile ({2,4,8}:
+    // 1.15-1.25x the classes' {4,4,4} one class a dispatch; 2026-12-03, fifth session), and a
+    // strided weight gradient aims at 16 workgroups, not 32 (1.04-1.08x, three pairs).
     if (shape.input.c <= 4) return {kTileWorkgroup, {8, 4, 4}, {8, 4, 4}, 16, 1, 2, 32};
-    if (shape.stride > 1) return {kTileWorkgroup, {4, sharedLoads ? 2u : 4u, 4}, {2, 4, 8}, 16, 1, 1, 16};
+    if (shape.stride > 1) return {kTileWorkgroup, {4, 4, 4}, {2, 4, 8}, 16, 1, 1, 16};
     if (shape.kernelH == 1 && shape.kernelW == 1) return {kTileWorkgroup, {4, 2, 8}, {4, 2, 8}, 16, 8, 4, 32};
     return {kTileWorkgroup, {2, 4, 4}, {2, 4, 4}, 16, 1, 2, 32};
 }
@@ -149,7 +150,7 @@ uint32_t gemmRows(uint64_t m, uint64_t n, uint32_t threads) {
 
 Conv2d::Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant)
     : shape_(shape), variant_(resolve(variant, device)), subgroupLanes_(sharedLoadLanes(device, variant_)),
-      tiles_(conv2dTiles(shape, subgroupLanes_ > 0)) {
+      tiles_(conv2dTiles(shape)) {
     if (shape.stride == 0 || shape.kernelH == 0 || shape.kernelW == 0 || shape.input.elements() == 0 || shape.outChannels == 0)
         throw std::invalid_argument("conv2d: empty shape");
     if (shape.pad >= std::min(shape.kernelH, shape.kernelW))

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <iterator>
 #include <vector>
 
 namespace revnet::cli {
@@ -163,14 +164,22 @@ std::vector<ConvLayer> convLayers() {
 
 }  // namespace
 
+// The passes timed. A training step runs the "+ bn" ones (the CPU variant applies the layer's
+// pre-activation batch norm and ReLU as it loads its input); the plain ones are what the bar is
+// set on.
+enum class ConvPass { Forward, GradInput, GradWeight, ForwardNorm, GradWeightNorm };
+constexpr ConvPass kConvPasses[] = {ConvPass::Forward, ConvPass::GradInput, ConvPass::GradWeight, ConvPass::ForwardNorm,
+                                    ConvPass::GradWeightNorm};
+constexpr const char* kConvPassNames[] = {"forward", "grad input", "grad weight", "forward + bn", "grad w + bn"};
+
 // Each pass of each layer; the geometric mean of the RevNet-110 3x3 rows is what the bar is set on.
 void benchConvolutions(Engine& engine, int runs, double peak, const std::string& only) {
     std::printf("\n%-24s %-12s %-17s %6s %10s %9s %8s\n", "convolution", "pass", "input", "K,k,s", "median us",
                 "GFLOP/s", "of peak");
     auto& p = engine.pipelines();
-    const char* passes[] = {"forward", "grad input", "grad weight"};
-    double logSum[3] = {0, 0, 0};
-    int counted[3] = {0, 0, 0};
+    constexpr size_t kPasses = std::size(kConvPasses);
+    double logSum[kPasses] = {};
+    int counted[kPasses] = {};
     for (const auto& layer : convLayers()) {
         if (!matches(std::string(layer.model) + " convolution", only)) continue;
         const kernels::Conv2d conv(engine.info(), layer.shape);
@@ -180,28 +189,47 @@ void benchConvolutions(Engine& engine, int runs, double peak, const std::string&
         Tensor w = engine.tensor(s.weight(), Category::Workspace, "w");
         Tensor dw = engine.tensor(s.weight(), Category::Workspace, "dw");
         Tensor work = engine.tensor({1, 1, 1, uint32_t(conv.workspaceElements())}, Category::Workspace, "work");
+        // The input's batch norm: unit variance, and a shift that keeps half a standard normal.
+        Tensor stats = engine.tensor({1, 1, 1, 2 * s.input.c}, Category::Workspace, "statistics");
+        Tensor gamma = engine.tensor({1, 1, 1, s.input.c}, Category::Workspace, "gamma");
+        Tensor beta = engine.tensor({1, 1, 1, s.input.c}, Category::Workspace, "beta");
+        std::vector<float> meanVar(2 * s.input.c, 0.0f);
+        std::fill(meanVar.begin() + s.input.c, meanVar.end(), 1.0f);
+        engine.upload(stats, meanVar);
+        engine.upload(gamma, std::vector<float>(s.input.c, 1.0f));
+        engine.upload(beta, std::vector<float>(s.input.c, 0.0f));
+        const kernels::InputNorm norm{stats, gamma, beta};
         const bool inBar = std::string(layer.model).starts_with("RevNet-110") && s.kernelH == 3;
-        for (int pass = 0; pass < 3; ++pass) {
-            if (pass == 1 && layer.first) continue;  // nothing needs the gradient of the images
+        for (size_t pass = 0; pass < kPasses; ++pass) {
+            const ConvPass what = kConvPasses[pass];
+            if (what == ConvPass::GradInput && layer.first) continue;  // nothing needs the gradient of the images
+            // The stem's input is the images, not normalized; the GPU variant never normalizes.
+            const bool normed = what == ConvPass::ForwardNorm || what == ConvPass::GradWeightNorm;
+            if (normed && (layer.first || !conv.normalizesInput())) continue;
             Recorder recorder(engine.device());
-            if (pass == 0) conv.forward({p, recorder}, x, w, y, work);
-            if (pass == 1) conv.gradInput({p, recorder}, y, w, x, work);
-            if (pass == 2) conv.gradWeight({p, recorder}, x, y, dw, work);
+            const kernels::InputNorm* n = normed ? &norm : nullptr;
+            if (what == ConvPass::Forward || what == ConvPass::ForwardNorm)
+                conv.forward({p, recorder}, x, w, y, work, kernels::ConvOutput::Write, nullptr, n);
+            if (what == ConvPass::GradInput) conv.gradInput({p, recorder}, y, w, x, work);
+            if (what == ConvPass::GradWeight || what == ConvPass::GradWeightNorm) conv.gradWeight({p, recorder}, x, y, dw, work, n);
             const double seconds = medianSeconds(recorder, runs);
             const double gflops = s.flops() / seconds / 1e9;
             if (inBar) logSum[pass] += std::log(gflops), ++counted[pass];
             char geometry[32];
             std::snprintf(geometry, sizeof geometry, "%u,%u,%u", s.outChannels, s.kernelH, s.stride);
-            std::printf("%-24s %-12s %-17s %6s %10.0f %9.1f %7.0f%%\n", layer.model, passes[pass],
+            std::printf("%-24s %-12s %-17s %6s %10.0f %9.1f %7.0f%%\n", layer.model, kConvPassNames[pass],
                         toString(s.input).c_str(), geometry, seconds * 1e6, gflops, 100 * gflops / peak);
         }
     }
+    auto mean = [&](ConvPass pass) { return std::exp(logSum[size_t(pass)] / counted[size_t(pass)]); };
     if (counted[0] && counted[1] && counted[2])
         std::printf("RevNet-110 3x3 geometric mean (stem: no grad input): forward %.1f, grad input %.1f, grad weight "
                     "%.1f GFLOP/s\n",
-                    std::exp(logSum[0] / counted[0]), std::exp(logSum[1] / counted[1]), std::exp(logSum[2] / counted[2]));
+                    mean(ConvPass::Forward), mean(ConvPass::GradInput), mean(ConvPass::GradWeight));
+    if (counted[3] && counted[4])
+        std::printf("  with the input's batch norm (no stem): forward %.1f, grad weight %.1f GFLOP/s\n",
+                    mean(ConvPass::ForwardNorm), mean(ConvPass::GradWeightNorm));
 }
-
 
 double peakGflops(Engine& engine, int runs) {
     constexpr uint32_t kGroups = 256, kIterations = 4096;  // a multiple of the shader's UNROLL
