@@ -228,6 +228,9 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
     const bool wholeTiles = rows % tile.rows == 0 && cols % tile.cols == 0 && out.shape().c % (4 * tile.outVec4) == 0;
     if (fixed && wholeTiles) spec["WHOLE_TILES"] = 1;
     const bool texels = fitsTexels(rec.device(), in, 1) && fitsTexels(rec.device(), packed, 4);
+    // A forward pass adding to its output reads it as texels where they reach (conv2d_tile.glsl).
+    const bool beforeTexels = !gradInput && texels && outVec4 && output != ConvOutput::Write && fitsTexels(rec.device(), out, 4);
+    if (beforeTexels) spec["BEFORE_TEXELS"] = 1;
     if (subgroupLanes_ && texels) {
         spec["LANES"] = subgroupLanes_;
         // A subgroup holds whole rows of tiles, and they cover the input's width (conv2d_tile.glsl).
@@ -249,10 +252,14 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
     const Kernel& kernel = rec.pipelines.get(withLoads(shader, texels, subgroupLanes_ > 0), spec);
     // The forward shaders bind the overflow flag and the input norm too; without a fixed-point
     // coupling or a norm they never touch them.
-    if (gradInput) rec.recorder.dispatch(kernel, {in, packed, out, in}, push, groups);
-    else
-        rec.recorder.dispatch(kernel, {in, packed, out, in, fixed ? fixed->overflow : out, norm ? norm->stats : in,
-                                       norm ? norm->gamma : in, norm ? norm->beta : in}, push, groups);
+    if (gradInput) {
+        rec.recorder.dispatch(kernel, {in, packed, out, in}, push, groups);
+    } else {
+        std::vector<TensorView> views{in, packed, out, in, fixed ? fixed->overflow : out, norm ? norm->stats : in,
+                                      norm ? norm->gamma : in, norm ? norm->beta : in};
+        if (texels) views.push_back(beforeTexels ? out : in);  // the storage twin has no binding 8
+        rec.recorder.dispatch(kernel, views, push, groups);
+    }
     // This dispatch's share of the pass: all of it, or one parity class of an input gradient.
     const double pass = 2.0 * double(gradInput ? in.shape().elements() * out.shape().c : out.shape().elements() * in.shape().c) *
                         s.kernelH * s.kernelW;

@@ -20,7 +20,7 @@
 // 12 = SUBTRACT (with ACCUMULATE: out -= the result, a reversible coupling's inverse),
 // 13 = FIXED_BITS (forward: fixed_point.glsl; binding 4 the overflow flag), 14 = WHOLE_TILES, 15 = OUT_VEC4,
 // 16 = LANES (SUBGROUP_LOADS: the subgroup size), 17 = NEIGHBOURS (SUBGROUP_LOADS), 18 = PARITIES
-// (grad input), 19 = INPUT_NORM (forward: input_norm.glsl).
+// (grad input), 19 = INPUT_NORM (forward: input_norm.glsl), 20 = BEFORE_TEXELS (forward).
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
@@ -57,6 +57,17 @@ layout(binding = 3, rgba32f) uniform readonly imageBuffer inp4;
 // of the scattered stores.
 layout(binding = 2) buffer Out { float outp[]; };  // ACCUMULATE adds to it
 layout(binding = 2) buffer Out4 { vec4 outp4[]; };
+#if !defined(GRAD_INPUT) && !defined(STORAGE_LOADS)
+// BEFORE_TEXELS (spec 20; forward, OUT_VEC4 and ACCUMULATE): what the output held is read through
+// binding 8, an RGBA32F texel view of it, the fast load path on CPU devices; the coupling's sum
+// cost a forward pass 4-10% more read through the storage buffer (docs/PERFORMANCE.md). Each
+// value is read by the invocation that then writes it, before it does.
+layout(constant_id = 20) const bool BEFORE_TEXELS = false;
+layout(binding = 8, rgba32f) uniform readonly imageBuffer before4;
+vec4 loadBefore4(int i) { return BEFORE_TEXELS ? imageLoad(before4, i) : outp4[i]; }
+#else
+vec4 loadBefore4(int i) { return outp4[i]; }
+#endif
 layout(constant_id = 15) const bool OUT_VEC4 = false;
 layout(constant_id = 10) const bool IN_VEC4 = false;
 layout(constant_id = 11) const bool ACCUMULATE = false;
@@ -280,7 +291,7 @@ void main() {
                     [[unroll]] for (int j = 0; j < TW; j += 4) {
                         if (!WHOLE_TILES && a0 + j >= cols) break;  // whole vec4s: outW % 4 == 0
                         const int at4 = (rowAt + a0 + j) / 4;
-                        const vec4 before = ACCUMULATE ? outp4[at4] : vec4(0.0);
+                        const vec4 before = ACCUMULATE ? loadBefore4(at4) : vec4(0.0);
                         vec4 result;
                         [[unroll]] for (int e = 0; e < 4; ++e) result[e] = finished(acc[k][i][j + e][q], before[e], inside);
                         outp4[at4] = result;

@@ -227,7 +227,9 @@ TEST_CASE("a forward convolution adds its result to the output, or subtracts it,
     // into (or subtract from) the half tensor: the same float as writing the result and adding it.
     auto random = test::freshRandom();
     Engine& e = test::engine();
-    for (const auto& shape : {kernels::Conv2dShape{{3, 5, 9, 7}, 6, 3, 3, 1, 1}, kernels::Conv2dShape{{2, 8, 8, 8}, 4, 3, 3, 2, 1}}) {
+    // Rows of whole vec4s (the last two) read what the output held as texels (BEFORE_TEXELS).
+    for (const auto& shape : {kernels::Conv2dShape{{3, 5, 9, 7}, 6, 3, 3, 1, 1}, kernels::Conv2dShape{{2, 8, 8, 8}, 4, 3, 3, 2, 1},
+                              kernels::Conv2dShape{{2, 6, 8, 12}, 5, 3, 3, 1, 1}}) {
         INFO(toString(shape.input) << " stride " << shape.stride);
         const kernels::Conv2d conv(e.info(), shape);
         Tensor x = e.tensor(shape.input, Category::Other, "x"), w = e.tensor(shape.weight(), Category::Other, "w");
