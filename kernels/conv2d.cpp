@@ -83,9 +83,10 @@ Conv2dTiles conv2dTiles(const Conv2dShape& shape) {
     // more than one helps no 3x3 layer). A strided forward tile has four rows: with its input's
     // batch norm applied as it loads (as a pre-activation step runs it), two rows took 1.09-1.18x
     // the time of four, and 1.03-1.17x without it (2026-12-04, three rounds; two had won by
-    // 1.2-1.3x without the norm on 12-03). A strided input gradient computes every parity class in one tile ({2,4,8}:
-    // 1.15-1.25x the classes' {4,4,4} one class a dispatch; 2026-12-03, fifth session), and a
-    // strided weight gradient aims at 16 workgroups, not 32 (1.04-1.08x, three pairs).
+    // 1.2-1.3x without the norm on 12-03). A strided input gradient computes every parity class
+    // in one tile ({2,4,8}: 1.15-1.25x the classes' {4,4,4} one class a dispatch; 2026-12-03,
+    // fifth session), and a strided weight gradient aims at 16 workgroups, not 32 (1.04-1.08x,
+    // three pairs).
     if (shape.input.c <= 4) return {kTileWorkgroup, {8, 4, 4}, {8, 4, 4}, 16, 1, 2, 32};
     if (shape.stride > 1) return {kTileWorkgroup, {4, 4, 4}, {2, 4, 8}, 16, 1, 1, 16};
     if (shape.kernelH == 1 && shape.kernelW == 1) return {kTileWorkgroup, {4, 2, 8}, {4, 2, 8}, 16, 8, 4, 32};
@@ -250,8 +251,8 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
            normPush(norm, in.shape().c, shader.view())};
     const std::array<uint32_t, 3> groups{ceilDiv(tiles, tiles_.workgroup), ceilDiv(out.shape().c, 4 * tile.outVec4), 1};
     const Kernel& kernel = rec.pipelines.get(withLoads(shader, texels, subgroupLanes_ > 0), spec);
-    // The forward shaders bind the overflow flag and the input norm too; without a fixed-point
-    // coupling or a norm they never touch them.
+    // The forward shaders bind the overflow flag, the input norm and (texel twins) the output as
+    // texels too; without a fixed-point coupling, a norm or BEFORE_TEXELS they never touch them.
     if (gradInput) {
         rec.recorder.dispatch(kernel, {in, packed, out, in}, push, groups);
     } else {
