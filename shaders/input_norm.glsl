@@ -2,15 +2,26 @@
 // forward, conv2d_grad_weight.glsl): the pass reads relu(gamma * (x - mean) / sqrt(var + eps) + beta)
 // without that tensor ever being written. Computed as batch_norm_forward.comp does, (x - mean)
 // first. Callers mask padding after normalizing it, so that padding stays zero. Spec 19 =
-// INPUT_NORM; bindings 5-7 = [mean[C], var[C]], gamma, beta (bound to something without it).
+// INPUT_NORM; bindings 5-7 = [mean[C], var[C]], gamma, beta (bound to something without it), as
+// R32F texel buffers (storage buffers under STORAGE_LOADS): every lane reads the same channel's
+// figures, and on lavapipe a storage-buffer read is a loop over the lanes, which cost a forward
+// pass with the norm about twice what the texel reads do (docs/PERFORMANCE.md).
 // NO_INPUT_NORM (the input gradient) declares neither.
 #ifdef NO_INPUT_NORM
 const bool INPUT_NORM = false;
 #else
 layout(constant_id = 19) const bool INPUT_NORM = false;
+#ifdef STORAGE_LOADS
 layout(binding = 5) readonly buffer NormStats { float normStats[]; };
 layout(binding = 6) readonly buffer NormGamma { float normGamma[]; };
 layout(binding = 7) readonly buffer NormBeta { float normBeta[]; };
+#define LOAD_NORM(b, i) b[i]
+#else
+layout(binding = 5) uniform samplerBuffer normStats;
+layout(binding = 6) uniform samplerBuffer normGamma;
+layout(binding = 7) uniform samplerBuffer normBeta;
+#define LOAD_NORM(b, i) texelFetch(b, int(i)).r
+#endif
 #endif
 
 // Channel c of C as (mean, scale, shift); `at` = where the statistics, gamma and beta start. The
@@ -18,7 +29,8 @@ layout(binding = 7) readonly buffer NormBeta { float normBeta[]; };
 vec3 channelNorm(uint c, uint C, uvec3 at, float eps) {
 #ifndef NO_INPUT_NORM
     if (INPUT_NORM)
-        return vec3(normStats[at.x + c], normGamma[at.y + c] * inversesqrt(normStats[at.x + C + c] + eps), normBeta[at.z + c]);
+        return vec3(LOAD_NORM(normStats, at.x + c), LOAD_NORM(normGamma, at.y + c) * inversesqrt(LOAD_NORM(normStats, at.x + C + c) + eps),
+                    LOAD_NORM(normBeta, at.z + c));
 #endif
     return vec3(0.0, 1.0, 0.0);
 }
