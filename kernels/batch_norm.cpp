@@ -192,10 +192,14 @@ void backwardReduceChunk(const Recording& rec, const TensorView& x, const Tensor
         uint32_t count, parts, xOffset, yOffset;
     };
     const uint32_t local = workgroupAtMost(rec.device(), 64);
-    const Kernel& sum = rec.pipelines.get("reduce_parts", {{"WORKGROUP_X", local}, {"ACCUMULATE", accumulate ? 1u : 0u}});
-    rec.recorder.dispatch(sum, {partials, dbeta}, Sum{s.c, parts, reduce.partialsOffset, db}, {ceilDiv(s.c, local), 1, 1});
-    rec.recorder.dispatch(sum, {partials, dgamma}, Sum{s.c, parts, reduce.partialsOffset + parts * s.c, dg},
-                      {ceilDiv(s.c, local), 1, 1});
+    const bool sumTexels = fitsTexels(rec.device(), partials, 1);
+    const Kernel& sum = rec.pipelines.get("reduce_parts", {{"WORKGROUP_X", local}, {"ACCUMULATE", accumulate ? 1u : 0u},
+                                                           {"TEXELS", sumTexels ? 1u : 0u}});
+    const TensorView partialTexels = texelBinding(sumTexels, partials);
+    rec.recorder.dispatch(sum, {partials, dbeta, partialTexels}, Sum{s.c, parts, reduce.partialsOffset, db},
+                          {ceilDiv(s.c, local), 1, 1});
+    rec.recorder.dispatch(sum, {partials, dgamma, partialTexels}, Sum{s.c, parts, reduce.partialsOffset + parts * s.c, dg},
+                          {ceilDiv(s.c, local), 1, 1});
 }
 
 void backwardChunk(const Recording& rec, const TensorView& x, const TensorView& dy,

@@ -386,8 +386,10 @@ void Conv2d::reduceParts(const Recording& rec, const TensorView& partials, const
         uint32_t count, parts, xOffset, yOffset;
     } reduce{uint32_t(shape_.weight().elements()), parts_, uint32_t(partials.offset()), uint32_t(dweight.offset())};
     const uint32_t groups = std::min<uint32_t>(ceilDiv(reduce.count, 64), rec.device().info().limits.maxComputeWorkGroupCount[0]);
-    rec.recorder.dispatch(rec.pipelines.get("reduce_parts", {{"WORKGROUP_X", 64}, {"ACCUMULATE", accumulate ? 1u : 0u}}), {partials, dweight}, reduce,
-                      {groups, 1, 1});
+    const bool texels = fitsTexels(rec.device(), partials, 1);
+    const Kernel& kernel = rec.pipelines.get("reduce_parts", {{"WORKGROUP_X", 64}, {"ACCUMULATE", accumulate ? 1u : 0u},
+                                                              {"TEXELS", texels ? 1u : 0u}});
+    rec.recorder.dispatch(kernel, {partials, dweight, texelBinding(texels, partials)}, reduce, {groups, 1, 1});
 }
 
 // The samples a GPU-variant dispatch covers: what the storage range allows, and few enough that

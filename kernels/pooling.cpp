@@ -50,8 +50,10 @@ void avgPool2x2BackwardChunk(const Recording& rec, const TensorView& dy, const T
     const bool vec4 = planeLayout(i.w, {push.second}).vec4 && push.first.offset % 2 == 0 && push.first.sampleStride % 2 == 0;
     const uint32_t items = i.h * i.w / (vec4 ? 4 : 1), group = powerOfTwoAtMost(std::max(items / kItems, 1u), workgroupAtMost(rec.device(), kGroup));
     const ChannelsGrid grid = channelsGrid(rec.device(), i.n, i.c, items, group, kItems);
-    rec.recorder.dispatch(rec.pipelines.get(name, grid.specialization({{"ACCUMULATE", accumulate ? 1u : 0u}, {"VEC4", vec4 ? 1u : 0u}})), {dy, dx},
-                      push, grid.groups);
+    const bool texels = fitsTexels(rec.device(), dy, 1) && (!vec4 || fitsTexels(rec.device(), dx, 4));
+    const Kernel& kernel = rec.pipelines.get(name, grid.specialization({{"ACCUMULATE", accumulate ? 1u : 0u}, {"VEC4", vec4 ? 1u : 0u},
+                                                                        {"TEXELS", texels ? 1u : 0u}}));
+    rec.recorder.dispatch(kernel, {dy, dx, texelBinding(texels, dy), texelBinding(texels && vec4, dx)}, push, grid.groups);
 }
 
 // The sizes that lead the push constants of max_pool_3x3_forward.comp and _backward.comp.

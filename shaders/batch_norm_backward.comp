@@ -9,6 +9,7 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "channels.glsl"
+#include "channel_figures.glsl"
 layout(constant_id = 1) const bool RELU = false;
 layout(constant_id = 2) const bool ACCUMULATE = false;
 
@@ -16,11 +17,11 @@ layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 0) readonly buffer X4 { vec4 x4[]; };
 layout(binding = 1) readonly buffer DY { float dy[]; };
 layout(binding = 1) readonly buffer DY4 { vec4 dy4[]; };
-layout(binding = 2) readonly buffer Stats { float stats[]; };
-layout(binding = 3) readonly buffer Gamma { float gamma[]; };
-layout(binding = 4) readonly buffer Beta { float beta[]; };
-layout(binding = 5) readonly buffer DGamma { float dgamma[]; };
-layout(binding = 6) readonly buffer DBeta { float dbeta[]; };
+layout(binding = 2) uniform samplerBuffer stats;  // channel_figures.glsl
+layout(binding = 3) uniform samplerBuffer gamma;
+layout(binding = 4) uniform samplerBuffer beta;
+layout(binding = 5) uniform samplerBuffer dgamma;
+layout(binding = 6) uniform samplerBuffer dbeta;
 layout(binding = 7) buffer DX { float dx[]; };
 layout(binding = 7) buffer DX4 { vec4 dx4[]; };
 layout(binding = 8, rgba32f) uniform readonly imageBuffer xTexels;
@@ -36,10 +37,11 @@ layout(push_constant) uniform Push {
 
 #define CHANNEL(n, c)                                                                             \
     const float invCount = 1.0 / float(p.totalSamples * p.plane);                                            \
-    const float mean = stats[p.statsOffset + c], invStd = inversesqrt(stats[p.statsOffset + p.C + c] + p.eps); \
-    const float g = gamma[p.gammaOffset + c], b = beta[p.betaOffset + c];                         \
-    const float meanDy = dbeta[p.dbetaOffset + c] * invCount;                                     \
-    const float meanDyXhat = dgamma[p.dgammaOffset + c] * invCount;                               \
+    const float mean = figure(stats, p.statsOffset + c);                                          \
+    const float invStd = inversesqrt(figure(stats, p.statsOffset + p.C + c) + p.eps);             \
+    const float g = figure(gamma, p.gammaOffset + c), b = figure(beta, p.betaOffset + c);         \
+    const float meanDy = figure(dbeta, p.dbetaOffset + c) * invCount;                             \
+    const float meanDyXhat = figure(dgamma, p.dgammaOffset + c) * invCount;                       \
     const uint xStart = at(p.x, n, c, p.plane, 0), dyStart = at(p.dy, n, c, p.plane, 0);          \
     const uint dxStart = at(p.dx, n, c, p.plane, 0);
 #define GRADIENT(n, c, i)                                                                         \

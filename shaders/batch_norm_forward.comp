@@ -7,13 +7,14 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "channels.glsl"
+#include "channel_figures.glsl"
 layout(constant_id = 1) const bool RELU = false;
 
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 0) readonly buffer X4 { vec4 x4[]; };
-layout(binding = 1) readonly buffer Stats { float stats[]; };
-layout(binding = 2) readonly buffer Gamma { float gamma[]; };
-layout(binding = 3) readonly buffer Beta { float beta[]; };
+layout(binding = 1) uniform samplerBuffer stats;  // channel_figures.glsl
+layout(binding = 2) uniform samplerBuffer gamma;
+layout(binding = 3) uniform samplerBuffer beta;
 layout(binding = 4) writeonly buffer Y { float y[]; };
 layout(binding = 4) writeonly buffer Y4 { vec4 y4[]; };
 layout(binding = 5, rgba32f) uniform readonly imageBuffer xTexels;
@@ -27,8 +28,8 @@ layout(push_constant) uniform Push {
 
 // (x - mean) first: folding the mean into a shift would cancel badly far from zero.
 #define CHANNEL(n, c)                                                                             \
-    const float mean = stats[p.statsOffset + c], shift = beta[p.betaOffset + c];                  \
-    const float scale = gamma[p.gammaOffset + c] * inversesqrt(stats[p.statsOffset + p.C + c] + p.eps); \
+    const float mean = figure(stats, p.statsOffset + c), shift = figure(beta, p.betaOffset + c);   \
+    const float scale = figure(gamma, p.gammaOffset + c) * inversesqrt(figure(stats, p.statsOffset + p.C + c) + p.eps); \
     const uint xStart = at(p.x, n, c, p.plane, 0), yStart = at(p.y, n, c, p.plane, 0);
 #define NORMALIZE(n, c, i)                                                                        \
     {                                                                                             \

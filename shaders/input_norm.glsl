@@ -3,9 +3,8 @@
 // without that tensor ever being written. Computed as batch_norm_forward.comp does, (x - mean)
 // first. Callers mask padding after normalizing it, so that padding stays zero. Spec 19 =
 // INPUT_NORM; bindings 5-7 = [mean[C], var[C]], gamma, beta (bound to something without it), as
-// R32F texel buffers (storage buffers under STORAGE_LOADS): every lane reads the same channel's
-// figures, and on lavapipe a storage-buffer read is a loop over the lanes, which cost a forward
-// pass with the norm about twice what the texel reads do (docs/PERFORMANCE.md).
+// R32F texel buffers (channel_figures.glsl), or storage buffers in the STORAGE_LOADS twins (which
+// run past the texel limits, and without a norm the host binds the input there).
 // NO_INPUT_NORM (the input gradient) declares neither.
 #ifdef NO_INPUT_NORM
 const bool INPUT_NORM = false;
@@ -20,7 +19,8 @@ layout(binding = 7) readonly buffer NormBeta { float normBeta[]; };
 layout(binding = 5) uniform samplerBuffer normStats;
 layout(binding = 6) uniform samplerBuffer normGamma;
 layout(binding = 7) uniform samplerBuffer normBeta;
-#define LOAD_NORM(b, i) texelFetch(b, int(i)).r
+#include "channel_figures.glsl"
+#define LOAD_NORM(b, i) figure(b, i)
 #endif
 #endif
 
