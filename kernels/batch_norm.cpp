@@ -1,6 +1,7 @@
 #include "revnet/kernels/batch_norm.hpp"
 
 #include "kernels/dispatch.hpp"
+#include "kernels/reduce_parts.hpp"
 
 #include <algorithm>
 
@@ -188,18 +189,8 @@ void backwardReduceChunk(const Recording& rec, const TensorView& x, const Tensor
                           reduce, {s.c, parts, 1});
     if (parts == 1) return;
     // The parts' sums, in order: dbeta's block, then dgamma's.
-    struct Sum {
-        uint32_t count, parts, xOffset, yOffset;
-    };
-    const uint32_t local = workgroupAtMost(rec.device(), 64);
-    const bool sumTexels = fitsTexels(rec.device(), partials, 1);
-    const Kernel& sum = rec.pipelines.get("reduce_parts", {{"WORKGROUP_X", local}, {"ACCUMULATE", accumulate ? 1u : 0u},
-                                                           {"TEXELS", sumTexels ? 1u : 0u}});
-    const TensorView partialTexels = texelBinding(sumTexels, partials);
-    rec.recorder.dispatch(sum, {partials, dbeta, partialTexels}, Sum{s.c, parts, reduce.partialsOffset, db},
-                          {ceilDiv(s.c, local), 1, 1});
-    rec.recorder.dispatch(sum, {partials, dgamma, partialTexels}, Sum{s.c, parts, reduce.partialsOffset + parts * s.c, dg},
-                          {ceilDiv(s.c, local), 1, 1});
+    sumParts(rec, partials, reduce.partialsOffset, s.c, parts, dbeta, db, accumulate);
+    sumParts(rec, partials, reduce.partialsOffset + parts * s.c, s.c, parts, dgamma, dg, accumulate);
 }
 
 void backwardChunk(const Recording& rec, const TensorView& x, const TensorView& dy,

@@ -1,6 +1,7 @@
 #include "revnet/kernels/conv2d.hpp"
 
 #include "kernels/dispatch.hpp"
+#include "kernels/reduce_parts.hpp"
 
 #include <algorithm>
 #include <array>
@@ -256,10 +257,10 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
     if (gradInput) {
         rec.recorder.dispatch(kernel, {in, packed, out, in}, push, groups);
     } else {
-        std::vector<TensorView> views{in, packed, out, in, fixed ? fixed->overflow : out, norm ? norm->stats : in,
-                                      norm ? norm->gamma : in, norm ? norm->beta : in};
-        if (texels) views.push_back(beforeTexels ? out : in);  // the storage twin has no binding 8
-        rec.recorder.dispatch(kernel, views, push, groups);
+        const TensorView noNorm = texelBinding(false, in);  // bindings 5-7 are texels in every twin
+        const std::array<TensorView, 9> views{in, packed, out, in, fixed ? fixed->overflow : out, norm ? norm->stats : noNorm,
+                                              norm ? norm->gamma : noNorm, norm ? norm->beta : noNorm, beforeTexels ? out : in};
+        rec.recorder.dispatch(kernel, std::span(views).first(texels ? 9 : 8), push, groups);  // the storage twin has no binding 8
     }
     // This dispatch's share of the pass: all of it, or one parity class of an input gradient.
     const double pass = 2.0 * double(gradInput ? in.shape().elements() * out.shape().c : out.shape().elements() * in.shape().c) *
@@ -371,9 +372,10 @@ void Conv2d::gradWeightChunk(const Recording& rec, const TensorView& x, const Te
     // dy is the same across a subgroup's lanes where they differ only in their input channels.
     const bool shareDy = subgroupLanes_ && texels && cLanes_ % subgroupLanes_ == 0;
     if (shareDy) spec["LANES"] = subgroupLanes_;
-    // Without a norm, bindings 5-7 are never touched.
+    // Without a norm, bindings 5-7 (texels in every twin) are never touched.
+    const TensorView noNorm = texelBinding(false, x);
     rec.recorder.dispatch(rec.pipelines.get(withLoads("conv2d_grad_weight", texels, shareDy), spec),
-                          {x, dy, target, dy, x, norm ? norm->stats : x, norm ? norm->gamma : x, norm ? norm->beta : x},
+                          {x, dy, target, dy, x, norm ? norm->stats : noNorm, norm ? norm->gamma : noNorm, norm ? norm->beta : noNorm},
                           push, {parts_, gradGrid_[0], gradGrid_[1]});
     rec.recorder.countFlops(2.0 * double(out.elements()) * s.input.c * s.kernelH * s.kernelW);
     reduceParts(rec, partials, dweight, accumulate);
@@ -382,14 +384,8 @@ void Conv2d::gradWeightChunk(const Recording& rec, const TensorView& x, const Te
 void Conv2d::reduceParts(const Recording& rec, const TensorView& partials, const TensorView& dweight,
                          bool accumulate) const {
     if (parts_ == 1) return;
-    struct Reduce {
-        uint32_t count, parts, xOffset, yOffset;
-    } reduce{uint32_t(shape_.weight().elements()), parts_, uint32_t(partials.offset()), uint32_t(dweight.offset())};
-    const uint32_t groups = std::min<uint32_t>(ceilDiv(reduce.count, 64), rec.device().info().limits.maxComputeWorkGroupCount[0]);
-    const bool texels = fitsTexels(rec.device(), partials, 1);
-    const Kernel& kernel = rec.pipelines.get("reduce_parts", {{"WORKGROUP_X", 64}, {"ACCUMULATE", accumulate ? 1u : 0u},
-                                                              {"TEXELS", texels ? 1u : 0u}});
-    rec.recorder.dispatch(kernel, {partials, dweight, texelBinding(texels, partials)}, reduce, {groups, 1, 1});
+    sumParts(rec, partials, uint32_t(partials.offset()), uint32_t(shape_.weight().elements()), parts_, dweight,
+             uint32_t(dweight.offset()), accumulate);
 }
 
 // The samples a GPU-variant dispatch covers: what the storage range allows, and few enough that

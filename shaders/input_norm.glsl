@@ -3,25 +3,16 @@
 // without that tensor ever being written. Computed as batch_norm_forward.comp does, (x - mean)
 // first. Callers mask padding after normalizing it, so that padding stays zero. Spec 19 =
 // INPUT_NORM; bindings 5-7 = [mean[C], var[C]], gamma, beta (bound to something without it), as
-// R32F texel buffers (channel_figures.glsl), or storage buffers in the STORAGE_LOADS twins (which
-// run past the texel limits, and without a norm the host binds the input there).
+// R32F texel buffers (channel_figures.glsl) in every twin, the storage ones too.
 // NO_INPUT_NORM (the input gradient) declares neither.
 #ifdef NO_INPUT_NORM
 const bool INPUT_NORM = false;
 #else
 layout(constant_id = 19) const bool INPUT_NORM = false;
-#ifdef STORAGE_LOADS
-layout(binding = 5) readonly buffer NormStats { float normStats[]; };
-layout(binding = 6) readonly buffer NormGamma { float normGamma[]; };
-layout(binding = 7) readonly buffer NormBeta { float normBeta[]; };
-#define LOAD_NORM(b, i) b[i]
-#else
 layout(binding = 5) uniform samplerBuffer normStats;
 layout(binding = 6) uniform samplerBuffer normGamma;
 layout(binding = 7) uniform samplerBuffer normBeta;
 #include "channel_figures.glsl"
-#define LOAD_NORM(b, i) figure(b, i)
-#endif
 #endif
 
 // Channel c of C as (mean, scale, shift); `at` = where the statistics, gamma and beta start. The
@@ -29,8 +20,8 @@ layout(binding = 7) uniform samplerBuffer normBeta;
 vec3 channelNorm(uint c, uint C, uvec3 at, float eps) {
 #ifndef NO_INPUT_NORM
     if (INPUT_NORM)
-        return vec3(LOAD_NORM(normStats, at.x + c), LOAD_NORM(normGamma, at.y + c) * inversesqrt(LOAD_NORM(normStats, at.x + C + c) + eps),
-                    LOAD_NORM(normBeta, at.z + c));
+        return vec3(figure(normStats, at.x + c), figure(normGamma, at.y + c) * inversesqrt(figure(normStats, at.x + C + c) + eps),
+                    figure(normBeta, at.z + c));
 #endif
     return vec3(0.0, 1.0, 0.0);
 }
