@@ -194,13 +194,15 @@ std::uint64_t Conv2d::workspaceElements() const {
 void Conv2d::pack(const Recording& rec, const TensorView& weight, const TensorView& workspace,
                   bool transpose, uint32_t rowLength) const {
     requireDense(weight, shape_.weight(), "weight");
+    if (rowLength % 4 || workspace.offset() % 4) throw std::invalid_argument("conv2d: packed weights must be whole vec4s");
     struct Push {
-        uint32_t K, C, taps, rowLength, wOffset, packedOffset;
-    } push{shape_.outChannels, shape_.input.c, shape_.kernelH * shape_.kernelW, rowLength,
-           uint32_t(weight.offset()), uint32_t(workspace.offset())};
-    const uint64_t total = uint64_t{transpose ? push.K : push.C} * push.taps * rowLength;
-    const Kernel& kernel = rec.pipelines.get("conv2d_pack_weights", {{"WORKGROUP_X", 64}, {"TRANSPOSE", transpose ? 1u : 0u}});
-    const uint32_t groups = std::min<uint32_t>(ceilDiv(total, 64), rec.device().info().limits.maxComputeWorkGroupCount[0]);
+        uint32_t K, C, rowLength4, wOffset, packedOffset4;
+    } push{shape_.outChannels, shape_.input.c, rowLength / 4, uint32_t(weight.offset()), uint32_t(workspace.offset() / 4)};
+    const uint32_t taps = shape_.kernelH * shape_.kernelW;
+    const uint64_t total = uint64_t{transpose ? push.K : push.C} * taps * rowLength;
+    const Kernel& kernel = rec.pipelines.get(
+        "conv2d_pack_weights", {{"WORKGROUP_X", 64}, {"TRANSPOSE", transpose ? 1u : 0u}, {"TAPS", taps}});
+    const uint32_t groups = std::min<uint32_t>(ceilDiv(total / 4, 64), rec.device().info().limits.maxComputeWorkGroupCount[0]);
     rec.recorder.dispatch(kernel, {weight, workspace.prefix(total)}, push, {groups, 1, 1});
 }
 
