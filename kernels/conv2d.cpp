@@ -194,7 +194,6 @@ std::uint64_t Conv2d::workspaceElements() const {
 void Conv2d::pack(const Recording& rec, const TensorView& weight, const TensorView& workspace,
                   bool transpose, uint32_t rowLength) const {
     requireDense(weight, shape_.weight(), "weight");
-    if (rowLength % 4 || workspace.offset() % 4) throw std::invalid_argument("conv2d: packed weights must be whole vec4s");
     struct Push {
         uint32_t K, C, rowLength4, wOffset, packedOffset4;
     } push{shape_.outChannels, shape_.input.c, rowLength / 4, uint32_t(weight.offset()), uint32_t(workspace.offset() / 4)};
