@@ -232,19 +232,35 @@ void batchNormForward(const Recording& rec, const TensorView& x, const TensorVie
                    });
 }
 
+namespace {
+
+// The samples each of batch norm's backward dispatches covers, once the gradients' shapes are checked.
+uint32_t backwardSamples(const Recording& rec, const TensorView& x, const TensorView& dy, const TensorView& dx) {
+    constexpr ShaderName name{"batch_norm_backward"};
+    requireShape(dy, x.shape(), name, "output gradient");
+    requireShape(dx, x.shape(), name, "input gradient");
+    return samplesPerDispatch(rec.device(), {x, dy, dx}, name);
+}
+
+}  // namespace
+
 void batchNormBackward(const Recording& rec, const TensorView& x, const TensorView& dy,
                        const TensorView& stats, const TensorView& gamma, const TensorView& beta,
                        const TensorView& dgamma, const TensorView& dbeta, const TensorView& dx, bool accumulate,
                        const BatchNormOptions& options) {
-    constexpr ShaderName name{"batch_norm_backward"};
-    requireShape(dy, x.shape(), name, "output gradient");
-    requireShape(dx, x.shape(), name, "input gradient");
     // Every chunk's parameter gradients (summed in order) before any chunk's input gradient.
-    const uint32_t samples = x.shape().n, chunk = samplesPerDispatch(rec.device(), {x, dy, dx}, name);
-    forBatchChunks(samples, chunk, [&](uint32_t first, uint32_t count) {
+    forBatchChunks(x.shape().n, backwardSamples(rec, x, dy, dx), [&](uint32_t first, uint32_t count) {
         backwardReduceChunk(rec, x.batch(first, count), dy.batch(first, count), stats, gamma, beta,
                             dgamma, dbeta, first > 0, options);
     });
+    batchNormBackwardFromSums(rec, x, dy, stats, gamma, beta, dgamma, dbeta, dx, accumulate, options);
+}
+
+void batchNormBackwardFromSums(const Recording& rec, const TensorView& x, const TensorView& dy,
+                               const TensorView& stats, const TensorView& gamma, const TensorView& beta,
+                               const TensorView& dgamma, const TensorView& dbeta, const TensorView& dx, bool accumulate,
+                               const BatchNormOptions& options) {
+    const uint32_t samples = x.shape().n, chunk = backwardSamples(rec, x, dy, dx);
     if (options.shares && options.shares->count > 1) {
         const uint32_t c = x.shape().c;
         const TensorView sums[] = {dgamma.prefix(c), dbeta.prefix(c)};

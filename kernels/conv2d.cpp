@@ -76,6 +76,10 @@ double Conv2dShape::flops() const {
 // best on lavapipe for most layers), few invocations. GPUs use conv2d_gemm_*.comp instead.
 // The CPU variant's workgroup: every tile shape below runs 64 invocations a group.
 constexpr uint32_t kTileWorkgroup = 64;
+// An input gradient summing its batch norm's gradients (NORM_SUMS) keeps a row of 2 * 4 * TO4
+// sums a lane in conv2d_tile.glsl's laneSums, whose size is fixed: 64 lanes, TO4 at most 4.
+constexpr uint32_t kMaxSummedVec4 = 4;
+static_assert(kTileWorkgroup == 64, "conv2d_tile.glsl's laneSums holds a row for each of 64 lanes");
 
 Conv2dTiles conv2dTiles(const Conv2dShape& shape) {
     // Measured on lavapipe with `revnet bench kernels` (2026-11-24): few input channels (the
@@ -207,7 +211,8 @@ void Conv2d::pack(const Recording& rec, const TensorView& weight, const TensorVi
 
 void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& tile,
                    const TensorView& in, const TensorView& out, const TensorView& packed, uint32_t rowLength,
-                   uint32_t py, uint32_t px, ConvOutput output, const FixedPoint* fixed, const InputNorm* norm) const {
+                   uint32_t py, uint32_t px, ConvOutput output, const FixedPoint* fixed, const InputNorm* norm,
+                   const NormSums* sums) const {
     const auto& s = shape_;
     const bool gradInput = shader.view() == "conv2d_grad_input";
     const bool parities = gradInput && allParities(s, tile);
@@ -227,10 +232,12 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
     if (fixed) spec["FIXED_BITS"] = fixedBits(*fixed);
     if (parities) spec["PARITIES"] = 1;
     if (norm) spec["INPUT_NORM"] = 1;
+    if (sums) spec["NORM_SUMS"] = 1;
     // Only where it measured faster (conv2d_tile.glsl): the fixed-point passes.
     const bool wholeTiles = rows % tile.rows == 0 && cols % tile.cols == 0 && out.shape().c % (4 * tile.outVec4) == 0;
     if (fixed && wholeTiles) spec["WHOLE_TILES"] = 1;
-    const bool texels = fitsTexels(rec.device(), in, 1) && fitsTexels(rec.device(), packed, 4);
+    const bool texels = fitsTexels(rec.device(), in, 1) && fitsTexels(rec.device(), packed, 4) &&
+                        (!sums || fitsTexels(rec.device(), sums->x, 4));
     // A forward pass adding to its output reads it as texels where they reach (conv2d_tile.glsl).
     const bool beforeTexels = !gradInput && texels && outVec4 && output != ConvOutput::Write && fitsTexels(rec.device(), out, 4);
     if (beforeTexels) spec["BEFORE_TEXELS"] = 1;
@@ -247,18 +254,28 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
         uint32_t wOffset4, wRow4;
         uint32_t overflowAt;
         NormPush norm;
+        struct {
+            uint32_t normInputOffset, normInputSampleStride, partialsOffset;
+        } sums;
     } push{in.shape().n, in.shape().c, in.shape().h, in.shape().w, uint32_t(in.offset()), uint32_t(in.strides()[0]),
            out.shape().c, out.shape().h, out.shape().w, uint32_t(out.offset()), uint32_t(out.strides()[0]),
            uint32_t(packed.offset() / 4), rowLength / 4, fixed ? uint32_t(fixed->overflow.offset()) : 0u,
-           normPush(norm, in.shape().c, shader.view())};
+           sums ? normPush(&sums->norm, out.shape().c, shader.view()) : normPush(norm, in.shape().c, shader.view()),
+           {sums ? uint32_t(sums->x.offset()) : 0u, sums ? uint32_t(sums->x.strides()[0]) : 0u,
+            sums ? uint32_t(sums->partials.offset()) : 0u}};
     const std::array<uint32_t, 3> groups{ceilDiv(tiles, tiles_.workgroup), ceilDiv(out.shape().c, 4 * tile.outVec4), 1};
     const Kernel& kernel = rec.pipelines.get(withLoads(shader, texels, subgroupLanes_ > 0), spec);
-    // The forward shaders bind the overflow flag, the input norm and (texel twins) the output as
-    // texels too; without a fixed-point coupling, a norm or BEFORE_TEXELS they never touch them.
+    // Bindings 5-7 (a norm's figures) are texels in every twin. The forward shaders bind the
+    // overflow flag, the input norm and (texel twins) the output as texels too; without a
+    // fixed-point coupling, a norm or BEFORE_TEXELS they never touch them. The input gradient
+    // binds the norm its sums are of, its input and their partials, untouched without NORM_SUMS.
+    const TensorView noNorm = texelBinding(false, in);
     if (gradInput) {
-        rec.recorder.dispatch(kernel, {in, packed, out, in}, push, groups);
+        const InputNorm* n = sums ? &sums->norm : nullptr;
+        const std::array<TensorView, 9> views{in, packed, out, in, n ? n->stats : noNorm, n ? n->gamma : noNorm,
+                                              n ? n->beta : noNorm, sums ? sums->x : in, sums ? sums->partials : out};
+        rec.recorder.dispatch(kernel, views, push, groups);
     } else {
-        const TensorView noNorm = texelBinding(false, in);  // bindings 5-7 are texels in every twin
         const std::array<TensorView, 9> views{in, packed, out, in, fixed ? fixed->overflow : out, norm ? norm->stats : noNorm,
                                               norm ? norm->gamma : noNorm, norm ? norm->beta : noNorm, beforeTexels ? out : in};
         rec.recorder.dispatch(kernel, std::span(views).first(texels ? 9 : 8), push, groups);  // the storage twin has no binding 8
@@ -292,10 +309,24 @@ void Conv2d::forward(const Recording& rec, const TensorView& x, const TensorView
                    });
 }
 
-void Conv2d::gradInput(const Recording& rec, const TensorView& dy, const TensorView& weight,
-                       const TensorView& dx, const TensorView& workspace, bool accumulate) const {
+std::uint64_t Conv2d::normSumsPartials() const {
+    const TileShape& tile = tiles_.gradInput;
+    const bool oneDispatch = shape_.stride == 1 || allParities(shape_, tile);
+    if (variant_ != Variant::Cpu || tile.outVec4 > kMaxSummedVec4 || tile.cols % 4 || !oneDispatch) return 0;
+    const Shape& dx = shape_.input;
+    const uint64_t tiles = uint64_t{ceilDiv(dx.h, tile.rows)} * ceilDiv(dx.w, tile.cols) * dx.n;
+    return 2 * uint64_t{dx.c} * ceilDiv(tiles, uint64_t{tiles_.workgroup});
+}
+
+bool Conv2d::gradInput(const Recording& rec, const TensorView& dy, const TensorView& weight,
+                       const TensorView& dx, const TensorView& workspace, bool accumulate, const NormSums* sums) const {
     requireDense(dy, shape_.output(), "output gradient");
     requireDense(dx, shape_.input, "input gradient");
+    if (sums) requireDense(sums->x, shape_.input, "batch-norm input");
+    const uint64_t partials = normSumsPartials();
+    const bool summing = sums && !accumulate && partials > 0 && sums->partials.shape().elements() >= partials &&
+                         rowsOfVec4(dx) && rowsOfVec4(sums->x) && !overlaps(sums->x.binding(), dx.binding()) &&
+                         samplesPerDispatch(rec.device(), {dy, dx, sums->x}, "conv2d_grad_input") >= dx.shape().n;
     if (variant_ == Variant::Gpu) {
         forBatchChunks(dy.shape().n, samplesPerGemm(rec.pipelines, dx, dy, "conv2d_grad_input"), [&](uint32_t first, uint32_t count) {
             for (uint32_t py = 0; py < std::min(shape_.stride, shape_.input.h); ++py)
@@ -303,7 +334,7 @@ void Conv2d::gradInput(const Recording& rec, const TensorView& dy, const TensorV
                     gemm(rec, GemmPass::GradInput, dx.batch(first, count), dy.batch(first, count), weight,
                          dx.batch(first, count), accumulate ? ConvOutput::Add : ConvOutput::Write, nullptr, py, px);
         });
-        return;
+        return false;
     }
     const uint32_t rowLength = roundUp(shape_.input.c, 4 * tiles_.gradInput.outVec4);
     const TensorView packed = workspace.prefix(uint64_t{shape_.outChannels} * shape_.kernelH * shape_.kernelW * rowLength);
@@ -317,8 +348,17 @@ void Conv2d::gradInput(const Recording& rec, const TensorView& dy, const TensorV
                                if (py < shape_.input.h && px < shape_.input.w)
                                    tiled(rec, "conv2d_grad_input", tiles_.gradInput, dy.batch(first, count),
                                          dx.batch(first, count), packed, rowLength, py, px,
-                                         accumulate ? ConvOutput::Add : ConvOutput::Write);
+                                         accumulate ? ConvOutput::Add : ConvOutput::Write, nullptr, nullptr,
+                                         summing ? sums : nullptr);
                    });
+    if (!summing) return false;
+    // The workgroups' sums in order: dbeta's block, then dgamma's.
+    const uint32_t c = shape_.input.c, parts = uint32_t(partials / (2 * uint64_t{c}));
+    const uint32_t at = uint32_t(sums->partials.offset());
+    sumParts(rec, sums->partials, at, c, parts, sums->dbeta, denseOffset(sums->dbeta, c, "conv2d_grad_input", "dbeta"), false);
+    sumParts(rec, sums->partials, at + parts * c, c, parts, sums->dgamma,
+             denseOffset(sums->dgamma, c, "conv2d_grad_input", "dgamma"), false);
+    return true;
 }
 
 void Conv2d::gradWeight(const Recording& rec, const TensorView& x, const TensorView& dy,

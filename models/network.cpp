@@ -172,6 +172,7 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
         add("stem pooled", Category::Activations, kernels::maxPool3x3Output(stemShape(a, n)).elements(), TensorRole::StemPooled);
     uint64_t scratch = top;
     uint64_t convWork = kernels::Conv2d(device, stemConvShape(a, n), o.variant).workspaceElements();
+    uint64_t normSums = 0;  // the batch norms' parameter gradients summed by input gradients
     std::vector<uint64_t> shared;  // reversible: the kept conv outputs every function shares
     const uint32_t div = halves(a);
     uint32_t keptConvs = 0;
@@ -197,7 +198,9 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
             if (shared.size() + 1 < convs.size()) shared.resize(convs.size() - 1, 0);
             for (std::size_t i = 0; i < convs.size(); ++i) {
                 scratch = std::max(scratch, convs[i].input.elements());
-                convWork = std::max(convWork, kernels::Conv2d(device, convs[i], o.variant).workspaceElements());
+                const kernels::Conv2d conv(device, convs[i], o.variant);
+                convWork = std::max(convWork, conv.workspaceElements());
+                normSums = std::max(normSums, conv.normSumsPartials());
                 if (i + 1 == convs.size() && !f->outputNorm) continue;
                 const uint64_t elements = kept(convs[i].output(), 1);
                 loads = std::max(loads, convs[i].output().elements());
@@ -227,7 +230,7 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
     const auto gradients = gradientSizes(a, n);
     add("activation gradients 1", Category::Workspace, gradients[0], TensorRole::ActivationGradients, 0);
     add("activation gradients 2", Category::Workspace, std::max<uint64_t>(gradients[1], 4), TensorRole::ActivationGradients, 1);
-    uint64_t partials = 0;  // the split batch-norm reductions
+    uint64_t partials = normSums;  // and the split batch-norm reductions
     for (const auto& [name, channels] : a.batchNorms())
         partials = std::max(partials, kernels::batchNormPartials(channels, n));
     if (partials) add("batch-norm partial sums", Category::Workspace, partials, TensorRole::BatchNormPartials);

@@ -132,12 +132,19 @@ void ResidualFunction::backward(Context& c, const TensorView& input, const Tenso
             conv.gradInput(c.recording, upstream, step.conv.weight, dInput, c.convWorkspace, accumulate);
             return;
         }
-        conv.gradInput(c.recording, upstream, step.conv.weight, work, c.convWorkspace);
+        // The input gradient sums its batch norm's parameter gradients as it writes it, where it can.
+        std::optional<kernels::NormSums> sums;
+        if (step.norm && c.bn.relu && c.bn.partials)
+            sums = kernels::NormSums{inputNorm(c, *step.norm, Pass::Recompute), stepInput, step.norm->dgamma,
+                                     step.norm->dbeta, *c.bn.partials};
+        const bool summed = conv.gradInput(c.recording, upstream, step.conv.weight, work, c.convWorkspace, false,
+                                           sums ? &*sums : nullptr);
         if (step.norm) {
             const BatchNormLayer& n = *step.norm;
             const bool last = k == 0;
-            kernels::batchNormBackward(c.recording, stepInput, work, n.stats, n.gamma, n.beta, n.dgamma,
-                                       n.dbeta, last ? dInput : work, last && accumulate, c.bn);
+            const auto backward = summed ? kernels::batchNormBackwardFromSums : kernels::batchNormBackward;
+            backward(c.recording, stepInput, work, n.stats, n.gamma, n.beta, n.dgamma, n.dbeta, last ? dInput : work,
+                     last && accumulate, c.bn);
         }
         upstream = work;
     }

@@ -20,7 +20,8 @@
 // 12 = SUBTRACT (with ACCUMULATE: out -= the result, a reversible coupling's inverse),
 // 13 = FIXED_BITS (forward: fixed_point.glsl; binding 4 the overflow flag), 14 = WHOLE_TILES, 15 = OUT_VEC4,
 // 16 = LANES (SUBGROUP_LOADS: the subgroup size), 17 = NEIGHBOURS (SUBGROUP_LOADS), 18 = PARITIES
-// (grad input), 19 = INPUT_NORM (forward: input_norm.glsl), 20 = BEFORE_TEXELS (forward).
+// (grad input), 19 = INPUT_NORM (forward: input_norm.glsl), 20 = BEFORE_TEXELS (forward), 21 = NORM_SUMS
+// (grad input).
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
@@ -98,10 +99,33 @@ layout(constant_id = 17) const bool NEIGHBOURS = false;
 // The forward pass of a fixed-point coupling rounds its result to the grid (fixed_point.glsl).
 #include "fixed_point.glsl"
 layout(binding = 4) buffer Overflow { uint overflow[]; };
-#else
-#define NO_INPUT_NORM
 #endif
+// The input gradient declares the norm too (bindings 5-7), unapplied: NORM_SUMS reads its figures.
 #include "input_norm.glsl"
+#ifdef GRAD_INPUT
+// NORM_SUMS (spec 21; OUT_VEC4, not ACCUMULATE, the whole pass one dispatch): `out` is dz, the
+// gradient of relu(bn(x)) for the batch norm of bindings 5-7 and its input x (binding 8, vec4s).
+// As it stores dz, each workgroup also sums per channel o the terms of that norm's backward,
+// dz' = dz * (bn(x) > 0) and dz' * xhat, xhat = (x - mean) / sqrt(var + eps), in a fixed order,
+// into partials (binding 9) [group * C + o] and [(groups + group) * C + o] for reduce_parts.comp:
+// batch norm's backward then need not read x and dz again for them.
+layout(constant_id = 21) const bool NORM_SUMS = false;
+#ifdef STORAGE_LOADS
+layout(binding = 8) readonly buffer NormInput4 { vec4 normInput4[]; };
+#define LOAD_NORM_INPUT4(i) normInput4[i]
+#else
+layout(binding = 8, rgba32f) uniform readonly imageBuffer normInput4;
+#define LOAD_NORM_INPUT4(i) imageLoad(normInput4, i)
+#endif
+layout(binding = 9) writeonly buffer NormPartials { float normPartials[]; };
+// One row a lane of the tile workgroup (64, conv2d.cpp), two sums a channel of at most 4 * 4
+// channels: the array's size is fixed (see workgroup_sum.glsl).
+const int SUMS_LANES = 64, SUMS_ROW = 2 * 4 * 4;
+shared float laneSums[SUMS_LANES][SUMS_ROW];
+#else
+const bool NORM_SUMS = false;
+#define LOAD_NORM_INPUT4(i) vec4(0.0)
+#endif
 
 layout(push_constant) uniform Push {
     uint samples;
@@ -109,8 +133,9 @@ layout(push_constant) uniform Push {
     uint outChannels, outH, outW, outOffset, outSampleStride;
     uint wOffset4, wRow4;  // first texel of the packed weights; texels per (i, r, s) row
     uint overflowAt;       // forward, FIXED_BITS > 0: the overflow flag's element
-    uint statsOffset, gammaOffset, betaOffset;  // forward, INPUT_NORM
+    uint statsOffset, gammaOffset, betaOffset;  // forward, INPUT_NORM; grad input, NORM_SUMS
     float eps;
+    uint normInputOffset, normInputSampleStride, partialsOffset;  // grad input, NORM_SUMS
 } p;
 
 // A tile's patch of `in`: tap (r, s) of output position (i, j) of the tile reads patch element
@@ -178,8 +203,9 @@ void main() {
     const int t = min(int(gl_GlobalInvocationID.x), tiles - 1);
     if (rows <= 0 || cols <= 0) return;
 #else
-    const bool live = true;
-    const int t = int(gl_GlobalInvocationID.x);
+    // NORM_SUMS: every invocation reaches its barrier; lanes past the last tile redo it and store nothing.
+    const bool live = !NORM_SUMS || int(gl_GlobalInvocationID.x) < tiles;
+    const int t = NORM_SUMS ? min(int(gl_GlobalInvocationID.x), tiles - 1) : int(gl_GlobalInvocationID.x);
     if (rows <= 0 || cols <= 0 || t >= tiles) return;
 #endif
     const int n = t / (tilesX * tilesY);
@@ -275,14 +301,23 @@ void main() {
         wRow += R * S * int(p.wRow4);
     }
 
-    if (!live) return;
+    if (!live && !NORM_SUMS) return;
     const int outPlane = int(p.outH * p.outW);
     const int outBase = int(p.outOffset + uint(n) * p.outSampleStride);
+    const int normInputBase = int(p.normInputOffset + uint(n) * p.normInputSampleStride);
     bool inside = true;  // every value on the fixed-point grid within its exact range
+    vec2 tileSums[TO4][4];  // NORM_SUMS: channel (o4 + k) * 4 + q's sums of dz' and dz' * (x - mean)
+    [[unroll]] for (int k = 0; k < TO4; ++k)
+        [[unroll]] for (int q = 0; q < 4; ++q) tileSums[k][q] = vec2(0.0);
     [[unroll]] for (int k = 0; k < TO4; ++k)
         [[unroll]] for (int q = 0; q < 4; ++q) {
             const int o = (o4 + k) * 4 + q;
-            if (!WHOLE_TILES && o >= int(p.outChannels)) break;
+            if ((!WHOLE_TILES && o >= int(p.outChannels)) || !live) break;
+            vec2 sums = vec2(0.0);
+            const float mean = NORM_SUMS ? figure(normStats, p.statsOffset + o) : 0.0;
+            const float invStd = NORM_SUMS ? inversesqrt(figure(normStats, p.statsOffset + p.outChannels + o) + p.eps) : 0.0;
+            const float scale = NORM_SUMS ? figure(normGamma, p.gammaOffset + o) * invStd : 0.0;
+            const float shift = NORM_SUMS ? figure(normBeta, p.betaOffset + o) : 0.0;
             [[unroll]] for (int i = 0; i < TH; ++i) {
                 const int y = (b0 + i) * OSTEP + PY;
                 if (!WHOLE_TILES && b0 + i >= rows) break;
@@ -295,6 +330,11 @@ void main() {
                         vec4 result;
                         [[unroll]] for (int e = 0; e < 4; ++e) result[e] = finished(acc[k][i][j + e][q], before[e], inside);
                         outp4[at4] = result;
+                        if (NORM_SUMS) {
+                            const vec4 centred = LOAD_NORM_INPUT4((normInputBase + o * outPlane + y * int(p.outW) + a0 + j) / 4) - mean;
+                            const vec4 d = result * vec4(greaterThan(centred * scale + shift, vec4(0.0)));
+                            sums += vec2(dot(d, vec4(1.0)), dot(d, centred));
+                        }
                     }
                 else
                     [[unroll]] for (int j = 0; j < TW; ++j)
@@ -303,8 +343,27 @@ void main() {
                             outp[at] = finished(acc[k][i][j][q], ACCUMULATE ? outp[at] : 0.0, inside);
                         }
             }
+            tileSums[k][q] = sums;
         }
 #ifndef GRAD_INPUT
     if (FIXED_BITS > 0 && !inside) overflow[p.overflowAt] = 1u;
+#else
+    if (!NORM_SUMS) return;
+    // The workgroup's sums: lane m < 8 * TO4 adds column m of every lane's, in lane order
+    // (deterministic), and writes it as workgroup x's part of channel o4 * 4 + m / 2.
+    const int lane = int(gl_LocalInvocationID.x);
+    [[unroll]] for (int k = 0; k < TO4; ++k)
+        [[unroll]] for (int q = 0; q < 4; ++q) {
+            laneSums[lane][2 * (k * 4 + q)] = tileSums[k][q].x;
+            laneSums[lane][2 * (k * 4 + q) + 1] = tileSums[k][q].y;
+        }
+    barrier();
+    const int o = o4 * 4 + lane / 2;
+    if (lane >= 8 * TO4 || o >= int(p.outChannels)) return;
+    float total = 0.0;
+    for (int l = 0; l < int(gl_WorkGroupSize.x); ++l) total += laneSums[l][lane];
+    const bool xhatSum = lane % 2 == 1;  // dz' * (x - mean), scaled to dz' * xhat
+    if (xhatSum) total *= inversesqrt(figure(normStats, p.statsOffset + p.outChannels + o) + p.eps);
+    normPartials[p.partialsOffset + ((xhatSum ? gl_NumWorkGroups.x : 0) + gl_WorkGroupID.x) * p.outChannels + o] = total;
 #endif
 }

@@ -351,3 +351,96 @@ TEST_CASE("a forward convolution and a weight gradient apply their input's batch
     CHECK(cut > values / 4);
     test::countValidation(e);
 }
+
+TEST_CASE("an input gradient sums its batch norm's parameter gradients as it writes them", "[conv2d]") {
+    // NormSums: dx must be what it is without them, and dbeta = sum dz', dgamma = sum dz' * xhat
+    // (dz' = dz where relu(bn(x)) passed) must be the double-precision sums of the dx the pass wrote,
+    // within the rounding of a float32 sum. Where the pass cannot sum (rows not whole vec4s, the GPU
+    // variant) it says so and leaves dgamma and dbeta alone. Shapes: several workgroups and one
+    // with idle lanes, channels short of a whole tile, 1x1, strided (every parity class in one
+    // dispatch), x a channel range, figures and partials at offsets, with and without subgroup
+    // shuffles.
+    auto random = test::freshRandom();
+    Engine& e = test::engine();
+    DeviceInfo plain = e.info();
+    plain.subgroupOperations &= ~VkSubgroupFeatureFlags{VK_SUBGROUP_FEATURE_SHUFFLE_BIT};
+    struct SumsCase {
+        Case conv;
+        Variant variant;
+    };
+    const std::vector<SumsCase> cases = {
+        {{{3, 8, 8, 12}, 5, 3, 1, 1}, Variant::Cpu},        {{{9, 5, 16, 16}, 3, 3, 1, 1}, Variant::Cpu},
+        {{{5, 6, 4, 4}, 7, 3, 1, 1}, Variant::Cpu},         {{{2, 13, 8, 12}, 11, 1, 1, 0, 1}, Variant::Cpu},
+        {{{3, 16, 12, 16}, 10, 3, 2, 1}, Variant::Cpu},     {{{1, 8, 32, 32}, 16, 3, 1, 1, 3}, Variant::Cpu},
+        {{{3, 6, 7, 7}, 5, 3, 1, 1}, Variant::Cpu},         {{{2, 8, 8, 8}, 5, 3, 1, 1}, Variant::Gpu}};
+    std::size_t cut = 0, values = 0;
+    for (const DeviceInfo& device : {e.info(), plain})
+        for (const auto& [c, variant] : cases) {
+            const Conv2dShape shape{c.input, c.k, c.kernel, c.kernel, c.stride, c.pad};
+            const Conv2d conv(device, shape, variant);
+            const Shape in = c.input, out = shape.output(), inAll{in.n, in.c + c.extraChannels, in.h, in.w};
+            const bool sums = variant == Variant::Cpu && in.w % 4 == 0;
+            INFO("input " << toString(in) << " k " << c.k << " kernel " << c.kernel << " stride " << c.stride << " extra "
+                          << c.extraChannels << (variant == Variant::Cpu ? " cpu" : " gpu")
+                          << (device.subgroupOperations == e.info().subgroupOperations ? "" : " no shuffles"));
+            REQUIRE((conv.normSumsPartials() > 0) == (variant == Variant::Cpu));
+            const auto x = test::randomValues(inAll.elements(), random), w = test::randomValues(shape.weight().elements(), random);
+            const auto dy = test::randomValues(out.elements(), random);
+            // [unused, mean[C], var[C], gamma[C], beta[C], dgamma[C], dbeta[C]]
+            const uint32_t C = in.c, lead = 3;
+            std::vector<float> params = test::randomValues(lead + 6 * C, random);
+            for (uint32_t i = 0; i < C; ++i) params[lead + C + i] = 0.1f + std::fabs(params[lead + C + i]);
+            std::fill(params.begin() + lead + 4 * C, params.end(), kPoison);
+            const float eps = 1e-3f;
+            Tensor tx = e.tensor(inAll, Category::Other, "x"), tw = e.tensor(shape.weight(), Category::Other, "w");
+            Tensor tdy = e.tensor(out, Category::Other, "dy"), tdx = e.tensor(in, Category::Other, "dx");
+            Tensor tp = e.tensor({1, 1, 1, lead + 6 * C}, Category::Other, "norm");
+            Tensor work = e.tensor({1, 1, 1, uint32_t(conv.workspaceElements())}, Category::Workspace, "workspace");
+            Tensor partials = e.tensor({1, 1, 1, uint32_t(conv.normSumsPartials() + 8)}, Category::Workspace, "partials");
+            e.upload(tx, x);
+            e.upload(tw, w);
+            e.upload(tdy, dy);
+            e.upload(tp, params);
+            e.upload(tdx, std::vector<float>(in.elements(), kPoison));
+            const kernels::NormSums norm{{tp.view().range(lead, 2 * C), tp.view().range(lead + 2 * C, C), tp.view().range(lead + 3 * C, C), eps},
+                                         tx.view().channels(c.extraChannels, in.c), tp.view().range(lead + 4 * C, C),
+                                         tp.view().range(lead + 5 * C, C), partials.view().range(8, conv.normSumsPartials())};
+            Recorder recorder(e.device());
+            CHECK(conv.gradInput({e.pipelines(), recorder}, tdy, tw, tdx, work, false, &norm) == sums);
+            recorder.run();
+
+            const ref::ConvGeometry g{in, c.k, c.kernel, c.kernel, c.stride, c.pad};
+            const auto dx = e.download(tdx);
+            checkClose("grad input", dx, ref::convGradInput(g, ref::widen(dy), ref::widen(w)));
+            const auto figures = e.download(tp);
+            if (!sums) {
+                for (uint32_t i = lead + 4 * C; i < lead + 6 * C; ++i) CHECK(std::isnan(figures[i]));
+                continue;
+            }
+            // The sums in double, their magnitudes, and terms whose mask float32 may decide otherwise.
+            const auto xd = ref::widen(gather(x, in, c.extraChannels));
+            const std::size_t plane = std::size_t(in.h) * in.w;
+            std::vector<double> dbeta(C), dgamma(C), dbetaBound(C), dgammaBound(C);
+            values += xd.size();
+            for (std::size_t i = 0; i < xd.size(); ++i) {
+                const std::size_t ch = i / plane % C;
+                const double xhat = (xd[i] - params[lead + ch]) / std::sqrt(double(params[lead + C + ch]) + eps);
+                const double normalized = params[lead + 2 * C + ch] * xhat + params[lead + 3 * C + ch];
+                const double d = normalized > 0 ? dx[i] : 0.0;
+                cut += normalized <= 0;
+                dbeta[ch] += d, dgamma[ch] += d * xhat;
+                const double slack = std::fabs(normalized) < 1e-4 ? 1e4 : 1.0;  // a mask near its edge counts in full
+                dbetaBound[ch] += std::fabs(dx[i]) * slack, dgammaBound[ch] += std::fabs(dx[i] * xhat) * slack;
+            }
+            const double terms = double(in.n) * plane + 8;
+            std::size_t outside = 0;
+            for (uint32_t ch = 0; ch < C; ++ch) {
+                outside += !(std::fabs(figures[lead + 5 * C + ch] - dbeta[ch]) <= terms * 0x1p-24 * dbetaBound[ch]);
+                outside += !(std::fabs(figures[lead + 4 * C + ch] - dgamma[ch]) <= terms * 0x1p-24 * dgammaBound[ch]);
+            }
+            INFO(outside << " of " << 2 * C << " sums outside the rounding bound");
+            CHECK(outside == 0);
+        }
+    CHECK(cut > values / 4);
+    test::countValidation(e);
+}

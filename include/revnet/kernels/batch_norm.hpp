@@ -61,5 +61,12 @@ void batchNormBackward(const Recording& rec, const TensorView& x, const TensorVi
                        const TensorView& stats, const TensorView& gamma, const TensorView& beta,
                        const TensorView& dgamma, const TensorView& dbeta, const TensorView& dx, bool accumulate,
                        const BatchNormOptions& options = {});
+// batchNormBackward where dgamma and dbeta already hold this share's sums, dbeta = sum dy' and
+// dgamma = sum dy' * xhat (an input-gradient pass summed them as it wrote dy: Conv2d's NormSums):
+// averages them over the shares, if any, then writes (or adds to) dx.
+void batchNormBackwardFromSums(const Recording& rec, const TensorView& x, const TensorView& dy,
+                               const TensorView& stats, const TensorView& gamma, const TensorView& beta,
+                               const TensorView& dgamma, const TensorView& dbeta, const TensorView& dx, bool accumulate,
+                               const BatchNormOptions& options = {});
 
 }  // namespace revnet::kernels

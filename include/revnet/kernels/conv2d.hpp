@@ -49,6 +49,17 @@ struct InputNorm {
     float eps = 1e-5f;
 };
 
+// The batch norm and ReLU whose output gradient dz an input-gradient pass writes, with that norm's
+// input x: the pass can also sum the norm's parameter gradients as it stores dz (conv2d_tile.glsl's
+// NORM_SUMS), dbeta = sum dz' and dgamma = sum dz' * xhat, dz' = dz where the ReLU passed, so that
+// batch norm's backward need not read x and dz again for them.
+struct NormSums {
+    InputNorm norm;
+    TensorView x;              // shaped as dx
+    TensorView dgamma, dbeta;  // written
+    TensorView partials;       // workspace of normSumsPartials() floats
+};
+
 class Conv2d {
 public:
     Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant = Variant::Auto);
@@ -67,9 +78,14 @@ public:
     void forward(const Recording& rec, const TensorView& x, const TensorView& weight,
                  const TensorView& y, const TensorView& workspace, ConvOutput output = ConvOutput::Write,
                  const FixedPoint* fixed = nullptr, const InputNorm* norm = nullptr) const;
-    // Writes dx, or with accumulate adds to it.
-    void gradInput(const Recording& rec, const TensorView& dy, const TensorView& weight,
-                   const TensorView& dx, const TensorView& workspace, bool accumulate = false) const;
+    // Writes dx, or with accumulate adds to it. With `sums`, where it can (the CPU variant's tiles,
+    // dx written whole in one dispatch as vec4 rows), it also writes their dgamma and dbeta, and
+    // returns whether it did.
+    bool gradInput(const Recording& rec, const TensorView& dy, const TensorView& weight,
+                   const TensorView& dx, const TensorView& workspace, bool accumulate = false,
+                   const NormSums* sums = nullptr) const;
+    // The partials NormSums needs for this shape: 0 where gradInput() never sums.
+    std::uint64_t normSumsPartials() const;
     // Overwrites dweight. With `norm` (where normalizesInput()), x goes through that batch norm and
     // ReLU first, as in forward().
     void gradWeight(const Recording& rec, const TensorView& x, const TensorView& dy,
@@ -93,7 +109,8 @@ private:
     uint32_t samplesPerGemm(const Pipelines& pipelines, const TensorView& in, const TensorView& out, std::string_view kernel) const;
     void tiled(const Recording& rec, ShaderName shader, const TileShape& tile, const TensorView& in,
                const TensorView& out, const TensorView& packed, uint32_t rowLength, uint32_t py, uint32_t px,
-               ConvOutput output, const FixedPoint* fixed = nullptr, const InputNorm* norm = nullptr) const;
+               ConvOutput output, const FixedPoint* fixed = nullptr, const InputNorm* norm = nullptr,
+               const NormSums* sums = nullptr) const;
 
     Conv2dShape shape_;
     Variant variant_;
