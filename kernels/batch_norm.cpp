@@ -74,15 +74,20 @@ struct MergePush {
     uint32_t priorSamples, partialsOffset;
 };
 
-// Merges `parts` partial statistics into stats: the split reduction (MERGE: with the
-// batch chunks before; UPDATE: the running statistics), or (shares) the processes' statistics.
+// What batch_norm_statistics_merge.comp's parts are: the split reduction's, the processes'
+// statistics, or convolution workgroups' moments.
+enum class Parts { Split, Shares, Counted };
+
+// Merges `parts` partial statistics into stats (MERGE: with the batch chunks before; UPDATE: the
+// running statistics).
 void recordMerge(const Recording& rec, const MergePush& push, const TensorView& stats,
                  const TensorView& running, const TensorView& partials, bool update, bool merge, uint32_t parts,
-                 bool shares) {
+                 Parts kind) {
     const uint32_t local = workgroupAtMost(rec.device(), 64);
     const Kernel& kernel = rec.pipelines.get("batch_norm_statistics_merge", {{"WORKGROUP_X", local}, {"UPDATE", update ? 1u : 0u},
                                                                          {"MERGE", merge ? 1u : 0u}, {"PARTS", parts},
-                                                                         {"SHARES", shares ? 1u : 0u}});
+                                                                         {"SHARES", kind == Parts::Shares ? 1u : 0u},
+                                                                         {"COUNTED", kind == Parts::Counted ? 1u : 0u}});
     rec.recorder.dispatch(kernel, {stats, running, partials}, push, {ceilDiv(push.C, local), 1, 1});
 }
 
@@ -122,7 +127,7 @@ void batchNormStatistics(const Recording& rec, const TensorView& whole, const Te
         if (parts == 1) return;
         const MergePush mergePush{s.n, s.c, s.h * s.w, push.statsOffset, push.runningOffset, push.momentum, first,
                                   push.partialsOffset};
-        recordMerge(rec, mergePush, stats, running, partials, update, merge, parts, false);
+        recordMerge(rec, mergePush, stats, running, partials, update, merge, parts, Parts::Split);
     });
     if (!shares) return;
     // Every share's [mean, variance], merged in share order as the split reduction merges its
@@ -134,7 +139,17 @@ void batchNormStatistics(const Recording& rec, const TensorView& whole, const Te
                          denseOffset(stats, 2 * uint64_t{c}, name, "statistics"),
                          denseOffset(running, 2 * uint64_t{c}, name, "running statistics"), options.momentum, 0,
                          uint32_t(gathered.offset())};
-    recordMerge(rec, push, stats, running, gathered, updateRunning, false, shares->count, true);
+    recordMerge(rec, push, stats, running, gathered, updateRunning, false, shares->count, Parts::Shares);
+}
+
+void batchNormMergeMoments(const Recording& rec, const TensorView& partials, uint32_t parts, uint32_t channels,
+                           const TensorView& stats, const TensorView& running, bool updateRunning,
+                           const BatchNormOptions& options) {
+    constexpr std::string_view name = "batch_norm_statistics_merge";
+    const MergePush push{parts, channels, 1, denseOffset(stats, 2 * uint64_t{channels}, name, "statistics"),
+                         denseOffset(running, 2 * uint64_t{channels}, name, "running statistics"), options.momentum, 0,
+                         uint32_t(partials.offset())};
+    recordMerge(rec, push, stats, running, partials, updateRunning, false, parts, Parts::Counted);
 }
 
 namespace {

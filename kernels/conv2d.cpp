@@ -2,6 +2,7 @@
 
 #include "kernels/dispatch.hpp"
 #include "kernels/reduce_parts.hpp"
+#include "revnet/kernels/batch_norm.hpp"
 
 #include <algorithm>
 #include <array>
@@ -76,8 +77,9 @@ double Conv2dShape::flops() const {
 // best on lavapipe for most layers), few invocations. GPUs use conv2d_gemm_*.comp instead.
 // The CPU variant's workgroup: every tile shape below runs 64 invocations a group.
 constexpr uint32_t kTileWorkgroup = 64;
-// An input gradient summing its batch norm's gradients (NORM_SUMS) keeps a row of 2 * 4 * TO4
-// sums a lane in conv2d_tile.glsl's laneSums, whose size is fixed: 64 lanes, TO4 at most 4.
+// An input gradient summing its batch norm's gradients (NORM_SUMS), or a forward pass taking its
+// output's statistics (OUT_STATS), keeps a row of 2 * 4 * TO4 figures a lane in conv2d_tile.glsl's
+// shared arrays, whose sizes are fixed: 64 lanes, TO4 at most 4.
 constexpr uint32_t kMaxSummedVec4 = 4;
 static_assert(kTileWorkgroup == 64, "conv2d_tile.glsl's laneSums holds a row for each of 64 lanes");
 
@@ -212,7 +214,7 @@ void Conv2d::pack(const Recording& rec, const TensorView& weight, const TensorVi
 void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& tile,
                    const TensorView& in, const TensorView& out, const TensorView& packed, uint32_t rowLength,
                    uint32_t py, uint32_t px, ConvOutput output, const FixedPoint* fixed, const InputNorm* norm,
-                   const NormSums* sums) const {
+                   const NormSums* sums, const OutputStats* outStats) const {
     const auto& s = shape_;
     const bool gradInput = shader.view() == "conv2d_grad_input";
     const bool parities = gradInput && allParities(s, tile);
@@ -233,6 +235,7 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
     if (parities) spec["PARITIES"] = 1;
     if (norm) spec["INPUT_NORM"] = 1;
     if (sums) spec["NORM_SUMS"] = 1;
+    if (outStats) spec["OUT_STATS"] = 1;
     // Only where it measured faster (conv2d_tile.glsl): the fixed-point passes.
     const bool wholeTiles = rows % tile.rows == 0 && cols % tile.cols == 0 && out.shape().c % (4 * tile.outVec4) == 0;
     if (fixed && wholeTiles) spec["WHOLE_TILES"] = 1;
@@ -262,7 +265,7 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
            uint32_t(packed.offset() / 4), rowLength / 4, fixed ? uint32_t(fixed->overflow.offset()) : 0u,
            sums ? normPush(&sums->norm, out.shape().c, shader.view()) : normPush(norm, in.shape().c, shader.view()),
            {sums ? uint32_t(sums->x.offset()) : 0u, sums ? uint32_t(sums->x.strides()[0]) : 0u,
-            sums ? uint32_t(sums->partials.offset()) : 0u}};
+            sums ? uint32_t(sums->partials.offset()) : outStats ? uint32_t(outStats->partials.offset()) : 0u}};
     const std::array<uint32_t, 3> groups{ceilDiv(tiles, tiles_.workgroup), ceilDiv(out.shape().c, 4 * tile.outVec4), 1};
     const Kernel& kernel = rec.pipelines.get(withLoads(shader, texels, subgroupLanes_ > 0), spec);
     // Bindings 5-7 (a norm's figures) are texels in every twin. The forward shaders bind the
@@ -276,9 +279,12 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
                                               n ? n->beta : noNorm, sums ? sums->x : in, sums ? sums->partials : out};
         rec.recorder.dispatch(kernel, views, push, groups);
     } else {
-        const std::array<TensorView, 9> views{in, packed, out, in, fixed ? fixed->overflow : out, norm ? norm->stats : noNorm,
-                                              norm ? norm->gamma : noNorm, norm ? norm->beta : noNorm, beforeTexels ? out : in};
-        rec.recorder.dispatch(kernel, std::span(views).first(texels ? 9 : 8), push, groups);  // the storage twin has no binding 8
+        // Binding 9 takes OUT_STATS's partials; the storage twin has no binding 8.
+        std::vector<TensorView> views{in, packed, out, in, fixed ? fixed->overflow : out, norm ? norm->stats : noNorm,
+                                      norm ? norm->gamma : noNorm, norm ? norm->beta : noNorm};
+        if (texels) views.push_back(beforeTexels ? out : in);
+        views.push_back(outStats ? outStats->partials : out);
+        rec.recorder.dispatch(kernel, views, push, groups);
     }
     // This dispatch's share of the pass: all of it, or one parity class of an input gradient.
     const double pass = 2.0 * double(gradInput ? in.shape().elements() * out.shape().c : out.shape().elements() * in.shape().c) *
@@ -286,18 +292,29 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
     rec.recorder.countFlops(pass * rows * cols / (double(out.shape().h) * out.shape().w));
 }
 
-void Conv2d::forward(const Recording& rec, const TensorView& x, const TensorView& weight,
+std::uint64_t Conv2d::outputStatsPartials() const {
+    const TileShape& tile = tiles_.forward;
+    if (variant_ != Variant::Cpu || tile.outVec4 > kMaxSummedVec4 || tile.cols % 4) return 0;
+    const Shape y = shape_.output();
+    const uint64_t tiles = uint64_t{ceilDiv(y.h, tile.rows)} * ceilDiv(y.w, tile.cols) * y.n;
+    return 3 * uint64_t{y.c} * ceilDiv(tiles, uint64_t{tiles_.workgroup});
+}
+
+bool Conv2d::forward(const Recording& rec, const TensorView& x, const TensorView& weight,
                      const TensorView& y, const TensorView& workspace, ConvOutput output, const FixedPoint* fixed,
-                     const InputNorm* norm) const {
+                     const InputNorm* norm, const OutputStats* stats) const {
     requireDense(x, shape_.input, "input");
     requireDense(y, shape_.output(), "output");
     if (norm && !normalizesInput()) throw std::invalid_argument("conv2d: the GPU variant does not normalize its input");
+    const uint64_t partials = outputStatsPartials();
+    const bool taking = stats && partials > 0 && stats->partials.shape().elements() >= partials && rowsOfVec4(y) &&
+                        samplesPerDispatch(rec.device(), {x, y}, "conv2d_forward") >= y.shape().n;
     if (variant_ == Variant::Gpu) {
         forBatchChunks(x.shape().n, samplesPerGemm(rec.pipelines, x, y, "conv2d_forward"), [&](uint32_t first, uint32_t count) {
             gemm(rec, GemmPass::Forward, x.batch(first, count), y.batch(first, count), weight,
                  y.batch(first, count), output, fixed);
         });
-        return;
+        return false;
     }
     const uint32_t rowLength = roundUp(shape_.outChannels, 4 * tiles_.forward.outVec4);
     const TensorView packed = workspace.prefix(uint64_t{shape_.input.c} * shape_.kernelH * shape_.kernelW * rowLength);
@@ -305,8 +322,16 @@ void Conv2d::forward(const Recording& rec, const TensorView& x, const TensorView
     forBatchChunks(x.shape().n, samplesPerDispatch(rec.device(), {x, y}, "conv2d_forward"),
                    [&](uint32_t first, uint32_t count) {
                        tiled(rec, "conv2d_forward", tiles_.forward, x.batch(first, count),
-                             y.batch(first, count), packed, rowLength, 0, 0, output, fixed, norm);
+                             y.batch(first, count), packed, rowLength, 0, 0, output, fixed, norm, nullptr,
+                             taking ? stats : nullptr);
                    });
+    if (!taking) return false;
+    const uint32_t k = shape_.outChannels, parts = uint32_t(partials / (3 * uint64_t{k}));
+    BatchNormOptions options;
+    options.momentum = stats->momentum;
+    batchNormMergeMoments(rec, stats->partials.prefix(partials), parts, k, stats->stats, stats->running,
+                          stats->updateRunning, options);
+    return true;
 }
 
 std::uint64_t Conv2d::normSumsPartials() const {

@@ -172,7 +172,7 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
         add("stem pooled", Category::Activations, kernels::maxPool3x3Output(stemShape(a, n)).elements(), TensorRole::StemPooled);
     uint64_t scratch = top;
     uint64_t convWork = kernels::Conv2d(device, stemConvShape(a, n), o.variant).workspaceElements();
-    uint64_t normSums = 0;  // the batch norms' parameter gradients summed by input gradients
+    uint64_t normSums = 0;  // batch norms' statistics and parameter gradients summed by convolutions
     std::vector<uint64_t> shared;  // reversible: the kept conv outputs every function shares
     const uint32_t div = halves(a);
     uint32_t keptConvs = 0;
@@ -200,7 +200,7 @@ std::vector<PlannedTensor> planTensors(const Architecture& a, const NetworkOptio
                 scratch = std::max(scratch, convs[i].input.elements());
                 const kernels::Conv2d conv(device, convs[i], o.variant);
                 convWork = std::max(convWork, conv.workspaceElements());
-                normSums = std::max(normSums, conv.normSumsPartials());
+                normSums = std::max({normSums, conv.normSumsPartials(), conv.outputStatsPartials()});
                 if (i + 1 == convs.size() && !f->outputNorm) continue;
                 const uint64_t elements = kept(convs[i].output(), 1);
                 loads = std::max(loads, convs[i].output().elements());

@@ -62,17 +62,28 @@ TensorView ResidualFunction::record(Context& c, const TensorView& input, const F
     // (steps - i) % 2), so that it need not rebuild them; its result goes to `last` or nowhere,
     // never to scratch 1.
     const bool recompute = pass == Pass::Recompute;
+    // Step i's output: halves make a kept output in scratch 0, store it from there, and read on from there.
+    const auto outputOf = [&](std::size_t i) {
+        const bool final = i + 1 == steps.size() && !outputNorm;
+        const Tensor* out = final || c.halfLoads ? c.scratch[0] : buffers.kept[i];
+        return final && last ? *last : shaped(out, steps[i].conv.conv.shape().output());
+    };
+    // Whether step i's convolution applies its batch norm as it loads `input`.
+    const auto fusedAt = [&](std::size_t i, const TensorView& input) {
+        return steps[i].norm && steps[i].conv.conv.normalizesInput() && !overlaps(input.binding(), outputOf(i).binding());
+    };
+    // In training, a convolution takes the batch statistics for the next step's fused norm as it
+    // stores its output, where it can; synchronized batch norm gathers them with batchNormStatistics.
+    const bool takeStatistics = pass == Pass::Train && c.bn.partials && !(c.bn.shares && c.bn.shares->count > 1);
+    bool statisticsTaken = false;
     TensorView current = input;
     for (std::size_t i = 0; i < steps.size(); ++i) {
         const Step& step = steps[i];
         const bool final = i + 1 == steps.size() && !outputNorm;
-        // Halves: a kept output is made in scratch 0, stored from there, and read on from there.
         const bool halves = c.halfLoads && !final;
-        const Tensor* out = final || halves ? c.scratch[0] : buffers.kept[i];
-        const Shape& shape = step.conv.conv.shape().output();
-        const TensorView output = final && last ? *last : shaped(out, shape);
-        const bool fused = step.norm && step.conv.conv.normalizesInput() && !overlaps(current.binding(), output.binding());
-        if (step.norm && pass == Pass::Train && fused)
+        const TensorView output = outputOf(i);
+        const bool fused = fusedAt(i, current);
+        if (step.norm && pass == Pass::Train && fused && !statisticsTaken)
             kernels::batchNormStatistics(c.recording, current, step.norm->stats, step.norm->running, true, c.bn);
         TensorView convInput = current;
         if (step.norm && !fused) {
@@ -85,9 +96,15 @@ TensorView ResidualFunction::record(Context& c, const TensorView& input, const F
         const kernels::FixedPoint* fixed = final && coupling && c.fixed ? &*c.fixed : nullptr;
         std::optional<kernels::InputNorm> norm;
         if (fused) norm = inputNorm(c, *step.norm, pass);
-        step.conv.conv.forward(c.recording, fused ? current : convInput, step.conv.weight, output, c.convWorkspace,
-                               final ? lastOutput : kernels::ConvOutput::Write, fixed, norm ? &*norm : nullptr);
-        if (halves) kernels::storeHalf(c.recording, output, kernels::packedView(*buffers.kept[i], shape));
+        std::optional<kernels::OutputStats> nextStatistics;
+        if (takeStatistics && i + 1 < steps.size() && fusedAt(i + 1, output)) {
+            const BatchNormLayer& next = *steps[i + 1].norm;
+            nextStatistics = kernels::OutputStats{next.stats, next.running, true, c.bn.momentum, *c.bn.partials};
+        }
+        statisticsTaken = step.conv.conv.forward(c.recording, fused ? current : convInput, step.conv.weight, output,
+                                                 c.convWorkspace, final ? lastOutput : kernels::ConvOutput::Write, fixed,
+                                                 norm ? &*norm : nullptr, nextStatistics ? &*nextStatistics : nullptr);
+        if (halves) kernels::storeHalf(c.recording, output, kernels::packedView(*buffers.kept[i], output.shape()));
         current = output;
     }
     if (!outputNorm) return current;

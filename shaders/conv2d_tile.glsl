@@ -21,7 +21,7 @@
 // 13 = FIXED_BITS (forward: fixed_point.glsl; binding 4 the overflow flag), 14 = WHOLE_TILES, 15 = OUT_VEC4,
 // 16 = LANES (SUBGROUP_LOADS: the subgroup size), 17 = NEIGHBOURS (SUBGROUP_LOADS), 18 = PARITIES
 // (grad input), 19 = INPUT_NORM (forward: input_norm.glsl), 20 = BEFORE_TEXELS (forward), 21 = NORM_SUMS
-// (grad input).
+// (grad input), 22 = OUT_STATS (forward).
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int R = 3;
@@ -95,10 +95,27 @@ const int W_TEXELS = R * S * TO4, W_SLOTS = (W_TEXELS + LANES - 1) / LANES;
 // padding.
 layout(constant_id = 17) const bool NEIGHBOURS = false;
 #endif
+// The epilogues that reduce over the workgroup (NORM_SUMS, OUT_STATS) keep a row of shared memory a
+// lane: the tile workgroup has 64 lanes (conv2d.cpp), and shared arrays have fixed sizes (see
+// workgroup_sum.glsl).
+const int TILE_LANES = 64;
 #ifndef GRAD_INPUT
 // The forward pass of a fixed-point coupling rounds its result to the grid (fixed_point.glsl).
 #include "fixed_point.glsl"
 layout(binding = 4) buffer Overflow { uint overflow[]; };
+// OUT_STATS (spec 22; OUT_VEC4, the whole pass one dispatch): each workgroup also writes the batch
+// statistics of what it stores, for the batch norm that reads the output next: per channel o,
+// (count, mean, sum of squared deviations) to partials (binding 9) [3 * (group * C + o)], which
+// batch_norm_statistics_merge.comp (COUNTED) merges in order. Each lane's tile is taken exactly
+// (its own mean first), then the lanes merged in lane order by Chan et al.'s update
+// (deterministic), as batch_norm_statistics.comp merges.
+layout(constant_id = 22) const bool OUT_STATS = false;
+layout(binding = 9) writeonly buffer StatsPartials { float statsPartials[]; };
+// A lane's count, then a mean and sum of squared deviations for each of at most 4 * 4 channels.
+const int MOMENTS_ROW = 1 + 2 * 4 * 4;
+shared float laneMoments[TILE_LANES][MOMENTS_ROW];
+#else
+const bool OUT_STATS = false;
 #endif
 // The input gradient declares the norm too (bindings 5-7), unapplied: NORM_SUMS reads its figures.
 #include "input_norm.glsl"
@@ -118,10 +135,9 @@ layout(binding = 8, rgba32f) uniform readonly imageBuffer normInput4;
 #define LOAD_NORM_INPUT4(i) imageLoad(normInput4, i)
 #endif
 layout(binding = 9) writeonly buffer NormPartials { float normPartials[]; };
-// One row a lane of the tile workgroup (64, conv2d.cpp), two sums a channel of at most 4 * 4
-// channels: the array's size is fixed (see workgroup_sum.glsl).
-const int SUMS_LANES = 64, SUMS_ROW = 2 * 4 * 4;
-shared float laneSums[SUMS_LANES][SUMS_ROW];
+// Two sums a channel of at most 4 * 4 channels a lane.
+const int SUMS_ROW = 2 * 4 * 4;
+shared float laneSums[TILE_LANES][SUMS_ROW];
 #else
 const bool NORM_SUMS = false;
 #define LOAD_NORM_INPUT4(i) vec4(0.0)
@@ -135,7 +151,8 @@ layout(push_constant) uniform Push {
     uint overflowAt;       // forward, FIXED_BITS > 0: the overflow flag's element
     uint statsOffset, gammaOffset, betaOffset;  // forward, INPUT_NORM; grad input, NORM_SUMS
     float eps;
-    uint normInputOffset, normInputSampleStride, partialsOffset;  // grad input, NORM_SUMS
+    uint normInputOffset, normInputSampleStride;  // grad input, NORM_SUMS
+    uint partialsOffset;  // grad input, NORM_SUMS; forward, OUT_STATS
 } p;
 
 // A tile's patch of `in`: tap (r, s) of output position (i, j) of the tile reads patch element
@@ -203,9 +220,10 @@ void main() {
     const int t = min(int(gl_GlobalInvocationID.x), tiles - 1);
     if (rows <= 0 || cols <= 0) return;
 #else
-    // NORM_SUMS: every invocation reaches its barrier; lanes past the last tile redo it and store nothing.
-    const bool live = !NORM_SUMS || int(gl_GlobalInvocationID.x) < tiles;
-    const int t = NORM_SUMS ? min(int(gl_GlobalInvocationID.x), tiles - 1) : int(gl_GlobalInvocationID.x);
+    // NORM_SUMS, OUT_STATS: every invocation reaches the epilogue's barrier; lanes past the last tile
+    // redo it and store nothing.
+    const bool live = !(NORM_SUMS || OUT_STATS) || int(gl_GlobalInvocationID.x) < tiles;
+    const int t = NORM_SUMS || OUT_STATS ? min(int(gl_GlobalInvocationID.x), tiles - 1) : int(gl_GlobalInvocationID.x);
     if (rows <= 0 || cols <= 0 || t >= tiles) return;
 #endif
     const int n = t / (tilesX * tilesY);
@@ -301,7 +319,7 @@ void main() {
         wRow += R * S * int(p.wRow4);
     }
 
-    if (!live && !NORM_SUMS) return;
+    if (!live && !NORM_SUMS && !OUT_STATS) return;
     const int outPlane = int(p.outH * p.outW);
     const int outBase = int(p.outOffset + uint(n) * p.outSampleStride);
     const int normInputBase = int(p.normInputOffset + uint(n) * p.normInputSampleStride);
@@ -330,6 +348,7 @@ void main() {
                         vec4 result;
                         [[unroll]] for (int e = 0; e < 4; ++e) result[e] = finished(acc[k][i][j + e][q], before[e], inside);
                         outp4[at4] = result;
+                        if (OUT_STATS) [[unroll]] for (int e = 0; e < 4; ++e) acc[k][i][j + e][q] = result[e];
                         if (NORM_SUMS) {
                             const vec4 centred = LOAD_NORM_INPUT4((normInputBase + o * outPlane + y * int(p.outW) + a0 + j) / 4) - mean;
                             const vec4 d = result * vec4(greaterThan(centred * scale + shift, vec4(0.0)));
@@ -347,6 +366,43 @@ void main() {
         }
 #ifndef GRAD_INPUT
     if (FIXED_BITS > 0 && !inside) overflow[p.overflowAt] = 1u;
+    if (!OUT_STATS) return;
+    // This lane's moments (acc holds what it stored), then lane m < 4 * TO4 merges channel
+    // o4 * 4 + m's over the lanes in order and writes it as workgroup x's part.
+    const int lane = int(gl_LocalInvocationID.x);
+    const int tileRows = live ? min(TH, rows - b0) : 0, tileCols = min(TW, cols - a0);
+    const float count = float(tileRows * tileCols);
+    laneMoments[lane][0] = count;
+    [[unroll]] for (int k = 0; k < TO4; ++k)
+        [[unroll]] for (int q = 0; q < 4; ++q) {
+            float sum = 0.0, m2 = 0.0;
+            [[unroll]] for (int i = 0; i < TH; ++i)
+                [[unroll]] for (int j = 0; j < TW; ++j) sum += i < tileRows && j < tileCols ? acc[k][i][j][q] : 0.0;
+            const float mean = count > 0.0 ? sum / count : 0.0;
+            [[unroll]] for (int i = 0; i < TH; ++i)
+                [[unroll]] for (int j = 0; j < TW; ++j) {
+                    const float d = acc[k][i][j][q] - mean;
+                    m2 += i < tileRows && j < tileCols ? d * d : 0.0;
+                }
+            laneMoments[lane][1 + 2 * (k * 4 + q)] = mean;
+            laneMoments[lane][2 + 2 * (k * 4 + q)] = m2;
+        }
+    barrier();
+    const int o = o4 * 4 + lane;
+    if (lane >= 4 * TO4 || o >= int(p.outChannels)) return;
+    float total = 0.0, mean = 0.0, m2 = 0.0;
+    for (int l = 0; l < int(gl_WorkGroupSize.x); ++l) {
+        const float laneCount = laneMoments[l][0];
+        if (laneCount == 0.0) continue;
+        const float laneMean = laneMoments[l][1 + 2 * lane], delta = laneMean - mean, merged = total + laneCount;
+        mean += delta * (laneCount / merged);
+        m2 += laneMoments[l][2 + 2 * lane] + delta * delta * (total * laneCount / merged);
+        total = merged;
+    }
+    const uint at = p.partialsOffset + 3 * (gl_WorkGroupID.x * p.outChannels + uint(o));
+    statsPartials[at] = total;
+    statsPartials[at + 1] = mean;
+    statsPartials[at + 2] = m2;
 #else
     if (!NORM_SUMS) return;
     // The workgroup's sums: lane m < 8 * TO4 adds column m of every lane's, in lane order

@@ -352,37 +352,52 @@ TEST_CASE("a forward convolution and a weight gradient apply their input's batch
     test::countValidation(e);
 }
 
+// The shapes the epilogues that reduce over a workgroup (an input gradient's batch-norm sums, a
+// forward pass's output statistics) are tested on: several workgroups and one with idle lanes,
+// channels short of a whole tile, 1x1, strided (an input gradient's parity classes in one
+// dispatch), channel ranges; and where they cannot apply (rows not whole vec4s, the GPU variant).
+const std::vector<std::pair<Case, Variant>> kEpilogueCases = {
+    {{{3, 8, 8, 12}, 5, 3, 1, 1}, Variant::Cpu},    {{{9, 5, 16, 16}, 3, 3, 1, 1}, Variant::Cpu},
+    {{{5, 6, 4, 4}, 7, 3, 1, 1}, Variant::Cpu},     {{{2, 13, 8, 12}, 11, 1, 1, 0, 1}, Variant::Cpu},
+    {{{3, 16, 12, 16}, 10, 3, 2, 1}, Variant::Cpu}, {{{1, 8, 32, 32}, 16, 3, 1, 1, 3}, Variant::Cpu},
+    {{{3, 6, 7, 7}, 5, 3, 1, 1}, Variant::Cpu},     {{{2, 8, 8, 8}, 5, 3, 1, 1}, Variant::Gpu}};
+
+Tensor uploaded(Engine& e, const Shape& shape, const std::vector<float>& values, const char* name) {
+    Tensor t = e.tensor(shape, Category::Other, name);
+    e.upload(t, values);
+    return t;
+}
+
+// The engine's device, and the same without subgroup shuffles (the tile shaders' plain twins).
+std::array<DeviceInfo, 2> withAndWithoutShuffles() {
+    DeviceInfo plain = test::engine().info();
+    plain.subgroupOperations &= ~VkSubgroupFeatureFlags{VK_SUBGROUP_FEATURE_SHUFFLE_BIT};
+    return {test::engine().info(), plain};
+}
+
+std::string describe(const Case& c, Variant variant, const DeviceInfo& device) {
+    const bool shuffles = device.subgroupOperations == test::engine().info().subgroupOperations;
+    return "input " + toString(c.input) + " k " + std::to_string(c.k) + " kernel " + std::to_string(c.kernel) + " stride " +
+           std::to_string(c.stride) + " extra " + std::to_string(c.extraChannels) +
+           (variant == Variant::Cpu ? " cpu" : " gpu") + (shuffles ? "" : " no shuffles");
+}
+
 TEST_CASE("an input gradient sums its batch norm's parameter gradients as it writes them", "[conv2d]") {
     // NormSums: dx must be what it is without them, and dbeta = sum dz', dgamma = sum dz' * xhat
     // (dz' = dz where relu(bn(x)) passed) must be the double-precision sums of the dx the pass wrote,
     // within the rounding of a float32 sum. Where the pass cannot sum (rows not whole vec4s, the GPU
-    // variant) it says so and leaves dgamma and dbeta alone. Shapes: several workgroups and one
-    // with idle lanes, channels short of a whole tile, 1x1, strided (every parity class in one
-    // dispatch), x a channel range, figures and partials at offsets, with and without subgroup
-    // shuffles.
+    // variant) it says so and leaves dgamma and dbeta alone. kEpilogueCases, x a channel range,
+    // figures and partials at offsets, with and without subgroup shuffles.
     auto random = test::freshRandom();
     Engine& e = test::engine();
-    DeviceInfo plain = e.info();
-    plain.subgroupOperations &= ~VkSubgroupFeatureFlags{VK_SUBGROUP_FEATURE_SHUFFLE_BIT};
-    struct SumsCase {
-        Case conv;
-        Variant variant;
-    };
-    const std::vector<SumsCase> cases = {
-        {{{3, 8, 8, 12}, 5, 3, 1, 1}, Variant::Cpu},        {{{9, 5, 16, 16}, 3, 3, 1, 1}, Variant::Cpu},
-        {{{5, 6, 4, 4}, 7, 3, 1, 1}, Variant::Cpu},         {{{2, 13, 8, 12}, 11, 1, 1, 0, 1}, Variant::Cpu},
-        {{{3, 16, 12, 16}, 10, 3, 2, 1}, Variant::Cpu},     {{{1, 8, 32, 32}, 16, 3, 1, 1, 3}, Variant::Cpu},
-        {{{3, 6, 7, 7}, 5, 3, 1, 1}, Variant::Cpu},         {{{2, 8, 8, 8}, 5, 3, 1, 1}, Variant::Gpu}};
     std::size_t cut = 0, values = 0;
-    for (const DeviceInfo& device : {e.info(), plain})
-        for (const auto& [c, variant] : cases) {
+    for (const DeviceInfo& device : withAndWithoutShuffles())
+        for (const auto& [c, variant] : kEpilogueCases) {
             const Conv2dShape shape{c.input, c.k, c.kernel, c.kernel, c.stride, c.pad};
             const Conv2d conv(device, shape, variant);
             const Shape in = c.input, out = shape.output(), inAll{in.n, in.c + c.extraChannels, in.h, in.w};
             const bool sums = variant == Variant::Cpu && in.w % 4 == 0;
-            INFO("input " << toString(in) << " k " << c.k << " kernel " << c.kernel << " stride " << c.stride << " extra "
-                          << c.extraChannels << (variant == Variant::Cpu ? " cpu" : " gpu")
-                          << (device.subgroupOperations == e.info().subgroupOperations ? "" : " no shuffles"));
+            INFO(describe(c, variant, device));
             REQUIRE((conv.normSumsPartials() > 0) == (variant == Variant::Cpu));
             const auto x = test::randomValues(inAll.elements(), random), w = test::randomValues(shape.weight().elements(), random);
             const auto dy = test::randomValues(out.elements(), random);
@@ -392,16 +407,11 @@ TEST_CASE("an input gradient sums its batch norm's parameter gradients as it wri
             for (uint32_t i = 0; i < C; ++i) params[lead + C + i] = 0.1f + std::fabs(params[lead + C + i]);
             std::fill(params.begin() + lead + 4 * C, params.end(), kPoison);
             const float eps = 1e-3f;
-            Tensor tx = e.tensor(inAll, Category::Other, "x"), tw = e.tensor(shape.weight(), Category::Other, "w");
-            Tensor tdy = e.tensor(out, Category::Other, "dy"), tdx = e.tensor(in, Category::Other, "dx");
-            Tensor tp = e.tensor({1, 1, 1, lead + 6 * C}, Category::Other, "norm");
+            Tensor tx = uploaded(e, inAll, x, "x"), tw = uploaded(e, shape.weight(), w, "w"), tdy = uploaded(e, out, dy, "dy");
+            Tensor tp = uploaded(e, {1, 1, 1, lead + 6 * C}, params, "norm");
+            Tensor tdx = uploaded(e, in, std::vector<float>(in.elements(), kPoison), "dx");
             Tensor work = e.tensor({1, 1, 1, uint32_t(conv.workspaceElements())}, Category::Workspace, "workspace");
             Tensor partials = e.tensor({1, 1, 1, uint32_t(conv.normSumsPartials() + 8)}, Category::Workspace, "partials");
-            e.upload(tx, x);
-            e.upload(tw, w);
-            e.upload(tdy, dy);
-            e.upload(tp, params);
-            e.upload(tdx, std::vector<float>(in.elements(), kPoison));
             const kernels::NormSums norm{{tp.view().range(lead, 2 * C), tp.view().range(lead + 2 * C, C), tp.view().range(lead + 3 * C, C), eps},
                                          tx.view().channels(c.extraChannels, in.c), tp.view().range(lead + 4 * C, C),
                                          tp.view().range(lead + 5 * C, C), partials.view().range(8, conv.normSumsPartials())};
@@ -442,5 +452,80 @@ TEST_CASE("an input gradient sums its batch norm's parameter gradients as it wri
             CHECK(outside == 0);
         }
     CHECK(cut > values / 4);
+    test::countValidation(e);
+}
+
+TEST_CASE("a forward convolution takes the batch statistics of what it stores", "[conv2d]") {
+    // OutputStats: y must be what it is without them, and the statistics the double-precision mean
+    // and biased variance of each channel of the y the pass stored (written, or added to or
+    // subtracted from what y held), the running statistics moved toward them (the variance
+    // unbiased). A missing or doubled value moves a channel's variance by about 1/M of itself
+    // (M <= 2304 here), past the checks' 1e-4. Where the pass cannot take them (rows not whole
+    // vec4s, the GPU variant) it says so and leaves the statistics alone. kEpilogueCases, y a
+    // channel range, figures and partials at offsets, with and without subgroup shuffles; the
+    // cases take turns to write, add and subtract.
+    auto random = test::freshRandom();
+    Engine& e = test::engine();
+    using kernels::ConvOutput;
+    for (const DeviceInfo& device : withAndWithoutShuffles())
+        for (std::size_t i = 0; i < kEpilogueCases.size(); ++i) {
+            const auto& [c, variant] = kEpilogueCases[i];
+            const ConvOutput output = std::array{ConvOutput::Write, ConvOutput::Add, ConvOutput::Subtract}[i % 3];
+            const Conv2dShape shape{c.input, c.k, c.kernel, c.kernel, c.stride, c.pad};
+            const Conv2d conv(device, shape, variant);
+            const Shape in = c.input, out = shape.output(), outAll{out.n, out.c + c.extraChannels, out.h, out.w};
+            const bool takes = variant == Variant::Cpu && out.w % 4 == 0;
+            INFO(describe(c, variant, device) << " output " << int(output));
+            REQUIRE((conv.outputStatsPartials() > 0) == (variant == Variant::Cpu));
+            const auto x = test::randomValues(in.elements(), random), w = test::randomValues(shape.weight().elements(), random);
+            const auto before = test::randomValues(outAll.elements(), random);
+            // [unused, stats[2K], running[2K]]
+            const uint32_t K = out.c, lead = 3;
+            std::vector<float> figures = test::randomValues(lead + 4 * K, random);
+            for (uint32_t i = 0; i < K; ++i) figures[lead + 3 * K + i] = 0.5f + std::fabs(figures[lead + 3 * K + i]);
+            std::fill(figures.begin() + lead, figures.begin() + lead + 2 * K, kPoison);
+            Tensor tx = uploaded(e, in, x, "x"), tw = uploaded(e, shape.weight(), w, "w"), ty = uploaded(e, outAll, before, "y");
+            Tensor tf = uploaded(e, {1, 1, 1, lead + 4 * K}, figures, "figures");
+            Tensor work = e.tensor({1, 1, 1, uint32_t(conv.workspaceElements())}, Category::Workspace, "workspace");
+            Tensor partials = e.tensor({1, 1, 1, uint32_t(conv.outputStatsPartials() + 8)}, Category::Workspace, "partials");
+            const kernels::OutputStats stats{tf.view().range(lead, 2 * K), tf.view().range(lead + 2 * K, 2 * K), true, 0.25f,
+                                             partials.view().range(8, conv.outputStatsPartials())};
+            const TensorView yView = ty.view().channels(c.extraChannels, out.c);
+            Recorder recorder(e.device());
+            CHECK(conv.forward({e.pipelines(), recorder}, tx, tw, yView, work, output, nullptr, nullptr, &stats) == takes);
+            recorder.run();
+
+            const ref::ConvGeometry g{in, c.k, c.kernel, c.kernel, c.stride, c.pad};
+            const auto y = gather(e.download(ty), out, c.extraChannels);
+            auto expectedY = ref::convForward(g, ref::widen(x), ref::widen(w));
+            const auto held = gather(before, out, c.extraChannels);
+            for (std::size_t i = 0; i < expectedY.size(); ++i)
+                expectedY[i] = output == ConvOutput::Write ? expectedY[i]
+                               : output == ConvOutput::Add ? held[i] + expectedY[i] : held[i] - expectedY[i];
+            checkClose("output", y, expectedY);
+            const auto got = e.download(tf);
+            if (!takes) {
+                for (uint32_t i = lead; i < lead + 2 * K; ++i) CHECK(std::isnan(got[i]));
+                continue;
+            }
+            const std::size_t plane = std::size_t(out.h) * out.w;
+            const double m = double(out.n) * plane;
+            ref::Values mean(K), variance(K), running(2 * K);
+            for (std::size_t i = 0; i < y.size(); ++i) mean[i / plane % K] += y[i] / m;
+            for (std::size_t i = 0; i < y.size(); ++i) variance[i / plane % K] += (y[i] - mean[i / plane % K]) * (y[i] - mean[i / plane % K]) / m;
+            for (uint32_t k = 0; k < K; ++k) {
+                running[k] = figures[lead + 2 * K + k] + 0.25 * (mean[k] - figures[lead + 2 * K + k]);
+                const double unbiased = m > 1 ? variance[k] * m / (m - 1) : variance[k];
+                running[K + k] = figures[lead + 3 * K + k] + 0.25 * (unbiased - figures[lead + 3 * K + k]);
+            }
+            // The means against the deviations' scale: they cancel toward zero.
+            for (uint32_t k = 0; k < K; ++k) {
+                const double sd = std::sqrt(variance[k]);
+                INFO("channel " << k << " mean " << got[lead + k] << " against " << mean[k] << ", deviation " << sd);
+                CHECK(std::fabs(got[lead + k] - mean[k]) <= 1e-5 * sd);
+            }
+            checkClose("variance", std::span(got).subspan(lead + K, K), variance);
+            checkClose("running statistics", std::span(got).subspan(lead + 2 * K, 2 * K), running);
+        }
     test::countValidation(e);
 }

@@ -83,8 +83,9 @@ TEST_CASE("reflection reads access qualifiers, push-constant size and specializa
     // Texel buffers: a samplerBuffer reads R32F texels, an imageBuffer has its declared format.
     const ShaderInterface conv = reflect(embeddedShader("conv2d_forward"));
     // The input is bound twice (R32F texels and RGBA32F ones), then the fixed-point overflow flag,
-    // the input's batch-norm statistics, gamma and beta, and the output again as RGBA32F texels.
-    REQUIRE(conv.bindings.size() == 9);
+    // the input's batch-norm statistics, gamma and beta, the output again as RGBA32F texels, and
+    // the partials of its statistics (write-only).
+    REQUIRE(conv.bindings.size() == 10);
     CHECK(conv.bindings[4].kind == DescriptorKind::StorageBuffer);
     CHECK(conv.bindings[0].kind == DescriptorKind::UniformTexelBuffer);
     CHECK(conv.bindings[0].format == TexelFormat::R32f);
@@ -99,6 +100,8 @@ TEST_CASE("reflection reads access qualifiers, push-constant size and specializa
     CHECK(conv.bindings[8].kind == DescriptorKind::StorageTexelBuffer);
     CHECK(conv.bindings[8].format == TexelFormat::Rgba32f);
     CHECK((conv.bindings[8].reads && !conv.bindings[8].writes));
+    CHECK(conv.bindings[9].kind == DescriptorKind::StorageBuffer);
+    CHECK((!conv.bindings[9].reads && conv.bindings[9].writes));
     CHECK(conv.specDefaults.at(1) == 3);  // R
 
     const ShaderInterface fill = reflect(embeddedShader("fill"));

@@ -16,6 +16,8 @@
 #include <cstdio>
 #include <functional>
 #include <iterator>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace revnet::cli {
@@ -166,15 +168,19 @@ std::vector<ConvLayer> convLayers() {
 
 // The passes timed. A training step runs the "+ bn" ones (the CPU variant applies the layer's
 // pre-activation batch norm and ReLU as it loads its input); the plain ones are what the bar is
-// set on.
-enum class ConvPass { Forward, GradInput, GradWeight, ForwardNorm, GradWeightNorm };
-constexpr ConvPass kConvPasses[] = {ConvPass::Forward, ConvPass::GradInput, ConvPass::GradWeight, ConvPass::ForwardNorm,
-                                    ConvPass::GradWeightNorm};
-constexpr const char* kConvPassNames[] = {"forward", "grad input", "grad weight", "forward + bn", "grad w + bn"};
+// set on. "fwd+bn, stats" is a forward pass followed by the next batch norm's statistics of its
+// output, as a step runs it where the pass cannot take them; "fwd+bn+stats" takes them as it
+// stores (OutputStats).
+enum class ConvPass { Forward, GradInput, GradWeight, ForwardNorm, GradWeightNorm, ForwardThenStats, ForwardStats };
+constexpr ConvPass kConvPasses[] = {ConvPass::Forward,        ConvPass::GradInput,        ConvPass::GradWeight,
+                                    ConvPass::ForwardNorm,    ConvPass::GradWeightNorm,   ConvPass::ForwardThenStats,
+                                    ConvPass::ForwardStats};
+constexpr const char* kConvPassNames[] = {"forward",     "grad input",    "grad weight", "forward + bn",
+                                          "grad w + bn", "fwd+bn, stats", "fwd+bn+stats"};
 
 // Each pass of each layer; the geometric mean of the RevNet-110 3x3 rows is what the bar is set on.
 void benchConvolutions(Engine& engine, int runs, double peak, const std::string& only) {
-    std::printf("\n%-24s %-12s %-17s %6s %10s %9s %8s\n", "convolution", "pass", "input", "K,k,s", "median us",
+    std::printf("\n%-24s %-13s %-17s %6s %10s %9s %8s\n", "convolution", "pass", "input", "K,k,s", "median us",
                 "GFLOP/s", "of peak");
     auto& p = engine.pipelines();
     constexpr size_t kPasses = std::size(kConvPasses);
@@ -199,17 +205,31 @@ void benchConvolutions(Engine& engine, int runs, double peak, const std::string&
         engine.upload(gamma, std::vector<float>(s.input.c, 1.0f));
         engine.upload(beta, std::vector<float>(s.input.c, 0.0f));
         const kernels::InputNorm norm{stats, gamma, beta};
+        // The next batch norm's statistics of y, and the partials either way of taking them needs.
+        const uint32_t k = s.outChannels;
+        Tensor outStats = engine.tensor({1, 1, 1, 4 * k}, Category::Workspace, "output statistics");
+        const uint64_t partialCount = std::max({kernels::batchNormPartials(k, s.input.n), conv.outputStatsPartials(), uint64_t{1}});
+        Tensor partials = engine.tensor({1, 1, 1, uint32_t(partialCount)}, Category::Workspace, "partials");
+        kernels::BatchNormOptions statsOptions;
+        statsOptions.partials = partials.view();
+        const kernels::OutputStats taken{outStats.view().prefix(2 * k), outStats.view().range(2 * k, 2 * k), true, 0.1f,
+                                         partials.view()};
         const bool inBar = std::string(layer.model).starts_with("RevNet-110") && s.kernelH == 3;
         for (size_t pass = 0; pass < kPasses; ++pass) {
             const ConvPass what = kConvPasses[pass];
             if (what == ConvPass::GradInput && layer.first) continue;  // nothing needs the gradient of the images
             // The stem's input is the images, not normalized; the GPU variant never normalizes.
-            const bool normed = what == ConvPass::ForwardNorm || what == ConvPass::GradWeightNorm;
+            const bool normed = what != ConvPass::Forward && what != ConvPass::GradInput && what != ConvPass::GradWeight;
             if (normed && (layer.first || !conv.normalizesInput())) continue;
+            if (what == ConvPass::ForwardStats && conv.outputStatsPartials() == 0) continue;
             Recorder recorder(engine.device());
             const kernels::InputNorm* n = normed ? &norm : nullptr;
-            if (what == ConvPass::Forward || what == ConvPass::ForwardNorm)
+            if (what == ConvPass::Forward || what == ConvPass::ForwardNorm || what == ConvPass::ForwardThenStats)
                 conv.forward({p, recorder}, x, w, y, work, kernels::ConvOutput::Write, nullptr, n);
+            if (what == ConvPass::ForwardThenStats)
+                kernels::batchNormStatistics({p, recorder}, y, taken.stats, taken.running, true, statsOptions);
+            if (what == ConvPass::ForwardStats && !conv.forward({p, recorder}, x, w, y, work, kernels::ConvOutput::Write, nullptr, n, &taken))
+                throw std::logic_error("bench: " + std::string(layer.model) + "'s forward pass did not take its statistics");
             if (what == ConvPass::GradInput) conv.gradInput({p, recorder}, y, w, x, work);
             if (what == ConvPass::GradWeight || what == ConvPass::GradWeightNorm) conv.gradWeight({p, recorder}, x, y, dw, work, n);
             const double seconds = medianSeconds(recorder, runs);
@@ -217,7 +237,7 @@ void benchConvolutions(Engine& engine, int runs, double peak, const std::string&
             if (inBar) logSum[pass] += std::log(gflops), ++counted[pass];
             char geometry[32];
             std::snprintf(geometry, sizeof geometry, "%u,%u,%u", s.outChannels, s.kernelH, s.stride);
-            std::printf("%-24s %-12s %-17s %6s %10.0f %9.1f %7.0f%%\n", layer.model, kConvPassNames[pass],
+            std::printf("%-24s %-13s %-17s %6s %10.0f %9.1f %7.0f%%\n", layer.model, kConvPassNames[pass],
                         toString(s.input).c_str(), geometry, seconds * 1e6, gflops, 100 * gflops / peak);
         }
     }

@@ -49,6 +49,12 @@ uint64_t batchNormPartials(uint32_t channels, uint32_t samples);
 // this process's share); with updateRunning, running moves toward them.
 void batchNormStatistics(const Recording& rec, const TensorView& x, const TensorView& stats,
                          const TensorView& running, bool updateRunning, const BatchNormOptions& options = {});
+// batchNormStatistics from `parts` partial moments per channel, (count, mean, sum of squared
+// deviations) at partials[3 * (part * channels + c)], as a convolution's epilogue writes them of
+// its output (Conv2d's OutputStats). Without shares: a synchronized norm gathers its statistics.
+void batchNormMergeMoments(const Recording& rec, const TensorView& partials, uint32_t parts, uint32_t channels,
+                           const TensorView& stats, const TensorView& running, bool updateRunning,
+                           const BatchNormOptions& options = {});
 // y = gamma * (x - mean) / sqrt(var + eps) + beta (then ReLU if options.relu); y may be x.
 void batchNormForward(const Recording& rec, const TensorView& x, const TensorView& stats,
                       const TensorView& gamma, const TensorView& beta, const TensorView& y,

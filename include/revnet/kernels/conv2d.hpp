@@ -60,6 +60,16 @@ struct NormSums {
     TensorView partials;       // workspace of normSumsPartials() floats
 };
 
+// The batch statistics of what a forward pass stores, for the batch norm that reads its output
+// next: the pass can take them as it stores (conv2d_tile.glsl's OUT_STATS) instead of that norm
+// reading the output again for them.
+struct OutputStats {
+    TensorView stats, running;  // [mean, var] written; with updateRunning, running moves toward them
+    bool updateRunning = true;
+    float momentum = 0.1f;
+    TensorView partials;  // workspace of outputStatsPartials() floats
+};
+
 class Conv2d {
 public:
     Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant = Variant::Auto);
@@ -74,10 +84,15 @@ public:
     bool normalizesInput() const { return variant_ == Variant::Cpu; }
     // With `fixed`, the result is rounded to its grid before it is written, added or subtracted
     // (a fixed-point coupling's term), and values past the grid's exact range set its flag. With
-    // `norm` (where normalizesInput()), x goes through that batch norm and ReLU first.
-    void forward(const Recording& rec, const TensorView& x, const TensorView& weight,
+    // `norm` (where normalizesInput()), x goes through that batch norm and ReLU first. With
+    // `stats`, where it can (the CPU variant's tiles, y written in one dispatch as vec4 rows), it
+    // also takes the batch statistics of what it stores, and returns whether it did.
+    bool forward(const Recording& rec, const TensorView& x, const TensorView& weight,
                  const TensorView& y, const TensorView& workspace, ConvOutput output = ConvOutput::Write,
-                 const FixedPoint* fixed = nullptr, const InputNorm* norm = nullptr) const;
+                 const FixedPoint* fixed = nullptr, const InputNorm* norm = nullptr,
+                 const OutputStats* stats = nullptr) const;
+    // The partials OutputStats needs for this shape: 0 where forward() never takes them.
+    std::uint64_t outputStatsPartials() const;
     // Writes dx, or with accumulate adds to it. With `sums`, where it can (the CPU variant's tiles,
     // dx written whole in one dispatch as vec4 rows), it also writes their dgamma and dbeta, and
     // returns whether it did.
@@ -110,7 +125,7 @@ private:
     void tiled(const Recording& rec, ShaderName shader, const TileShape& tile, const TensorView& in,
                const TensorView& out, const TensorView& packed, uint32_t rowLength, uint32_t py, uint32_t px,
                ConvOutput output, const FixedPoint* fixed = nullptr, const InputNorm* norm = nullptr,
-               const NormSums* sums = nullptr) const;
+               const NormSums* sums = nullptr, const OutputStats* outStats = nullptr) const;
 
     Conv2dShape shape_;
     Variant variant_;
