@@ -279,12 +279,12 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
                                               n ? n->beta : noNorm, sums ? sums->x : in, sums ? sums->partials : out};
         rec.recorder.dispatch(kernel, views, push, groups);
     } else {
-        // Binding 9 takes OUT_STATS's partials; the storage twin has no binding 8.
-        std::vector<TensorView> views{in, packed, out, in, fixed ? fixed->overflow : out, norm ? norm->stats : noNorm,
-                                      norm ? norm->gamma : noNorm, norm ? norm->beta : noNorm};
-        if (texels) views.push_back(beforeTexels ? out : in);
-        views.push_back(outStats ? outStats->partials : out);
-        rec.recorder.dispatch(kernel, views, push, groups);
+        // Binding 9 takes OUT_STATS's partials; the storage twin has no binding 8, so it moves up.
+        const TensorView statsPartials = outStats ? outStats->partials : out;
+        const std::array<TensorView, 10> views{in, packed, out, in, fixed ? fixed->overflow : out, norm ? norm->stats : noNorm,
+                                               norm ? norm->gamma : noNorm, norm ? norm->beta : noNorm,
+                                               texels ? (beforeTexels ? out : in) : statsPartials, statsPartials};
+        rec.recorder.dispatch(kernel, std::span(views).first(texels ? 10 : 9), push, groups);
     }
     // This dispatch's share of the pass: all of it, or one parity class of an input gradient.
     const double pass = 2.0 * double(gradInput ? in.shape().elements() * out.shape().c : out.shape().elements() * in.shape().c) *
@@ -292,12 +292,17 @@ void Conv2d::tiled(const Recording& rec, ShaderName shader, const TileShape& til
     rec.recorder.countFlops(pass * rows * cols / (double(out.shape().h) * out.shape().w));
 }
 
+// The workgroups along x of a one-dispatch tile pass over `out` (tiled()'s groups[0]): each writes
+// a part of the epilogues' reductions.
+uint64_t Conv2d::tileGroups(const TileShape& tile, const Shape& out) const {
+    const uint64_t tiles = uint64_t{ceilDiv(out.h, tile.rows)} * ceilDiv(out.w, tile.cols) * out.n;
+    return ceilDiv(tiles, uint64_t{tiles_.workgroup});
+}
+
 std::uint64_t Conv2d::outputStatsPartials() const {
     const TileShape& tile = tiles_.forward;
     if (variant_ != Variant::Cpu || tile.outVec4 > kMaxSummedVec4 || tile.cols % 4) return 0;
-    const Shape y = shape_.output();
-    const uint64_t tiles = uint64_t{ceilDiv(y.h, tile.rows)} * ceilDiv(y.w, tile.cols) * y.n;
-    return 3 * uint64_t{y.c} * ceilDiv(tiles, uint64_t{tiles_.workgroup});
+    return 3 * uint64_t{shape_.outChannels} * tileGroups(tile, shape_.output());
 }
 
 bool Conv2d::forward(const Recording& rec, const TensorView& x, const TensorView& weight,
@@ -338,9 +343,7 @@ std::uint64_t Conv2d::normSumsPartials() const {
     const TileShape& tile = tiles_.gradInput;
     const bool oneDispatch = shape_.stride == 1 || allParities(shape_, tile);
     if (variant_ != Variant::Cpu || tile.outVec4 > kMaxSummedVec4 || tile.cols % 4 || !oneDispatch) return 0;
-    const Shape& dx = shape_.input;
-    const uint64_t tiles = uint64_t{ceilDiv(dx.h, tile.rows)} * ceilDiv(dx.w, tile.cols) * dx.n;
-    return 2 * uint64_t{dx.c} * ceilDiv(tiles, uint64_t{tiles_.workgroup});
+    return 2 * uint64_t{shape_.input.c} * tileGroups(tile, shape_.input);
 }
 
 bool Conv2d::gradInput(const Recording& rec, const TensorView& dy, const TensorView& weight,

@@ -5,13 +5,7 @@
 // The first sample of a part of the dispatch's N samples (PARTS parts, as even as they divide).
 uint partStart(uint part) { return part * p.N / PARTS; }
 
-// Chan et al.'s pairwise update: (count, mean, m2) of one set grown by another's.
-void mergeInto(inout float count, inout float mean, inout float m2, float otherCount, float otherMean, float otherM2) {
-    const float total = count + otherCount, delta = otherMean - mean;
-    mean += delta * (otherCount / total);
-    m2 += otherM2 + delta * delta * (count * otherCount / total);
-    count = total;
-}
+#include "moments_merge.glsl"
 
 // Stores channel c's mean and biased variance from a mean and sum of squared deviations over
 // `count` values: first merged (MERGE) with the statistics in stats over priorSamples earlier

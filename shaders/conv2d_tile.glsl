@@ -111,6 +111,7 @@ layout(binding = 4) buffer Overflow { uint overflow[]; };
 // (deterministic), as batch_norm_statistics.comp merges.
 layout(constant_id = 22) const bool OUT_STATS = false;
 layout(binding = 9) writeonly buffer StatsPartials { float statsPartials[]; };
+#include "moments_merge.glsl"
 // A lane's count, then a mean and sum of squared deviations for each of at most 4 * 4 channels.
 const int MOMENTS_ROW = 1 + 2 * 4 * 4;
 shared float laneMoments[TILE_LANES][MOMENTS_ROW];
@@ -391,14 +392,8 @@ void main() {
     const int o = o4 * 4 + lane;
     if (lane >= 4 * TO4 || o >= int(p.outChannels)) return;
     float total = 0.0, mean = 0.0, m2 = 0.0;
-    for (int l = 0; l < int(gl_WorkGroupSize.x); ++l) {
-        const float laneCount = laneMoments[l][0];
-        if (laneCount == 0.0) continue;
-        const float laneMean = laneMoments[l][1 + 2 * lane], delta = laneMean - mean, merged = total + laneCount;
-        mean += delta * (laneCount / merged);
-        m2 += laneMoments[l][2 + 2 * lane] + delta * delta * (total * laneCount / merged);
-        total = merged;
-    }
+    for (int l = 0; l < int(gl_WorkGroupSize.x); ++l)
+        if (laneMoments[l][0] > 0.0) mergeInto(total, mean, m2, laneMoments[l][0], laneMoments[l][1 + 2 * lane], laneMoments[l][2 + 2 * lane]);
     const uint at = p.partialsOffset + 3 * (gl_WorkGroupID.x * p.outChannels + uint(o));
     statsPartials[at] = total;
     statsPartials[at + 1] = mean;

@@ -121,6 +121,7 @@ private:
     void gemm(const Recording& rec, GemmPass pass, const TensorView& in, const TensorView& out,
               const TensorView& weights, const TensorView& target, ConvOutput output, const FixedPoint* fixed = nullptr,
               uint32_t py = 0, uint32_t px = 0) const;
+    uint64_t tileGroups(const TileShape& tile, const Shape& out) const;
     uint32_t samplesPerGemm(const Pipelines& pipelines, const TensorView& in, const TensorView& out, std::string_view kernel) const;
     void tiled(const Recording& rec, ShaderName shader, const TileShape& tile, const TensorView& in,
                const TensorView& out, const TensorView& packed, uint32_t rowLength, uint32_t py, uint32_t px,
