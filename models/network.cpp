@@ -568,7 +568,9 @@ void Network::recordForward(Context& c, Pass pass) const {
                                    b(TensorRole::StemPooled).view(kernels::maxPool3x3Output(stemOut.shape())));
 
     const bool rev = reversibleMode(architecture_, options_);
-    for (const Unit& unit : units_) {
+    bool inputStatistics = false;  // the batch statistics of this unit's x2 were taken as it was written
+    for (std::size_t index = 0; index < units_.size(); ++index) {
+        const Unit& unit = units_[index];
         const UnitSpec& u = *unit.spec;
         const TensorView x = unit.input->view(unitInput(u, n)), y = unit.output->view(unitOutput(u, n));
         if (a.spec.family == Family::ResNet) {
@@ -594,11 +596,29 @@ void Network::recordForward(Context& c, Pass pass) const {
                 kernels::storeHalf(c.recording, half,
                                    packedPart(*unit.keptOutput, y.shape(), 2, part));
         };
-        if (inPlace) unit.f.couple(c, xs.second, xs.first, false, unit.fBuffers, pass);
-        else shortcutForward(c, u, p1, xs.first, unit.f.forward(c, xs.second, unit.fBuffers, pass, u.reversible), ys.first, pass);
+        if (!u.reversible) {
+            shortcutForward(c, u, p1, xs.first, unit.f.forward(c, xs.second, unit.fBuffers, pass, false, inputStatistics),
+                            ys.first, pass);
+            completeHalf(ys.first, 0);
+            shortcutForward(c, u, p2, xs.second, unit.g.forward(c, ys.first, unit.gBuffers, pass), ys.second, pass);
+            completeHalf(ys.second, 1);
+            inputStatistics = false;
+            continue;
+        }
+        // Reversible units add each function's result into the output half as the last convolution
+        // stores it, in place or (stored backprop) onto a copy of the input half: both modes compute
+        // the same, and that convolution takes the batch statistics of the sum for the norm that reads
+        // it next (G's first, then the next unit's F's), except where the sum is rounded to halves
+        // after it.
+        const auto nextNorm = [&](const ResidualFunction& reader) { return unit.keptOutput ? nullptr : reader.fusedInputNorm(); };
+        const ResidualFunction* nextF = index + 1 < units_.size() ? &units_[index + 1].f : nullptr;
+        if (!inPlace) kernels::copy(c.recording, xs.first, ys.first);
+        const bool y1Statistics = unit.f.couple(c, xs.second, ys.first, false, unit.fBuffers, pass,
+                                                {inputStatistics, nextNorm(unit.g)});
         completeHalf(ys.first, 0);
-        if (inPlace) unit.g.couple(c, ys.first, xs.second, false, unit.gBuffers, pass);
-        else shortcutForward(c, u, p2, xs.second, unit.g.forward(c, ys.first, unit.gBuffers, pass, u.reversible), ys.second, pass);
+        if (!inPlace) kernels::copy(c.recording, xs.second, ys.second);
+        inputStatistics = unit.g.couple(c, ys.first, ys.second, false, unit.gBuffers, pass,
+                                        {y1Statistics, nextF ? nextNorm(*nextF) : nullptr});
         completeHalf(ys.second, 1);
     }
     recordHeadForward(c, pass);

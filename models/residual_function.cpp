@@ -37,24 +37,31 @@ void normalize(Context& c, const BatchNormLayer& norm, const TensorView& x, cons
 }
 
 TensorView ResidualFunction::forward(Context& c, const TensorView& input, const FunctionBuffers& buffers,
-                                     Pass pass, bool coupling) const {
+                                     Pass pass, bool coupling, bool inputStatistics) const {
     if (pass == Pass::Recompute) throw std::logic_error("a function's recomputation is recompute() or couple()");
-    return record(c, input, buffers, pass, nullptr, kernels::ConvOutput::Write, coupling);
+    return record(c, input, buffers, pass, nullptr, kernels::ConvOutput::Write, coupling, {inputStatistics, nullptr}).result;
 }
 
 void ResidualFunction::recompute(Context& c, const TensorView& input, const FunctionBuffers& buffers) const {
     record(c, input, buffers, Pass::Recompute, nullptr, kernels::ConvOutput::Write, false);
 }
 
-void ResidualFunction::couple(Context& c, const TensorView& input, const TensorView& half, bool inverse,
-                              const FunctionBuffers& buffers, Pass pass) const {
+bool ResidualFunction::couple(Context& c, const TensorView& input, const TensorView& half, bool inverse,
+                              const FunctionBuffers& buffers, Pass pass, CarriedStatistics statistics) const {
     // Reversible units are pre-activation: their result is the last convolution's own.
     if (outputNorm) throw std::logic_error("a reversible coupling through a function with an output norm");
-    record(c, input, buffers, pass, &half, inverse ? kernels::ConvOutput::Subtract : kernels::ConvOutput::Add, true);
+    const auto output = inverse ? kernels::ConvOutput::Subtract : kernels::ConvOutput::Add;
+    return record(c, input, buffers, pass, &half, output, true, statistics).resultStatistics;
 }
 
-TensorView ResidualFunction::record(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass,
-                                    const TensorView* last, kernels::ConvOutput lastOutput, bool coupling) const {
+const BatchNormLayer* ResidualFunction::fusedInputNorm() const {
+    const Step& first = steps.front();
+    return first.norm && first.conv.conv.normalizesInput() ? &*first.norm : nullptr;
+}
+
+ResidualFunction::Recorded ResidualFunction::record(Context& c, const TensorView& input, const FunctionBuffers& buffers,
+                                                    Pass pass, const TensorView* last, kernels::ConvOutput lastOutput,
+                                                    bool coupling, CarriedStatistics statistics) const {
     // Where the convolution can, it applies its batch norm and ReLU as it loads its input, in a
     // recomputation too (so that it rebuilds bit for bit what training computed), and the
     // batch-norm output is never written. Where it cannot, a recomputation leaves the last two
@@ -75,7 +82,8 @@ TensorView ResidualFunction::record(Context& c, const TensorView& input, const F
     // In training, a convolution takes the batch statistics for the next step's fused norm as it
     // stores its output, where it can; synchronized batch norm gathers them with batchNormStatistics.
     const bool takeStatistics = pass == Pass::Train && c.bn.partials && !(c.bn.shares && c.bn.shares->count > 1);
-    bool statisticsTaken = false;
+    bool statisticsTaken = statistics.ofInput;
+    if (statistics.ofInput && !fusedAt(0, input)) throw std::logic_error("input statistics taken for a norm applied apart");
     TensorView current = input;
     for (std::size_t i = 0; i < steps.size(); ++i) {
         const Step& step = steps[i];
@@ -96,21 +104,21 @@ TensorView ResidualFunction::record(Context& c, const TensorView& input, const F
         const kernels::FixedPoint* fixed = final && coupling && c.fixed ? &*c.fixed : nullptr;
         std::optional<kernels::InputNorm> norm;
         if (fused) norm = inputNorm(c, *step.norm, pass);
+        const BatchNormLayer* nextNorm = i + 1 < steps.size() ? (fusedAt(i + 1, output) ? &*steps[i + 1].norm : nullptr)
+                                         : final ? statistics.forResult : nullptr;
         std::optional<kernels::OutputStats> nextStatistics;
-        if (takeStatistics && i + 1 < steps.size() && fusedAt(i + 1, output)) {
-            const BatchNormLayer& next = *steps[i + 1].norm;
-            nextStatistics = kernels::OutputStats{next.stats, next.running, true, c.bn.momentum, *c.bn.partials};
-        }
+        if (takeStatistics && nextNorm)
+            nextStatistics = kernels::OutputStats{nextNorm->stats, nextNorm->running, true, c.bn.momentum, *c.bn.partials};
         statisticsTaken = step.conv.conv.forward(c.recording, fused ? current : convInput, step.conv.weight, output,
                                                  c.convWorkspace, final ? lastOutput : kernels::ConvOutput::Write, fixed,
                                                  norm ? &*norm : nullptr, nextStatistics ? &*nextStatistics : nullptr);
         if (halves) kernels::storeHalf(c.recording, output, kernels::packedView(*buffers.kept[i], output.shape()));
         current = output;
     }
-    if (!outputNorm) return current;
+    if (!outputNorm) return {current, statisticsTaken && statistics.forResult};
     const TensorView result = shaped(c.scratch[0], current.shape());
     normalize(c, *outputNorm, current, result, pass, false);
-    return result;
+    return {result, false};
 }
 
 // Step k works in scratch[(last - k) % 2]: where its weight gradient cannot apply the batch norm

@@ -72,6 +72,15 @@ TensorView loadKept(Context& c, const Tensor* kept, const Shape& s);
 void normalize(Context& c, const BatchNormLayer& norm, const TensorView& x, const TensorView& y, Pass pass,
                bool relu = true);
 
+// Batch statistics a function's convolutions take as they store their outputs in training, besides
+// those of its inner norms: whether the statistics of its input were taken already, by whatever
+// wrote it, and the norm that reads its result next, whose statistics its last convolution takes
+// where it can.
+struct CarriedStatistics {
+    bool ofInput = false;
+    const BatchNormLayer* forResult = nullptr;
+};
+
 class ResidualFunction {
 public:
     std::vector<Step> steps;
@@ -81,8 +90,10 @@ public:
     // valid until the next use of the scratch tensors. Overwrites both scratch tensors.
     // `coupling`: the result is a reversible coupling's term, rounded to c.fixed's grid if set.
     // Train or Inference.
+    // `inputStatistics`: the batch statistics of the input were taken as it was written (see
+    // fusedInputNorm()).
     TensorView forward(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass,
-                       bool coupling = false) const;
+                       bool coupling = false, bool inputStatistics = false) const;
     // Records what backward() needs of a function whose output is kept elsewhere (a reversible
     // network's unit that is not reversible): the forward with the kept statistics, up to the
     // last convolution's input.
@@ -90,9 +101,14 @@ public:
     // A reversible coupling: records half += F(input), or with `inverse` half -= F(input), the
     // last convolution adding into half directly (the same float operations as forward() and an
     // elementwise add, without F(input) going through memory). Not for functions with an output
-    // norm (post-activation), which no reversible unit has.
-    void couple(Context& c, const TensorView& input, const TensorView& half, bool inverse, const FunctionBuffers& buffers,
-                Pass pass) const;
+    // norm (post-activation), which no reversible unit has. In training, returns whether the last
+    // convolution took the batch statistics of the sum for `statistics.forResult`.
+    bool couple(Context& c, const TensorView& input, const TensorView& half, bool inverse, const FunctionBuffers& buffers,
+                Pass pass, CarriedStatistics statistics = {}) const;
+    // The norm whose batch statistics a caller may take as it writes this function's input, so that
+    // the function need not read its input for them: the first step's, where its convolution applies
+    // it as it loads the input. Null otherwise.
+    const BatchNormLayer* fusedInputNorm() const;
     // Records the backward pass from the gradient of the output: parameter gradients, and the
     // input gradient written to (or with accumulate added to) dInput. Needs `input` and the kept
     // buffers as the training (or recomputing) forward left them; dOutput may not be a scratch
@@ -103,9 +119,14 @@ public:
                   bool accumulate, const FunctionBuffers& buffers, bool afterRecompute = false) const;
 
 private:
+    struct Recorded {
+        TensorView result;
+        bool resultStatistics = false;  // the last convolution took statistics.forResult's
+    };
     // forward() with the last convolution's result going to `last` as `output` says.
-    TensorView record(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass,
-                      const TensorView* last, kernels::ConvOutput output, bool coupling) const;
+    Recorded record(Context& c, const TensorView& input, const FunctionBuffers& buffers, Pass pass,
+                    const TensorView* last, kernels::ConvOutput output, bool coupling,
+                    CarriedStatistics statistics = {}) const;
 };
 
 }  // namespace revnet::models
