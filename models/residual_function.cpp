@@ -54,9 +54,15 @@ bool ResidualFunction::couple(Context& c, const TensorView& input, const TensorV
     return record(c, input, buffers, pass, &half, output, true, statistics).resultStatistics;
 }
 
+namespace {
+
+// Whether the step's convolution can apply its batch norm as it loads its input.
+bool normOnLoad(const Step& step) { return step.norm && step.conv.conv.normalizesInput(); }
+
+}  // namespace
+
 const BatchNormLayer* ResidualFunction::fusedInputNorm() const {
-    const Step& first = steps.front();
-    return first.norm && first.conv.conv.normalizesInput() ? &*first.norm : nullptr;
+    return normOnLoad(steps.front()) ? &*steps.front().norm : nullptr;
 }
 
 ResidualFunction::Recorded ResidualFunction::record(Context& c, const TensorView& input, const FunctionBuffers& buffers,
@@ -77,7 +83,7 @@ ResidualFunction::Recorded ResidualFunction::record(Context& c, const TensorView
     };
     // Whether step i's convolution applies its batch norm as it loads `input`.
     const auto fusedAt = [&](std::size_t i, const TensorView& input) {
-        return steps[i].norm && steps[i].conv.conv.normalizesInput() && !overlaps(input.binding(), outputOf(i).binding());
+        return normOnLoad(steps[i]) && !overlaps(input.binding(), outputOf(i).binding());
     };
     // In training, a convolution takes the batch statistics for the next step's fused norm as it
     // stores its output, where it can; synchronized batch norm gathers them with batchNormStatistics.
