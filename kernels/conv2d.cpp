@@ -82,8 +82,10 @@ constexpr uint32_t kTileWorkgroup = 64;
 // shared arrays, whose sizes are fixed: 64 lanes, TO4 at most 4.
 constexpr uint32_t kMaxSummedVec4 = 4;
 static_assert(kTileWorkgroup == 64, "conv2d_tile.glsl's laneSums holds a row for each of 64 lanes");
+// A 1x1 weight gradient's lanes share dy only with this many input channels each or more.
+constexpr uint32_t kMinSharedInputChannels = 4;
 
-Conv2dTiles conv2dTiles(const Conv2dShape& shape) {
+Conv2dTiles conv2dTiles(const Conv2dShape& shape, uint32_t subgroupLanes) {
     // Measured on lavapipe with `revnet bench kernels` (2026-11-24): few input channels (the
     // stem) want wide output tiles, strided and 1x1 layers fewer rows and more channels. A 1x1
     // weight gradient sums 8 input channels an invocation (2026-12-03: 12% -> 40% of the peak;
@@ -98,7 +100,17 @@ Conv2dTiles conv2dTiles(const Conv2dShape& shape) {
     // of four rows, or of 16 columns, measured no better; 2026-12-05, third session).
     if (shape.input.c <= 4) return {kTileWorkgroup, {8, 4, 4}, {8, 4, 4}, 16, 1, 2, 32};
     if (shape.stride > 1) return {kTileWorkgroup, {4, 4, 4}, {2, 4, 8}, 16, 1, 1, 16};
-    if (shape.kernelH == 1 && shape.kernelW == 1) return {kTileWorkgroup, {4, 4, 8}, {4, 2, 8}, 16, 8, 4, 32};
+    if (shape.kernelH == 1 && shape.kernelW == 1) {
+        Conv2dTiles tiles{kTileWorkgroup, {4, 4, 8}, {4, 2, 8}, 16, 8, 4, 32};
+        // Too few input channels to fill a subgroup with blocks of 8 (RevNet-164's 32 -> 128): a
+        // subgroup's lanes take 4 or more each and share their dy loads, with 32 output channels
+        // a lane for the same sums per load (2026-12-05, fourth session: 0.71-0.90x the time in five
+        // rounds, 0.77-0.90x with the input's norm; 16 -> 64 at 2 a lane did not gain).
+        const uint32_t perLane = subgroupLanes ? shape.input.c / subgroupLanes : 0;
+        if (perLane >= kMinSharedInputChannels && perLane < tiles.gradC && shape.input.c % subgroupLanes == 0)
+            tiles.gradC = perLane, tiles.gradK = 32;
+        return tiles;
+    }
     return {kTileWorkgroup, {2, 4, 4}, {2, 4, 4}, 16, 1, 2, 32};
 }
 
@@ -160,7 +172,7 @@ uint32_t gemmRows(uint64_t m, uint64_t n, uint32_t threads) {
 
 Conv2d::Conv2d(const DeviceInfo& device, Conv2dShape shape, Variant variant)
     : shape_(shape), variant_(resolve(variant, device)), subgroupLanes_(sharedLoadLanes(device, variant_)),
-      tiles_(conv2dTiles(shape)) {
+      tiles_(conv2dTiles(shape, subgroupLanes_)) {
     if (shape.stride == 0 || shape.kernelH == 0 || shape.kernelW == 0 || shape.input.elements() == 0 || shape.outChannels == 0)
         throw std::invalid_argument("conv2d: empty shape");
     if (shape.pad >= std::min(shape.kernelH, shape.kernelW))

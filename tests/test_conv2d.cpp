@@ -113,6 +113,9 @@ const std::vector<Case> kCases = {
     // subgroup size, rows of whole vec4s): a k tile past the last output channel, a strided one, one
     // workgroup with lanes past the last input channel (68 = 64 + 4).
     {{2, 32, 8, 12}, 21, 3, 1, 1}, {{3, 16, 12, 16}, 10, 3, 2, 1}, {{1, 68, 4, 4}, 5, 3, 1, 1},
+    // 1x1 weight gradients with too few input channels for a subgroup of blocks of 8 (4 a lane at
+    // subgroups of 8 and 16): a k tile of 32 past the last output channel.
+    {{2, 32, 4, 8}, 37, 1, 1, 0}, {{1, 64, 4, 4}, 40, 1, 1, 0},
     // A strided weight gradient whose x rows load as vec4s with edge columns on both sides (5 taps,
     // stride 2, padding 2).
     {{1, 4, 16, 16}, 3, 5, 2, 2},

@@ -34,8 +34,8 @@ struct Conv2dTiles {
     uint32_t gradK, gradC, gradCols;       // grad weight: gradK output x gradC input channels, gradCols columns a step
     uint32_t gradGroups;                   // the workgroups the weight-gradient parts aim for
 };
-// The CPU variant's.
-Conv2dTiles conv2dTiles(const Conv2dShape& shape);
+// The CPU variant's, for a device whose subgroups of subgroupLanes share loads (0: none do).
+Conv2dTiles conv2dTiles(const Conv2dShape& shape, uint32_t subgroupLanes);
 
 // Where a pass's result goes: written, added to what the output holds, or subtracted from it (a
 // reversible coupling y1 = x1 + F(x2) and its inverse, without the sum going through memory).
