@@ -251,19 +251,24 @@ void benchConvolutions(Engine& engine, int runs, double peak, const std::string&
                     mean(ConvPass::ForwardNorm), mean(ConvPass::GradWeightNorm));
 }
 
-double peakGflops(Engine& engine, int runs) {
+FmaProbe::FmaProbe(Engine& engine)
+    : out_(engine.tensor({1, 1, 1, kernels::workgroupAtMost(engine.device(), 256) * 256}, Category::Workspace, "fma probe")),
+      recorder_(engine.device()) {
     constexpr uint32_t kGroups = 256, kIterations = 4096;  // a multiple of the shader's UNROLL
-    const uint32_t kLocal = kernels::workgroupAtMost(engine.device(), 256);
-    Tensor out = engine.tensor({1, 1, 1, kLocal * kGroups}, Category::Workspace, "fma probe");
-    const Kernel& kernel = engine.pipelines().get("peak_fma", {{"WORKGROUP_X", kLocal}});
+    const uint32_t local = uint32_t(out_.shape().elements() / kGroups);
     struct Push {
         uint32_t iterations;
         float scale;
     } push{kIterations, 1.0f - 1.0f / (1 << 20)};
-    Recorder recorder(engine.device());
-    recorder.dispatch(kernel, {out.view()}, push, {kGroups, 1, 1});
-    const double seconds = medianSeconds(recorder, runs);
-    return double(kLocal) * kGroups * kIterations * 64 / seconds / 1e9;
+    recorder_.dispatch(engine.pipelines().get("peak_fma", {{"WORKGROUP_X", local}}), {out_.view()}, push, {kGroups, 1, 1});
+    flops_ = double(local) * kGroups * kIterations * 64;
+}
+
+double FmaProbe::gflops() { return flops_ / secondsOf(recorder_) / 1e9; }
+
+double peakGflops(Engine& engine, int runs) {
+    FmaProbe probe(engine);
+    return probe.flops() / medianSeconds(probe.recorder(), runs) / 1e9;
 }
 
 double copyGBs(Engine& engine, int runs) {

@@ -13,6 +13,21 @@ double secondsOf(Recorder& recorder);
 // Median wall time of `runs` replays of `recorder`, after two warm-up runs.
 double medianSeconds(Recorder& recorder, int runs);
 
+// The fp32 FMA throughput probe (shaders/peak_fma.comp), recorded once to be replayed: next to
+// each timed run of something else, so that both see the shared machine in the same state.
+class FmaProbe {
+public:
+    explicit FmaProbe(Engine& engine);
+    double gflops();  // one replay, timed
+    Recorder& recorder() { return recorder_; }
+    double flops() const { return flops_; }
+
+private:
+    Tensor out_;
+    Recorder recorder_;
+    double flops_ = 0;
+};
+
 // The device's peaks, measured: fp32 FMA throughput (shaders/peak_fma.comp) in GFLOP/s and
 // shader copy bandwidth (read + write, shaders/peak_copy.comp) in GB/s; medians of `runs`.
 double peakGflops(Engine& engine, int runs);

@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <random>
+#include <vector>
 
 namespace revnet::cli {
 
@@ -46,6 +48,39 @@ StepRecording::StepRecording(Engine& engine, const models::Architecture& arch, m
     net_.recordSgdUpdate(recorder_, momentum_, hyper_, {0.9f, 2e-4f, false});
 }
 
+namespace {
+
+double median(std::vector<double> values) {
+    std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
+    return values[values.size() / 2];
+}
+
+// Times `runs` replays of `step` after two warm-ups, each just after a run of the FMA probe: the
+// machine is shared, and its speed drifts between a peak measured once and steps minutes later.
+void timeAgainstProbe(Engine& engine, Recorder& step, int runs, StepMeasurement& m) {
+    std::optional<FmaProbe> probe;
+    try {
+        probe.emplace(engine);
+        probe->recorder().run();
+    } catch (const BudgetExceeded&) {
+        probe.reset();  // the step's share of the peak is then left to the caller
+    }
+    step.run();
+    step.run();
+    std::vector<double> seconds, peaks, shares;
+    for (int i = 0; i < runs; ++i) {
+        const double peak = probe ? probe->gflops() : 0;
+        seconds.push_back(secondsOf(step));
+        if (!probe) continue;
+        peaks.push_back(peak);
+        shares.push_back(m.flops / seconds.back() / 1e9 / peak);
+    }
+    m.seconds = median(seconds);
+    if (probe) m.pairedPeakGflops = median(peaks), m.peakShare = median(shares);
+}
+
+}  // namespace
+
 StepMeasurement measureStep(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs,
                             bool profile) {
     MemoryLedger& ledger = engine.memory().ledger();
@@ -55,7 +90,11 @@ StepMeasurement measureStep(Engine& engine, const models::Architecture& arch, mo
     m.planned = step.plannedBytes();
     m.flops = step.recorder().flopsPerRun();
     step.recorder().run();  // warm-up: compiles the pipelines
-    m.seconds = runs > 0 ? medianSeconds(step.recorder(), runs) : 0;  // two more warm-ups inside
+    // The step's memory, before the probe's buffer joins it.
+    m.savedActivations = ledger.peak(Category::Activations);
+    m.workspace = ledger.peak(Category::Workspace);
+    m.peak = ledger.peakTotal();
+    if (runs > 0) timeAgainstProbe(engine, step.recorder(), runs, m);
     const int replays = 1 + (runs > 0 ? 2 + runs : 0);
     for (KernelTiming t : step.recorder().timings()) {
         t.count /= replays;
@@ -63,9 +102,6 @@ StepMeasurement measureStep(Engine& engine, const models::Architecture& arch, mo
         t.flops /= replays;
         m.kernels.push_back(t);
     }
-    m.savedActivations = ledger.peak(Category::Activations);
-    m.workspace = ledger.peak(Category::Workspace);
-    m.peak = ledger.peakTotal();
     return m;
 }
 
@@ -84,7 +120,8 @@ const char* kHelp =
     "prints the median ratio); ResNets always store, and so do RevNets under --precision fp16.\n"
     "Defaults: batch 128, 3x32x32 inputs, 10 classes.\n"
     "Speed is also given as the convolution FLOPs a step executes (recomputation included) per\n"
-    "second, and as a share of the device's fp32 FMA peak measured at the start of the run.\n"
+    "second, and as a share of the device's fp32 FMA peak: each timed step follows a run of the\n"
+    "peak's probe, and the share is the median over those pairs (a shared machine's speed drifts).\n"
     "  --profile        after each row, the device time per step of each kernel (timestamp\n"
     "                   queries around every dispatch; steps run slower with them)\n"
     "  --compare WHAT   after each model's rows, the median step-time ratio over N alternating\n"
@@ -131,11 +168,12 @@ bool benchOne(Engine& engine, const models::Architecture& arch, models::NetworkO
     if (!fits(engine, arch, options, reversible ? "reversible" : "stored")) return false;
     const StepMeasurement m = measureStep(engine, arch, options, runs, profile);
     const double gflops = m.flops / m.seconds / 1e9;
+    const double share = m.peakShare > 0 ? m.peakShare : gflops / peak;
     std::printf("%-11s %-10s %5u %9.0f %8.1f %9.1f %6.0f%% %10.1f %10.1f %10.1f %10.1f %10.1f\n", arch.spec.name.c_str(),
                 reversible ? "reversible" : "stored", options.batch, m.seconds * 1e3, options.batch / m.seconds, gflops,
-                100 * gflops / peak, mib(m.savedActivations), mib(m.workspace), mib(m.savedActivations + m.workspace),
+                100 * share, mib(m.savedActivations), mib(m.workspace), mib(m.savedActivations + m.workspace),
                 mib(m.peak), mib(m.planned));
-    if (profile) printProfile(m.kernels, peak);
+    if (profile) printProfile(m.kernels, m.pairedPeakGflops > 0 ? m.pairedPeakGflops : peak);
     std::fflush(stdout);  // rows come minutes apart on a CPU device
     return true;
 }
@@ -189,7 +227,8 @@ int benchStep(Arguments& args) {
     Engine engine(engineOpts);
     const double peak = peakGflops(engine, 5);
     std::printf("device: %s; median of %d step%s after warm-up; memory in MiB, measured by the engine;\n"
-                "measured fp32 FMA peak %.1f GFLOP/s; conv GFLOP/s counts recomputed convolutions too\n\n",
+                "measured fp32 FMA peak %.1f GFLOP/s (of peak: each step against a probe run just before it,\n"
+                "the median of those pairs); conv GFLOP/s counts recomputed convolutions too\n\n",
                 engine.info().name.c_str(), runs, runs > 1 ? "s" : "", peak);
     std::printf("%-11s %-10s %5s %9s %8s %9s %7s %10s %10s %10s %10s %10s\n", "model", "backprop", "batch", "ms/step",
                 "images/s", "conv GF/s", "of peak", "saved act", "workspace", "act+work", "peak", "planned");

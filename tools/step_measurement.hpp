@@ -25,6 +25,10 @@ struct StepMeasurement {
     double seconds = 0;  // median of `runs` replays; 0 when runs is 0 (one step only)
     uint64_t savedActivations = 0, workspace = 0, peak = 0, planned = 0;  // bytes
     double flops = 0;  // the step's arithmetic the kernels are credited with (Recorder::countFlops)
+    // Each timed step follows a run of the FMA probe: the medians over those pairs of the probe's
+    // GFLOP/s and of the step's share of it. 0 without timed runs, or where the probe's buffer
+    // did not fit the budget.
+    double pairedPeakGflops = 0, peakShare = 0;
     std::vector<KernelTiming> kernels;  // with profiling: per kernel name, per step
 };
 
