@@ -18,11 +18,16 @@
 #include <iterator>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace revnet::cli {
 
-// Median wall time of `runs` replays of `recorder`, after two warm-up runs.
+double median(std::vector<double> values) {
+    std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
+    return values[values.size() / 2];
+}
+
 double secondsOf(Recorder& recorder) {
     const auto start = std::chrono::steady_clock::now();
     recorder.run();
@@ -34,8 +39,7 @@ double medianSeconds(Recorder& recorder, int runs) {
     recorder.run();
     std::vector<double> times;
     for (int i = 0; i < runs; ++i) times.push_back(secondsOf(recorder));
-    std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-    return times[times.size() / 2];
+    return median(std::move(times));
 }
 
 

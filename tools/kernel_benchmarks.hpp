@@ -5,9 +5,12 @@
 #include "revnet/engine/engine.hpp"
 
 #include <string>
+#include <vector>
 
 namespace revnet::cli {
 
+// The middle value (the upper of the two middle ones for an even count).
+double median(std::vector<double> values);
 // Wall time of one replay of `recorder`.
 double secondsOf(Recorder& recorder);
 // Median wall time of `runs` replays of `recorder`, after two warm-up runs.

@@ -50,11 +50,6 @@ StepRecording::StepRecording(Engine& engine, const models::Architecture& arch, m
 
 namespace {
 
-double median(std::vector<double> values) {
-    std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
-    return values[values.size() / 2];
-}
-
 // Times `runs` replays of `step` after two warm-ups, each just after a run of the FMA probe: the
 // machine is shared, and its speed drifts between a peak measured once and steps minutes later.
 void timeAgainstProbe(Engine& engine, Recorder& step, int runs, StepMeasurement& m) {
@@ -63,7 +58,7 @@ void timeAgainstProbe(Engine& engine, Recorder& step, int runs, StepMeasurement&
         probe.emplace(engine);
         probe->recorder().run();
     } catch (const BudgetExceeded&) {
-        probe.reset();  // the step's share of the peak is then left to the caller
+        // No room for the probe's buffer: the step's share of the peak is left to the caller.
     }
     step.run();
     step.run();
@@ -193,9 +188,8 @@ void printAlternatingRatio(Engine& engine, const models::Architecture& arch, con
         const double a = i % 2 ? 0 : secondsOf(first.recorder()), b = secondsOf(second.recorder());
         ratios.push_back((i % 2 ? secondsOf(first.recorder()) : a) / b);
     }
-    std::nth_element(ratios.begin(), ratios.begin() + ratios.size() / 2, ratios.end());
     std::printf("%-11s %s step time: %.3fx (median of %d alternating pairs)\n", arch.spec.name.c_str(), what.c_str(),
-                ratios[ratios.size() / 2], pairs);
+                median(ratios), pairs);
     std::fflush(stdout);
 }
 
