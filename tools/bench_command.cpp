@@ -23,7 +23,8 @@ int benchCommand(Arguments& args) {
             "Measures the device's peaks (fp32 FMA throughput, shader copy bandwidth), then times each\n"
             "kernel at the activation shapes of RevNet layers at batch 128 on 32x32 inputs: the median\n"
             "of N runs (default 9) after two warm-up runs, in GB/s for memory-bound kernels and GFLOP/s\n"
-            "for convolutions. --only keeps the rows whose layer names contain TEXT (\"conv\",\n"
+            "for convolutions. Each run of a convolution follows a short run of the FMA probe, and its share\n"
+            "of the peak is the median over those pairs (a shared machine's speed drifts). --only keeps the rows whose layer names contain TEXT (\"conv\",\n"
             "\"elementwise\", \"RevNet-110\", ...).\n%s",
             kEngineOptionsHelp);
         return 0;
@@ -43,7 +44,7 @@ int benchCommand(Arguments& args) {
     std::printf("measured peak: %.1f GFLOP/s fp32 FMA, %.2f GB/s shader copy (read + write)\n\n", gflops, copy);
 
     benchMemoryBound(engine, runs, copy, only);
-    benchConvolutions(engine, runs, gflops, only);
+    benchConvolutions(engine, runs, only);
     return 0;
 }
 

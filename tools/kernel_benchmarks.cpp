@@ -183,13 +183,16 @@ constexpr const char* kConvPassNames[] = {"forward",     "grad input",    "grad 
                                           "grad w + bn", "fwd+bn, stats", "fwd+bn+stats"};
 
 // Each pass of each layer; the geometric mean of the RevNet-110 3x3 rows is what the bar is set on.
-void benchConvolutions(Engine& engine, int runs, double peak, const std::string& only) {
+void benchConvolutions(Engine& engine, int runs, const std::string& only) {
     std::printf("\n%-24s %-13s %-17s %6s %10s %9s %8s\n", "convolution", "pass", "input", "K,k,s", "median us",
                 "GFLOP/s", "of peak");
     auto& p = engine.pipelines();
+    // About a row's length (2.1 GFLOP), so that each pair sees the machine in one state.
+    FmaProbe probe(engine, 512);
     constexpr size_t kPasses = std::size(kConvPasses);
-    double logSum[kPasses] = {};
+    double logSum[kPasses] = {}, logShareSum[kPasses] = {};
     int counted[kPasses] = {};
+    std::vector<double> probePeaks;
     for (const auto& layer : convLayers()) {
         if (!matches(std::string(layer.model) + " convolution", only)) continue;
         const kernels::Conv2d conv(engine.info(), layer.shape);
@@ -236,39 +239,65 @@ void benchConvolutions(Engine& engine, int runs, double peak, const std::string&
                 throw std::logic_error("bench: " + std::string(layer.model) + "'s forward pass did not take its statistics");
             if (what == ConvPass::GradInput) conv.gradInput({p, recorder}, y, w, x, work);
             if (what == ConvPass::GradWeight || what == ConvPass::GradWeightNorm) conv.gradWeight({p, recorder}, x, y, dw, work, n);
-            const double seconds = medianSeconds(recorder, runs);
-            const double gflops = s.flops() / seconds / 1e9;
-            if (inBar) logSum[pass] += std::log(gflops), ++counted[pass];
+            const PairedTiming t = timeAgainstProbe(&probe, recorder, s.flops(), runs);
+            const double seconds = t.seconds, gflops = s.flops() / seconds / 1e9;
+            probePeaks.push_back(t.peakGflops);
+            if (inBar) logSum[pass] += std::log(gflops), logShareSum[pass] += std::log(t.peakShare), ++counted[pass];
             char geometry[32];
             std::snprintf(geometry, sizeof geometry, "%u,%u,%u", s.outChannels, s.kernelH, s.stride);
             std::printf("%-24s %-13s %-17s %6s %10.0f %9.1f %7.0f%%\n", layer.model, kConvPassNames[pass],
-                        toString(s.input).c_str(), geometry, seconds * 1e6, gflops, 100 * gflops / peak);
+                        toString(s.input).c_str(), geometry, seconds * 1e6, gflops, 100 * t.peakShare);
         }
     }
+    if (!probePeaks.empty())
+        std::printf("the probe beside the rows: median %.1f GFLOP/s (range %.1f-%.1f)\n", median(probePeaks),
+                    *std::min_element(probePeaks.begin(), probePeaks.end()),
+                    *std::max_element(probePeaks.begin(), probePeaks.end()));
     auto mean = [&](ConvPass pass) { return std::exp(logSum[size_t(pass)] / counted[size_t(pass)]); };
+    auto share = [&](ConvPass pass) { return 100 * std::exp(logShareSum[size_t(pass)] / counted[size_t(pass)]); };
     if (counted[0] && counted[1] && counted[2])
-        std::printf("RevNet-110 3x3 geometric mean (stem: no grad input): forward %.1f, grad input %.1f, grad weight "
-                    "%.1f GFLOP/s\n",
-                    mean(ConvPass::Forward), mean(ConvPass::GradInput), mean(ConvPass::GradWeight));
+        std::printf("RevNet-110 3x3 geometric mean (stem: no grad input): forward %.1f GFLOP/s (%.0f%% of peak), "
+                    "grad input %.1f (%.0f%%), grad weight %.1f (%.0f%%)\n",
+                    mean(ConvPass::Forward), share(ConvPass::Forward), mean(ConvPass::GradInput),
+                    share(ConvPass::GradInput), mean(ConvPass::GradWeight), share(ConvPass::GradWeight));
     if (counted[3] && counted[4])
-        std::printf("  with the input's batch norm (no stem): forward %.1f, grad weight %.1f GFLOP/s\n",
-                    mean(ConvPass::ForwardNorm), mean(ConvPass::GradWeightNorm));
+        std::printf("  with the input's batch norm (no stem): forward %.1f GFLOP/s (%.0f%%), grad weight %.1f (%.0f%%)\n",
+                    mean(ConvPass::ForwardNorm), share(ConvPass::ForwardNorm), mean(ConvPass::GradWeightNorm),
+                    share(ConvPass::GradWeightNorm));
 }
 
-FmaProbe::FmaProbe(Engine& engine)
+FmaProbe::FmaProbe(Engine& engine, uint32_t iterations)
     : out_(engine.tensor({1, 1, 1, kernels::workgroupAtMost(engine.device(), 256) * 256}, Category::Workspace, "fma probe")),
       recorder_(engine.device()) {
-    constexpr uint32_t kGroups = 256, kIterations = 4096;  // a multiple of the shader's UNROLL
+    constexpr uint32_t kGroups = 256;
+    if (iterations == 0 || iterations % 4 != 0) throw std::logic_error("FmaProbe: iterations must be a positive multiple of 4");
     const uint32_t local = uint32_t(out_.shape().elements() / kGroups);
     struct Push {
         uint32_t iterations;
         float scale;
-    } push{kIterations, 1.0f - 1.0f / (1 << 20)};
+    } push{iterations, 1.0f - 1.0f / (1 << 20)};
     recorder_.dispatch(engine.pipelines().get("peak_fma", {{"WORKGROUP_X", local}}), {out_.view()}, push, {kGroups, 1, 1});
-    flops_ = double(local) * kGroups * kIterations * 64;
+    flops_ = double(local) * kGroups * iterations * 64;
 }
 
 double FmaProbe::gflops() { return flops_ / secondsOf(recorder_) / 1e9; }
+
+PairedTiming timeAgainstProbe(FmaProbe* probe, Recorder& work, double flops, int runs) {
+    if (probe) probe->recorder().run();
+    work.run();
+    work.run();
+    std::vector<double> seconds, peaks, shares;
+    for (int i = 0; i < runs; ++i) {
+        const double peak = probe ? probe->gflops() : 0;
+        seconds.push_back(secondsOf(work));
+        if (!probe) continue;
+        peaks.push_back(peak);
+        shares.push_back(flops / seconds.back() / 1e9 / peak);
+    }
+    PairedTiming t{median(std::move(seconds))};
+    if (probe) t.peakGflops = median(std::move(peaks)), t.peakShare = median(std::move(shares));
+    return t;
+}
 
 double peakGflops(Engine& engine, int runs) {
     FmaProbe probe(engine);

@@ -20,7 +20,8 @@ double medianSeconds(Recorder& recorder, int runs);
 // each timed run of something else, so that both see the shared machine in the same state.
 class FmaProbe {
 public:
-    explicit FmaProbe(Engine& engine);
+    // `iterations` (a multiple of 4) sets its length: 4096 is about 17 GFLOP.
+    explicit FmaProbe(Engine& engine, uint32_t iterations = 4096);
     double gflops();  // one replay, timed
     Recorder& recorder() { return recorder_; }
     double flops() const { return flops_; }
@@ -31,6 +32,16 @@ private:
     double flops_ = 0;
 };
 
+// `runs` replays of `work` (after two warm-ups), each just after a replay of `probe`: its median
+// time and, over the pairs, the medians of the probe's GFLOP/s and of the work's share of it
+// (`flops` a replay). Without a probe (no room for its buffer) only the time is measured.
+struct PairedTiming {
+    double seconds = 0;
+    double peakGflops = 0;  // 0 without a probe
+    double peakShare = 0;
+};
+PairedTiming timeAgainstProbe(FmaProbe* probe, Recorder& work, double flops, int runs);
+
 // The device's peaks, measured: fp32 FMA throughput (shaders/peak_fma.comp) in GFLOP/s and
 // shader copy bandwidth (read + write, shaders/peak_copy.comp) in GB/s; medians of `runs`.
 double peakGflops(Engine& engine, int runs);
@@ -39,8 +50,8 @@ double copyGBs(Engine& engine, int runs);
 // Memory-bound kernels in GB/s next to the measured copy bandwidth; rows whose names do not
 // contain `only` are skipped.
 void benchMemoryBound(Engine& engine, int runs, double copyGBs, const std::string& only);
-// Convolutions in GFLOP/s next to the measured FMA peak, with the geometric means the
-// RevNet-110 bar is set on.
-void benchConvolutions(Engine& engine, int runs, double peakGflops, const std::string& only);
+// Convolutions in GFLOP/s, each run paired with a short FMA probe for its share of the peak,
+// with the geometric means the RevNet-110 bars are set on.
+void benchConvolutions(Engine& engine, int runs, const std::string& only);
 
 }  // namespace revnet::cli

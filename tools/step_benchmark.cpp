@@ -48,34 +48,6 @@ StepRecording::StepRecording(Engine& engine, const models::Architecture& arch, m
     net_.recordSgdUpdate(recorder_, momentum_, hyper_, {0.9f, 2e-4f, false});
 }
 
-namespace {
-
-// Times `runs` replays of `step` after two warm-ups, each just after a run of the FMA probe: the
-// machine is shared, and its speed drifts between a peak measured once and steps minutes later.
-void timeAgainstProbe(Engine& engine, Recorder& step, int runs, StepMeasurement& m) {
-    std::optional<FmaProbe> probe;
-    try {
-        probe.emplace(engine);
-        probe->recorder().run();
-    } catch (const BudgetExceeded&) {
-        // No room for the probe's buffer: the step's share of the peak is left to the caller.
-    }
-    step.run();
-    step.run();
-    std::vector<double> seconds, peaks, shares;
-    for (int i = 0; i < runs; ++i) {
-        const double peak = probe ? probe->gflops() : 0;
-        seconds.push_back(secondsOf(step));
-        if (!probe) continue;
-        peaks.push_back(peak);
-        shares.push_back(m.flops / seconds.back() / 1e9 / peak);
-    }
-    m.seconds = median(seconds);
-    if (probe) m.pairedPeakGflops = median(peaks), m.peakShare = median(shares);
-}
-
-}  // namespace
-
 StepMeasurement measureStep(Engine& engine, const models::Architecture& arch, models::NetworkOptions options, int runs,
                             bool profile) {
     MemoryLedger& ledger = engine.memory().ledger();
@@ -89,7 +61,18 @@ StepMeasurement measureStep(Engine& engine, const models::Architecture& arch, mo
     m.savedActivations = ledger.peak(Category::Activations);
     m.workspace = ledger.peak(Category::Workspace);
     m.peak = ledger.peakTotal();
-    if (runs > 0) timeAgainstProbe(engine, step.recorder(), runs, m);
+    if (runs > 0) {
+        // The machine is shared, and its speed drifts between a peak measured once and steps
+        // minutes later: each step is paired with a probe run just before it.
+        std::optional<FmaProbe> probe;
+        try {
+            probe.emplace(engine);
+        } catch (const BudgetExceeded&) {
+            // No room for the probe's buffer: the step's share of the peak is left to the caller.
+        }
+        const PairedTiming t = timeAgainstProbe(probe ? &*probe : nullptr, step.recorder(), m.flops, runs);
+        m.seconds = t.seconds, m.pairedPeakGflops = t.peakGflops, m.peakShare = t.peakShare;
+    }
     const int replays = 1 + (runs > 0 ? 2 + runs : 0);
     for (KernelTiming t : step.recorder().timings()) {
         t.count /= replays;
