@@ -23,9 +23,10 @@ int benchCommand(Arguments& args) {
             "Measures the device's peaks (fp32 FMA throughput, shader copy bandwidth), then times each\n"
             "kernel at the activation shapes of RevNet layers at batch 128 on 32x32 inputs: the median\n"
             "of N runs (default 9) after two warm-up runs, in GB/s for memory-bound kernels and GFLOP/s\n"
-            "for convolutions. Each run of a convolution follows a short run of the FMA probe, and its share\n"
-            "of the peak is the median over those pairs (a shared machine's speed drifts). --only keeps the rows whose layer names contain TEXT (\"conv\",\n"
-            "\"elementwise\", \"RevNet-110\", ...).\n%s",
+            "for convolutions. Each run of a convolution follows a short run of the FMA probe, and its\n"
+            "share of the peak is the median over those pairs (a shared machine's speed drifts).\n"
+            "--only keeps the rows whose table and layer names contain TEXT (\"convolution\", \"memory\",\n"
+            "\"RevNet-110\", \"stage 2\", ...).\n%s",
             kEngineOptionsHelp);
         return 0;
     }
@@ -36,6 +37,8 @@ int benchCommand(Arguments& args) {
     EngineOptions options = engineOptions(args);
     args.finish();
     if (runs < 1) throw UsageError("--runs must be at least 1");
+    if (!benchRowsMatch(only))
+        throw UsageError("--only \"" + only + "\" matches no row (try \"conv\", \"memory\", \"RevNet-110\", \"stage 2\")");
 
     Engine engine(options);
     std::printf("device: %s (%s)\n\n", engine.info().name.c_str(), deviceTypeName(engine.info().type));

@@ -54,6 +54,25 @@ struct Activation {
     Shape shape;  // one half of a unit's activations: what F and G see
 };
 
+std::vector<Activation> memoryShapes() {
+    return {
+        {"stage 1 (RevNet-38/110)", {128, 16, 32, 32}},
+        {"stage 2 (RevNet-38/110)", {128, 32, 16, 16}},
+        {"stage 3 (RevNet-110)", {128, 64, 8, 8}},
+        {"stage 1 (RevNet-164)", {128, 64, 32, 32}},
+    };
+}
+
+// The input pipeline and the optimizer's rows go by this name.
+constexpr const char* kInputAndOptimizer = "input and optimizer memory";
+
+bool memoryRowsMatch(const std::string& only) {
+    const auto shapes = memoryShapes();
+    return matches(kInputAndOptimizer, only) || std::any_of(shapes.begin(), shapes.end(), [&](const Activation& s) {
+               return matches(std::string(s.layer) + " memory", only);
+           });
+}
+
 struct MemoryCase {
     const char* kernel;
     double bytes;  // moved per run: reads + writes
@@ -73,12 +92,8 @@ void printMemoryRow(Engine& engine, int runs, double copy, const char* layer, co
 }  // namespace
 
 void benchMemoryBound(Engine& engine, int runs, double copy, const std::string& only) {
-    const std::vector<Activation> shapes = {
-        {"stage 1 (RevNet-38/110)", {128, 16, 32, 32}},
-        {"stage 2 (RevNet-38/110)", {128, 32, 16, 16}},
-        {"stage 3 (RevNet-110)", {128, 64, 8, 8}},
-        {"stage 1 (RevNet-164)", {128, 64, 32, 32}},
-    };
+    if (!memoryRowsMatch(only)) return;
+    const std::vector<Activation> shapes = memoryShapes();
     std::printf("%-24s %-22s %-15s %10s %8s %8s\n", "memory-bound", "kernel", "shape", "median us", "GB/s", "of copy");
     auto& p = engine.pipelines();
     for (const auto& s : shapes) {
@@ -117,7 +132,7 @@ void benchMemoryBound(Engine& engine, int runs, double copy, const std::string& 
         };
         for (const auto& k : cases) printMemoryRow(engine, runs, copy, s.layer, toString(a), k);
     }
-    if (!matches("input and optimizer memory", only)) return;
+    if (!matches(kInputAndOptimizer, only)) return;
     // The input pipeline on a CIFAR batch, and SGD over RevNet-110's 1.73 M parameters.
     const Shape batch{128, 3, 32, 32}, parameters{1, 1, 1, 1729194};
     Tensor images = engine.tensor({1, 1, 1, uint32_t(batch.elements() / 4)}, Category::Workspace, "images");
@@ -168,7 +183,15 @@ std::vector<ConvLayer> convLayers() {
     };
 }
 
+bool convolutionRowsMatch(const std::string& only) {
+    const auto layers = convLayers();
+    return std::any_of(layers.begin(), layers.end(),
+                       [&](const ConvLayer& l) { return matches(std::string(l.model) + " convolution", only); });
+}
+
 }  // namespace
+
+bool benchRowsMatch(const std::string& only) { return memoryRowsMatch(only) || convolutionRowsMatch(only); }
 
 // The passes timed. A training step runs the "+ bn" ones (the CPU variant applies the layer's
 // pre-activation batch norm and ReLU as it loads its input); the plain ones are what the bar is
@@ -184,6 +207,8 @@ constexpr const char* kConvPassNames[] = {"forward",     "grad input",    "grad 
 
 // Each pass of each layer; the geometric mean of the RevNet-110 3x3 rows is what the bar is set on.
 void benchConvolutions(Engine& engine, int runs, const std::string& only) {
+    if (!convolutionRowsMatch(only)) return;
+    const auto layers = convLayers();
     std::printf("\n%-24s %-13s %-17s %6s %10s %9s %8s\n", "convolution", "pass", "input", "K,k,s", "median us",
                 "GFLOP/s", "of peak");
     auto& p = engine.pipelines();
@@ -193,7 +218,7 @@ void benchConvolutions(Engine& engine, int runs, const std::string& only) {
     double logSum[kPasses] = {}, logShareSum[kPasses] = {};
     int counted[kPasses] = {};
     std::vector<double> probePeaks;
-    for (const auto& layer : convLayers()) {
+    for (const auto& layer : layers) {
         if (!matches(std::string(layer.model) + " convolution", only)) continue;
         const kernels::Conv2d conv(engine.info(), layer.shape);
         const auto& s = layer.shape;

@@ -47,6 +47,8 @@ PairedTiming timeAgainstProbe(FmaProbe* probe, Recorder& work, double flops, int
 double peakGflops(Engine& engine, int runs);
 double copyGBs(Engine& engine, int runs);
 
+// Whether any row of the two tables below has a name containing `only`.
+bool benchRowsMatch(const std::string& only);
 // Memory-bound kernels in GB/s next to the measured copy bandwidth; rows whose names do not
 // contain `only` are skipped.
 void benchMemoryBound(Engine& engine, int runs, double copyGBs, const std::string& only);
