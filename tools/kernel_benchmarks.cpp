@@ -34,13 +34,7 @@ double secondsOf(Recorder& recorder) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-double medianSeconds(Recorder& recorder, int runs) {
-    recorder.run();
-    recorder.run();
-    std::vector<double> times;
-    for (int i = 0; i < runs; ++i) times.push_back(secondsOf(recorder));
-    return median(std::move(times));
-}
+double medianSeconds(Recorder& recorder, int runs) { return timeAgainstProbe(nullptr, recorder, 0, runs).seconds; }
 
 
 namespace {
@@ -66,11 +60,12 @@ std::vector<Activation> memoryShapes() {
 // The input pipeline and the optimizer's rows go by this name.
 constexpr const char* kInputAndOptimizer = "input and optimizer memory";
 
+bool rowsMatch(const Activation& s, const std::string& only) { return matches(std::string(s.layer) + " memory", only); }
+
 bool memoryRowsMatch(const std::string& only) {
     const auto shapes = memoryShapes();
-    return matches(kInputAndOptimizer, only) || std::any_of(shapes.begin(), shapes.end(), [&](const Activation& s) {
-               return matches(std::string(s.layer) + " memory", only);
-           });
+    return matches(kInputAndOptimizer, only) ||
+           std::any_of(shapes.begin(), shapes.end(), [&](const Activation& s) { return rowsMatch(s, only); });
 }
 
 struct MemoryCase {
@@ -97,7 +92,7 @@ void benchMemoryBound(Engine& engine, int runs, double copy, const std::string& 
     std::printf("%-24s %-22s %-15s %10s %8s %8s\n", "memory-bound", "kernel", "shape", "median us", "GB/s", "of copy");
     auto& p = engine.pipelines();
     for (const auto& s : shapes) {
-        if (!matches(std::string(s.layer) + " memory", only)) continue;
+        if (!rowsMatch(s, only)) continue;
         const Shape& a = s.shape;
         const Shape pooled{a.n, 2 * a.c, a.h / 2, a.w / 2}, params{1, 1, 1, a.c}, pair{1, 1, 1, 2 * a.c};
         Tensor x = engine.tensor(a, Category::Workspace, "x"), y = engine.tensor(a, Category::Workspace, "y");
@@ -183,10 +178,11 @@ std::vector<ConvLayer> convLayers() {
     };
 }
 
+bool rowsMatch(const ConvLayer& l, const std::string& only) { return matches(std::string(l.model) + " convolution", only); }
+
 bool convolutionRowsMatch(const std::string& only) {
     const auto layers = convLayers();
-    return std::any_of(layers.begin(), layers.end(),
-                       [&](const ConvLayer& l) { return matches(std::string(l.model) + " convolution", only); });
+    return std::any_of(layers.begin(), layers.end(), [&](const ConvLayer& l) { return rowsMatch(l, only); });
 }
 
 }  // namespace
@@ -219,7 +215,7 @@ void benchConvolutions(Engine& engine, int runs, const std::string& only) {
     int counted[kPasses] = {};
     std::vector<double> probePeaks;
     for (const auto& layer : layers) {
-        if (!matches(std::string(layer.model) + " convolution", only)) continue;
+        if (!rowsMatch(layer, only)) continue;
         const kernels::Conv2d conv(engine.info(), layer.shape);
         const auto& s = layer.shape;
         Tensor x = engine.tensor(s.input, Category::Workspace, "x");
